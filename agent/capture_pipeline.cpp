@@ -1,0 +1,241 @@
+#include "capture_pipeline.hpp"
+
+#include "main_context.hpp"
+#include "sources.hpp"
+#include "stamp.hpp"
+
+#include <gst/video/video.h>
+
+GST_DEBUG_CATEGORY_STATIC(sl_pipeline_debug);
+#define GST_CAT_DEFAULT sl_pipeline_debug
+
+namespace sl::agent {
+
+namespace {
+
+bool element_available(const std::string &name) {
+  GstElementFactory *f = gst_element_factory_find(name.c_str());
+  if (!f) return false;
+  gst_object_unref(f);
+  return true;
+}
+
+// Writes LTS1 into each raw frame as it leaves the source.
+GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *stamp = static_cast<StampState *>(data);
+  GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  GstVideoFrame frame;
+  if (!gst_video_frame_map(&frame, &stamp->info, buf, GST_MAP_WRITE)) return GST_PAD_PROBE_OK;
+  const uint32_t t = uint32_t(uint64_t(g_get_real_time() / 1000) & 0xffffffffu);
+  auto plane = [&](int i) { return static_cast<uint8_t *>(GST_VIDEO_FRAME_PLANE_DATA(&frame, i)); };
+  auto stride = [&](int i) { return GST_VIDEO_FRAME_PLANE_STRIDE(&frame, i); };
+  write_stamp(plane(0), stride(0), plane(1), stride(1), plane(2), stride(2), t, uint8_t(stamp->seq++ & 0x3f));
+  gst_video_frame_unmap(&frame);
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::create(const AgentSettings &s) {
+  GST_DEBUG_CATEGORY_INIT(sl_pipeline_debug, "sightline-pipeline", 0, "Sightline capture pipeline");
+  auto plan_or = plan_source(s);
+  if (auto *error = std::get_if<std::string>(&plan_or)) return *error;
+  const SourcePlan plan = std::get<SourcePlan>(plan_or);
+
+  EncoderChoice encoder{"passthrough", Codec::H264};
+  if (!plan.h264_passthrough) {
+    auto choice = choose_encoder(s.encoder, element_available);
+    if (auto *error = std::get_if<std::string>(&choice)) return *error;
+    encoder = std::get<EncoderChoice>(choice);
+  }
+
+  const std::string description = plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps) +
+                                  " ! tee name=tee allow-not-linked=true";
+  GST_INFO("pipeline: %s", description.c_str());
+  GError *raw = nullptr;
+  GstElement *parsed = gst_parse_launch(description.c_str(), &raw);
+  Owned<GError> error(raw);
+  if (!parsed || error) {
+    if (parsed) gst_object_unref(parsed);
+    return "Cannot build the capture pipeline (" + std::string(error ? error->message : "unknown error") + "): " +
+           description;
+  }
+  std::unique_ptr<CapturePipeline> p(new CapturePipeline());
+  p->pipeline_ = sink(parsed);
+  p->tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "tee"));
+  p->encoder_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "encoder"));
+  p->codec_ = encoder.codec;
+  p->info_ = proto::CameraInfo{s.id, plan.width, plan.height, plan.fps, codec_name(encoder.codec), s.source, encoder.element};
+
+  if (s.stamp) {
+    auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawcaps"));
+    auto pad = adopt(gst_element_get_static_pad(rawcaps.get(), "src"));
+    gst_video_info_set_format(&p->stamp_.info, GST_VIDEO_FORMAT_I420, guint(plan.width), guint(plan.height));
+    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, stamp_probe, &p->stamp_, nullptr);
+  }
+
+  // What the encoder really produces: frames and bytes into the tee.
+  auto tee_sink = adopt(gst_element_get_static_pad(p->tee_.get(), "sink"));
+  gst_pad_add_probe(
+      tee_sink.get(), GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+        auto *self = static_cast<CapturePipeline *>(data);
+        self->frames_.fetch_add(1, std::memory_order_relaxed);
+        self->bytes_.fetch_add(gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info)), std::memory_order_relaxed);
+        return GST_PAD_PROBE_OK;
+      },
+      p.get(), nullptr);
+
+  auto bus = adopt(gst_element_get_bus(parsed));
+  p->bus_watch_ = gst_bus_add_watch(bus.get(), &CapturePipeline::on_bus_message, p.get());
+  p->figures_since_us_ = g_get_monotonic_time();
+  return p;
+}
+
+CapturePipeline::~CapturePipeline() {
+  if (bus_watch_) g_source_remove(bus_watch_);
+  if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+}
+
+void CapturePipeline::set_error_handlers(ErrorHandler on_error, BranchErrorHandler on_branch_error) {
+  on_error_ = std::move(on_error);
+  on_branch_error_ = std::move(on_branch_error);
+}
+
+bool CapturePipeline::play(std::string &error) {
+  if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    error = "The capture pipeline did not start (see the log lines above for the element that failed).";
+    return false;
+  }
+  return true;
+}
+
+GstElement *CapturePipeline::branch_of(GstObject *src) const {
+  // Walk up to the child of the pipeline that holds `src`.
+  GstObject *o = src;
+  while (o) {
+    GstObject *parent = GST_OBJECT_PARENT(o);
+    if (parent == GST_OBJECT(pipeline_.get())) break;
+    o = parent;
+  }
+  if (!o || !GST_IS_BIN(o)) return nullptr;
+  return g_str_has_prefix(GST_OBJECT_NAME(o), "branch-") ? GST_ELEMENT(o) : nullptr;
+}
+
+gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer data) {
+  auto *self = static_cast<CapturePipeline *>(data);
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR || GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
+    GError *raw = nullptr;
+    gchar *debug = nullptr;
+    const bool is_error = GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR;
+    if (is_error)
+      gst_message_parse_error(msg, &raw, &debug);
+    else
+      gst_message_parse_warning(msg, &raw, &debug);
+    Owned<GError> err(raw);
+    OwnedStr dbg(debug);
+    const std::string what = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
+    if (!is_error) {
+      g_warning("pipeline warning from %s", what.c_str());
+      return G_SOURCE_CONTINUE;
+    }
+    if (GstElement *branch = self->branch_of(GST_MESSAGE_SRC(msg))) {
+      g_warning("viewer branch %s failed: %s", GST_OBJECT_NAME(branch), what.c_str());
+      if (self->on_branch_error_) self->on_branch_error_(branch, what);
+    } else {
+      g_warning("capture pipeline failed: %s (%s)", what.c_str(), dbg ? dbg.get() : "");
+      if (self->on_error_) self->on_error_(what);
+    }
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+bool CapturePipeline::add(GstElement *branch, std::string &error) {
+  if (!gst_bin_add(GST_BIN(pipeline_.get()), branch)) {
+    error = "cannot add the viewer branch to the pipeline";
+    return false;
+  }
+  if (!gst_element_sync_state_with_parent(branch)) {
+    gst_element_set_state(branch, GST_STATE_NULL);
+    gst_bin_remove(GST_BIN(pipeline_.get()), branch);
+    error = "the viewer branch did not start";
+    return false;
+  }
+  return true;
+}
+
+bool CapturePipeline::link(GstElement *branch, std::string &error) {
+  auto tee_pad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
+  auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
+  if (!tee_pad || !sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
+    if (tee_pad) gst_element_release_request_pad(tee_.get(), tee_pad.get());
+    error = "cannot link the viewer branch to the encoder";
+    return false;
+  }
+  force_keyframe();
+  return true;
+}
+
+namespace {
+struct Detach {
+  Owned<GstElement> pipeline;
+  Owned<GstElement> tee;
+  Owned<GstElement> branch;
+  Owned<GstPad> tee_pad;
+  std::atomic<bool> unlinked{false};
+};
+}  // namespace
+
+void CapturePipeline::detach(GstElement *branch) {
+  auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
+  GstPad *peer = sink_pad ? gst_pad_get_peer(sink_pad.get()) : nullptr;
+  auto *d = new Detach{ref(pipeline_.get()), ref(tee_.get()), ref(branch), Owned<GstPad>(peer), {}};
+  if (!peer) {
+    post_to_main([d] {
+      gst_element_set_state(d->branch.get(), GST_STATE_NULL);
+      gst_bin_remove(GST_BIN(d->pipeline.get()), d->branch.get());
+      delete d;
+    });
+    return;
+  }
+  // The idle probe runs once no buffer is passing through the tee pad (possibly
+  // right away, on this thread); the branch is stopped later on the main loop.
+  gst_pad_add_probe(
+      peer, GST_PAD_PROBE_TYPE_IDLE,
+      [](GstPad *pad, GstPadProbeInfo *, gpointer data) -> GstPadProbeReturn {
+        auto *detach = static_cast<Detach *>(data);
+        if (detach->unlinked.exchange(true)) return GST_PAD_PROBE_REMOVE;
+        GstPad *branch_sink = gst_pad_get_peer(pad);
+        if (branch_sink) {
+          gst_pad_unlink(pad, branch_sink);
+          gst_object_unref(branch_sink);
+        }
+        gst_element_release_request_pad(detach->tee.get(), pad);
+        post_to_main([detach] {
+          gst_element_set_state(detach->branch.get(), GST_STATE_NULL);
+          gst_bin_remove(GST_BIN(detach->pipeline.get()), detach->branch.get());
+          delete detach;
+        });
+        return GST_PAD_PROBE_REMOVE;
+      },
+      d, nullptr);
+}
+
+void CapturePipeline::force_keyframe() {
+  if (!encoder_) return;
+  auto pad = adopt(gst_element_get_static_pad(encoder_.get(), "src"));
+  if (!pad) return;
+  gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+}
+
+Figures CapturePipeline::take_figures() {
+  const gint64 now = g_get_monotonic_time();
+  const double seconds = double(now - figures_since_us_) / 1e6;
+  figures_since_us_ = now;
+  const uint64_t frames = frames_.exchange(0), bytes = bytes_.exchange(0);
+  if (seconds <= 0) return {};
+  return Figures{double(frames) / seconds, double(bytes) * 8.0 / 1000.0 / seconds};
+}
+
+}  // namespace sl::agent

@@ -1,0 +1,69 @@
+#include "encoder_choice.hpp"
+
+#include <array>
+
+namespace sl::agent {
+
+namespace {
+struct Known {
+  const char *element;
+  Codec codec;
+};
+// In order of preference.
+constexpr std::array<Known, 4> kKnown{{
+    {"v4l2h264enc", Codec::H264},
+    {"x264enc", Codec::H264},
+    {"openh264enc", Codec::H264},
+    {"vp8enc", Codec::VP8},
+}};
+
+// Browser-safe H.264: constrained baseline, byte-stream, whole access units, and
+// parameter sets repeated so a viewer can start at any keyframe.
+constexpr const char *kH264Tail =
+    " ! video/x-h264,profile=constrained-baseline,stream-format=byte-stream,alignment=au"
+    " ! h264parse config-interval=-1"
+    " ! video/x-h264,stream-format=byte-stream,alignment=au";
+}  // namespace
+
+const char *codec_name(Codec c) { return c == Codec::H264 ? "H264" : "VP8"; }
+
+std::variant<EncoderChoice, std::string> choose_encoder(const std::string &forced,
+                                                        const std::function<bool(const std::string &)> &available) {
+  if (forced.empty() || forced == "auto") {
+    for (const auto &k : kKnown)
+      if (available(k.element)) return EncoderChoice{k.element, k.codec};
+    return std::string(
+        "No video encoder found: install gstreamer1.0-plugins-ugly (x264enc) or gstreamer1.0-plugins-good (vp8enc).");
+  }
+  for (const auto &k : kKnown) {
+    if (forced != k.element) continue;
+    if (!available(k.element))
+      return "Setting 'encoder' asks for " + forced + ", which this machine does not have (is its GStreamer plugin installed?).";
+    return EncoderChoice{k.element, k.codec};
+  }
+  return "Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + forced + "'.";
+}
+
+std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps) {
+  const int gop = fps * 2;  // a keyframe every 2 s; viewers joining force one at once
+  const std::string kbps = std::to_string(bitrate_kbps);
+  const std::string bps = std::to_string(bitrate_kbps * 1000);
+  if (c.element == "x264enc")
+    return "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=" +
+           std::to_string(gop) + " bitrate=" + kbps + " vbv-buf-capacity=200" +
+           kH264Tail;
+  if (c.element == "openh264enc")
+    return "openh264enc name=encoder usage-type=camera complexity=low rate-control=bitrate gop-size=" +
+           std::to_string(gop) + " bitrate=" + bps + kH264Tail;
+  if (c.element == "v4l2h264enc")
+    // The Pi's encoder takes its settings as V4L2 controls; level 4 covers 1080p30.
+    return "v4l2h264enc name=encoder extra-controls=\"controls,video_bitrate=" + bps +
+           ",h264_i_frame_period=" + std::to_string(gop) +
+           ",repeat_sequence_header=1\" ! video/x-h264,level=(string)4" + kH264Tail;
+  if (c.element == "vp8enc")
+    return "vp8enc name=encoder deadline=1 cpu-used=8 end-usage=cbr lag-in-frames=0 error-resilient=partitions"
+           " threads=2 keyframe-max-dist=" + std::to_string(gop) + " target-bitrate=" + bps;
+  return "identity name=encoder";  // passthrough: the camera's own H.264 goes to the tee as it is
+}
+
+}  // namespace sl::agent

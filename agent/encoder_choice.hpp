@@ -1,0 +1,30 @@
+// Which encoder to use, decided from what the machine has: the hardware H.264
+// encoder first, then x264 (zero latency), then openh264, VP8 last. Pure logic;
+// the pipeline builds the chosen encoder's elements from describe_encoder().
+#pragma once
+
+#include <functional>
+#include <string>
+#include <variant>
+
+namespace sl::agent {
+
+enum class Codec { H264, VP8 };
+
+struct EncoderChoice {
+  std::string element;  // "v4l2h264enc", "x264enc", "openh264enc", "vp8enc", or "passthrough"
+  Codec codec = Codec::H264;
+};
+
+// `forced` is "auto" or an element name; `available` says whether an element
+// factory exists. Returns the choice or a sentence saying what is wrong.
+std::variant<EncoderChoice, std::string> choose_encoder(const std::string &forced,
+                                                        const std::function<bool(const std::string &)> &available);
+
+// gst-launch description of the encoding chain from raw video to encoded
+// frames ready for the tee (byte-stream H.264 with SPS/PPS on every IDR, or VP8).
+std::string describe_encoder(const EncoderChoice &choice, int bitrate_kbps, int fps);
+
+const char *codec_name(Codec c);  // "H264" / "VP8"
+
+}  // namespace sl::agent

@@ -1,0 +1,113 @@
+// sightline-agent: captures one camera, encodes it once, and streams it over
+// WebRTC to every viewer the relay sends its way.
+#include "capture_pipeline.hpp"
+#include "config.hpp"
+#include "gobj.hpp"
+#include "main_context.hpp"
+#include "relay_link.hpp"
+#include "sessions.hpp"
+#include "settings.hpp"
+
+#include <glib-unix.h>
+#include <gst/gst.h>
+
+#include <cstdio>
+
+namespace {
+
+constexpr guint kStatusIntervalMs = 2000;
+
+// The first webrtcbin of a process pays ~300 ms for its DTLS certificate; pay it
+// at start-up instead of on the first viewer's join. dtlsdec generates the
+// process-wide default certificate when it is created and keeps it.
+void prepare_dtls_certificate() {
+  auto dtls = sl::sink(gst_element_factory_make("dtlsdec", nullptr));
+  if (!dtls) g_warning("dtlsdec is missing: install gstreamer1.0-plugins-bad");
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  gst_init(&argc, &argv);
+  using namespace sl;
+
+  // Settings: file, then flags.
+  std::vector<std::string> args(argv, argv + argc);
+  auto loaded = config::load(agent::agent_options(), "agent", args, "/etc/sightline/agent.conf");
+  if (loaded.help) {
+    std::fputs(config::usage("sightline-agent", "Streams a camera to viewers through a Sightline relay.",
+                             agent::agent_options()).c_str(), stdout);
+    return 0;
+  }
+  if (loaded.version) {
+    std::puts("sightline-agent " SL_VERSION);
+    return 0;
+  }
+  if (!loaded.error.empty()) {
+    std::fprintf(stderr, "sightline-agent: %s\n", loaded.error.c_str());
+    return 2;
+  }
+  auto checked = agent::agent_settings(loaded.settings);
+  if (auto *error = std::get_if<std::string>(&checked)) {
+    std::fprintf(stderr, "sightline-agent: %s\n", error->c_str());
+    return 2;
+  }
+  const agent::AgentSettings settings = std::get<agent::AgentSettings>(checked);
+
+  // The camera: one pipeline, encoding once.
+  auto created = agent::CapturePipeline::create(settings);
+  if (auto *error = std::get_if<std::string>(&created)) {
+    std::fprintf(stderr, "sightline-agent: %s\n", error->c_str());
+    return 1;
+  }
+  auto pipeline = std::move(std::get<0>(created));
+  const auto &camera = pipeline->info();
+  g_message("camera %s: %s, %dx%d@%d, %s via %s", camera.id.c_str(), camera.source.c_str(), camera.width,
+            camera.height, camera.fps, camera.codec.c_str(), camera.encoder.c_str());
+  prepare_dtls_certificate();
+
+  // The relay link and the viewer sessions it carries.
+  std::unique_ptr<agent::RelayLink> link;
+  agent::Sessions sessions(*pipeline, settings, [&link](const std::string &json) { link->send(json); });
+  link = std::make_unique<agent::RelayLink>(
+      settings.relay_url, proto::Hello{proto::kProtocolVersion, settings.id, {camera}}, settings.heartbeat_interval_s,
+      settings.reconnect_max_s,
+      agent::RelayLink::Handlers{
+          [&] { link->send(proto::to_json(sessions.status())); },
+          [&](const proto::RelayToAgent &message) { sessions.handle(message); },
+          // The relay brokered these sessions and forgot them when the link broke;
+          // viewers ask again once it is back.
+          [&] { sessions.end_all("relay_gone"); },
+      });
+
+  auto loop = adopt(g_main_loop_new(nullptr, FALSE));
+  pipeline->set_error_handlers(
+      [&](const std::string &what) {
+        // A camera that disappears: say so, drop the viewers, and keep trying.
+        g_warning("camera %s stopped: %s; retrying in 2 s", camera.id.c_str(), what.c_str());
+        sessions.end_all("camera_offline");
+      },
+      [&](GstElement *branch, const std::string &) { sessions.end_for_branch(branch, "error"); });
+
+  std::string error;
+  if (!pipeline->play(error)) {
+    std::fprintf(stderr, "sightline-agent: %s\n", error.c_str());
+    return 1;
+  }
+  link->start();
+  SourceId status_timer(every_ms(kStatusIntervalMs, [&] {
+    sessions.measure_and_report();
+    return true;
+  }));
+  auto quit = +[](gpointer data) -> gboolean {
+    g_main_loop_quit(static_cast<GMainLoop *>(data));
+    return G_SOURCE_REMOVE;
+  };
+  SourceId sigint(g_unix_signal_add(SIGINT, quit, loop.get()));
+  SourceId sigterm(g_unix_signal_add(SIGTERM, quit, loop.get()));
+
+  g_main_loop_run(loop.get());
+  g_message("stopping");
+  sessions.end_all("agent_stopping");
+  return 0;
+}

@@ -1,0 +1,143 @@
+#include "relay_link.hpp"
+
+#include "main_context.hpp"
+
+namespace sl::agent {
+
+namespace {
+constexpr uint32_t kFirstRetryMs = 250;
+// A link that lasted this long was healthy: the next failure starts the backoff over.
+constexpr gint64 kStableUs = 10 * G_USEC_PER_SEC;
+}  // namespace
+
+RelayLink::RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers)
+    : url_(std::move(url)), hello_(std::move(hello)), heartbeat_s_(heartbeat_s), handlers_(std::move(handlers)),
+      backoff_(kFirstRetryMs, uint32_t(reconnect_max_s) * 1000, [] { return g_random_double(); }),
+      session_(adopt(soup_session_new())), cancellable_(adopt(g_cancellable_new())) {}
+
+RelayLink::~RelayLink() {
+  g_cancellable_cancel(cancellable_.get());
+  if (conn_) {
+    g_signal_handler_disconnect(conn_.get(), message_handler_);
+    g_signal_handler_disconnect(conn_.get(), closed_handler_);
+    if (soup_websocket_connection_get_state(conn_.get()) == SOUP_WEBSOCKET_STATE_OPEN)
+      soup_websocket_connection_close(conn_.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "agent stopping");
+  }
+}
+
+void RelayLink::start() { connect(); }
+
+void RelayLink::connect() {
+  auto msg = adopt(soup_message_new(SOUP_METHOD_GET, url_.c_str()));
+  if (!msg) {
+    g_warning("relay URL %s is not usable", url_.c_str());
+    return;
+  }
+  g_message("connecting to relay %s", url_.c_str());
+  soup_session_websocket_connect_async(
+      session_.get(), msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT, cancellable_.get(),
+      [](GObject *source, GAsyncResult *result, gpointer data) {
+        GError *raw = nullptr;
+        SoupWebsocketConnection *conn = soup_session_websocket_connect_finish(SOUP_SESSION(source), result, &raw);
+        Owned<GError> error(raw);
+        if (error && g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED)) return;  // we are gone
+        auto *self = static_cast<RelayLink *>(data);
+        if (!conn) {
+          g_warning("cannot reach relay %s: %s", self->url_.c_str(), error ? error->message : "unknown error");
+          self->schedule_reconnect();
+          return;
+        }
+        self->on_connected(conn);
+      },
+      this);
+}
+
+void RelayLink::on_connected(SoupWebsocketConnection *conn) {
+  conn_ = adopt(conn);
+  g_object_set(conn, "max-incoming-payload-size", guint64(proto::kMaxMessageBytes), nullptr);
+  message_handler_ = g_signal_connect(
+      conn, "message", G_CALLBACK(+[](SoupWebsocketConnection *, gint type, GBytes *bytes, gpointer data) {
+        auto *self = static_cast<RelayLink *>(data);
+        if (type != SOUP_WEBSOCKET_DATA_TEXT) {
+          g_warning("relay sent a binary frame; ignored");
+          return;
+        }
+        gsize size = 0;
+        const char *text = static_cast<const char *>(g_bytes_get_data(bytes, &size));
+        self->on_text(std::string(text ? text : "", size));
+      }),
+      this);
+  closed_handler_ = g_signal_connect(conn, "closed", G_CALLBACK(+[](SoupWebsocketConnection *, gpointer data) {
+                                       static_cast<RelayLink *>(data)->on_closed();
+                                     }),
+                                     this);
+  last_heard_us_ = connected_at_us_ = g_get_monotonic_time();
+  g_message("connected to relay %s", url_.c_str());
+  send(proto::to_json(hello_));
+  heartbeat_timer_.reset(every_ms(guint(heartbeat_s_) * 1000, [this] {
+    if (g_get_monotonic_time() - last_heard_us_ > gint64(heartbeat_s_) * 3 * G_USEC_PER_SEC) {
+      g_warning("relay silent for %d s: dropping the link", heartbeat_s_ * 3);
+      heartbeat_timer_.release();
+      if (conn_) soup_websocket_connection_close(conn_.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "relay silent");
+      return false;
+    }
+    send(proto::to_json(proto::Heartbeat{}));
+    return true;
+  }));
+  if (handlers_.connected) handlers_.connected();
+}
+
+void RelayLink::on_text(const std::string &text) {
+  last_heard_us_ = g_get_monotonic_time();
+  auto parsed = proto::parse_relay_to_agent(text);
+  if (auto *error = std::get_if<proto::ParseError>(&parsed)) {
+    g_warning("relay sent a message we cannot read (%s: %s)", error->code.c_str(), error->message.c_str());
+    send(proto::to_json(proto::Error{error->code, error->message, "", ""}));
+    return;
+  }
+  const auto &message = std::get<proto::RelayToAgent>(parsed);
+  if (std::holds_alternative<proto::Heartbeat>(message)) return;
+  if (std::holds_alternative<proto::AgentWelcome>(message)) {
+    g_message("relay accepted camera(s); %zu ICE server(s) offered",
+              std::get<proto::AgentWelcome>(message).ice_servers.size());
+  }
+  if (handlers_.message) handlers_.message(message);
+}
+
+void RelayLink::on_closed() {
+  if (!conn_) return;
+  const gushort code = soup_websocket_connection_get_close_code(conn_.get());
+  const char *reason = soup_websocket_connection_get_close_data(conn_.get());
+  g_warning("link to relay closed (code %u%s%s)", code, reason && *reason ? ": " : "", reason ? reason : "");
+  g_signal_handler_disconnect(conn_.get(), message_handler_);
+  g_signal_handler_disconnect(conn_.get(), closed_handler_);
+  conn_.reset();
+  heartbeat_timer_.reset();
+  if (g_get_monotonic_time() - connected_at_us_ > kStableUs) backoff_.reset();
+  if (handlers_.disconnected) handlers_.disconnected();
+  schedule_reconnect();
+}
+
+void RelayLink::schedule_reconnect() {
+  const uint32_t delay = backoff_.next_delay_ms();
+  g_message("reconnecting to the relay in %u ms (attempt %u)", delay, backoff_.attempts());
+  reconnect_timer_.reset(g_timeout_add(
+      delay,
+      [](gpointer data) -> gboolean {
+        auto *self = static_cast<RelayLink *>(data);
+        self->reconnect_timer_.release();
+        self->connect();
+        return G_SOURCE_REMOVE;
+      },
+      this));
+}
+
+void RelayLink::send(const std::string &json) {
+  if (!conn_ || soup_websocket_connection_get_state(conn_.get()) != SOUP_WEBSOCKET_STATE_OPEN) {
+    g_debug("relay link down; not sent: %.80s", json.c_str());
+    return;
+  }
+  soup_websocket_connection_send_text(conn_.get(), json.c_str());
+}
+
+}  // namespace sl::agent

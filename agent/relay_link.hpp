@@ -1,0 +1,54 @@
+// The agent's one WebSocket to the relay: dials out (so the agent works behind
+// NAT), says hello, sends heartbeats, drops a silent link, and reconnects with
+// jittered exponential backoff for as long as the agent runs.
+#pragma once
+
+#include "backoff.hpp"
+#include "gobj.hpp"
+#include "protocol.hpp"
+
+#include <libsoup/soup.h>
+
+#include <functional>
+#include <string>
+
+namespace sl::agent {
+
+class RelayLink {
+ public:
+  struct Handlers {
+    std::function<void()> connected;  // hello was sent
+    std::function<void(const proto::RelayToAgent &)> message;
+    std::function<void()> disconnected;
+  };
+  RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers);
+  ~RelayLink();
+
+  void start();
+  // Sends one message; dropped (with a debug line) while the link is down.
+  void send(const std::string &json);
+  bool is_up() const { return conn_ != nullptr; }
+
+ private:
+  void connect();
+  void on_connected(SoupWebsocketConnection *conn);
+  void on_text(const std::string &text);
+  void on_closed();
+  void schedule_reconnect();
+
+  std::string url_;
+  proto::Hello hello_;
+  int heartbeat_s_;
+  Handlers handlers_;
+  Backoff backoff_;
+  Owned<SoupSession> session_;
+  Owned<GCancellable> cancellable_;
+  Owned<SoupWebsocketConnection> conn_;
+  gulong message_handler_ = 0, closed_handler_ = 0;
+  SourceId reconnect_timer_;
+  SourceId heartbeat_timer_;
+  gint64 last_heard_us_ = 0;
+  gint64 connected_at_us_ = 0;
+};
+
+}  // namespace sl::agent

@@ -1,0 +1,103 @@
+#include "sdp_payload.hpp"
+
+#include <gst/sdp/sdp.h>
+
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace sl::agent {
+
+namespace {
+
+struct SdpDeleter {
+  void operator()(GstSDPMessage *m) const { gst_sdp_message_free(m); }
+};
+
+// "a=fmtp:<pt> k=v;k=v" parameter lookup.
+std::optional<std::string> fmtp_param(const GstSDPMedia *media, int pt, std::string_view key) {
+  const std::string prefix = std::to_string(pt) + " ";
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(a->key, "fmtp") != 0 || !a->value) continue;
+    std::string_view v(a->value);
+    if (v.substr(0, prefix.size()) != prefix) continue;
+    v.remove_prefix(prefix.size());
+    while (!v.empty()) {
+      size_t semi = v.find(';');
+      std::string_view item = v.substr(0, semi);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      size_t eq = item.find('=');
+      if (eq != std::string_view::npos && item.substr(0, eq) == key) return std::string(item.substr(eq + 1));
+      if (semi == std::string_view::npos) break;
+      v.remove_prefix(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+// 0 = constrained baseline, 1 = baseline, -1 = something else.
+int h264_rank(const GstSDPMedia *media, int pt) {
+  auto pm = fmtp_param(media, pt, "packetization-mode");
+  if (!pm || *pm != "1") return -1;
+  auto plid = fmtp_param(media, pt, "profile-level-id");
+  if (!plid || plid->size() != 6) return -1;
+  const long v = std::strtol(plid->c_str(), nullptr, 16);
+  const int profile_idc = int(v >> 16) & 0xff, iop = int(v >> 8) & 0xff;
+  if (profile_idc == 0x42 && (iop & 0x40)) return 0;  // constraint_set1: constrained baseline
+  if (profile_idc == 0x42) return 1;
+  if (profile_idc == 0x4d && (iop & 0x80)) return 0;  // main with constraint_set0: constrained baseline too
+  return -1;
+}
+
+}  // namespace
+
+std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer_sdp, Codec codec) {
+  GstSDPMessage *raw = nullptr;
+  if (gst_sdp_message_new_from_text(offer_sdp.c_str(), &raw) != GST_SDP_OK || !raw)
+    return std::string("the offer is not valid SDP");
+  std::unique_ptr<GstSDPMessage, SdpDeleter> msg(raw);
+
+  for (guint m = 0; m < gst_sdp_message_medias_len(msg.get()); ++m) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), m);
+    if (g_strcmp0(gst_sdp_media_get_media(media), "video") != 0) continue;
+    int best_pt = -1, best_rank = 99;
+    for (guint f = 0; f < gst_sdp_media_formats_len(media); ++f) {
+      const int pt = std::atoi(gst_sdp_media_get_format(media, f));
+      // rtpmap: "<pt> H264/90000"
+      std::string encoding;
+      const std::string prefix = std::to_string(pt) + " ";
+      for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+        const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+        if (g_strcmp0(a->key, "rtpmap") == 0 && a->value && std::string_view(a->value).substr(0, prefix.size()) == prefix) {
+          std::string_view rest = std::string_view(a->value).substr(prefix.size());
+          encoding = std::string(rest.substr(0, rest.find('/')));
+        }
+      }
+      int rank = -1;
+      if (codec == Codec::H264 && g_ascii_strcasecmp(encoding.c_str(), "H264") == 0) rank = h264_rank(media, pt);
+      if (codec == Codec::VP8 && g_ascii_strcasecmp(encoding.c_str(), "VP8") == 0) rank = 0;
+      if (rank >= 0 && rank < best_rank) {
+        best_rank = rank;
+        best_pt = pt;
+      }
+    }
+    if (best_pt < 0)
+      return std::string("the offer's video has no ") +
+             (codec == Codec::H264 ? "H.264 (packetization-mode 1, constrained baseline)" : "VP8") + " payload";
+    PayloadChoice c;
+    c.mline = m;
+    c.pt = best_pt;
+    if (codec == Codec::H264)
+      c.rtp_caps = "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=" +
+                   std::to_string(best_pt) +
+                   ",packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
+    else
+      c.rtp_caps = "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" + std::to_string(best_pt);
+    return c;
+  }
+  return std::string("the offer has no video m-line");
+}
+
+}  // namespace sl::agent

@@ -1,0 +1,22 @@
+// Which payload type of a viewer's offer carries what we send: the first video
+// m-line's H.264 with packetization-mode 1 and a constrained-baseline profile
+// (plain baseline accepted when nothing better is offered), or its VP8.
+#pragma once
+
+#include "encoder_choice.hpp"
+
+#include <string>
+#include <variant>
+
+namespace sl::agent {
+
+struct PayloadChoice {
+  unsigned mline = 0;
+  int pt = 0;
+  // RTP caps for the webrtcbin sink pad; they also shape the answer's fmtp.
+  std::string rtp_caps;
+};
+
+std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer_sdp, Codec codec);
+
+}  // namespace sl::agent

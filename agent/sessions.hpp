@@ -1,0 +1,45 @@
+// The agent's viewer sessions: starts one per offer the relay forwards, routes
+// trickled candidates and ends to it, reports answers and candidates back, and
+// keeps the relay told how many branches are live.
+#pragma once
+
+#include "capture_pipeline.hpp"
+#include "protocol.hpp"
+#include "settings.hpp"
+#include "viewer_session.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace sl::agent {
+
+class Sessions {
+ public:
+  using Send = std::function<void(const std::string &json)>;
+  Sessions(CapturePipeline &pipeline, const AgentSettings &settings, Send send);
+
+  void handle(const proto::RelayToAgent &message);
+  // The relay link dropped: its sessions cannot be signalled any more.
+  void end_all(const std::string &reason);
+  void end_for_branch(GstElement *branch, const std::string &reason);
+  proto::Status status() const;
+  // Called every few seconds: measures what the encoder produced and reports it.
+  void measure_and_report();
+  size_t count() const { return sessions_.size(); }
+
+ private:
+  void on_offer(const proto::Offer &offer);
+  void end(const std::string &id, const std::string &reason, bool tell_relay);
+  void report_status();
+
+  CapturePipeline &pipeline_;
+  const AgentSettings &settings_;
+  Send send_;
+  std::shared_ptr<SessionEvents> events_;
+  std::map<std::string, std::unique_ptr<ViewerSession>> sessions_;
+  Figures figures_;
+};
+
+}  // namespace sl::agent

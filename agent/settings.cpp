@@ -1,0 +1,96 @@
+#include "settings.hpp"
+
+#include "protocol.hpp"
+#include "stamp.hpp"
+
+#include <glib.h>
+
+namespace sl::agent {
+
+using config::Kind;
+
+const std::vector<config::Option> &agent_options() {
+  static const std::vector<config::Option> options = {
+      {"id", Kind::String, "", "Camera id shown to viewers (A-Z a-z 0-9 . _ -). Default: this machine's host name."},
+      {"relay", Kind::String, "ws://127.0.0.1:8080", "The relay's address: ws://HOST:PORT or wss://HOST."},
+      {"source", Kind::String, "test", "Video source: test (moving test pattern) or v4l2:/dev/videoN."},
+      {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
+      {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
+      {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
+      {"fps", Kind::Int, "30", "Frames per second.", 1, 120},
+      {"bitrate", Kind::Int, "2000", "Encoder bitrate in kbit/s.", 50, 50000},
+      {"encoder", Kind::String, "auto", "Encoder: auto, v4l2h264enc, x264enc, openh264enc or vp8enc."},
+      {"stamp", Kind::Bool, "false", "Stamp every test frame with its capture time (LTS1, for latency measurement)."},
+      {"ice-address", Kind::StringList, "",
+       "Only gather ICE candidates on this local address (repeatable). Default: every address."},
+      {"stun", Kind::StringList, "", "STUN server URL, e.g. stun:stun.example.org:3478 (repeatable)."},
+      {"heartbeat-interval", Kind::Int, "5", "Seconds between heartbeats to the relay; 3 missed ones drop the link.", 1,
+       300},
+      {"reconnect-max", Kind::Int, "10", "Longest wait in seconds between attempts to reach the relay.", 1, 3600},
+  };
+  return options;
+}
+
+std::variant<std::string, std::string> agent_socket_url(const std::string &relay) {
+  GError *raw = nullptr;
+  GUri *uri = g_uri_parse(relay.c_str(), G_URI_FLAGS_NONE, &raw);
+  if (!uri) {
+    std::string why = raw ? raw->message : "invalid";
+    g_clear_error(&raw);
+    return std::variant<std::string, std::string>(std::in_place_index<1>,
+                                                  "Setting 'relay' is not a URL (" + why + "): " + relay);
+  }
+  const std::string scheme = g_uri_get_scheme(uri);
+  const char *host = g_uri_get_host(uri);
+  const int port = g_uri_get_port(uri);
+  const bool bad = (scheme != "ws" && scheme != "wss") || !host || !*host;
+  std::string path = g_uri_get_path(uri);
+  std::string h = host ? host : "";
+  g_uri_unref(uri);
+  if (bad)
+    return std::variant<std::string, std::string>(
+        std::in_place_index<1>, "Setting 'relay' must look like ws://HOST:PORT or wss://HOST, not '" + relay + "'.");
+  if (h.find(':') != std::string::npos) h = "[" + h + "]";
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  std::string url = scheme + "://" + h + (port > 0 ? ":" + std::to_string(port) : "") + path + "/ws/agent";
+  return std::variant<std::string, std::string>(std::in_place_index<0>, url);
+}
+
+std::variant<AgentSettings, std::string> agent_settings(const config::Settings &s) {
+  AgentSettings a;
+  a.id = s.str("id");
+  if (a.id.empty()) {
+    // Host names may hold characters ids do not allow; keep the allowed ones.
+    for (char c : std::string(g_get_host_name()))
+      if (proto::valid_id(std::string(1, c))) a.id += c;
+    if (a.id.empty()) a.id = "camera";
+    if (a.id.size() > proto::kMaxIdLength) a.id.resize(proto::kMaxIdLength);
+  }
+  if (!proto::valid_id(a.id)) return "Setting 'id' must be 1-64 characters of A-Z a-z 0-9 . _ -, not '" + a.id + "'.";
+  auto url = agent_socket_url(s.str("relay"));
+  if (url.index() == 1) return std::get<1>(url);
+  a.relay_url = std::get<0>(url);
+  a.source = s.str("source");
+  if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0)
+    return "Setting 'source' must be test or v4l2:/dev/videoN, not '" + a.source + "'.";
+  if (a.source.rfind("v4l2:", 0) == 0 && a.source.size() <= 5)
+    return "Setting 'source' needs a device after v4l2:, e.g. v4l2:/dev/video0.";
+  a.pattern = s.str("pattern");
+  a.width = int(s.integer("width"));
+  a.height = int(s.integer("height"));
+  a.fps = int(s.integer("fps"));
+  a.bitrate_kbps = int(s.integer("bitrate"));
+  a.encoder = s.str("encoder");
+  a.stamp = s.flag("stamp");
+  if (a.stamp && a.source != "test") return "Setting 'stamp' works with the test source only.";
+  if (a.stamp && (a.width < kStampWidth || a.height < kStampHeight))
+    return "Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(a.width) + ".";
+  if (a.width % 2 || a.height % 2) return "Settings 'width' and 'height' must be even numbers.";
+  a.ice_addresses = s.list("ice-address");
+  a.stun = s.list("stun");
+  a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
+  a.reconnect_max_s = int(s.integer("reconnect-max"));
+  return a;
+}
+
+}  // namespace sl::agent

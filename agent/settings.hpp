@@ -1,0 +1,38 @@
+// The agent's settings: the option table (file keys = flags) and the checked
+// values the rest of the agent uses.
+#pragma once
+
+#include "config.hpp"
+
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sl::agent {
+
+struct AgentSettings {
+  std::string id;
+  std::string relay_url;  // ws(s)://host[:port]/ws/agent, path added
+  std::string source;     // "test" or "v4l2:/dev/videoN"
+  std::string pattern;
+  int width = 1280;
+  int height = 720;
+  int fps = 30;
+  int bitrate_kbps = 2000;
+  std::string encoder;
+  bool stamp = false;
+  std::vector<std::string> ice_addresses;
+  std::vector<std::string> stun;
+  int heartbeat_interval_s = 5;
+  int reconnect_max_s = 10;
+};
+
+const std::vector<config::Option> &agent_options();
+
+// Checks what the table cannot (URL shape, id, stamp fits the frame).
+std::variant<AgentSettings, std::string> agent_settings(const config::Settings &s);
+
+// "ws://host:8080" -> "ws://host:8080/ws/agent"; error text for other schemes.
+std::variant<std::string, std::string> agent_socket_url(const std::string &relay);
+
+}  // namespace sl::agent

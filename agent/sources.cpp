@@ -1,0 +1,116 @@
+#include "sources.hpp"
+
+#include "gobj.hpp"
+
+#include <gst/gst.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace sl::agent {
+
+namespace {
+
+double max_rate(const GValue *v) {
+  if (!v) return 0;
+  if (GST_VALUE_HOLDS_FRACTION(v))
+    return double(gst_value_get_fraction_numerator(v)) / std::max(1, gst_value_get_fraction_denominator(v));
+  if (GST_VALUE_HOLDS_FRACTION_RANGE(v)) return max_rate(gst_value_get_fraction_range_max(v));
+  if (GST_VALUE_HOLDS_LIST(v)) {
+    double best = 0;
+    for (guint i = 0; i < gst_value_list_get_size(v); ++i) best = std::max(best, max_rate(gst_value_list_get_value(v, i)));
+    return best;
+  }
+  return 0;
+}
+
+// Sizes given as ranges (some UVC drivers) are read as the size asked for, clamped.
+int dimension(const GstStructure *s, const char *field, int wanted) {
+  const GValue *v = gst_structure_get_value(s, field);
+  if (!v) return 0;
+  if (G_VALUE_HOLDS_INT(v)) return g_value_get_int(v);
+  if (GST_VALUE_HOLDS_INT_RANGE(v))
+    return std::clamp(wanted, gst_value_get_int_range_min(v), gst_value_get_int_range_max(v));
+  return 0;
+}
+
+}  // namespace
+
+std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::string &device) {
+  auto src = sink(gst_element_factory_make("v4l2src", nullptr));
+  if (!src) return std::string("GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good.");
+  g_object_set(src.get(), "device", device.c_str(), nullptr);
+  if (gst_element_set_state(src.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
+    gst_element_set_state(src.get(), GST_STATE_NULL);
+    return "Cannot open camera " + device + " (is it plugged in, and may this user read it? try the video group).";
+  }
+  auto pad = adopt(gst_element_get_static_pad(src.get(), "src"));
+  GstCaps *caps = gst_pad_query_caps(pad.get(), nullptr);
+  std::vector<CameraMode> modes;
+  for (guint i = 0; caps && i < gst_caps_get_size(caps); ++i) {
+    const GstStructure *s = gst_caps_get_structure(caps, i);
+    CameraMode m;
+    const std::string name = gst_structure_get_name(s);
+    if (name == "video/x-h264")
+      m.kind = PixelKind::H264;
+    else if (name == "image/jpeg")
+      m.kind = PixelKind::MJPEG;
+    else if (name == "video/x-raw") {
+      m.kind = PixelKind::Raw;
+      const char *fmt = gst_structure_get_string(s, "format");
+      if (!fmt) continue;  // a list of formats: the fixed entries cover the useful ones
+      m.format = fmt;
+    } else
+      continue;
+    m.width = dimension(s, "width", 1280);
+    m.height = dimension(s, "height", 720);
+    m.fps = max_rate(gst_structure_get_value(s, "framerate"));
+    if (m.width > 0 && m.height > 0) modes.push_back(m);
+  }
+  if (caps) gst_caps_unref(caps);
+  gst_element_set_state(src.get(), GST_STATE_NULL);
+  if (modes.empty()) return "Camera " + device + " offers no video format this agent can use.";
+  return modes;
+}
+
+std::variant<SourcePlan, std::string> plan_source(const AgentSettings &s) {
+  SourcePlan plan;
+  if (s.source == "test") {
+    plan.width = s.width;
+    plan.height = s.height;
+    plan.fps = s.fps;
+    plan.description = "videotestsrc name=src is-live=true horizontal-speed=2 pattern=" + s.pattern +
+                       " ! video/x-raw,format=I420,width=" + std::to_string(s.width) +
+                       ",height=" + std::to_string(s.height) + ",framerate=" + std::to_string(s.fps) +
+                       "/1 ! capsfilter name=rawcaps";
+    return plan;
+  }
+  const std::string device = s.source.substr(5);
+  auto probed = probe_v4l2_modes(device);
+  if (auto *error = std::get_if<std::string>(&probed)) return *error;
+  auto mode = choose_mode(std::get<0>(probed), {s.width, s.height, s.fps});
+  if (!mode) return "Camera " + device + " offers no usable mode.";
+  plan.width = mode->width;
+  plan.height = mode->height;
+  plan.fps = std::max(1, int(std::lround(std::min<double>(mode->fps, s.fps))));
+  const std::string size = ",width=" + std::to_string(plan.width) + ",height=" + std::to_string(plan.height) +
+                           ",framerate=" + std::to_string(plan.fps) + "/1";
+  const std::string src = "v4l2src name=src device=" + device + " do-timestamp=true";
+  switch (mode->kind) {
+    case PixelKind::H264:
+      plan.h264_passthrough = true;
+      plan.description = src + " ! video/x-h264" + size + " ! h264parse config-interval=-1";
+      break;
+    case PixelKind::MJPEG:
+      plan.description = src + " ! image/jpeg" + size +
+                         " ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
+      break;
+    case PixelKind::Raw:
+      plan.description = src + " ! video/x-raw,format=" + mode->format + size +
+                         " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
+      break;
+  }
+  return plan;
+}
+
+}  // namespace sl::agent

@@ -1,0 +1,28 @@
+// Video sources: the moving test pattern, and V4L2 cameras (USB, or CSI through
+// the V4L2 layer), probed for the modes they offer. Produces the gst-launch
+// description of the source up to raw I420 frames (or the camera's own H.264).
+#pragma once
+
+#include "settings.hpp"
+#include "source_choice.hpp"
+
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sl::agent {
+
+struct SourcePlan {
+  std::string description;  // ends in raw I420 (element "rawcaps"), or in H.264 when h264_passthrough
+  bool h264_passthrough = false;
+  int width = 0;
+  int height = 0;
+  int fps = 0;
+};
+
+std::variant<SourcePlan, std::string> plan_source(const AgentSettings &settings);
+
+// The modes a V4L2 device offers (empty with an error text when it cannot be opened).
+std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::string &device);
+
+}  // namespace sl::agent

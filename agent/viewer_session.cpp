@@ -1,0 +1,266 @@
+#include "viewer_session.hpp"
+
+#include "ice_config.hpp"
+#include "main_context.hpp"
+#include "sdp_payload.hpp"
+
+#include <gst/sdp/sdp.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <map>
+
+namespace sl::agent {
+
+namespace {
+
+constexpr guint kDisconnectedGraceMs = 10000;
+
+// Signal and promise callbacks run on webrtcbin's threads: they carry the session
+// id and the events sink, copy what they need and post to the main loop.
+struct Ctx {
+  std::shared_ptr<SessionEvents> events;
+  std::string id;
+};
+
+GstElement *make(const char *factory, const std::string &name) {
+  return gst_element_factory_make(factory, name.c_str());
+}
+
+}  // namespace
+
+// Finds live sessions by id for callbacks that arrive after a hop to the main loop.
+static std::map<std::string, ViewerSession *> &live_sessions() {
+  static std::map<std::string, ViewerSession *> sessions;
+  return sessions;
+}
+
+static ViewerSession *find_live(const std::string &id) {
+  auto it = live_sessions().find(id);
+  return it == live_sessions().end() ? nullptr : it->second;
+}
+
+std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(CapturePipeline &pipeline,
+                                                                               const proto::Offer &offer,
+                                                                               const AgentSettings &settings,
+                                                                               std::shared_ptr<SessionEvents> events) {
+  auto payload = choose_payload(offer.sdp, pipeline.codec());
+  if (auto *error = std::get_if<std::string>(&payload)) return *error;
+  const PayloadChoice choice = std::get<PayloadChoice>(payload);
+
+  GstSDPMessage *sdp = nullptr;
+  if (gst_sdp_message_new_from_text(offer.sdp.c_str(), &sdp) != GST_SDP_OK) return std::string("the offer is not valid SDP");
+  GstWebRTCSessionDescription *remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+
+  std::unique_ptr<ViewerSession> s(new ViewerSession(pipeline, std::move(events)));
+  s->id_ = offer.session;
+  s->rtp_caps_ = choice.rtp_caps;
+  s->mline_ = choice.mline;
+
+  const std::string tag = offer.session.substr(0, 8);
+  s->branch_ = sink(gst_bin_new(("branch-" + offer.session).c_str()));
+  GstElement *queue = make("queue", "queue-" + tag);
+  // A branch that falls behind drops its oldest frames instead of holding up the tee.
+  g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(500 * GST_MSECOND),
+               "leaky", 2 /* downstream */, nullptr);
+  if (pipeline.codec() == Codec::H264) {
+    s->payloader_ = sink(make("rtph264pay", "pay-" + tag));
+    g_object_set(s->payloader_.get(), "config-interval", -1, nullptr);
+    gst_util_set_object_arg(G_OBJECT(s->payloader_.get()), "aggregate-mode", "zero-latency");
+  } else {
+    s->payloader_ = sink(make("rtpvp8pay", "pay-" + tag));
+    gst_util_set_object_arg(G_OBJECT(s->payloader_.get()), "picture-id-mode", "15-bit");
+  }
+  g_object_set(s->payloader_.get(), "pt", guint(choice.pt), "mtu", 1200u, nullptr);
+  s->webrtc_ = sink(make("webrtcbin", "webrtc-" + tag));
+  if (!queue || !s->payloader_ || !s->webrtc_) {
+    gst_webrtc_session_description_free(remote);
+    return std::string("GStreamer's webrtc elements are missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
+  }
+  gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "bundle-policy", "max-bundle");
+  gst_bin_add_many(GST_BIN(s->branch_.get()), queue, s->payloader_.get(), s->webrtc_.get(), nullptr);
+  gst_element_link(queue, s->payloader_.get());
+  auto queue_sink = adopt(gst_element_get_static_pad(queue, "sink"));
+  gst_element_add_pad(s->branch_.get(), gst_ghost_pad_new("sink", queue_sink.get()));
+
+  // ICE: the relay's servers for this session, our own STUN, and the local
+  // addresses we may gather on (tests: loopback only).
+  std::vector<proto::IceServer> servers = offer.ice_servers;
+  for (const auto &url : settings.stun) servers.push_back(proto::IceServer{{url}, "", ""});
+  const WebrtcbinIce ice = to_webrtcbin(servers);
+  if (!ice.stun_server.empty()) g_object_set(s->webrtc_.get(), "stun-server", ice.stun_server.c_str(), nullptr);
+  for (const auto &turn : ice.turn_servers) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name(s->webrtc_.get(), "add-turn-server", turn.c_str(), &added);
+  }
+  GstWebRTCICE *agent = nullptr;
+  g_object_get(s->webrtc_.get(), "ice-agent", &agent, nullptr);
+  if (agent) {
+    for (const auto &address : settings.ice_addresses) {
+      gboolean ok = FALSE;
+      g_signal_emit_by_name(agent, "add-local-ip-address", address.c_str(), &ok);
+      if (!ok) g_warning("session %s: cannot restrict ICE to %s", s->id_.c_str(), address.c_str());
+    }
+    gst_object_unref(agent);
+  }
+
+  auto connect = [&](const char *signal, GCallback cb) {
+    auto *ctx = new Ctx{s->events_, s->id_};
+    s->handlers_.push_back(g_signal_connect_data(s->webrtc_.get(), signal, cb, ctx,
+                                                 [](gpointer d, GClosure *) { delete static_cast<Ctx *>(d); },
+                                                 GConnectFlags(0)));
+  };
+  connect("on-ice-candidate", G_CALLBACK(+[](GstElement *, guint mline, gchar *candidate, gpointer data) {
+            auto *ctx = static_cast<Ctx *>(data);
+            post_to_main([events = ctx->events, id = ctx->id, mline, c = std::string(candidate ? candidate : "")] {
+              if (events->candidate) events->candidate(id, int(mline), c);
+            });
+          }));
+  connect("notify::connection-state", G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
+            auto *ctx = static_cast<Ctx *>(data);
+            GstWebRTCPeerConnectionState state;
+            g_object_get(webrtc, "connection-state", &state, nullptr);
+            post_to_main([id = ctx->id, state] {
+              if (ViewerSession *live = find_live(id)) live->on_connection_state(int(state));
+            });
+          }));
+
+  std::string error;
+  if (!pipeline.add(s->branch_.get(), error)) {
+    gst_webrtc_session_description_free(remote);
+    s->branch_.reset();
+    return error;
+  }
+  live_sessions()[s->id_] = s.get();
+
+  GstPromise *promise = gst_promise_new_with_change_func(
+      [](GstPromise *p, gpointer data) {
+        const std::string id = *static_cast<std::string *>(data);
+        const bool ok = gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED;
+        post_to_main([id, ok] {
+          ViewerSession *live = find_live(id);
+          if (!live) return;
+          if (ok)
+            live->on_remote_description_set();
+          else
+            live->fail("error");
+        });
+        gst_promise_unref(p);
+      },
+      new std::string(s->id_), [](gpointer d) { delete static_cast<std::string *>(d); });
+  g_signal_emit_by_name(s->webrtc_.get(), "set-remote-description", remote, promise);
+  gst_webrtc_session_description_free(remote);
+  return s;
+}
+
+void ViewerSession::on_remote_description_set() {
+  // The offer made a transceiver for its video m-line; feed it from our payloader.
+  GstPadTemplate *templ = gst_element_get_pad_template(webrtc_.get(), "sink_%u");
+  GstCaps *caps = gst_caps_from_string(rtp_caps_.c_str());
+  const std::string pad_name = "sink_" + std::to_string(mline_);
+  auto sink_pad = adopt(gst_element_request_pad(webrtc_.get(), templ, pad_name.c_str(), caps));
+  auto pay_src = adopt(gst_element_get_static_pad(payloader_.get(), "src"));
+  if (!sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(pay_src.get(), sink_pad.get()))) {
+    gst_caps_unref(caps);
+    g_warning("session %s: cannot link the payloader to webrtcbin", id_.c_str());
+    fail("error");
+    return;
+  }
+  GstWebRTCRTPTransceiver *trans = nullptr;
+  g_object_get(sink_pad.get(), "transceiver", &trans, nullptr);
+  if (trans) {
+    g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps,
+                 "do-nack", TRUE, nullptr);
+    gst_object_unref(trans);
+  }
+  gst_caps_unref(caps);
+
+  std::string error;
+  if (!pipeline_.link(branch_.get(), error)) {
+    g_warning("session %s: %s", id_.c_str(), error.c_str());
+    fail("error");
+    return;
+  }
+  GstPromise *promise = gst_promise_new_with_change_func(
+      [](GstPromise *p, gpointer data) {
+        const std::string id = *static_cast<std::string *>(data);
+        GstWebRTCSessionDescription *answer = nullptr;
+        if (gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED) {
+          const GstStructure *reply = gst_promise_get_reply(p);
+          if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
+        }
+        post_to_main([id, answer] {
+          ViewerSession *live = find_live(id);
+          if (live) live->on_answer_created(answer);
+          if (answer) gst_webrtc_session_description_free(answer);
+        });
+        gst_promise_unref(p);
+      },
+      new std::string(id_), [](gpointer d) { delete static_cast<std::string *>(d); });
+  g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, promise);
+}
+
+void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
+  if (!answer) {
+    g_warning("session %s: webrtcbin could not answer the offer", id_.c_str());
+    fail("error");
+    return;
+  }
+  g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer, nullptr);
+  const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
+  if (events_->answer) events_->answer(id_, text);
+}
+
+void ViewerSession::add_remote_candidate(int mline, const std::string &candidate) {
+  if (candidate.empty()) return;  // end of candidates: nothing to do for webrtcbin
+  g_signal_emit_by_name(webrtc_.get(), "add-ice-candidate", guint(mline), candidate.c_str());
+}
+
+void ViewerSession::on_connection_state(int state) {
+  switch (GstWebRTCPeerConnectionState(state)) {
+    case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+      disconnect_timer_.reset();
+      if (!connected_) {
+        connected_ = true;
+        // The viewer can decode from here on: give it a keyframe now rather than
+        // waiting for its keyframe request to come back through RTCP.
+        pipeline_.force_keyframe();
+        if (events_->connected) events_->connected(id_);
+      }
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
+      if (!disconnect_timer_)
+        disconnect_timer_.reset(g_timeout_add(
+            kDisconnectedGraceMs,
+            [](gpointer data) -> gboolean {
+              auto *self = static_cast<ViewerSession *>(data);
+              self->disconnect_timer_.release();
+              self->fail("ice_failed");
+              return G_SOURCE_REMOVE;
+            },
+            this));
+      break;
+    case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
+      fail("ice_failed");
+      break;
+    default:
+      break;
+  }
+}
+
+void ViewerSession::fail(const std::string &reason) {
+  if (failed_) return;
+  failed_ = true;
+  // Deferred: the owner destroys this session from the callback.
+  post_to_main([events = events_, id = id_, reason] {
+    if (find_live(id) && events->failed) events->failed(id, reason);
+  });
+}
+
+ViewerSession::~ViewerSession() {
+  live_sessions().erase(id_);
+  disconnect_timer_.reset();
+  for (gulong h : handlers_) g_signal_handler_disconnect(webrtc_.get(), h);
+  if (branch_) pipeline_.detach(branch_.get());
+}
+
+}  // namespace sl::agent

@@ -1,0 +1,69 @@
+// One viewer watching the camera: a branch bin (queue -> payloader -> webrtcbin)
+// on the capture pipeline's tee, and the answer to the viewer's offer.
+// The session owns its branch and removes it in one place, its destructor,
+// whatever the reason the session ends.
+#pragma once
+
+#include "capture_pipeline.hpp"
+#include "protocol.hpp"
+#include "settings.hpp"
+
+#include <gst/gst.h>
+#include <gst/webrtc/webrtc.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+
+namespace sl::agent {
+
+// What a session reports. Always called on the main loop, with the session id,
+// possibly after the session is gone: the receiver looks the id up.
+struct SessionEvents {
+  std::function<void(const std::string &id, const std::string &sdp)> answer;
+  std::function<void(const std::string &id, int mline, const std::string &candidate)> candidate;
+  std::function<void(const std::string &id)> connected;
+  std::function<void(const std::string &id, const std::string &reason)> failed;
+};
+
+class ViewerSession {
+ public:
+  static std::variant<std::unique_ptr<ViewerSession>, std::string> start(CapturePipeline &pipeline,
+                                                                         const proto::Offer &offer,
+                                                                         const AgentSettings &settings,
+                                                                         std::shared_ptr<SessionEvents> events);
+  ~ViewerSession();
+  ViewerSession(const ViewerSession &) = delete;
+  ViewerSession &operator=(const ViewerSession &) = delete;
+
+  const std::string &id() const { return id_; }
+  GstElement *branch() const { return branch_.get(); }
+  bool connected() const { return connected_; }
+
+  void add_remote_candidate(int mline, const std::string &candidate);
+  // Steps of the negotiation, run on the main loop as webrtcbin's promises resolve.
+  void on_remote_description_set();
+  void on_answer_created(GstWebRTCSessionDescription *answer);
+  void on_connection_state(int state);
+
+ private:
+  ViewerSession(CapturePipeline &pipeline, std::shared_ptr<SessionEvents> events)
+      : pipeline_(pipeline), events_(std::move(events)) {}
+  void fail(const std::string &reason);
+
+  CapturePipeline &pipeline_;
+  std::shared_ptr<SessionEvents> events_;
+  std::string id_;
+  std::string rtp_caps_;
+  unsigned mline_ = 0;
+  Owned<GstElement> branch_;
+  Owned<GstElement> webrtc_;
+  Owned<GstElement> payloader_;
+  std::vector<gulong> handlers_;
+  SourceId disconnect_timer_;
+  bool connected_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace sl::agent

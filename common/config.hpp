@@ -1,0 +1,58 @@
+// Settings for both programs: one table of options per program, read from an
+// INI file (GKeyFile, one group named after the program) and from the command
+// line, where every key is also a flag (`--key value`, `--key=value`; booleans
+// as `--key` / `--no-key`). Flags win over the file, the file over defaults.
+// Unknown keys and bad values are errors that name the key.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sl::config {
+
+enum class Kind { String, Int, Bool, StringList };
+
+struct Option {
+  std::string key;
+  Kind kind = Kind::String;
+  std::string default_value;  // as it would be written in the file ("" for none)
+  std::string help;
+  long min = 0;  // Int only
+  long max = 0;  // Int only
+};
+
+class Settings {
+ public:
+  const std::string &str(const std::string &key) const;
+  long integer(const std::string &key) const;
+  bool flag(const std::string &key) const;
+  const std::vector<std::string> &list(const std::string &key) const;
+  // For tests and for programs that derive a default at run time.
+  void set(const std::string &key, std::variant<std::string, long, bool, std::vector<std::string>> v);
+
+ private:
+  friend struct Loader;
+  std::map<std::string, std::variant<std::string, long, bool, std::vector<std::string>>> values_;
+};
+
+struct LoadResult {
+  Settings settings;
+  std::string error;       // empty when fine; otherwise a sentence naming the key
+  bool help = false;       // --help was given: print usage() and exit 0
+  bool version = false;    // --version was given
+  std::vector<std::string> positional;  // arguments that are not options (sub-commands)
+};
+
+// `group` is the INI group (e.g. "agent"). argv[0] is skipped. `--config FILE`
+// names the file; without it, `default_file` is read when it exists.
+LoadResult load(const std::vector<Option> &options, const std::string &group,
+                const std::vector<std::string> &argv, const std::string &default_file);
+
+// The --help text: every option with its default and help.
+std::string usage(const std::string &program, const std::string &summary,
+                  const std::vector<Option> &options);
+
+}  // namespace sl::config

@@ -1,0 +1,545 @@
+// JSON reading (with validation) and writing for every protocol message.
+#include "protocol.hpp"
+
+#include "gobj.hpp"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <optional>
+
+namespace sl::proto {
+namespace {
+
+// ---------------------------------------------------------------- reading
+// Reads members of one JSON object; the first problem wins and is reported
+// as "field NAME: what is wrong".
+class Reader {
+ public:
+  Reader(JsonObject *obj, std::string prefix = {}) : obj_(obj), prefix_(std::move(prefix)) {}
+
+  bool ok() const { return error_.empty(); }
+  const std::string &error() const { return error_; }
+  void fail(const std::string &field, const std::string &what) {
+    if (error_.empty()) error_ = "field " + prefix_ + field + ": " + what;
+  }
+
+  std::string str(const char *name, size_t max_len, bool required = true) {
+    JsonNode *n = json_object_get_member(obj_, name);
+    if (!n || JSON_NODE_HOLDS_NULL(n)) {
+      if (required) fail(name, "missing");
+      return {};
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
+      fail(name, "must be a string");
+      return {};
+    }
+    std::string s = json_node_get_string(n);
+    if (s.size() > max_len) {
+      fail(name, "longer than " + std::to_string(max_len) + " bytes");
+      return {};
+    }
+    return s;
+  }
+
+  std::string id(const char *name, bool required = true) {
+    std::string s = str(name, kMaxIdLength, required);
+    if (ok() && (required || !s.empty()) && !valid_id(s))
+      fail(name, "must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    return s;
+  }
+
+  long integer(const char *name, long min, long max) {
+    JsonNode *n = json_object_get_member(obj_, name);
+    if (!n) {
+      fail(name, "missing");
+      return 0;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_INT64 &&
+                                      json_node_get_value_type(n) != G_TYPE_DOUBLE)) {
+      fail(name, "must be a number");
+      return 0;
+    }
+    double d = json_node_get_double(n);
+    if (std::floor(d) != d) {
+      fail(name, "must be a whole number");
+      return 0;
+    }
+    if (d < double(min) || d > double(max)) {
+      fail(name, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return 0;
+    }
+    return long(d);
+  }
+
+  double number(const char *name, double min, double max) {
+    JsonNode *n = json_object_get_member(obj_, name);
+    if (!n) {
+      fail(name, "missing");
+      return 0;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_INT64 &&
+                                      json_node_get_value_type(n) != G_TYPE_DOUBLE)) {
+      fail(name, "must be a number");
+      return 0;
+    }
+    double d = json_node_get_double(n);
+    if (!std::isfinite(d) || d < min || d > max) {
+      fail(name, "out of range");
+      return 0;
+    }
+    return d;
+  }
+
+  bool boolean(const char *name) {
+    JsonNode *n = json_object_get_member(obj_, name);
+    if (!n) {
+      fail(name, "missing");
+      return false;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN) {
+      fail(name, "must be true or false");
+      return false;
+    }
+    return json_node_get_boolean(n);
+  }
+
+  // Calls `each` with a Reader over every object of the array member `name`.
+  void objects(const char *name, size_t max_items, const std::function<void(Reader &)> &each) {
+    JsonNode *n = json_object_get_member(obj_, name);
+    if (!n) {
+      fail(name, "missing");
+      return;
+    }
+    if (!JSON_NODE_HOLDS_ARRAY(n)) {
+      fail(name, "must be an array");
+      return;
+    }
+    JsonArray *a = json_node_get_array(n);
+    guint len = json_array_get_length(a);
+    if (len > max_items) {
+      fail(name, "more than " + std::to_string(max_items) + " items");
+      return;
+    }
+    for (guint i = 0; i < len && ok(); ++i) {
+      JsonNode *item = json_array_get_element(a, i);
+      std::string where = prefix_ + name + "[" + std::to_string(i) + "].";
+      if (!JSON_NODE_HOLDS_OBJECT(item)) {
+        fail(std::string(name) + "[" + std::to_string(i) + "]", "must be an object");
+        return;
+      }
+      Reader r(json_node_get_object(item), where);
+      each(r);
+      if (!r.ok() && error_.empty()) error_ = r.error();
+    }
+  }
+
+  std::vector<std::string> strings(const char *name, size_t max_items, size_t max_len) {
+    std::vector<std::string> out;
+    JsonNode *n = json_object_get_member(obj_, name);
+    if (!n) {
+      fail(name, "missing");
+      return out;
+    }
+    if (!JSON_NODE_HOLDS_ARRAY(n)) {
+      fail(name, "must be an array");
+      return out;
+    }
+    JsonArray *a = json_node_get_array(n);
+    guint len = json_array_get_length(a);
+    if (len > max_items) {
+      fail(name, "more than " + std::to_string(max_items) + " items");
+      return out;
+    }
+    for (guint i = 0; i < len; ++i) {
+      JsonNode *item = json_array_get_element(a, i);
+      if (!JSON_NODE_HOLDS_VALUE(item) || json_node_get_value_type(item) != G_TYPE_STRING ||
+          std::string_view(json_node_get_string(item)).size() > max_len) {
+        fail(std::string(name) + "[" + std::to_string(i) + "]",
+             "must be a string of at most " + std::to_string(max_len) + " bytes");
+        return out;
+      }
+      out.emplace_back(json_node_get_string(item));
+    }
+    return out;
+  }
+
+ private:
+  JsonObject *obj_;
+  std::string prefix_;
+  std::string error_;
+};
+
+constexpr size_t kMaxText = 1024;
+constexpr size_t kMaxCandidate = 1024;
+constexpr size_t kMaxCameras = 256;
+constexpr size_t kMaxIceServers = 16;
+constexpr int kMaxDimension = 8192;
+
+IceServer read_ice_server(Reader &r) {
+  IceServer s;
+  s.urls = r.strings("urls", 8, 512);
+  if (r.ok() && s.urls.empty()) r.fail("urls", "must not be empty");
+  s.username = r.str("username", 512, false);
+  s.credential = r.str("credential", 512, false);
+  return s;
+}
+
+std::vector<IceServer> read_ice_servers(Reader &r) {
+  std::vector<IceServer> out;
+  r.objects("ice_servers", kMaxIceServers, [&](Reader &item) { out.push_back(read_ice_server(item)); });
+  return out;
+}
+
+CameraInfo read_camera_info(Reader &r) {
+  CameraInfo c;
+  c.id = r.id("id");
+  c.width = int(r.integer("width", 0, kMaxDimension));
+  c.height = int(r.integer("height", 0, kMaxDimension));
+  c.fps = int(r.integer("fps", 0, 1000));
+  c.codec = r.str("codec", 16);
+  c.source = r.str("source", 256);
+  c.encoder = r.str("encoder", 64);
+  return c;
+}
+
+CameraEntry read_camera_entry(Reader &r) {
+  CameraEntry e;
+  e.info = read_camera_info(r);
+  e.online = r.boolean("online");
+  e.viewers = int(r.integer("viewers", 0, 1 << 20));
+  e.branches = int(r.integer("branches", 0, 1 << 20));
+  e.fps_measured = r.number("fps_measured", 0, 1000);
+  e.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
+  return e;
+}
+
+std::vector<CameraEntry> read_camera_entries(Reader &r) {
+  std::vector<CameraEntry> out;
+  r.objects("cameras", kMaxCameras * 16, [&](Reader &item) { out.push_back(read_camera_entry(item)); });
+  return out;
+}
+
+// One reader per message type; a Variant lists which types an end accepts.
+Heartbeat read(Reader &, std::type_identity<Heartbeat>) { return {}; }
+Error read(Reader &r, std::type_identity<Error>) {
+  Error e;
+  e.code = r.str("code", 64);
+  e.message = r.str("message", kMaxText);
+  e.session = r.str("session", kMaxIdLength, false);
+  e.ref = r.str("ref", kMaxIdLength, false);
+  return e;
+}
+Ice read(Reader &r, std::type_identity<Ice>) {
+  Ice m;
+  m.session = r.id("session");
+  m.candidate = r.str("candidate", kMaxCandidate);
+  m.sdp_mline_index = int(r.integer("sdp_mline_index", 0, 63));
+  return m;
+}
+SessionEnd read(Reader &r, std::type_identity<SessionEnd>) {
+  SessionEnd m;
+  m.session = r.id("session");
+  m.reason = r.str("reason", 64);
+  return m;
+}
+Hello read(Reader &r, std::type_identity<Hello>) {
+  Hello m;
+  m.protocol = int(r.integer("protocol", 1, 1000));
+  if (r.ok() && m.protocol != kProtocolVersion)
+    r.fail("protocol", "version " + std::to_string(m.protocol) + " is not supported (this relay speaks " +
+                           std::to_string(kProtocolVersion) + ")");
+  m.agent = r.id("agent");
+  r.objects("cameras", kMaxCameras, [&](Reader &item) { m.cameras.push_back(read_camera_info(item)); });
+  return m;
+}
+AgentWelcome read(Reader &r, std::type_identity<AgentWelcome>) { return {read_ice_servers(r)}; }
+Offer read(Reader &r, std::type_identity<Offer>) {
+  Offer m;
+  m.session = r.id("session");
+  m.camera = r.id("camera");
+  m.sdp = r.str("sdp", kMaxSdpBytes);
+  m.ice_servers = read_ice_servers(r);
+  return m;
+}
+Answer read(Reader &r, std::type_identity<Answer>) {
+  Answer m;
+  m.session = r.id("session");
+  m.sdp = r.str("sdp", kMaxSdpBytes);
+  return m;
+}
+Status read(Reader &r, std::type_identity<Status>) {
+  Status m;
+  m.camera = r.id("camera");
+  m.branches = int(r.integer("branches", 0, 1 << 20));
+  m.fps = r.number("fps", 0, 1000);
+  m.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
+  m.width = int(r.integer("width", 0, kMaxDimension));
+  m.height = int(r.integer("height", 0, kMaxDimension));
+  return m;
+}
+ViewerWelcome read(Reader &r, std::type_identity<ViewerWelcome>) {
+  ViewerWelcome m;
+  m.ice_servers = read_ice_servers(r);
+  m.cameras = read_camera_entries(r);
+  return m;
+}
+Cameras read(Reader &r, std::type_identity<Cameras>) { return {read_camera_entries(r)}; }
+Watch read(Reader &r, std::type_identity<Watch>) {
+  Watch m;
+  m.ref = r.id("ref");
+  m.camera = r.id("camera");
+  m.sdp = r.str("sdp", kMaxSdpBytes);
+  return m;
+}
+SessionStarted read(Reader &r, std::type_identity<SessionStarted>) {
+  SessionStarted m;
+  m.ref = r.id("ref");
+  m.session = r.id("session");
+  m.camera = r.id("camera");
+  return m;
+}
+Stop read(Reader &r, std::type_identity<Stop>) { return {r.id("session")}; }
+
+template <typename T> constexpr const char *type_name();
+template <> constexpr const char *type_name<Heartbeat>() { return "heartbeat"; }
+template <> constexpr const char *type_name<Error>() { return "error"; }
+template <> constexpr const char *type_name<Ice>() { return "ice"; }
+template <> constexpr const char *type_name<SessionEnd>() { return "session_end"; }
+template <> constexpr const char *type_name<Hello>() { return "hello"; }
+template <> constexpr const char *type_name<AgentWelcome>() { return "welcome"; }
+template <> constexpr const char *type_name<Offer>() { return "offer"; }
+template <> constexpr const char *type_name<Answer>() { return "answer"; }
+template <> constexpr const char *type_name<Status>() { return "status"; }
+template <> constexpr const char *type_name<ViewerWelcome>() { return "welcome"; }
+template <> constexpr const char *type_name<Cameras>() { return "cameras"; }
+template <> constexpr const char *type_name<Watch>() { return "watch"; }
+template <> constexpr const char *type_name<SessionStarted>() { return "session"; }
+template <> constexpr const char *type_name<Stop>() { return "stop"; }
+
+template <typename V> struct Dispatch;
+template <typename... Ts> struct Dispatch<std::variant<Ts...>> {
+  static Parsed<std::variant<Ts...>> parse(std::string_view text) {
+    using V = std::variant<Ts...>;
+    if (text.size() > kMaxMessageBytes)
+      return ParseError{"too_large", "message is larger than " + std::to_string(kMaxMessageBytes) + " bytes"};
+    auto parser = adopt(json_parser_new_immutable());
+    GError *raw_error = nullptr;
+    if (!json_parser_load_from_data(parser.get(), text.data(), gssize(text.size()), &raw_error)) {
+      Owned<GError> error(raw_error);
+      return ParseError{"bad_message", std::string("not valid JSON: ") + error->message};
+    }
+    JsonNode *root = json_parser_get_root(parser.get());
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) return ParseError{"bad_message", "message must be a JSON object"};
+    JsonObject *obj = json_node_get_object(root);
+    Reader top(obj);
+    std::string type = top.str("type", 64);
+    if (!top.ok()) return ParseError{"bad_message", top.error()};
+
+    std::optional<Parsed<V>> result;
+    auto try_one = [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      if (result || type != type_name<T>()) return;
+      Reader r(obj);
+      T msg = read(r, std::type_identity<T>{});
+      if (r.ok())
+        result = Parsed<V>(V(std::move(msg)));
+      else
+        result = Parsed<V>(ParseError{"bad_message", type + ": " + r.error()});
+    };
+    (try_one(std::type_identity<Ts>{}), ...);
+    if (!result) return ParseError{"unknown_type", "unknown message type '" + type + "'"};
+    return std::move(*result);
+  }
+};
+
+// ---------------------------------------------------------------- writing
+class Writer {
+ public:
+  explicit Writer(const char *type) : b_(adopt(json_builder_new_immutable())) {
+    json_builder_begin_object(b_.get());
+    str("type", type);
+  }
+  Writer &str(const char *k, const std::string &v) {
+    json_builder_set_member_name(b_.get(), k);
+    json_builder_add_string_value(b_.get(), v.c_str());
+    return *this;
+  }
+  Writer &opt_str(const char *k, const std::string &v) { return v.empty() ? *this : str(k, v); }
+  Writer &integer(const char *k, long v) {
+    json_builder_set_member_name(b_.get(), k);
+    json_builder_add_int_value(b_.get(), v);
+    return *this;
+  }
+  Writer &number(const char *k, double v) {
+    json_builder_set_member_name(b_.get(), k);
+    // One decimal is plenty for figures and keeps messages short.
+    json_builder_add_double_value(b_.get(), std::round(v * 10.0) / 10.0);
+    return *this;
+  }
+  Writer &boolean(const char *k, bool v) {
+    json_builder_set_member_name(b_.get(), k);
+    json_builder_add_boolean_value(b_.get(), v);
+    return *this;
+  }
+  JsonBuilder *raw() { return b_.get(); }
+  std::string done() {
+    json_builder_end_object(b_.get());
+    auto root = adopt(json_builder_get_root(b_.get()));
+    return take_string(json_to_string(root.get(), FALSE));
+  }
+
+ private:
+  Owned<JsonBuilder> b_;
+};
+
+void add_camera_fields(JsonBuilder *b, const CameraInfo &c) {
+  auto s = [&](const char *k, const std::string &v) {
+    json_builder_set_member_name(b, k);
+    json_builder_add_string_value(b, v.c_str());
+  };
+  auto i = [&](const char *k, long v) {
+    json_builder_set_member_name(b, k);
+    json_builder_add_int_value(b, v);
+  };
+  s("id", c.id);
+  i("width", c.width);
+  i("height", c.height);
+  i("fps", c.fps);
+  s("codec", c.codec);
+  s("source", c.source);
+  s("encoder", c.encoder);
+}
+
+void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras) {
+  json_builder_begin_array(b);
+  for (const auto &e : cameras) {
+    json_builder_begin_object(b);
+    add_camera_fields(b, e.info);
+    json_builder_set_member_name(b, "online");
+    json_builder_add_boolean_value(b, e.online);
+    json_builder_set_member_name(b, "viewers");
+    json_builder_add_int_value(b, e.viewers);
+    json_builder_set_member_name(b, "branches");
+    json_builder_add_int_value(b, e.branches);
+    json_builder_set_member_name(b, "fps_measured");
+    json_builder_add_double_value(b, std::round(e.fps_measured * 10.0) / 10.0);
+    json_builder_set_member_name(b, "bitrate_kbps");
+    json_builder_add_double_value(b, std::round(e.bitrate_kbps * 10.0) / 10.0);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+}
+
+void add_ice_servers(Writer &w, const std::vector<IceServer> &servers) {
+  JsonBuilder *b = w.raw();
+  json_builder_set_member_name(b, "ice_servers");
+  json_builder_begin_array(b);
+  for (const auto &s : servers) {
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "urls");
+    json_builder_begin_array(b);
+    for (const auto &u : s.urls) json_builder_add_string_value(b, u.c_str());
+    json_builder_end_array(b);
+    if (!s.username.empty()) {
+      json_builder_set_member_name(b, "username");
+      json_builder_add_string_value(b, s.username.c_str());
+    }
+    if (!s.credential.empty()) {
+      json_builder_set_member_name(b, "credential");
+      json_builder_add_string_value(b, s.credential.c_str());
+    }
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+}
+
+}  // namespace
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  for (char c : id)
+    if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+Parsed<AgentToRelay> parse_agent_to_relay(std::string_view t) { return Dispatch<AgentToRelay>::parse(t); }
+Parsed<RelayToAgent> parse_relay_to_agent(std::string_view t) { return Dispatch<RelayToAgent>::parse(t); }
+Parsed<ViewerToRelay> parse_viewer_to_relay(std::string_view t) { return Dispatch<ViewerToRelay>::parse(t); }
+Parsed<RelayToViewer> parse_relay_to_viewer(std::string_view t) { return Dispatch<RelayToViewer>::parse(t); }
+
+std::string to_json(const Heartbeat &) { return Writer(type_name<Heartbeat>()).done(); }
+std::string to_json(const Error &m) {
+  return Writer(type_name<Error>()).str("code", m.code).str("message", m.message).opt_str("session", m.session)
+      .opt_str("ref", m.ref).done();
+}
+std::string to_json(const Ice &m) {
+  return Writer(type_name<Ice>()).str("session", m.session).str("candidate", m.candidate)
+      .integer("sdp_mline_index", m.sdp_mline_index).done();
+}
+std::string to_json(const SessionEnd &m) {
+  return Writer(type_name<SessionEnd>()).str("session", m.session).str("reason", m.reason).done();
+}
+std::string to_json(const Hello &m) {
+  Writer w(type_name<Hello>());
+  w.integer("protocol", m.protocol).str("agent", m.agent);
+  JsonBuilder *b = w.raw();
+  json_builder_set_member_name(b, "cameras");
+  json_builder_begin_array(b);
+  for (const auto &c : m.cameras) {
+    json_builder_begin_object(b);
+    add_camera_fields(b, c);
+    json_builder_end_object(b);
+  }
+  json_builder_end_array(b);
+  return w.done();
+}
+std::string to_json(const AgentWelcome &m) {
+  Writer w(type_name<AgentWelcome>());
+  add_ice_servers(w, m.ice_servers);
+  return w.done();
+}
+std::string to_json(const Offer &m) {
+  Writer w(type_name<Offer>());
+  w.str("session", m.session).str("camera", m.camera).str("sdp", m.sdp);
+  add_ice_servers(w, m.ice_servers);
+  return w.done();
+}
+std::string to_json(const Answer &m) {
+  return Writer(type_name<Answer>()).str("session", m.session).str("sdp", m.sdp).done();
+}
+std::string to_json(const Status &m) {
+  return Writer(type_name<Status>()).str("camera", m.camera).integer("branches", m.branches).number("fps", m.fps)
+      .number("bitrate_kbps", m.bitrate_kbps).integer("width", m.width).integer("height", m.height).done();
+}
+std::string to_json(const ViewerWelcome &m) {
+  Writer w(type_name<ViewerWelcome>());
+  add_ice_servers(w, m.ice_servers);
+  json_builder_set_member_name(w.raw(), "cameras");
+  add_camera_entries(w.raw(), m.cameras);
+  return w.done();
+}
+std::string to_json(const Cameras &m) {
+  Writer w(type_name<Cameras>());
+  json_builder_set_member_name(w.raw(), "cameras");
+  add_camera_entries(w.raw(), m.cameras);
+  return w.done();
+}
+std::string to_json(const Watch &m) {
+  return Writer(type_name<Watch>()).str("ref", m.ref).str("camera", m.camera).str("sdp", m.sdp).done();
+}
+std::string to_json(const SessionStarted &m) {
+  return Writer(type_name<SessionStarted>()).str("ref", m.ref).str("session", m.session).str("camera", m.camera)
+      .done();
+}
+std::string to_json(const Stop &m) { return Writer(type_name<Stop>()).str("session", m.session).done(); }
+
+std::string cameras_to_json_array(const std::vector<CameraEntry> &cameras) {
+  auto b = adopt(json_builder_new_immutable());
+  add_camera_entries(b.get(), cameras);
+  auto root = adopt(json_builder_get_root(b.get()));
+  return take_string(json_to_string(root.get(), FALSE));
+}
+
+}  // namespace sl::proto

@@ -1,0 +1,173 @@
+// The signaling protocol, defined once: every message exchanged between agents,
+// the relay and viewers, with its JSON reading (validated) and writing.
+// docs/protocol.md describes the same messages for people and the web app.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace sl::proto {
+
+inline constexpr int kProtocolVersion = 1;
+inline constexpr size_t kMaxMessageBytes = 64 * 1024;
+inline constexpr size_t kMaxSdpBytes = 48 * 1024;
+inline constexpr size_t kMaxIdLength = 64;
+
+struct IceServer {
+  std::vector<std::string> urls;
+  std::string username;    // TURN only
+  std::string credential;  // TURN only
+  bool operator==(const IceServer &) const = default;
+};
+
+// What an agent announces about one camera.
+struct CameraInfo {
+  std::string id;
+  int width = 0;
+  int height = 0;
+  int fps = 0;
+  std::string codec;  // "H264" or "VP8"
+  std::string source;
+  std::string encoder;
+  bool operator==(const CameraInfo &) const = default;
+};
+
+// One row of the relay's camera list (GET /api/cameras, viewer `cameras`).
+struct CameraEntry {
+  CameraInfo info;
+  bool online = false;
+  int viewers = 0;   // sessions the relay brokers for this camera
+  int branches = 0;  // live branches as last reported by the agent
+  double fps_measured = 0;
+  double bitrate_kbps = 0;
+  bool operator==(const CameraEntry &) const = default;
+};
+
+// ---- messages (the struct name says the JSON `type`, see kTypeName below) ----
+struct Heartbeat {
+  bool operator==(const Heartbeat &) const = default;
+};
+struct Error {
+  std::string code;
+  std::string message;
+  std::string session;  // optional
+  std::string ref;      // optional
+  bool operator==(const Error &) const = default;
+};
+struct Ice {
+  std::string session;
+  std::string candidate;  // empty = end of candidates
+  int sdp_mline_index = 0;
+  bool operator==(const Ice &) const = default;
+};
+struct SessionEnd {
+  std::string session;
+  std::string reason;
+  bool operator==(const SessionEnd &) const = default;
+};
+struct Hello {
+  int protocol = kProtocolVersion;
+  std::string agent;
+  std::vector<CameraInfo> cameras;
+  bool operator==(const Hello &) const = default;
+};
+struct AgentWelcome {
+  std::vector<IceServer> ice_servers;
+  bool operator==(const AgentWelcome &) const = default;
+};
+struct Offer {
+  std::string session;
+  std::string camera;
+  std::string sdp;
+  std::vector<IceServer> ice_servers;
+  bool operator==(const Offer &) const = default;
+};
+struct Answer {
+  std::string session;
+  std::string sdp;
+  bool operator==(const Answer &) const = default;
+};
+struct Status {
+  std::string camera;
+  int branches = 0;
+  double fps = 0;
+  double bitrate_kbps = 0;
+  int width = 0;
+  int height = 0;
+  bool operator==(const Status &) const = default;
+};
+struct ViewerWelcome {
+  std::vector<IceServer> ice_servers;
+  std::vector<CameraEntry> cameras;
+  bool operator==(const ViewerWelcome &) const = default;
+};
+struct Cameras {
+  std::vector<CameraEntry> cameras;
+  bool operator==(const Cameras &) const = default;
+};
+struct Watch {
+  std::string ref;
+  std::string camera;
+  std::string sdp;
+  bool operator==(const Watch &) const = default;
+};
+struct SessionStarted {  // JSON type "session"
+  std::string ref;
+  std::string session;
+  std::string camera;
+  bool operator==(const SessionStarted &) const = default;
+};
+struct Stop {
+  std::string session;
+  bool operator==(const Stop &) const = default;
+};
+
+// What each end may receive.
+using AgentToRelay = std::variant<Heartbeat, Hello, Answer, Ice, SessionEnd, Status, Error>;
+using RelayToAgent = std::variant<Heartbeat, AgentWelcome, Offer, Ice, SessionEnd, Error>;
+using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop>;
+using RelayToViewer =
+    std::variant<Heartbeat, ViewerWelcome, Cameras, SessionStarted, Answer, Ice, SessionEnd, Error>;
+
+// Why a message was refused: `code` is one of the protocol's error codes
+// (bad_message, unknown_type, too_large), `message` names the field.
+struct ParseError {
+  std::string code;
+  std::string message;
+  bool operator==(const ParseError &) const = default;
+};
+
+template <typename T> using Parsed = std::variant<T, ParseError>;
+
+Parsed<AgentToRelay> parse_agent_to_relay(std::string_view text);
+Parsed<RelayToAgent> parse_relay_to_agent(std::string_view text);
+Parsed<ViewerToRelay> parse_viewer_to_relay(std::string_view text);
+Parsed<RelayToViewer> parse_relay_to_viewer(std::string_view text);
+
+std::string to_json(const Heartbeat &);
+std::string to_json(const Error &);
+std::string to_json(const Ice &);
+std::string to_json(const SessionEnd &);
+std::string to_json(const Hello &);
+std::string to_json(const AgentWelcome &);
+std::string to_json(const Offer &);
+std::string to_json(const Answer &);
+std::string to_json(const Status &);
+std::string to_json(const ViewerWelcome &);
+std::string to_json(const Cameras &);
+std::string to_json(const Watch &);
+std::string to_json(const SessionStarted &);
+std::string to_json(const Stop &);
+template <typename... Ts> std::string to_json(const std::variant<Ts...> &v) {
+  return std::visit([](const auto &m) { return to_json(m); }, v);
+}
+
+// The JSON array of GET /api/cameras.
+std::string cameras_to_json_array(const std::vector<CameraEntry> &cameras);
+
+// Ids (cameras, agents, refs): 1..64 of [A-Za-z0-9._-].
+bool valid_id(std::string_view id);
+
+}  // namespace sl::proto

@@ -1,0 +1,115 @@
+// Protocol messages: round trips, and every kind of bad input named precisely.
+#include "protocol.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sl::proto;
+
+template <typename V, typename T> const T &as(const Parsed<V> &p) {
+  REQUIRE(std::holds_alternative<V>(p));
+  const V &v = std::get<V>(p);
+  REQUIRE(std::holds_alternative<T>(v));
+  return std::get<T>(v);
+}
+
+template <typename V> ParseError error_of(const Parsed<V> &p) {
+  REQUIRE(std::holds_alternative<ParseError>(p));
+  return std::get<ParseError>(p);
+}
+
+TEST_CASE("every message survives a round trip through JSON") {
+  CameraInfo cam{"cam-1", 1280, 720, 30, "H264", "test", "x264enc"};
+  Hello hello{1, "agent-1", {cam}};
+  CHECK(as<AgentToRelay, Hello>(parse_agent_to_relay(to_json(hello))) == hello);
+
+  Offer offer{"s1", "cam-1", "v=0\r\n", {IceServer{{"stun:127.0.0.1:3478"}, "", ""}, IceServer{{"turn:h:1"}, "u", "p"}}};
+  CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
+
+  Answer answer{"s1", "v=0\r\nanswer"};
+  CHECK(as<AgentToRelay, Answer>(parse_agent_to_relay(to_json(answer))) == answer);
+  CHECK(as<RelayToViewer, Answer>(parse_relay_to_viewer(to_json(answer))) == answer);
+
+  Ice ice{"s1", "candidate:1 1 udp 2113937151 127.0.0.1 50000 typ host", 0};
+  CHECK(as<ViewerToRelay, Ice>(parse_viewer_to_relay(to_json(ice))) == ice);
+  CHECK(as<RelayToAgent, Ice>(parse_relay_to_agent(to_json(ice))) == ice);
+
+  Status status{"cam-1", 3, 29.9, 1987.5, 1280, 720};
+  CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(status))) == status);
+
+  CameraEntry entry{cam, true, 2, 2, 30.0, 2000.0};
+  ViewerWelcome welcome{{IceServer{{"stun:x:1"}, "", ""}}, {entry}};
+  CHECK(as<RelayToViewer, ViewerWelcome>(parse_relay_to_viewer(to_json(welcome))) == welcome);
+  CHECK(as<RelayToViewer, Cameras>(parse_relay_to_viewer(to_json(Cameras{{entry}}))).cameras[0] == entry);
+
+  Watch watch{"r1", "cam-1", "v=0\r\n"};
+  CHECK(as<ViewerToRelay, Watch>(parse_viewer_to_relay(to_json(watch))) == watch);
+  SessionStarted started{"r1", "s1", "cam-1"};
+  CHECK(as<RelayToViewer, SessionStarted>(parse_relay_to_viewer(to_json(started))) == started);
+  CHECK(as<ViewerToRelay, Stop>(parse_viewer_to_relay(to_json(Stop{"s1"}))).session == "s1");
+  SessionEnd end{"s1", "viewer_left"};
+  CHECK(as<RelayToViewer, SessionEnd>(parse_relay_to_viewer(to_json(end))) == end);
+  Error err{"unknown_camera", "no such camera", "", "r1"};
+  CHECK(as<RelayToViewer, Error>(parse_relay_to_viewer(to_json(err))) == err);
+  CHECK(std::holds_alternative<Heartbeat>(std::get<ViewerToRelay>(parse_viewer_to_relay(R"({"type":"heartbeat"})"))));
+}
+
+TEST_CASE("the camera list is a plain JSON array") {
+  CameraEntry e{{"a", 640, 480, 30, "H264", "test", "x264enc"}, false, 0, 0, 0, 0};
+  const std::string json = cameras_to_json_array({e});
+  CHECK(json.front() == '[');
+  CHECK(json.find("\"id\":\"a\"") != std::string::npos);
+  CHECK(json.find("\"online\":false") != std::string::npos);
+}
+
+TEST_CASE("malformed input is refused with a reason") {
+  CHECK(error_of(parse_viewer_to_relay("{not json")).code == "bad_message");
+  CHECK(error_of(parse_viewer_to_relay("[1,2]")).message == "message must be a JSON object");
+  CHECK(error_of(parse_viewer_to_relay(R"({"camera":"a"})")).message == "field type: missing");
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":7})")).message == "field type: must be a string");
+  CHECK(error_of(parse_viewer_to_relay("")).code == "bad_message");
+}
+
+TEST_CASE("unknown types are told apart from bad fields") {
+  auto e = error_of(parse_viewer_to_relay(R"({"type":"launch_missiles"})"));
+  CHECK(e.code == "unknown_type");
+  CHECK(e.message.find("launch_missiles") != std::string::npos);
+  // A type that exists, but not in this direction.
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"hello","protocol":1,"agent":"a","cameras":[]})")).code ==
+        "unknown_type");
+}
+
+TEST_CASE("fields are checked for presence, type and bounds") {
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","sdp":"x"})")).message ==
+        "watch: field camera: missing");
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":5,"sdp":"x"})")).message ==
+        "watch: field camera: must be a string");
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":"../etc","sdp":"x"})")).message.find(
+            "field camera") != std::string::npos);
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"ice","session":"s","candidate":"c","sdp_mline_index":-1})"))
+            .message.find("sdp_mline_index") != std::string::npos);
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"ice","session":"s","candidate":"c","sdp_mline_index":1.5})"))
+            .message == "ice: field sdp_mline_index: must be a whole number");
+  CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":2,"agent":"a","cameras":[]})")).message.find(
+            "not supported") != std::string::npos);
+  CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":1,"agent":"a","cameras":[{"id":"c"}]})"))
+            .message == "hello: field cameras[0].width: missing");
+  CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":1,"agent":"a","cameras":{}})")).message ==
+        "hello: field cameras: must be an array");
+}
+
+TEST_CASE("oversized messages and fields are refused") {
+  std::string big(kMaxMessageBytes + 1, ' ');
+  CHECK(error_of(parse_viewer_to_relay(big)).code == "too_large");
+  std::string sdp(kMaxSdpBytes + 1, 'a');
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":"c","sdp":")" + sdp + "\"}")).message.find(
+            "longer than") != std::string::npos);
+}
+
+TEST_CASE("ids") {
+  CHECK(valid_id("cam-1.front_door"));
+  CHECK_FALSE(valid_id(""));
+  CHECK_FALSE(valid_id("a b"));
+  CHECK_FALSE(valid_id("a/b"));
+  CHECK_FALSE(valid_id(std::string(65, 'a')));
+  CHECK(valid_id(std::string(64, 'a')));
+}

@@ -1,0 +1,52 @@
+// Payload type choice from a browser's offer.
+#include "sdp_payload.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sl::agent;
+
+namespace {
+// Trimmed from a Chromium recvonly offer.
+const std::string kOffer =
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 104 106 108\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\n"
+    "a=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n"
+    "a=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
+    "a=rtpmap:103 rtx/90000\r\na=fmtp:103 apt=102\r\n"
+    "a=rtpmap:104 H264/90000\r\na=fmtp:104 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f\r\n"
+    "a=rtpmap:106 H264/90000\r\na=fmtp:106 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+    "a=rtpmap:108 H264/90000\r\na=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=640032\r\n";
+
+PayloadChoice chosen(const std::variant<PayloadChoice, std::string> &v) {
+  if (auto *e = std::get_if<std::string>(&v)) FAIL(*e);
+  return std::get<PayloadChoice>(v);
+}
+}  // namespace
+
+TEST_CASE("constrained baseline with packetization-mode 1 is chosen over plain baseline and mode 0") {
+  auto c = chosen(choose_payload(kOffer, Codec::H264));
+  CHECK(c.pt == 106);
+  CHECK(c.mline == 0);
+  CHECK(c.rtp_caps.find("payload=106") != std::string::npos);
+  CHECK(c.rtp_caps.find("packetization-mode=(string)1") != std::string::npos);
+}
+
+TEST_CASE("plain baseline is accepted when nothing better is offered") {
+  std::string offer = kOffer;
+  offer.replace(offer.find("a=rtpmap:106"), std::string("a=rtpmap:106 H264/90000\r\n").size(), "");
+  CHECK(chosen(choose_payload(offer, Codec::H264)).pt == 102);
+}
+
+TEST_CASE("VP8 is found for the VP8 encoder") { CHECK(chosen(choose_payload(kOffer, Codec::VP8)).pt == 96); }
+
+TEST_CASE("offers we cannot serve are refused with a reason") {
+  const std::string audio_only = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
+  auto v = choose_payload(audio_only, Codec::H264);
+  REQUIRE(std::holds_alternative<std::string>(v));
+  CHECK(std::get<std::string>(v).find("no video") != std::string::npos);
+  const std::string high_only =
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 108\r\na=rtpmap:108 H264/90000\r\n"
+      "a=fmtp:108 packetization-mode=1;profile-level-id=640032\r\n";
+  CHECK(std::holds_alternative<std::string>(choose_payload(high_only, Codec::H264)));
+  CHECK(std::holds_alternative<std::string>(choose_payload("garbage", Codec::H264)));
+}
