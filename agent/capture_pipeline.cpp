@@ -111,6 +111,8 @@ bool CapturePipeline::play(std::string &error) {
   return true;
 }
 
+void CapturePipeline::stop() { gst_element_set_state(pipeline_.get(), GST_STATE_NULL); }
+
 GstElement *CapturePipeline::branch_of(GstObject *src) const {
   // Walk up to the child of the pipeline that holds `src`.
   GstObject *o = src;

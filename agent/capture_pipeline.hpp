@@ -41,6 +41,7 @@ class CapturePipeline {
   ~CapturePipeline();
 
   bool play(std::string &error);
+  void stop();
   void set_error_handlers(ErrorHandler on_error, BranchErrorHandler on_branch_error);
 
   // Adds a branch bin (with a ghost "sink" pad) and brings it to the pipeline's

@@ -3,6 +3,7 @@
 #include "capture_pipeline.hpp"
 #include "config.hpp"
 #include "gobj.hpp"
+#include "logging.hpp"
 #include "main_context.hpp"
 #include "relay_link.hpp"
 #include "sessions.hpp"
@@ -12,10 +13,12 @@
 #include <gst/gst.h>
 
 #include <cstdio>
+#include <functional>
 
 namespace {
 
 constexpr guint kStatusIntervalMs = 2000;
+constexpr guint kCameraRetrySeconds = 2;
 
 // The first webrtcbin of a process pays ~300 ms for its DTLS certificate; pay it
 // at start-up instead of on the first viewer's join. dtlsdec generates the
@@ -30,6 +33,7 @@ void prepare_dtls_certificate() {
 int main(int argc, char **argv) {
   gst_init(&argc, &argv);
   using namespace sl;
+  setup_logging();
 
   // Settings: file, then flags.
   std::vector<std::string> args(argv, argv + argc);
@@ -81,11 +85,28 @@ int main(int argc, char **argv) {
       });
 
   auto loop = adopt(g_main_loop_new(nullptr, FALSE));
+  // A camera that fails or disappears: drop its viewers, stop the pipeline, and
+  // try again every few seconds; the agent itself stays up and reachable.
+  SourceId restart_timer;
+  std::function<void()> restart_camera = [&] {
+    restart_timer.reset(after_ms(kCameraRetrySeconds * 1000, [&] {
+      restart_timer.release();
+      std::string why;
+      if (pipeline->play(why)) {
+        g_message("camera %s: running again", camera.id.c_str());
+      } else {
+        g_warning("camera %s: still failing (%s)", camera.id.c_str(), why.c_str());
+        pipeline->stop();
+        restart_camera();
+      }
+    }));
+  };
   pipeline->set_error_handlers(
       [&](const std::string &what) {
-        // A camera that disappears: say so, drop the viewers, and keep trying.
-        g_warning("camera %s stopped: %s; retrying in 2 s", camera.id.c_str(), what.c_str());
+        g_warning("camera %s stopped: %s; retrying in %u s", camera.id.c_str(), what.c_str(), kCameraRetrySeconds);
         sessions.end_all("camera_offline");
+        pipeline->stop();
+        restart_camera();
       },
       [&](GstElement *branch, const std::string &) { sessions.end_for_branch(branch, "error"); });
 

@@ -35,4 +35,15 @@ inline guint every_ms(guint interval_ms, std::function<bool()> fn) {
       new std::function<bool()>(std::move(fn)), [](gpointer data) { delete static_cast<std::function<bool()> *>(data); });
 }
 
+// Runs `fn` once after `delay_ms` on the main loop (unless the id is removed first).
+inline guint after_ms(guint delay_ms, std::function<void()> fn) {
+  return g_timeout_add_full(
+      G_PRIORITY_DEFAULT, delay_ms,
+      [](gpointer data) -> gboolean {
+        (*static_cast<std::function<void()> *>(data))();
+        return G_SOURCE_REMOVE;
+      },
+      new std::function<void()>(std::move(fn)), [](gpointer data) { delete static_cast<std::function<void()> *>(data); });
+}
+
 }  // namespace sl

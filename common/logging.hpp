@@ -1,0 +1,9 @@
+// Log output for both programs: GLib structured logging, one line per event.
+// Under systemd (stderr connected to the journal) entries go to journald with
+// their fields; otherwise as "TIME LEVEL domain: message" lines on stderr.
+// Debug lines show with G_MESSAGES_DEBUG=all (or the program's domain).
+#pragma once
+
+namespace sl {
+void setup_logging();
+}
