@@ -3,6 +3,8 @@
 // docs/protocol.md describes the same messages for people and the web app.
 #pragma once
 
+#include "json_io.hpp"
+
 #include <string>
 #include <string_view>
 #include <variant>
@@ -13,7 +15,7 @@ namespace sl::proto {
 inline constexpr int kProtocolVersion = 1;
 inline constexpr size_t kMaxMessageBytes = 64 * 1024;
 inline constexpr size_t kMaxSdpBytes = 48 * 1024;
-inline constexpr size_t kMaxIdLength = 64;
+using json::kMaxIdLength;
 
 struct IceServer {
   std::vector<std::string> urls;
@@ -167,7 +169,6 @@ template <typename... Ts> std::string to_json(const std::variant<Ts...> &v) {
 // The JSON array of GET /api/cameras.
 std::string cameras_to_json_array(const std::vector<CameraEntry> &cameras);
 
-// Ids (cameras, agents, refs): 1..64 of [A-Za-z0-9._-].
-bool valid_id(std::string_view id);
+using json::valid_id;
 
 }  // namespace sl::proto

@@ -1,0 +1,28 @@
+#include "json_io.hpp"
+
+namespace sl::json {
+
+bool valid_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  for (char c : id)
+    if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-') return false;
+  return true;
+}
+
+Owned<JsonNode> parse_object(std::string_view text, std::string &error) {
+  auto parser = adopt(json_parser_new_immutable());
+  GError *raw_error = nullptr;
+  if (!json_parser_load_from_data(parser.get(), text.data(), gssize(text.size()), &raw_error)) {
+    Owned<GError> e(raw_error);
+    error = std::string("not valid JSON: ") + e->message;
+    return nullptr;
+  }
+  JsonNode *root = json_parser_get_root(parser.get());
+  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+    error = "message must be a JSON object";
+    return nullptr;
+  }
+  return ref(root);
+}
+
+}  // namespace sl::json
