@@ -12,7 +12,11 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings, Sen
   events_->candidate = [this](const std::string &id, int mline, const std::string &candidate) {
     if (sessions_.count(id)) send_(proto::to_json(proto::Ice{id, candidate, mline}));
   };
-  events_->connected = [](const std::string &id) { g_message("session %s: viewer connected", id.c_str()); };
+  events_->connected = [this](const std::string &id) {
+    auto it = sessions_.find(id);
+    if (it != sessions_.end())
+      g_message("session %s: viewer connected %.0f ms after the offer", id.c_str(), it->second->ms_since_start());
+  };
   events_->failed = [this](const std::string &id, const std::string &reason) { end(id, reason, true); };
 }
 

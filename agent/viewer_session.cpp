@@ -53,6 +53,7 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
 
   std::unique_ptr<ViewerSession> s(new ViewerSession(pipeline, std::move(events)));
   s->id_ = offer.session;
+  s->started_us_ = g_get_monotonic_time();
   s->rtp_caps_ = choice.rtp_caps;
   s->mline_ = choice.mline;
 
@@ -70,7 +71,12 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
     s->payloader_ = sink(make("rtpvp8pay", "pay-" + tag));
     gst_util_set_object_arg(G_OBJECT(s->payloader_.get()), "picture-id-mode", "15-bit");
   }
-  g_object_set(s->payloader_.get(), "pt", guint(choice.pt), "mtu", 1200u, nullptr);
+  // webrtcbin writes the SSRC into the answer from the caps it was given; without
+  // one there (no buffer has flowed yet) it answers SSRC 0 and the browser never
+  // renders what arrives. So the session picks its SSRC and tells both sides.
+  const guint ssrc = g_random_int_range(1, G_MAXINT32);
+  s->rtp_caps_ += ",ssrc=(uint)" + std::to_string(ssrc);
+  g_object_set(s->payloader_.get(), "pt", guint(choice.pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
   s->webrtc_ = sink(make("webrtcbin", "webrtc-" + tag));
   if (!queue || !s->payloader_ || !s->webrtc_) {
     gst_webrtc_session_description_free(remote);
@@ -207,6 +213,7 @@ void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
   }
   g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer, nullptr);
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
+  g_debug("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
   if (events_->answer) events_->answer(id_, text);
 }
 

@@ -40,6 +40,7 @@ class ViewerSession {
   const std::string &id() const { return id_; }
   GstElement *branch() const { return branch_.get(); }
   bool connected() const { return connected_; }
+  double ms_since_start() const { return double(g_get_monotonic_time() - started_us_) / 1000.0; }
 
   void add_remote_candidate(int mline, const std::string &candidate);
   // Steps of the negotiation, run on the main loop as webrtcbin's promises resolve.
@@ -62,6 +63,7 @@ class ViewerSession {
   Owned<GstElement> payloader_;
   std::vector<gulong> handlers_;
   SourceId disconnect_timer_;
+  gint64 started_us_ = 0;  // for the join-time figures in the log
   bool connected_ = false;
   bool failed_ = false;
 };
