@@ -175,7 +175,6 @@ bool CapturePipeline::link(GstElement *branch, std::string &error) {
     error = "cannot link the viewer branch to the encoder";
     return false;
   }
-  force_keyframe();
   return true;
 }
 

@@ -6,6 +6,10 @@ namespace sl::agent {
 
 Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings, Send send)
     : pipeline_(pipeline), settings_(settings), send_(std::move(send)), events_(std::make_shared<SessionEvents>()) {
+  events_->find = [this](const std::string &id) -> ViewerSession * {
+    auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+  };
   events_->answer = [this](const std::string &id, const std::string &sdp) {
     if (sessions_.count(id)) send_(proto::to_json(proto::Answer{id, sdp}));
   };

@@ -7,7 +7,6 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
-#include <map>
 
 namespace sl::agent {
 
@@ -27,17 +26,6 @@ GstElement *make(const char *factory, const std::string &name) {
 }
 
 }  // namespace
-
-// Finds live sessions by id for callbacks that arrive after a hop to the main loop.
-static std::map<std::string, ViewerSession *> &live_sessions() {
-  static std::map<std::string, ViewerSession *> sessions;
-  return sessions;
-}
-
-static ViewerSession *find_live(const std::string &id) {
-  auto it = live_sessions().find(id);
-  return it == live_sessions().end() ? nullptr : it->second;
-}
 
 std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(CapturePipeline &pipeline,
                                                                                const proto::Offer &offer,
@@ -125,8 +113,18 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
             auto *ctx = static_cast<Ctx *>(data);
             GstWebRTCPeerConnectionState state;
             g_object_get(webrtc, "connection-state", &state, nullptr);
-            post_to_main([id = ctx->id, state] {
-              if (ViewerSession *live = find_live(id)) live->on_connection_state(int(state));
+            post_to_main([events = ctx->events, id = ctx->id, state] {
+              if (ViewerSession *live = events->find(id)) live->on_connection_state(int(state));
+            });
+          }));
+
+  connect("notify::ice-connection-state", G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
+            auto *ctx = static_cast<Ctx *>(data);
+            GstWebRTCICEConnectionState state;
+            g_object_get(webrtc, "ice-connection-state", &state, nullptr);
+            if (state != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED) return;
+            post_to_main([events = ctx->events, id = ctx->id] {
+              if (ViewerSession *live = events->find(id)) live->on_ice_connected();
             });
           }));
 
@@ -136,14 +134,13 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
     s->branch_.reset();
     return error;
   }
-  live_sessions()[s->id_] = s.get();
 
   GstPromise *promise = gst_promise_new_with_change_func(
       [](GstPromise *p, gpointer data) {
-        const std::string id = *static_cast<std::string *>(data);
+        const auto *ctx = static_cast<Ctx *>(data);
         const bool ok = gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED;
-        post_to_main([id, ok] {
-          ViewerSession *live = find_live(id);
+        post_to_main([events = ctx->events, id = ctx->id, ok] {
+          ViewerSession *live = events->find(id);
           if (!live) return;
           if (ok)
             live->on_remote_description_set();
@@ -152,7 +149,7 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
         });
         gst_promise_unref(p);
       },
-      new std::string(s->id_), [](gpointer d) { delete static_cast<std::string *>(d); });
+      new Ctx{s->events_, s->id_}, [](gpointer d) { delete static_cast<Ctx *>(d); });
   g_signal_emit_by_name(s->webrtc_.get(), "set-remote-description", remote, promise);
   gst_webrtc_session_description_free(remote);
   return s;
@@ -188,20 +185,20 @@ void ViewerSession::on_remote_description_set() {
   }
   GstPromise *promise = gst_promise_new_with_change_func(
       [](GstPromise *p, gpointer data) {
-        const std::string id = *static_cast<std::string *>(data);
+        const auto *ctx = static_cast<Ctx *>(data);
         GstWebRTCSessionDescription *answer = nullptr;
         if (gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED) {
           const GstStructure *reply = gst_promise_get_reply(p);
           if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
         }
-        post_to_main([id, answer] {
-          ViewerSession *live = find_live(id);
+        post_to_main([events = ctx->events, id = ctx->id, answer] {
+          ViewerSession *live = events->find(id);
           if (live) live->on_answer_created(answer);
           if (answer) gst_webrtc_session_description_free(answer);
         });
         gst_promise_unref(p);
       },
-      new std::string(id_), [](gpointer d) { delete static_cast<std::string *>(d); });
+      new Ctx{events_, id_}, [](gpointer d) { delete static_cast<Ctx *>(d); });
   g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, promise);
 }
 
@@ -220,6 +217,13 @@ void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
 void ViewerSession::add_remote_candidate(int mline, const std::string &candidate) {
   if (candidate.empty()) return;  // end of candidates: nothing to do for webrtcbin
   g_signal_emit_by_name(webrtc_.get(), "add-ice-candidate", guint(mline), candidate.c_str());
+}
+
+void ViewerSession::on_ice_connected() {
+  // DTLS takes one or two round trips from here; the encoder needs up to a frame
+  // interval to produce a keyframe. Asking now lets the two overlap, so the
+  // keyframe is often the first packet after the handshake.
+  pipeline_.force_keyframe();
 }
 
 void ViewerSession::on_connection_state(int state) {
@@ -259,12 +263,11 @@ void ViewerSession::fail(const std::string &reason) {
   failed_ = true;
   // Deferred: the owner destroys this session from the callback.
   post_to_main([events = events_, id = id_, reason] {
-    if (find_live(id) && events->failed) events->failed(id, reason);
+    if (events->find(id) && events->failed) events->failed(id, reason);
   });
 }
 
 ViewerSession::~ViewerSession() {
-  live_sessions().erase(id_);
   disconnect_timer_.reset();
   for (gulong h : handlers_) g_signal_handler_disconnect(webrtc_.get(), h);
   if (branch_) pipeline_.detach(branch_.get());

@@ -20,7 +20,10 @@ namespace sl::agent {
 
 // What a session reports. Always called on the main loop, with the session id,
 // possibly after the session is gone: the receiver looks the id up.
+class ViewerSession;
 struct SessionEvents {
+  // The live session with this id, or nullptr once it has ended.
+  std::function<ViewerSession *(const std::string &id)> find;
   std::function<void(const std::string &id, const std::string &sdp)> answer;
   std::function<void(const std::string &id, int mline, const std::string &candidate)> candidate;
   std::function<void(const std::string &id)> connected;
@@ -46,6 +49,7 @@ class ViewerSession {
   // Steps of the negotiation, run on the main loop as webrtcbin's promises resolve.
   void on_remote_description_set();
   void on_answer_created(GstWebRTCSessionDescription *answer);
+  void on_ice_connected();
   void on_connection_state(int state);
 
  private:
