@@ -198,8 +198,8 @@ class Writer {
   }
   Writer &number(const char *k, double v) {
     json_builder_set_member_name(b_.get(), k);
-    // One decimal is plenty for figures and keeps messages short.
-    json_builder_add_double_value(b_.get(), std::round(v * 10.0) / 10.0);
+    // Figures go out as whole numbers: json-glib prints fractions with 17 digits.
+    json_builder_add_double_value(b_.get(), std::round(v));
     return *this;
   }
   Writer &boolean(const char *k, bool v) {

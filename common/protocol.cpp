@@ -224,9 +224,9 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_set_member_name(b, "branches");
     json_builder_add_int_value(b, e.branches);
     json_builder_set_member_name(b, "fps_measured");
-    json_builder_add_double_value(b, std::round(e.fps_measured * 10.0) / 10.0);
+    json_builder_add_double_value(b, std::round(e.fps_measured));
     json_builder_set_member_name(b, "bitrate_kbps");
-    json_builder_add_double_value(b, std::round(e.bitrate_kbps * 10.0) / 10.0);
+    json_builder_add_double_value(b, std::round(e.bitrate_kbps));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);

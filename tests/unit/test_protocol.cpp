@@ -33,7 +33,7 @@ TEST_CASE("every message survives a round trip through JSON") {
   CHECK(as<ViewerToRelay, Ice>(parse_viewer_to_relay(to_json(ice))) == ice);
   CHECK(as<RelayToAgent, Ice>(parse_relay_to_agent(to_json(ice))) == ice);
 
-  Status status{"cam-1", 3, 29.9, 1987.5, 1280, 720};
+  Status status{"cam-1", 3, 30, 1988, 1280, 720};
   CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(status))) == status);
 
   CameraEntry entry{cam, true, 2, 2, 30.0, 2000.0};

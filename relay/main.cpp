@@ -1,0 +1,71 @@
+// sightline-relay: serves the web app, lists cameras, and brokers signaling
+// between viewers and the agents that dial in.
+#include "config.hpp"
+#include "gobj.hpp"
+#include "http_routes.hpp"
+#include "logging.hpp"
+#include "settings.hpp"
+#include "socket_hub.hpp"
+
+#include <glib-unix.h>
+#include <libsoup/soup.h>
+
+#include <cstdio>
+
+int main(int argc, char **argv) {
+  using namespace sl;
+  setup_logging();
+
+  std::vector<std::string> args(argv, argv + argc);
+  auto loaded = config::load(relay::relay_options(), "relay", args, "/etc/sightline/relay.conf");
+  if (loaded.help) {
+    std::fputs(config::usage("sightline-relay", "Serves the Sightline web app and brokers signaling.",
+                             relay::relay_options()).c_str(), stdout);
+    return 0;
+  }
+  if (loaded.version) {
+    std::puts("sightline-relay " SL_VERSION);
+    return 0;
+  }
+  if (!loaded.error.empty()) {
+    std::fprintf(stderr, "sightline-relay: %s\n", loaded.error.c_str());
+    return 2;
+  }
+  auto checked = relay::relay_settings(loaded.settings);
+  if (auto *error = std::get_if<std::string>(&checked)) {
+    std::fprintf(stderr, "sightline-relay: %s\n", error->c_str());
+    return 2;
+  }
+  const relay::RelaySettings settings = std::get<relay::RelaySettings>(checked);
+
+  // One server: the web app and API over HTTP, signaling over WebSockets.
+  auto server = adopt(soup_server_new("server-header", "sightline-relay", nullptr));
+  // Signaling messages are small: no compression, so that the message size
+  // limit bounds what a peer can make us inflate and hold.
+  soup_server_remove_websocket_extension(server.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  relay::SocketHub hub(server.get(), settings);
+  relay::HttpRoutes routes(server.get(), settings.web_root, hub.table());
+
+  auto address = adopt(g_inet_socket_address_new_from_string(settings.listen_host.c_str(), guint(settings.listen_port)));
+  GError *raw = nullptr;
+  if (!address || !soup_server_listen(server.get(), address.get(), SoupServerListenOptions(0), &raw)) {
+    Owned<GError> error(raw);
+    std::fprintf(stderr, "sightline-relay: cannot listen on %s:%d: %s\n", settings.listen_host.c_str(),
+                 settings.listen_port, error ? error->message : "bad address");
+    return 1;
+  }
+  g_message("serving %s on http://%s%s%s:%d/", settings.web_root.c_str(),
+            settings.listen_host.find(':') != std::string::npos ? "[" : "", settings.listen_host.c_str(),
+            settings.listen_host.find(':') != std::string::npos ? "]" : "", settings.listen_port);
+
+  auto loop = adopt(g_main_loop_new(nullptr, FALSE));
+  auto quit = +[](gpointer data) -> gboolean {
+    g_main_loop_quit(static_cast<GMainLoop *>(data));
+    return G_SOURCE_REMOVE;
+  };
+  SourceId sigint(g_unix_signal_add(SIGINT, quit, loop.get()));
+  SourceId sigterm(g_unix_signal_add(SIGTERM, quit, loop.get()));
+  g_main_loop_run(loop.get());
+  g_message("stopping");
+  return 0;
+}

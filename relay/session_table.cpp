@@ -1,0 +1,237 @@
+#include "session_table.hpp"
+
+#include <algorithm>
+
+namespace sl::relay {
+
+SessionTable::SessionTable(std::vector<proto::IceServer> ice_servers, int64_t session_timeout_ms, Limits limits,
+                           std::function<std::string()> new_session_id)
+    : ice_servers_(std::move(ice_servers)), session_timeout_ms_(session_timeout_ms), limits_(limits),
+      new_session_id_(std::move(new_session_id)) {}
+
+std::vector<proto::CameraEntry> SessionTable::cameras() const {
+  std::vector<proto::CameraEntry> out;
+  for (const auto &[id, camera] : cameras_) out.push_back(camera.entry);
+  return out;
+}
+
+void SessionTable::refresh_viewer_counts() {
+  for (auto &[id, camera] : cameras_) camera.entry.viewers = 0;
+  for (const auto &[id, s] : sessions_) {
+    auto it = cameras_.find(s.camera);
+    if (it != cameras_.end()) ++it->second.entry.viewers;
+  }
+}
+
+void SessionTable::broadcast_cameras(Actions &out) const {
+  const auto list = cameras();
+  for (const auto &[viewer, unused] : viewers_) to_viewer(out, viewer, proto::Cameras{list});
+}
+
+SessionTable::Session *SessionTable::owned_session(const std::string &id, PeerId peer) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || (it->second.agent != peer && it->second.viewer != peer)) return nullptr;
+  return &it->second;
+}
+
+void SessionTable::end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer,
+                               Actions &out) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  const Session s = it->second;
+  sessions_.erase(it);
+  if (tell_agent) to_agent(out, s.agent, proto::SessionEnd{id, reason});
+  if (tell_viewer) to_viewer(out, s.viewer, proto::SessionEnd{id, reason});
+}
+
+Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
+  Actions out;
+  // A camera already online elsewhere is taken over by this newer connection:
+  // usually the same agent, back before the relay noticed its old socket died.
+  for (const auto &info : hello.cameras) {
+    auto it = cameras_.find(info.id);
+    if (it == cameras_.end() || it->second.agent == 0 || it->second.agent == agent) continue;
+    const PeerId old = it->second.agent;
+    Actions gone = agent_gone(old);
+    for (auto &s : gone.sends)
+      if (!std::holds_alternative<proto::RelayToViewer>(s.message) ||
+          !std::holds_alternative<proto::Cameras>(std::get<proto::RelayToViewer>(s.message)))
+        out.sends.push_back(std::move(s));
+    out.closes.push_back(Close{old, 1008, "replaced"});
+  }
+  auto &owned = agents_[agent];
+  for (const auto &info : hello.cameras) {
+    Camera &camera = cameras_[info.id];
+    camera.agent = agent;
+    camera.entry.info = info;
+    camera.entry.online = true;
+    camera.entry.branches = 0;
+    camera.entry.fps_measured = 0;
+    camera.entry.bitrate_kbps = 0;
+    if (std::find(owned.begin(), owned.end(), info.id) == owned.end()) owned.push_back(info.id);
+  }
+  refresh_viewer_counts();
+  to_agent(out, agent, proto::AgentWelcome{ice_servers_});
+  broadcast_cameras(out);
+  return out;
+}
+
+Actions SessionTable::agent_gone(PeerId agent) {
+  Actions out;
+  auto it = agents_.find(agent);
+  if (it == agents_.end()) return out;
+  std::vector<std::string> ending;
+  for (const auto &[id, s] : sessions_)
+    if (s.agent == agent) ending.push_back(id);
+  for (const auto &id : ending) end_session(id, "camera_offline", false, true, out);
+  for (const auto &camera_id : it->second) {
+    auto cam = cameras_.find(camera_id);
+    if (cam == cameras_.end() || cam->second.agent != agent) continue;
+    cam->second.agent = 0;
+    cam->second.entry.online = false;
+    cam->second.entry.branches = 0;
+    cam->second.entry.fps_measured = 0;
+    cam->second.entry.bitrate_kbps = 0;
+  }
+  agents_.erase(it);
+  refresh_viewer_counts();
+  broadcast_cameras(out);
+  return out;
+}
+
+Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &message) {
+  Actions out;
+  auto error = [&](const std::string &code, const std::string &text, const std::string &session) {
+    to_agent(out, agent, proto::Error{code, text, session, ""});
+  };
+  if (auto *answer = std::get_if<proto::Answer>(&message)) {
+    Session *s = owned_session(answer->session, agent);
+    if (!s || s->agent != agent) {
+      error("unknown_session", "no session " + answer->session + " for this agent", answer->session);
+      return out;
+    }
+    s->answered = true;
+    to_viewer(out, s->viewer, proto::Answer{answer->session, answer->sdp});
+  } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
+    Session *s = owned_session(ice->session, agent);
+    if (!s || s->agent != agent) {
+      error("unknown_session", "no session " + ice->session + " for this agent", ice->session);
+      return out;
+    }
+    to_viewer(out, s->viewer, *ice);
+  } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
+    Session *s = owned_session(end->session, agent);
+    if (!s || s->agent != agent) return out;  // already gone: nothing to tell anyone
+    end_session(end->session, end->reason, false, true, out);
+    refresh_viewer_counts();
+    broadcast_cameras(out);
+  } else if (auto *status = std::get_if<proto::Status>(&message)) {
+    auto cam = cameras_.find(status->camera);
+    if (cam == cameras_.end() || cam->second.agent != agent) {
+      error("unknown_camera", "this agent did not announce camera " + status->camera, "");
+      return out;
+    }
+    auto &e = cam->second.entry;
+    const bool changed = e.branches != status->branches || e.fps_measured != status->fps ||
+                         e.bitrate_kbps != status->bitrate_kbps;
+    e.branches = status->branches;
+    e.fps_measured = status->fps;
+    e.bitrate_kbps = status->bitrate_kbps;
+    if (changed) broadcast_cameras(out);
+  } else if (std::holds_alternative<proto::Hello>(message)) {
+    return agent_hello(agent, std::get<proto::Hello>(message));
+  }
+  // Heartbeat: nothing to do. Error: the hub logs it.
+  return out;
+}
+
+Actions SessionTable::viewer_joined(PeerId viewer) {
+  Actions out;
+  viewers_[viewer] = true;
+  to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, cameras()});
+  return out;
+}
+
+Actions SessionTable::viewer_gone(PeerId viewer) {
+  Actions out;
+  if (!viewers_.erase(viewer)) return out;
+  std::vector<std::string> ending;
+  for (const auto &[id, s] : sessions_)
+    if (s.viewer == viewer) ending.push_back(id);
+  for (const auto &id : ending) end_session(id, "viewer_gone", true, false, out);
+  if (!ending.empty()) {
+    refresh_viewer_counts();
+    broadcast_cameras(out);
+  }
+  return out;
+}
+
+Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms) {
+  Actions out;
+  if (auto *watch = std::get_if<proto::Watch>(&message)) {
+    auto refuse = [&](const std::string &code, const std::string &text) {
+      to_viewer(out, viewer, proto::Error{code, text, "", watch->ref});
+    };
+    auto cam = cameras_.find(watch->camera);
+    if (cam == cameras_.end()) {
+      refuse("unknown_camera", "there is no camera '" + watch->camera + "'");
+      return out;
+    }
+    if (cam->second.agent == 0) {
+      refuse("camera_offline", "camera '" + watch->camera + "' is offline");
+      return out;
+    }
+    size_t of_viewer = 0, of_camera = 0;
+    for (const auto &[id, s] : sessions_) {
+      of_viewer += s.viewer == viewer;
+      of_camera += s.camera == watch->camera;
+    }
+    if (of_viewer >= limits_.sessions_per_viewer) {
+      refuse("too_many_sessions", "this connection already watches " + std::to_string(of_viewer) + " sessions");
+      return out;
+    }
+    if (of_camera >= limits_.sessions_per_camera) {
+      refuse("too_many_sessions", "camera '" + watch->camera + "' already has " + std::to_string(of_camera) +
+                                      " viewers");
+      return out;
+    }
+    Session s{new_session_id_(), watch->camera, cam->second.agent, viewer, now_ms, false};
+    sessions_[s.id] = s;
+    to_viewer(out, viewer, proto::SessionStarted{watch->ref, s.id, s.camera});
+    to_agent(out, s.agent, proto::Offer{s.id, s.camera, watch->sdp, ice_servers_});
+    refresh_viewer_counts();
+    broadcast_cameras(out);
+  } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
+    Session *s = owned_session(ice->session, viewer);
+    if (!s || s->viewer != viewer) {
+      to_viewer(out, viewer, proto::Error{"unknown_session", "no session " + ice->session, ice->session, ""});
+      return out;
+    }
+    to_agent(out, s->agent, *ice);
+  } else if (auto *stop = std::get_if<proto::Stop>(&message)) {
+    Session *s = owned_session(stop->session, viewer);
+    if (!s || s->viewer != viewer) {
+      to_viewer(out, viewer, proto::Error{"unknown_session", "no session " + stop->session, stop->session, ""});
+      return out;
+    }
+    end_session(stop->session, "viewer_left", true, false, out);
+    refresh_viewer_counts();
+    broadcast_cameras(out);
+  }
+  return out;
+}
+
+Actions SessionTable::tick(int64_t now_ms) {
+  Actions out;
+  std::vector<std::string> late;
+  for (const auto &[id, s] : sessions_)
+    if (!s.answered && now_ms - s.created_ms > session_timeout_ms_) late.push_back(id);
+  for (const auto &id : late) end_session(id, "timeout", true, true, out);
+  if (!late.empty()) {
+    refresh_viewer_counts();
+    broadcast_cameras(out);
+  }
+  return out;
+}
+
+}  // namespace sl::relay

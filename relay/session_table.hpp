@@ -1,0 +1,91 @@
+// The relay's state, as a plain state machine with no sockets and no timers:
+// who is connected, which cameras exist, which session belongs to whom. Events
+// go in (a peer joined, said something, left; time passed), and the messages
+// to send and the sockets to close come out. The socket hub is the thin shell
+// that feeds it; tests drive it directly.
+#pragma once
+
+#include "protocol.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sl::relay {
+
+using PeerId = uint64_t;
+
+struct Outgoing {
+  PeerId peer = 0;
+  std::variant<proto::RelayToAgent, proto::RelayToViewer> message;
+};
+struct Close {
+  PeerId peer = 0;
+  unsigned short code = 1000;
+  std::string reason;
+};
+struct Actions {
+  std::vector<Outgoing> sends;
+  std::vector<Close> closes;
+};
+
+struct Limits {
+  size_t sessions_per_viewer = 16;
+  size_t sessions_per_camera = 64;
+};
+
+class SessionTable {
+ public:
+  SessionTable(std::vector<proto::IceServer> ice_servers, int64_t session_timeout_ms, Limits limits,
+               std::function<std::string()> new_session_id);
+
+  Actions agent_hello(PeerId agent, const proto::Hello &hello);
+  Actions agent_message(PeerId agent, const proto::AgentToRelay &message);
+  Actions agent_gone(PeerId agent);
+  Actions viewer_joined(PeerId viewer);
+  Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
+  Actions viewer_gone(PeerId viewer);
+  // Ends sessions the agent did not answer in time.
+  Actions tick(int64_t now_ms);
+
+  std::vector<proto::CameraEntry> cameras() const;
+  size_t agent_count() const { return agents_.size(); }
+  size_t viewer_count() const { return viewers_.size(); }
+  size_t session_count() const { return sessions_.size(); }
+
+ private:
+  struct Camera {
+    proto::CameraEntry entry;
+    PeerId agent = 0;  // 0 = offline
+  };
+  struct Session {
+    std::string id;
+    std::string camera;
+    PeerId agent = 0;
+    PeerId viewer = 0;
+    int64_t created_ms = 0;
+    bool answered = false;
+  };
+
+  void end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer, Actions &out);
+  void broadcast_cameras(Actions &out) const;
+  void refresh_viewer_counts();
+  static void to_agent(Actions &out, PeerId peer, proto::RelayToAgent m) { out.sends.push_back({peer, std::move(m)}); }
+  static void to_viewer(Actions &out, PeerId peer, proto::RelayToViewer m) { out.sends.push_back({peer, std::move(m)}); }
+  // The session `id` if `peer` is one of its two ends.
+  Session *owned_session(const std::string &id, PeerId peer);
+
+  std::vector<proto::IceServer> ice_servers_;
+  int64_t session_timeout_ms_;
+  Limits limits_;
+  std::function<std::string()> new_session_id_;
+  std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids
+  std::map<PeerId, bool> viewers_;
+  std::map<std::string, Camera> cameras_;
+  std::map<std::string, Session> sessions_;
+};
+
+}  // namespace sl::relay

@@ -1,0 +1,55 @@
+// The relay's WebSocket connections: agents on /ws/agent, viewers on
+// /ws/viewer. Gives each a peer id, reads and validates what it sends, feeds
+// the session table, delivers what the table says to send, keeps heartbeats
+// going and drops silent peers.
+#pragma once
+
+#include "gobj.hpp"
+#include "session_table.hpp"
+#include "settings.hpp"
+
+#include <libsoup/soup.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace sl::relay {
+
+class SocketHub {
+ public:
+  SocketHub(SoupServer *server, const RelaySettings &settings);
+  ~SocketHub();
+
+  const SessionTable &table() const { return table_; }
+
+ private:
+  enum class Role { Agent, Viewer };
+  struct Peer {
+    PeerId id = 0;
+    Role role = Role::Viewer;
+    Owned<SoupWebsocketConnection> conn;
+    std::string address;
+    gint64 last_heard_us = 0;
+    bool said_hello = false;  // agents only
+    gulong message_handler = 0;
+    gulong closed_handler = 0;
+  };
+  struct Signal;  // per-connection signal context
+
+  void accept(Role role, SoupServerMessage *msg, SoupWebsocketConnection *conn);
+  void on_text(PeerId id, const std::string &text);
+  void on_closed(PeerId id);
+  void apply(const Actions &actions);
+  void send(Peer &peer, const std::string &json);
+  void heartbeat();
+
+  const RelaySettings &settings_;
+  SessionTable table_;
+  std::map<PeerId, std::unique_ptr<Peer>> peers_;
+  PeerId next_id_ = 1;
+  SourceId heartbeat_timer_;
+  SourceId tick_timer_;
+};
+
+}  // namespace sl::relay

@@ -1,0 +1,214 @@
+// The relay's session table driven through events: what each event makes the
+// relay send, and to whom.
+#include "session_table.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sl;
+using namespace sl::relay;
+
+namespace {
+
+constexpr PeerId kAgent = 1, kAgent2 = 2, kViewer = 10, kViewer2 = 11;
+
+struct Fixture {
+  int next = 0;
+  SessionTable table{{proto::IceServer{{"stun:127.0.0.1:3478"}, "", ""}}, 10000, Limits{2, 3},
+                     [this] { return "s" + std::to_string(++next); }};
+
+  static proto::Hello hello(const std::string &camera) {
+    return proto::Hello{1, "agent-" + camera, {proto::CameraInfo{camera, 640, 480, 30, "H264", "test", "x264enc"}}};
+  }
+};
+
+// Messages of type T sent to `peer`.
+template <typename T> std::vector<T> sent(const Actions &a, PeerId peer) {
+  std::vector<T> out;
+  for (const auto &s : a.sends) {
+    if (s.peer != peer) continue;
+    std::visit(
+        [&](const auto &v) {
+          std::visit(
+              [&](const auto &m) {
+                if constexpr (std::is_same_v<std::decay_t<decltype(m)>, T>) out.push_back(m);
+              },
+              v);
+        },
+        s.message);
+  }
+  return out;
+}
+
+std::string start_session(Fixture &f, PeerId viewer, const std::string &camera, const std::string &ref = "r1") {
+  auto a = f.table.viewer_message(viewer, proto::Watch{ref, camera, "offer-sdp"}, 0);
+  auto started = sent<proto::SessionStarted>(a, viewer);
+  REQUIRE(started.size() == 1);
+  return started[0].session;
+}
+
+}  // namespace
+
+TEST_CASE("an agent's hello brings its camera online for viewers") {
+  Fixture f;
+  auto joined = f.table.viewer_joined(kViewer);
+  auto welcome = sent<proto::ViewerWelcome>(joined, kViewer);
+  REQUIRE(welcome.size() == 1);
+  CHECK(welcome[0].cameras.empty());
+  CHECK(welcome[0].ice_servers.size() == 1);
+
+  auto a = f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  CHECK(sent<proto::AgentWelcome>(a, kAgent).size() == 1);
+  auto update = sent<proto::Cameras>(a, kViewer);
+  REQUIRE(update.size() == 1);
+  REQUIRE(update[0].cameras.size() == 1);
+  CHECK(update[0].cameras[0].online);
+  CHECK(update[0].cameras[0].info.width == 640);
+}
+
+TEST_CASE("watch forwards the offer to the camera's agent and names the session") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  auto a = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  auto started = sent<proto::SessionStarted>(a, kViewer);
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].ref == "r1");
+  auto offers = sent<proto::Offer>(a, kAgent);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].session == started[0].session);
+  CHECK(offers[0].sdp == "offer-sdp");
+  CHECK(offers[0].ice_servers.size() == 1);
+  CHECK(f.table.cameras()[0].viewers == 1);
+}
+
+TEST_CASE("answer and candidates travel between the two ends of a session") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  const std::string s = start_session(f, kViewer, "cam");
+  auto answered = f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  REQUIRE(sent<proto::Answer>(answered, kViewer).size() == 1);
+  CHECK(sent<proto::Answer>(answered, kViewer)[0].sdp == "answer-sdp");
+  auto from_agent = f.table.agent_message(kAgent, proto::Ice{s, "candidate:a", 0});
+  CHECK(sent<proto::Ice>(from_agent, kViewer).at(0).candidate == "candidate:a");
+  auto from_viewer = f.table.viewer_message(kViewer, proto::Ice{s, "candidate:v", 0}, 0);
+  CHECK(sent<proto::Ice>(from_viewer, kAgent).at(0).candidate == "candidate:v");
+}
+
+TEST_CASE("a viewer that stops or leaves ends its sessions at the agent") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  const std::string s1 = start_session(f, kViewer, "cam", "r1");
+  const std::string s2 = start_session(f, kViewer, "cam", "r2");
+  auto stopped = f.table.viewer_message(kViewer, proto::Stop{s1}, 0);
+  REQUIRE(sent<proto::SessionEnd>(stopped, kAgent).size() == 1);
+  CHECK(sent<proto::SessionEnd>(stopped, kAgent)[0].reason == "viewer_left");
+  auto gone = f.table.viewer_gone(kViewer);
+  auto ends = sent<proto::SessionEnd>(gone, kAgent);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].session == s2);
+  CHECK(ends[0].reason == "viewer_gone");
+  CHECK(f.table.session_count() == 0);
+  CHECK(f.table.cameras()[0].viewers == 0);
+}
+
+TEST_CASE("an agent that leaves ends its sessions and its camera goes offline") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  const std::string s = start_session(f, kViewer, "cam");
+  auto gone = f.table.agent_gone(kAgent);
+  auto ends = sent<proto::SessionEnd>(gone, kViewer);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].session == s);
+  CHECK(ends[0].reason == "camera_offline");
+  auto update = sent<proto::Cameras>(gone, kViewer);
+  REQUIRE_FALSE(update.empty());
+  CHECK_FALSE(update.back().cameras.at(0).online);
+  // Still listed, offline; watching it now is refused.
+  auto refused = sent<proto::Error>(f.table.viewer_message(kViewer, proto::Watch{"r9", "cam", "x"}, 0), kViewer);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].code == "camera_offline");
+  CHECK(refused[0].ref == "r9");
+}
+
+TEST_CASE("an unanswered session times out on both ends") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  const std::string s = start_session(f, kViewer, "cam");
+  CHECK(f.table.tick(9000).sends.empty());
+  auto late = f.table.tick(10001);
+  CHECK(sent<proto::SessionEnd>(late, kViewer).at(0).reason == "timeout");
+  CHECK(sent<proto::SessionEnd>(late, kAgent).at(0).session == s);
+  // An answered session does not time out.
+  const std::string s2 = start_session(f, kViewer, "cam");
+  f.table.agent_message(kAgent, proto::Answer{s2, "sdp"});
+  CHECK(f.table.tick(100000).sends.empty());
+}
+
+TEST_CASE("unknown cameras and other peers' sessions are refused") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.agent_hello(kAgent2, Fixture::hello("other"));
+  f.table.viewer_joined(kViewer);
+  f.table.viewer_joined(kViewer2);
+  auto unknown = sent<proto::Error>(f.table.viewer_message(kViewer, proto::Watch{"r", "nope", "x"}, 0), kViewer);
+  CHECK(unknown.at(0).code == "unknown_camera");
+  const std::string s = start_session(f, kViewer, "cam");
+  // Another viewer cannot stop or feed it; another agent cannot answer it.
+  CHECK(sent<proto::Error>(f.table.viewer_message(kViewer2, proto::Stop{s}, 0), kViewer2).at(0).code ==
+        "unknown_session");
+  CHECK(sent<proto::Ice>(f.table.viewer_message(kViewer2, proto::Ice{s, "c", 0}, 0), kAgent).empty());
+  auto foreign = f.table.agent_message(kAgent2, proto::Answer{s, "sdp"});
+  CHECK(sent<proto::Answer>(foreign, kViewer).empty());
+  CHECK(sent<proto::Error>(foreign, kAgent2).at(0).code == "unknown_session");
+  // Status for a camera the agent did not announce is refused.
+  CHECK(sent<proto::Error>(f.table.agent_message(kAgent2, proto::Status{"cam", 5, 1, 1, 1, 1}), kAgent2).size() == 1);
+  CHECK(f.table.cameras()[0].branches == 0);
+}
+
+TEST_CASE("a second agent with the same camera id takes it over") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  const std::string s = start_session(f, kViewer, "cam");
+  auto a = f.table.agent_hello(kAgent2, Fixture::hello("cam"));
+  REQUIRE(a.closes.size() == 1);
+  CHECK(a.closes[0].peer == kAgent);
+  CHECK(a.closes[0].reason == "replaced");
+  CHECK(sent<proto::SessionEnd>(a, kViewer).at(0).session == s);
+  // New watches go to the new agent; the old one's later departure changes nothing.
+  auto w = f.table.viewer_message(kViewer, proto::Watch{"r2", "cam", "x"}, 0);
+  CHECK(sent<proto::Offer>(w, kAgent2).size() == 1);
+  f.table.agent_gone(kAgent);
+  CHECK(f.table.cameras()[0].online);
+}
+
+TEST_CASE("status figures reach the camera list") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  auto a = f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.5, 1900, 640, 480});
+  CHECK(sent<proto::Cameras>(a, kViewer).size() == 1);
+  CHECK(f.table.cameras()[0].branches == 2);
+  CHECK(f.table.cameras()[0].fps_measured == 29.5);
+  // The same figures again are not broadcast.
+  CHECK(f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.5, 1900, 640, 480}).sends.empty());
+}
+
+TEST_CASE("sessions per viewer and per camera are limited") {
+  Fixture f;  // limits: 2 per viewer, 3 per camera
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  f.table.viewer_joined(kViewer2);
+  start_session(f, kViewer, "cam", "a");
+  start_session(f, kViewer, "cam", "b");
+  CHECK(sent<proto::Error>(f.table.viewer_message(kViewer, proto::Watch{"c", "cam", "x"}, 0), kViewer).at(0).code ==
+        "too_many_sessions");
+  start_session(f, kViewer2, "cam", "d");
+  auto full = f.table.viewer_message(kViewer2, proto::Watch{"e", "cam", "x"}, 0);
+  CHECK(sent<proto::Error>(full, kViewer2).at(0).code == "too_many_sessions");
+  CHECK(sent<proto::Offer>(full, kAgent).empty());
+}
