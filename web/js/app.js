@@ -1,0 +1,146 @@
+// The pages' shared core: one relay connection, one CameraSession per tile,
+// live figures from getStats, and the hooks tests and benchmarks read
+// (window.sightline, data-state on each tile, data-relay on <body>).
+
+import { RelayConnection } from './signaling.js';
+import { CameraSession } from './session.js';
+import { readStats } from './stats.js';
+
+const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offline', error: 'error' };
+
+export function startApp({ container, only = null }) {
+  const timing = { start: performance.now() };
+  const sessions = new Map();  // camera id -> CameraSession
+  const stats = new Map();     // camera id -> latest figures
+  const tiles = new Map();     // camera id -> tile elements
+  window.sightline = { sessions, timing, stats };
+
+  const relay = new RelayConnection();
+  document.body.dataset.relay = 'connecting';
+  const banner = document.getElementById('banner');
+
+  relay.addEventListener('open', () => { if (timing.wsOpen === undefined) timing.wsOpen = performance.now(); });
+  relay.addEventListener('state', ({ detail }) => {
+    document.body.dataset.relay = detail.state;
+    banner.hidden = detail.state !== 'reconnecting';
+    if (detail.state === 'reconnecting') {
+      // The relay forgot our sessions; start over when it is back.
+      for (const s of sessions.values()) { s.stop(); s.set('connecting'); }
+    }
+  });
+  relay.addEventListener('welcome', ({ detail }) => {
+    if (timing.welcome === undefined) timing.welcome = performance.now();
+    update(detail.cameras, true);
+  });
+  relay.addEventListener('cameras', ({ detail }) => update(detail.cameras, false));
+  for (const type of ['session', 'answer', 'ice', 'session_end', 'error']) {
+    relay.addEventListener(type, ({ detail }) => route(detail));
+  }
+
+  function route(m) {
+    for (const s of sessions.values()) {
+      if ((m.ref && m.ref === s.ref) || (m.session && m.session === s.session)) {
+        s.handle(m);
+        return;
+      }
+    }
+    if (m.type === 'error') console.warn('relay error:', m.code, m.message);
+  }
+
+  // The camera list changed (or the relay is new): add, start, stop tiles.
+  function update(cameras, fresh) {
+    const list = only ? cameras.filter((c) => c.id === only) : cameras;
+    if (only && list.length === 0) list.push({ id: only, online: false, unknown: true });
+    for (const cam of list) {
+      let tile = tiles.get(cam.id);
+      if (!tile) {
+        tile = makeTile(cam.id);
+        tiles.set(cam.id, tile);
+        container.append(tile.figure);
+        const session = new CameraSession(relay, cam.id, tile.video, (s) => render(s),
+          sessions.size === 0 ? timing : null);
+        sessions.set(cam.id, session);
+      }
+      tile.info = cam;
+      const session = sessions.get(cam.id);
+      if (!cam.online) {
+        if (session.state !== 'offline') session.offline();
+        tile.note.textContent = cam.unknown ? 'no such camera (yet)' : '';
+      } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
+        session.start();
+      }
+      renderInfo(tile, cam);
+    }
+    document.getElementById('empty').hidden = tiles.size > 0;
+  }
+
+  function render(session) {
+    const tile = tiles.get(session.camera);
+    if (!tile) return;
+    tile.figure.dataset.state = session.state;
+    tile.state.textContent = STATE_TEXT[session.state];
+    tile.state.className = `state ${session.state}`;
+    tile.note.textContent = session.message;
+    if (session.state !== 'live') stats.delete(session.camera);
+  }
+
+  function renderInfo(tile, cam) {
+    const parts = [];
+    if (cam.width) parts.push(`${cam.width}×${cam.height}@${cam.fps}`);
+    if (cam.codec) parts.push(cam.codec);
+    if (cam.encoder) parts.push(cam.encoder);
+    if (cam.online) parts.push(`${cam.viewers} watching`);
+    tile.source.textContent = parts.join(' · ');
+  }
+
+  // Live figures, once a second, for every tile that plays.
+  const previous = new Map();
+  setInterval(async () => {
+    for (const [id, s] of sessions) {
+      if (!s.pc || s.state !== 'live') continue;
+      const figures = await readStats(s.pc, previous.get(id));
+      previous.set(id, figures);
+      stats.set(id, figures);
+      const tile = tiles.get(id);
+      if (tile) tile.figures.textContent = formatFigures(figures);
+    }
+  }, 1000);
+
+  return { relay, sessions };
+}
+
+function makeTile(id) {
+  const figure = document.createElement('figure');
+  figure.className = 'tile';
+  figure.dataset.camera = id;
+  figure.dataset.state = 'connecting';
+  const video = document.createElement('video');
+  video.muted = true;
+  video.autoplay = true;
+  video.playsInline = true;
+  const caption = document.createElement('figcaption');
+  const name = document.createElement('a');
+  name.className = 'name';
+  name.textContent = id;
+  name.href = `/view/${encodeURIComponent(id)}`;
+  const state = document.createElement('span');
+  state.className = 'state connecting';
+  state.textContent = STATE_TEXT.connecting;
+  const source = document.createElement('span');
+  source.className = 'source';
+  const figures = document.createElement('div');
+  figures.className = 'figures';
+  const note = document.createElement('div');
+  note.className = 'note';
+  caption.append(name, state, source, figures, note);
+  figure.append(video, caption);
+  return { figure, video, state, source, figures, note, info: null };
+}
+
+function formatFigures(f) {
+  const parts = [`${f.width}×${f.height}`, `${f.fps} fps`, `${f.kbps} kbit/s`, `loss ${f.lossPct}%`];
+  if (f.rttMs !== null) parts.push(`rtt ${f.rttMs} ms`);
+  if (f.codec) parts.push(f.codec);
+  if (f.localType) parts.push(`${f.localType}/${f.remoteType}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,130 @@
+// Watching one camera: an RTCPeerConnection that offers to receive video, the
+// signaling for it, and retries when the session ends while the camera is online.
+
+import { msg } from './signaling.js';
+
+let refCounter = 0;
+
+// States: 'connecting' -> 'live' (first frame shown) ; 'offline' ; 'error'.
+export class CameraSession {
+  constructor(relay, camera, video, onChange, timing) {
+    this.relay = relay;
+    this.camera = camera;
+    this.video = video;
+    this.onChange = onChange;
+    this.timing = timing;  // filled once, for the first session of the page
+    this.state = 'connecting';
+    this.message = '';
+    this.pc = null;
+    this.session = null;
+    this.ref = null;
+    this.pending = [];
+    this.retry = null;
+    this.closed = false;
+  }
+
+  set(state, message = '') {
+    this.state = state;
+    this.message = message;
+    this.onChange(this);
+  }
+
+  mark(step) {
+    if (this.timing && this.timing[step] === undefined) this.timing[step] = performance.now();
+  }
+
+  async start() {
+    this.stop();
+    this.closed = false;
+    this.set('connecting');
+    const pc = new RTCPeerConnection({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    this.ref = `r${++refCounter}`;
+    this.session = null;
+    this.pending = [];
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.ontrack = (event) => {
+      this.video.srcObject = event.streams[0] || new MediaStream([event.track]);
+      this.video.play().catch(() => {});
+      this.watchFrames(pc);
+    };
+    pc.onicecandidate = (event) => {
+      const c = event.candidate;
+      const m = msg.ice(null, c ? c.candidate : '', c ? c.sdpMLineIndex ?? 0 : 0);
+      if (this.session) this.relay.send({ ...m, session: this.session });
+      else this.pending.push(m);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') this.mark('iceConnected');
+      if (pc.iceConnectionState === 'failed') this.fail('network path failed (ICE)');
+    };
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    if (pc !== this.pc) return;
+    this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
+    this.mark('offerSent');
+  }
+
+  watchFrames(pc) {
+    const onFrame = () => {
+      if (pc !== this.pc) return;
+      this.mark('firstFrame');
+      if (this.state !== 'live') this.set('live');
+    };
+    if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(onFrame);
+    else this.video.addEventListener('playing', onFrame, { once: true });
+  }
+
+  // Messages from the relay for this session (routed by ref or session id).
+  async handle(m) {
+    if (m.type === 'session') {
+      this.session = m.session;
+      for (const c of this.pending) this.relay.send({ ...c, session: this.session });
+      this.pending = [];
+    } else if (m.type === 'answer') {
+      this.mark('answer');
+      try {
+        await this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+      } catch (e) {
+        this.fail(`bad answer: ${e.message}`);
+      }
+    } else if (m.type === 'ice') {
+      if (!m.candidate) return;
+      try {
+        await this.pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdp_mline_index });
+      } catch (e) {
+        console.warn('candidate refused', e);
+      }
+    } else if (m.type === 'session_end') {
+      this.session = null;
+      if (m.reason === 'camera_offline') this.offline();
+      else this.fail(`session ended: ${m.reason}`);
+    } else if (m.type === 'error') {
+      if (m.code === 'camera_offline') this.offline();
+      else this.fail(m.message || m.code);
+    }
+  }
+
+  fail(message) {
+    this.stop();
+    this.set('error', message);
+    // The camera may still be online: try again shortly.
+    this.retry = setTimeout(() => this.start(), 1000 + Math.random() * 1000);
+  }
+
+  offline() {
+    this.stop();
+    this.video.srcObject = null;
+    this.set('offline');
+  }
+
+  stop() {
+    clearTimeout(this.retry);
+    this.retry = null;
+    if (this.session) this.relay.send(msg.stop(this.session));
+    this.session = null;
+    if (this.pc) this.pc.close();
+    this.pc = null;
+  }
+}

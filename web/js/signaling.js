@@ -1,0 +1,89 @@
+// The page's side of the signaling protocol (docs/protocol.md): one WebSocket to
+// the relay's /ws/viewer, heartbeats, and reconnection with jittered backoff.
+// The message shapes mirror common/protocol.hpp.
+
+const HEARTBEAT_MS = 5000;
+const SILENCE_MS = 15000;
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5000;
+
+export const msg = {
+  watch: (ref, camera, sdp) => ({ type: 'watch', ref, camera, sdp }),
+  ice: (session, candidate, sdpMLineIndex) => ({
+    type: 'ice', session, candidate, sdp_mline_index: sdpMLineIndex,
+  }),
+  stop: (session) => ({ type: 'stop', session }),
+  heartbeat: () => ({ type: 'heartbeat' }),
+};
+
+// Emits: 'state' (connecting|connected|reconnecting), 'welcome', 'cameras',
+// and every other message by its type ('session', 'answer', 'ice', 'session_end', 'error').
+export class RelayConnection extends EventTarget {
+  constructor(url = defaultUrl()) {
+    super();
+    this.url = url;
+    this.state = 'connecting';
+    this.attempt = 0;
+    this.ws = null;
+    this.iceServers = [];
+    this.open();
+  }
+
+  open() {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    let lastHeard = performance.now();
+    let beat = null;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.emit('open', {});
+      beat = setInterval(() => {
+        if (performance.now() - lastHeard > SILENCE_MS) ws.close();
+        else this.send(msg.heartbeat());
+      }, HEARTBEAT_MS);
+    };
+    ws.onmessage = (event) => {
+      lastHeard = performance.now();
+      let m;
+      try {
+        m = JSON.parse(event.data);
+      } catch {
+        console.warn('relay sent something that is not JSON');
+        return;
+      }
+      if (m.type === 'heartbeat') return;
+      if (m.type === 'welcome') {
+        this.iceServers = m.ice_servers || [];
+        this.setState('connected');
+      }
+      this.emit(m.type, m);
+    };
+    ws.onclose = () => {
+      clearInterval(beat);
+      if (this.ws !== ws) return;
+      this.setState('reconnecting');
+      // Jittered exponential backoff: many pages losing one relay come back spread out.
+      const step = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.attempt++);
+      setTimeout(() => this.open(), step / 2 + Math.random() * step / 2);
+    };
+  }
+
+  send(message) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  setState(state) {
+    if (state === this.state) return;
+    this.state = state;
+    this.emit('state', { state });
+  }
+
+  emit(type, detail) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+function defaultUrl() {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/ws/viewer`;
+}
