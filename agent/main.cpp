@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
   }));
   auto quit = +[](gpointer data) -> gboolean {
     g_main_loop_quit(static_cast<GMainLoop *>(data));
-    return G_SOURCE_REMOVE;
+    return G_SOURCE_CONTINUE;  // the SourceId below removes it
   };
   SourceId sigint(g_unix_signal_add(SIGINT, quit, loop.get()));
   SourceId sigterm(g_unix_signal_add(SIGTERM, quit, loop.get()));

@@ -64,7 +64,7 @@ void Sessions::on_offer(const proto::Offer &offer) {
   report_status();
 }
 
-void Sessions::end(const std::string &id, const std::string &reason, bool tell_relay) {
+void Sessions::end(std::string id, const std::string &reason, bool tell_relay) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   sessions_.erase(it);  // the session's destructor removes its branch
@@ -80,7 +80,7 @@ void Sessions::end_all(const std::string &reason) {
 void Sessions::end_for_branch(GstElement *branch, const std::string &reason) {
   for (auto &[id, session] : sessions_)
     if (session->branch() == branch) {
-      end(std::string(id), reason, true);
+      end(id, reason, true);
       return;
     }
 }

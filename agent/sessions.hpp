@@ -31,7 +31,8 @@ class Sessions {
 
  private:
   void on_offer(const proto::Offer &offer);
-  void end(const std::string &id, const std::string &reason, bool tell_relay);
+  // By value: callers pass keys of the map this erases from.
+  void end(std::string id, const std::string &reason, bool tell_relay);
   void report_status();
 
   CapturePipeline &pipeline_;

@@ -5,6 +5,9 @@
 
 #include <glib.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace sl::agent {
 
 using config::Kind;
@@ -81,6 +84,9 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   a.fps = int(s.integer("fps"));
   a.bitrate_kbps = int(s.integer("bitrate"));
   a.encoder = s.str("encoder");
+  static const char *const encoders[] = {"auto", "v4l2h264enc", "x264enc", "openh264enc", "vp8enc"};
+  if (std::find(std::begin(encoders), std::end(encoders), a.encoder) == std::end(encoders))
+    return "Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder + "'.";
   a.stamp = s.flag("stamp");
   if (a.stamp && a.source != "test") return "Setting 'stamp' works with the test source only.";
   if (a.stamp && (a.width < kStampWidth || a.height < kStampHeight))

@@ -1,0 +1,148 @@
+// Starts and stops the real programs for a test: the relay and agents built by
+// meson (paths from SIGHTLINE_RELAY / SIGHTLINE_AGENT), on free loopback ports.
+// Every wait polls a condition with a deadline; nothing sleeps a fixed time.
+
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../../..');
+export const paths = {
+  relay: process.env.SIGHTLINE_RELAY || path.join(root, 'build/relay/sightline-relay'),
+  agent: process.env.SIGHTLINE_AGENT || path.join(root, 'build/agent/sightline-agent'),
+  webRoot: process.env.SIGHTLINE_WEB_ROOT || path.join(root, 'web'),
+};
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitFor(what, fn, { timeout = 15000, interval = 50 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, interval));
+  }
+}
+
+// A child process whose output is kept for the failure report.
+export class Proc {
+  constructor(name, cmd, args, env = {}) {
+    this.name = name;
+    this.log = [];
+    this.exited = null;
+    this.child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d) => {
+      this.log.push(String(d));
+      if (this.log.length > 2000) this.log.splice(0, 1000);
+    };
+    this.child.stdout.on('data', keep);
+    this.child.stderr.on('data', keep);
+    this.done = new Promise((resolve) => this.child.on('exit', (code, signal) => {
+      this.exited = { code, signal };
+      resolve(this.exited);
+    }));
+  }
+
+  get pid() { return this.child.pid; }
+  output() { return this.log.join(''); }
+
+  async stop(signal = 'SIGTERM') {
+    if (this.exited) return this.exited;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    const result = await this.done;
+    clearTimeout(timer);
+    return result;
+  }
+}
+
+// Everything a test started, stopped at the end and reported on failure.
+export class Stack {
+  constructor() { this.procs = []; this.cleanups = []; this.killed = new Set(); }
+
+  add(proc) { this.procs.push(proc); return proc; }
+  onCleanup(fn) { this.cleanups.push(fn); }
+
+  report() {
+    return this.procs.map((p) => `----- ${p.name} (exit ${JSON.stringify(p.exited)}) -----\n${p.output().slice(-6000)}`).join('\n');
+  }
+
+  // Stops everything; returns the processes that crashed or did not exit cleanly
+  // (a sanitizer report, an assertion, a hang on shutdown), except those the test
+  // killed on purpose.
+  async stop() {
+    for (const fn of this.cleanups.reverse()) await fn().catch(() => {});
+    const bad = [];
+    await Promise.all(this.procs.map(async (p) => {
+      const exit = await p.stop();
+      if (!this.killed.has(p) && exit.code !== 0) bad.push({ name: p.name, exit });
+    }));
+    return bad;
+  }
+
+  // Runs a test body; on failure prints every process's log, then rethrows.
+  async run(fn) {
+    try {
+      await fn();
+    } catch (e) {
+      console.error(this.report());
+      throw e;
+    } finally {
+      const bad = await this.stop();
+      if (bad.length) {
+        console.error(this.report());
+        throw new Error(`processes exited badly: ${JSON.stringify(bad)}`);
+      }
+    }
+  }
+
+  // The test kills `proc` itself: its exit is not a failure.
+  async kill(proc, signal = 'SIGKILL') {
+    this.killed.add(proc);
+    proc.child.kill(signal);
+    await proc.done;
+  }
+}
+
+export async function getJson(port, p) {
+  const res = await fetch(`http://127.0.0.1:${port}${p}`);
+  if (!res.ok) throw new Error(`${p}: HTTP ${res.status}`);
+  return res.json();
+}
+
+export async function camera(port, id) {
+  return (await getJson(port, '/api/cameras')).find((c) => c.id === id);
+}
+
+export async function startRelay(stack, { port, args = [], name = 'relay' } = {}) {
+  port ??= await freePort();
+  const proc = stack.add(new Proc(name, paths.relay,
+    ['--listen', `127.0.0.1:${port}`, '--web-root', paths.webRoot, '--heartbeat-interval', '1', ...args]));
+  await waitFor(`${name} to answer /healthz`, async () => (await getJson(port, '/healthz')).status === 'ok');
+  return { proc, port, url: `http://127.0.0.1:${port}` };
+}
+
+export async function startAgent(stack, relayPort, id, args = [], { wait = true } = {}) {
+  const proc = stack.add(new Proc(`agent ${id}`, paths.agent,
+    ['--id', id, '--relay', `ws://127.0.0.1:${relayPort}`, '--ice-address', '127.0.0.1',
+      '--heartbeat-interval', '1', '--reconnect-max', '2', ...args]));
+  if (wait) await waitFor(`camera ${id} online`, async () => (await camera(relayPort, id))?.online);
+  return proc;
+}

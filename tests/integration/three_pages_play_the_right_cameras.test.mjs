@@ -1,0 +1,55 @@
+// Relay + two test cameras + three pages (the grid and each camera's view):
+// every page shows the right camera, at its size, live and moving.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { Stack, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { startBrowser, tileState } from './lib/browser.mjs';
+import { colourAt, nowT, readStamp } from './lib/stamp.mjs';
+
+test('three pages play the right cameras', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const relay = await startRelay(stack);
+    // Different sizes and pictures: smpte colour bars vs. a ball on black.
+    await startAgent(stack, relay.port, 'cam-a', ['--width', '640', '--height', '480', '--pattern', 'smpte', '--stamp']);
+    await startAgent(stack, relay.port, 'cam-b', ['--width', '480', '--height', '360', '--pattern', 'ball', '--stamp']);
+    const browser = await startBrowser(stack);
+    const grid = await browser.open(`${relay.url}/`);
+    const viewA = await browser.open(`${relay.url}/view/cam-a`);
+    const viewB = await browser.open(`${relay.url}/view/cam-b`);
+
+    const expect = { 'cam-a': [640, 480], 'cam-b': [480, 360] };
+    const shown = [[grid, 'cam-a'], [grid, 'cam-b'], [viewA, 'cam-a'], [viewB, 'cam-b']];
+    for (const [page, cam] of shown) {
+      await tileState(page, cam, 'live');
+      const video = `figure.tile[data-camera="${cam}"] video`;
+      // The stamp decodes (CRC ok), was taken moments ago, and advances.
+      const first = await waitFor(`a stamp from ${cam}`, () => readStamp(page, video));
+      assert.deepEqual([first.width, first.height], expect[cam], `${cam} frame size`);
+      const age = (nowT() - first.t) >>> 0;
+      assert.ok(age < 5000, `${cam}: stamp is ${age} ms old`);
+      await waitFor(`${cam}'s stamp to advance`, async () => {
+        const later = await readStamp(page, video);
+        return later && ((later.t - first.t) >>> 0) > 0 && ((later.t - first.t) >>> 0) < 60000;
+      });
+      // The picture is the right camera's. Both patterns scroll, so look across a
+      // whole row: colour bars are saturated almost everywhere, the ball scene is black.
+      const row = [];
+      for (let i = 0; i < 7; i++) row.push(await colourAt(page, video, (i + 0.5) / 7, 0.4));
+      const saturated = row.filter(([r, g, b]) => Math.max(r, g, b) - Math.min(r, g, b) > 100).length;
+      const black = row.filter(([r, g, b]) => Math.max(r, g, b) < 60).length;
+      if (cam === 'cam-a') assert.ok(saturated >= 4, `cam-a shows colour bars (row ${JSON.stringify(row)})`);
+      else assert.ok(black >= 5 && saturated === 0, `cam-b shows the ball scene (row ${JSON.stringify(row)})`);
+    }
+    // The grid shows both cameras and nothing else.
+    const tiles = await grid.$$eval('figure.tile', (els) => els.map((e) => e.dataset.camera).sort());
+    assert.deepEqual(tiles, ['cam-a', 'cam-b']);
+    // Live figures from getStats reach the page.
+    const stats = await waitFor('figures on the grid', () => grid.evaluate(() => {
+      const f = window.sightline.stats.get('cam-b');
+      return f && f.fps > 0 && f.kbps > 0 ? f : null;
+    }));
+    assert.equal(stats.width, 480);
+    for (const page of [grid, viewA, viewB]) assert.deepEqual(page.errors, []);
+  });
+});
