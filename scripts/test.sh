@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test: unit and integration tests, once in a
+# normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Ends with one line "N passed, N failed, N skipped" from the real results.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/build.sh build || { echo "0 passed, 1 failed"; exit 1; }
+bash scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
+  || { echo "0 passed, 1 failed"; exit 1; }
+
+meson test -C build --print-errorlogs --num-processes 2
+# GLib and GStreamer keep caches for the life of the process: leaks are not
+# checked here; everything else stops the test (UBSan included).
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        failed += 1
+        continue
+    for line in lines:
+        result = json.loads(line)["result"]
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result == "SKIP":
+            skipped += 1
+        else:
+            failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+sys.exit(1 if failed or passed == 0 else 0)
+PY
