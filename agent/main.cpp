@@ -36,22 +36,11 @@ int main(int argc, char **argv) {
   setup_logging();
 
   // Settings: file, then flags.
-  std::vector<std::string> args(argv, argv + argc);
-  auto loaded = config::load(agent::agent_options(), "agent", args, "/etc/sightline/agent.conf");
-  if (loaded.help) {
-    std::fputs(config::usage("sightline-agent", "Streams a camera to viewers through a Sightline relay.",
-                             agent::agent_options()).c_str(), stdout);
-    return 0;
-  }
-  if (loaded.version) {
-    std::puts("sightline-agent " SL_VERSION);
-    return 0;
-  }
-  if (!loaded.error.empty()) {
-    std::fprintf(stderr, "sightline-agent: %s\n", loaded.error.c_str());
-    return 2;
-  }
-  auto checked = agent::agent_settings(loaded.settings);
+  const config::Settings loaded =
+      config::load_or_exit(agent::agent_options(), "agent", "sightline-agent",
+                           "Streams a camera to viewers through a Sightline relay.", SL_VERSION, argc, argv,
+                           "/etc/sightline/agent.conf");
+  auto checked = agent::agent_settings(loaded);
   if (auto *error = std::get_if<std::string>(&checked)) {
     std::fprintf(stderr, "sightline-agent: %s\n", error->c_str());
     return 2;

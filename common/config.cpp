@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <sstream>
@@ -216,6 +217,25 @@ LoadResult load(const std::vector<Option> &options, const std::string &group, co
     }
   }
   return r;
+}
+
+Settings load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
+                      const std::string &summary, const std::string &version, int argc, char **argv,
+                      const std::string &default_file) {
+  LoadResult loaded = load(options, group, std::vector<std::string>(argv, argv + argc), default_file);
+  if (loaded.help) {
+    std::fputs(usage(program, summary, options).c_str(), stdout);
+    std::exit(0);
+  }
+  if (loaded.version) {
+    std::printf("%s %s\n", program.c_str(), version.c_str());
+    std::exit(0);
+  }
+  if (!loaded.error.empty()) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), loaded.error.c_str());
+    std::exit(2);
+  }
+  return loaded.settings;
 }
 
 std::string usage(const std::string &program, const std::string &summary, const std::vector<Option> &options) {

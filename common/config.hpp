@@ -51,6 +51,12 @@ struct LoadResult {
 LoadResult load(const std::vector<Option> &options, const std::string &group,
                 const std::vector<std::string> &argv, const std::string &default_file);
 
+// For main(): loads the settings, or prints --help, --version or the error and
+// exits (0, 0 and 2).
+Settings load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
+                      const std::string &summary, const std::string &version, int argc, char **argv,
+                      const std::string &default_file);
+
 // The --help text: every option with its default and help.
 std::string usage(const std::string &program, const std::string &summary,
                   const std::vector<Option> &options);

@@ -58,17 +58,8 @@ class Reader {
   }
 
   long integer(const char *name, long min, long max) {
-    JsonNode *n = json_object_get_member(obj_, name);
-    if (!n) {
-      fail(name, "missing");
-      return 0;
-    }
-    if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_INT64 &&
-                                      json_node_get_value_type(n) != G_TYPE_DOUBLE)) {
-      fail(name, "must be a number");
-      return 0;
-    }
-    double d = json_node_get_double(n);
+    const double d = number_value(name);
+    if (!ok()) return 0;
     if (std::floor(d) != d) {
       fail(name, "must be a whole number");
       return 0;
@@ -81,17 +72,8 @@ class Reader {
   }
 
   double number(const char *name, double min, double max) {
-    JsonNode *n = json_object_get_member(obj_, name);
-    if (!n) {
-      fail(name, "missing");
-      return 0;
-    }
-    if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_INT64 &&
-                                      json_node_get_value_type(n) != G_TYPE_DOUBLE)) {
-      fail(name, "must be a number");
-      return 0;
-    }
-    double d = json_node_get_double(n);
+    const double d = number_value(name);
+    if (!ok()) return 0;
     if (!std::isfinite(d) || d < min || d > max) {
       fail(name, "out of range");
       return 0;
@@ -173,6 +155,20 @@ class Reader {
   }
 
  private:
+  double number_value(const char *name) {
+    JsonNode *n = json_object_get_member(obj_, name);
+    if (!n) {
+      fail(name, "missing");
+      return 0;
+    }
+    if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_INT64 &&
+                                      json_node_get_value_type(n) != G_TYPE_DOUBLE)) {
+      fail(name, "must be a number");
+      return 0;
+    }
+    return json_node_get_double(n);
+  }
+
   JsonObject *obj_;
   std::string prefix_;
   std::string error_;

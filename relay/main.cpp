@@ -16,22 +16,11 @@ int main(int argc, char **argv) {
   using namespace sl;
   setup_logging();
 
-  std::vector<std::string> args(argv, argv + argc);
-  auto loaded = config::load(relay::relay_options(), "relay", args, "/etc/sightline/relay.conf");
-  if (loaded.help) {
-    std::fputs(config::usage("sightline-relay", "Serves the Sightline web app and brokers signaling.",
-                             relay::relay_options()).c_str(), stdout);
-    return 0;
-  }
-  if (loaded.version) {
-    std::puts("sightline-relay " SL_VERSION);
-    return 0;
-  }
-  if (!loaded.error.empty()) {
-    std::fprintf(stderr, "sightline-relay: %s\n", loaded.error.c_str());
-    return 2;
-  }
-  auto checked = relay::relay_settings(loaded.settings);
+  const config::Settings loaded =
+      config::load_or_exit(relay::relay_options(), "relay", "sightline-relay",
+                           "Serves the Sightline web app and brokers signaling.", SL_VERSION, argc, argv,
+                           "/etc/sightline/relay.conf");
+  auto checked = relay::relay_settings(loaded);
   if (auto *error = std::get_if<std::string>(&checked)) {
     std::fprintf(stderr, "sightline-relay: %s\n", error->c_str());
     return 2;

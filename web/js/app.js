@@ -16,6 +16,15 @@ export function startApp({ container, only = null }) {
   window.sightline = { sessions, timing, stats };
 
   const relay = new RelayConnection();
+  // One camera asked for by name: get its session ready while the socket connects.
+  if (only) {
+    const tile = makeTile(only);
+    tiles.set(only, tile);
+    container.append(tile.figure);
+    const session = new CameraSession(relay, only, tile.video, (s) => render(s), timing);
+    sessions.set(only, session);
+    session.prepare();
+  }
   document.body.dataset.relay = 'connecting';
   const banner = document.getElementById('banner');
 

@@ -20,7 +20,8 @@ export class CameraSession {
     this.ref = null;
     this.pending = [];
     this.retry = null;
-    this.closed = false;
+    this.prepared?.pc.close();
+    this.prepared = null;
   }
 
   set(state, message = '') {
@@ -33,16 +34,27 @@ export class CameraSession {
     if (this.timing && this.timing[step] === undefined) this.timing[step] = performance.now();
   }
 
+  // Makes the peer connection and its offer ahead of time (before the relay has
+  // even answered), so that joining costs no more than the network round trips.
+  prepare() {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    this.prepared = { pc, offer: pc.createOffer() };
+  }
+
   async start() {
+    const prepared = this.prepared;
+    this.prepared = null;
     this.stop();
-    this.closed = false;
     this.set('connecting');
-    const pc = new RTCPeerConnection({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
+    const pc = prepared ? prepared.pc : new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
+    pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     this.ref = `r${++refCounter}`;
     this.session = null;
     this.pending = [];
-    pc.addTransceiver('video', { direction: 'recvonly' });
+    if (!prepared) pc.addTransceiver('video', { direction: 'recvonly' });
     pc.ontrack = (event) => {
       this.video.srcObject = event.streams[0] || new MediaStream([event.track]);
       this.video.play().catch(() => {});
@@ -59,7 +71,7 @@ export class CameraSession {
       if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') this.mark('iceConnected');
       if (pc.iceConnectionState === 'failed') this.fail('network path failed (ICE)');
     };
-    const offer = await pc.createOffer();
+    const offer = await (prepared ? prepared.offer : pc.createOffer());
     await pc.setLocalDescription(offer);
     if (pc !== this.pc) return;
     this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));

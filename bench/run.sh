@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds and runs the live-view benchmark inside a loopback-only network
+# namespace. Prints one line of figures per case. As root.
+#   bash bench/run.sh                 # every case
+#   bash bench/run.sh latency         # one case: first-frame | latency | cpu
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d tests/integration/node_modules ] || bash scripts/setup.sh
+bash scripts/build.sh build >/dev/null
+echo "sightline $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"
+tests/integration/netns-run.sh node bench/live_view.mjs "$@"
