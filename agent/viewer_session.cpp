@@ -118,16 +118,6 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
             });
           }));
 
-  connect("notify::ice-connection-state", G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
-            auto *ctx = static_cast<Ctx *>(data);
-            GstWebRTCICEConnectionState state;
-            g_object_get(webrtc, "ice-connection-state", &state, nullptr);
-            if (state != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED) return;
-            post_to_main([events = ctx->events, id = ctx->id] {
-              if (ViewerSession *live = events->find(id)) live->on_ice_connected();
-            });
-          }));
-
   std::string error;
   if (!pipeline.add(s->branch_.get(), error)) {
     gst_webrtc_session_description_free(remote);
@@ -177,12 +167,6 @@ void ViewerSession::on_remote_description_set() {
   }
   gst_caps_unref(caps);
 
-  std::string error;
-  if (!pipeline_.link(branch_.get(), error)) {
-    g_warning("session %s: %s", id_.c_str(), error.c_str());
-    fail("error");
-    return;
-  }
   GstPromise *promise = gst_promise_new_with_change_func(
       [](GstPromise *p, gpointer data) {
         const auto *ctx = static_cast<Ctx *>(data);
@@ -219,21 +203,22 @@ void ViewerSession::add_remote_candidate(int mline, const std::string &candidate
   g_signal_emit_by_name(webrtc_.get(), "add-ice-candidate", guint(mline), candidate.c_str());
 }
 
-void ViewerSession::on_ice_connected() {
-  // DTLS takes one or two round trips from here; the encoder needs up to a frame
-  // interval to produce a keyframe. Asking now lets the two overlap, so the
-  // keyframe is often the first packet after the handshake.
-  pipeline_.force_keyframe();
-}
-
 void ViewerSession::on_connection_state(int state) {
   switch (GstWebRTCPeerConnectionState(state)) {
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+      g_debug("session %s: DTLS connected %.1f ms after the offer", id_.c_str(), ms_since_start());
       disconnect_timer_.reset();
       if (!connected_) {
         connected_ = true;
-        // The viewer can decode from here on: give it a keyframe now rather than
-        // waiting for its keyframe request to come back through RTCP.
+        // Frames flow to this viewer from here on, starting with a keyframe asked
+        // for now: nothing sent before the handshake could have been decrypted,
+        // and frames queued during it would only add delay.
+        std::string error;
+        if (!pipeline_.link(branch_.get(), error)) {
+          g_warning("session %s: %s", id_.c_str(), error.c_str());
+          fail("error");
+          return;
+        }
         pipeline_.force_keyframe();
         if (events_->connected) events_->connected(id_);
       }

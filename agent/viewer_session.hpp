@@ -49,7 +49,6 @@ class ViewerSession {
   // Steps of the negotiation, run on the main loop as webrtcbin's promises resolve.
   void on_remote_description_set();
   void on_answer_created(GstWebRTCSessionDescription *answer);
-  void on_ice_connected();
   void on_connection_state(int state);
 
  private:

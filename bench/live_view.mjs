@@ -66,8 +66,13 @@ async function latency(stack, browser, relay, width, height) {
       const onFrame = (now, meta) => {
         const s = read(sel);
         if (s) {
-          const display = performance.timeOrigin + meta.expectedDisplayTime;
-          out.push(Number((BigInt(Math.round(display)) - BigInt(s.t)) % 4294967296n));
+          // Wall clock at the expected display time (performance.timeOrigin drifts
+          // from the wall clock, so take Date.now() at this callback instead).
+          const display = Date.now() + (meta.expectedDisplayTime - performance.now());
+          let d = (Math.round(display) - s.t) % 4294967296;
+          if (d < 0) d += 4294967296;
+          if (d > 2147483648) d -= 4294967296;
+          out.push(d);
         }
         if (out.length >= n || performance.now() > deadline) resolve();
         else video.requestVideoFrameCallback(onFrame);
@@ -78,7 +83,7 @@ async function latency(stack, browser, relay, width, height) {
   }, [`figure.tile[data-camera="${id}"] video`, LATENCY_FRAMES, readStampInPage.toString()]);
   await page.closeAll();
   console.log(`latency ${width}x${height}@30 (stamp -> expected display, ${samples.length} frames): `
-    + `p50 ${r1(med(samples))} ms, p95 ${r1(pct(samples, 95))} ms, max ${r1(Math.max(...samples))} ms`);
+    + `p50 ${r1(med(samples))} ms, p95 ${r1(pct(samples, 95))} ms, min ${r1(Math.min(...samples))} ms, max ${r1(Math.max(...samples))} ms`);
 }
 
 async function cpu(stack, browser, relay) {

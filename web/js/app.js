@@ -15,7 +15,9 @@ export function startApp({ container, only = null }) {
   const tiles = new Map();     // camera id -> tile elements
   window.sightline = { sessions, timing, stats };
 
-  const relay = new RelayConnection();
+  const boot = window.sightlineBoot || null;
+  const relay = new RelayConnection(undefined, boot);
+  if (boot?.opened) timing.wsOpen = boot.opened;
   // One camera asked for by name: get its session ready while the socket connects.
   if (only) {
     const tile = makeTile(only);
@@ -23,7 +25,8 @@ export function startApp({ container, only = null }) {
     container.append(tile.figure);
     const session = new CameraSession(relay, only, tile.video, (s) => render(s), timing);
     sessions.set(only, session);
-    session.prepare();
+    if (boot?.prepared) session.prepared = boot.prepared;
+    else session.prepare();
   }
   document.body.dataset.relay = 'connecting';
   const banner = document.getElementById('banner');

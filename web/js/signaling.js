@@ -19,22 +19,25 @@ export const msg = {
 // Emits: 'state' (connecting|connected|reconnecting), 'welcome', 'cameras',
 // and every other message by its type ('session', 'answer', 'ice', 'session_end', 'error').
 export class RelayConnection extends EventTarget {
-  constructor(url = defaultUrl()) {
+  // `boot`: a socket the page opened before this module loaded (view.html), with
+  // the messages it received meanwhile.
+  constructor(url = defaultUrl(), boot = null) {
     super();
     this.url = url;
     this.state = 'connecting';
     this.attempt = 0;
     this.ws = null;
     this.iceServers = [];
-    this.open();
+    this.open(boot);
   }
 
-  open() {
-    const ws = new WebSocket(this.url);
+  open(boot = null) {
+    if (boot && boot.ws.readyState > WebSocket.OPEN) boot = null;  // it failed before we got here
+    const ws = boot ? boot.ws : new WebSocket(this.url);
     this.ws = ws;
     let lastHeard = performance.now();
     let beat = null;
-    ws.onopen = () => {
+    const onOpen = () => {
       this.attempt = 0;
       this.emit('open', {});
       beat = setInterval(() => {
@@ -42,7 +45,7 @@ export class RelayConnection extends EventTarget {
         else this.send(msg.heartbeat());
       }, HEARTBEAT_MS);
     };
-    ws.onmessage = (event) => {
+    const onMessage = (event) => {
       lastHeard = performance.now();
       let m;
       try {
@@ -58,6 +61,7 @@ export class RelayConnection extends EventTarget {
       }
       this.emit(m.type, m);
     };
+    ws.onmessage = onMessage;
     ws.onclose = () => {
       clearInterval(beat);
       if (this.ws !== ws) return;
@@ -66,6 +70,15 @@ export class RelayConnection extends EventTarget {
       const step = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.attempt++);
       setTimeout(() => this.open(), step / 2 + Math.random() * step / 2);
     };
+    if (ws.readyState === WebSocket.OPEN) {
+      // Adopted after it opened: replay what happened before we listened.
+      queueMicrotask(() => {
+        onOpen();
+        for (const event of boot.early) onMessage(event);
+      });
+    } else {
+      ws.onopen = onOpen;
+    }
   }
 
   send(message) {
