@@ -86,21 +86,23 @@ async function latency(stack, browser, relay, width, height) {
     + `p50 ${r1(med(samples))} ms, p95 ${r1(pct(samples, 95))} ms, min ${r1(Math.min(...samples))} ms, max ${r1(Math.max(...samples))} ms`);
 }
 
-async function cpu(stack, browser, relay) {
-  const agent = await startAgent(stack, relay.port, 'cpu', ['--width', '640', '--height', '480']);
+async function cpu(stack, browser, relay, width, height) {
+  const id = `cpu-${width}`;
+  const agent = await startAgent(stack, relay.port, id, ['--width', String(width), '--height', String(height)]);
   const pages = [];
   const figures = {};
   for (const viewers of [1, 4]) {
     while (pages.length < viewers) {
-      const p = await browser.open(`${relay.url}/view/cpu`);
-      await tileState(p, 'cpu', 'live');
+      const p = await browser.open(`${relay.url}/view/${id}`);
+      await tileState(p, id, 'live');
       pages.push(p);
     }
     await new Promise((r) => setTimeout(r, 2000));  // let joins settle
     figures[viewers] = await cpuPercent(agent.pid, CPU_WINDOW_MS);
   }
   for (const p of pages) await p.closeAll();
-  console.log(`agent CPU 640x480@30 x264 (share of one core over ${CPU_WINDOW_MS / 1000} s): `
+  await stack.kill(agent, 'SIGTERM');
+  console.log(`agent CPU ${width}x${height}@30 x264 2000 kbit/s (share of one core over ${CPU_WINDOW_MS / 1000} s): `
     + `1 viewer ${r1(figures[1])}%, 4 viewers ${r1(figures[4])}%, ratio ${(figures[4] / figures[1]).toFixed(2)}`);
 }
 
@@ -114,5 +116,8 @@ await stack.run(async () => {
     await latency(stack, browser, relay, 640, 480);
     await latency(stack, browser, relay, 1280, 720);
   }
-  if (!only || only === 'cpu') await cpu(stack, browser, relay);
+  if (!only || only === 'cpu') {
+    await cpu(stack, browser, relay, 640, 480);
+    await cpu(stack, browser, relay, 1280, 720);
+  }
 });
