@@ -77,7 +77,7 @@ export function startApp({ container, only = null }) {
       const session = sessions.get(cam.id);
       if (!cam.online) {
         if (session.state !== 'offline') session.offline();
-        tile.note.textContent = cam.unknown ? 'no such camera (yet)' : '';
+        tile.note.textContent = cam.unknown ? 'This relay has not seen this camera (yet).' : '';
       } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
         session.start();
       }
@@ -93,6 +93,8 @@ export function startApp({ container, only = null }) {
     tile.state.textContent = STATE_TEXT[session.state];
     tile.state.className = `state ${session.state}`;
     tile.note.textContent = session.message;
+    tile.overlay.textContent = session.state === 'live' ? ''
+      : session.state === 'offline' ? `${session.camera} is offline` : STATE_TEXT[session.state];
     if (session.state !== 'live') stats.delete(session.camera);
   }
 
@@ -126,6 +128,11 @@ function makeTile(id) {
   figure.className = 'tile';
   figure.dataset.camera = id;
   figure.dataset.state = 'connecting';
+  const screen = document.createElement('div');
+  screen.className = 'screen';
+  const overlay = document.createElement('div');
+  overlay.className = 'overlay';
+  overlay.textContent = STATE_TEXT.connecting;
   const video = document.createElement('video');
   video.muted = true;
   video.autoplay = true;
@@ -145,8 +152,9 @@ function makeTile(id) {
   const note = document.createElement('div');
   note.className = 'note';
   caption.append(name, state, source, figures, note);
-  figure.append(video, caption);
-  return { figure, video, state, source, figures, note, info: null };
+  screen.append(video, overlay);
+  figure.append(screen, caption);
+  return { figure, video, overlay, state, source, figures, note, info: null };
 }
 
 function formatFigures(f) {
