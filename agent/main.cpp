@@ -40,12 +40,7 @@ int main(int argc, char **argv) {
       config::load_or_exit(agent::agent_options(), "agent", "sightline-agent",
                            "Streams a camera to viewers through a Sightline relay.", SL_VERSION, argc, argv,
                            "/etc/sightline/agent.conf");
-  auto checked = agent::agent_settings(loaded);
-  if (auto *error = std::get_if<std::string>(&checked)) {
-    std::fprintf(stderr, "sightline-agent: %s\n", error->c_str());
-    return 2;
-  }
-  const agent::AgentSettings settings = std::get<agent::AgentSettings>(checked);
+  const agent::AgentSettings settings = config::checked_or_exit(agent::agent_settings(loaded), "sightline-agent");
 
   // The camera: one pipeline, encoding once.
   auto created = agent::CapturePipeline::create(settings);

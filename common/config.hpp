@@ -5,6 +5,8 @@
 // Unknown keys and bad values are errors that name the key.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -56,6 +58,15 @@ LoadResult load(const std::vector<Option> &options, const std::string &group,
 Settings load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
                       const std::string &summary, const std::string &version, int argc, char **argv,
                       const std::string &default_file);
+
+// For main(): the checked settings, or their error printed and exit 2.
+template <typename T> T checked_or_exit(std::variant<T, std::string> checked, const std::string &program) {
+  if (auto *error = std::get_if<std::string>(&checked)) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), error->c_str());
+    std::exit(2);
+  }
+  return std::get<T>(std::move(checked));
+}
 
 // The --help text: every option with its default and help.
 std::string usage(const std::string &program, const std::string &summary,

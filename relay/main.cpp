@@ -20,12 +20,7 @@ int main(int argc, char **argv) {
       config::load_or_exit(relay::relay_options(), "relay", "sightline-relay",
                            "Serves the Sightline web app and brokers signaling.", SL_VERSION, argc, argv,
                            "/etc/sightline/relay.conf");
-  auto checked = relay::relay_settings(loaded);
-  if (auto *error = std::get_if<std::string>(&checked)) {
-    std::fprintf(stderr, "sightline-relay: %s\n", error->c_str());
-    return 2;
-  }
-  const relay::RelaySettings settings = std::get<relay::RelaySettings>(checked);
+  const relay::RelaySettings settings = config::checked_or_exit(relay::relay_settings(loaded), "sightline-relay");
 
   // One server: the web app and API over HTTP, signaling over WebSockets.
   auto server = adopt(soup_server_new("server-header", "sightline-relay", nullptr));
