@@ -96,7 +96,11 @@ void RelayLink::on_text(const std::string &text) {
     return;
   }
   const auto &message = std::get<proto::RelayToAgent>(parsed);
-  if (std::holds_alternative<proto::Heartbeat>(message)) return;
+  if (std::holds_alternative<proto::Heartbeat>(message)) {
+    // Answered at once, so the relay's interval alone decides liveness.
+    send(proto::to_json(proto::Heartbeat{}));
+    return;
+  }
   if (std::holds_alternative<proto::AgentWelcome>(message)) {
     g_message("relay accepted camera(s); %zu ICE server(s) offered",
               std::get<proto::AgentWelcome>(message).ice_servers.size());

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import WebSocket from 'ws';
-import { Stack, camera, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { Stack, camera, getJson, startAgent, startRelay, waitFor } from './lib/harness.mjs';
 import { startBrowser, tileState } from './lib/browser.mjs';
 import { readStamp } from './lib/stamp.mjs';
 
@@ -66,6 +66,15 @@ test('bad input gets errors and nothing breaks', async () => {
     ]);
     assert.equal(forger.got.find((m) => m.type === 'error')?.code, 'unknown_session');
 
+    // A page for a camera that does not exist says so and does not keep asking.
+    const ghost = await browser.open(`${relay.url}/view/ghost`);
+    await tileState(ghost, 'ghost', 'offline');
+    const before = (await getJson(relay.port, '/healthz')).sessions;
+    await new Promise((r) => setTimeout(r, 2500));  // longer than the page's retry delay
+    assert.equal(await ghost.getAttribute('figure.tile', 'data-state'), 'offline');
+    assert.equal((await getJson(relay.port, '/healthz')).sessions, before);
+    assert.match(await ghost.textContent('figure.tile'), /not seen this camera/);
+
     // Through all of it the relay served, the camera stayed online and the page kept playing.
     assert.equal((await camera(relay.port, 'cam')).online, true);
     const video = 'figure.tile[data-camera="cam"] video';
@@ -75,5 +84,6 @@ test('bad input gets errors and nothing breaks', async () => {
       return b && b.t !== a.t;
     });
     assert.equal(await page.getAttribute('figure.tile', 'data-state'), 'live');
+    assert.equal(await page.evaluate(() => window.sightline.relayConnects()), 1, 'the page never lost the relay');
   });
 });

@@ -10,7 +10,8 @@ test('closing a page drops the agent branch', async () => {
   const stack = new Stack();
   await stack.run(async () => {
     const relay = await startRelay(stack);
-    await startAgent(stack, relay.port, 'cam', ['--width', '640', '--height', '480', '--stamp']);
+    // A slower heartbeat than the relay's (1 s): the agent answers the relay's own.
+    await startAgent(stack, relay.port, 'cam', ['--width', '640', '--height', '480', '--stamp', '--heartbeat-interval', '5']);
     const browser = await startBrowser(stack);
     const stays = await browser.open(`${relay.url}/view/cam`);
     const leaves = await browser.open(`${relay.url}/view/cam`);
@@ -35,5 +36,8 @@ test('closing a page drops the agent branch', async () => {
     });
     await stays.closeAll();
     await waitFor('no branch left', async () => (await camera(relay.port, 'cam')).branches === 0);
+    // Nobody was dropped as silent along the way.
+    assert.equal(relay.proc.output().match(/camera cam online/g).length, 1, 'the agent stayed connected');
+    assert.doesNotMatch(relay.proc.output(), /silent/);
   });
 });

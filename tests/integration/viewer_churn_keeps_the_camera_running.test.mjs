@@ -34,5 +34,6 @@ test('viewer churn keeps the camera running', async () => {
     }
     assert.equal(agent.exited, null, 'the agent is still running');
     assert.equal(await stays.getAttribute('figure.tile', 'data-state'), 'live');
+    assert.equal(await stays.evaluate(() => window.sightline.relayConnects()), 1, 'the staying page never lost the relay');
   });
 });

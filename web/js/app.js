@@ -13,7 +13,7 @@ export function startApp({ container, only = null }) {
   const sessions = new Map();  // camera id -> CameraSession
   const stats = new Map();     // camera id -> latest figures
   const tiles = new Map();     // camera id -> tile elements
-  window.sightline = { sessions, timing, stats };
+  window.sightline = { sessions, timing, stats, relayConnects: () => relay.connects || 0 };
 
   const boot = window.sightlineBoot || null;
   const relay = new RelayConnection(undefined, boot);
@@ -25,8 +25,14 @@ export function startApp({ container, only = null }) {
     container.append(tile.figure);
     const session = new CameraSession(relay, only, tile.video, (s) => render(s), timing);
     sessions.set(only, session);
-    if (boot?.prepared) session.prepared = boot.prepared;
-    else session.prepare();
+    if (boot?.prepared) {
+      boot.adopted = true;  // from here on the session sends its own messages
+      session.prepared = boot.prepared;
+      if (boot.sent) session.ref = boot.prepared.ref;
+      if (boot.sent && timing.offerSent === undefined) timing.offerSent = boot.sent;
+    } else {
+      session.prepare();
+    }
   }
   document.body.dataset.relay = 'connecting';
   const banner = document.getElementById('banner');

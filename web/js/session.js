@@ -39,7 +39,7 @@ export class CameraSession {
   prepare() {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     pc.addTransceiver('video', { direction: 'recvonly' });
-    this.prepared = { pc, offer: pc.createOffer() };
+    this.prepared = { pc, offer: pc.createOffer(), ref: null };
   }
 
   async start() {
@@ -51,7 +51,8 @@ export class CameraSession {
     // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
     pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
-    this.ref = `r${++refCounter}`;
+    // A prepared offer may already be on its way (view.html's boot script sent it).
+    this.ref = prepared?.ref || `r${++refCounter}`;
     this.session = null;
     this.pending = [];
     if (!prepared) pc.addTransceiver('video', { direction: 'recvonly' });
@@ -71,11 +72,19 @@ export class CameraSession {
       if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') this.mark('iceConnected');
       if (pc.iceConnectionState === 'failed') this.fail('network path failed (ICE)');
     };
-    const offer = await (prepared ? prepared.offer : pc.createOffer());
-    await pc.setLocalDescription(offer);
-    if (pc !== this.pc) return;
-    this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
-    this.mark('offerSent');
+    // The answer may arrive before setLocalDescription is done, and candidates
+    // before the answer: each step waits for the one it needs.
+    let answered;
+    this.remoteReady = new Promise((resolve) => { answered = resolve; });
+    this.answered = answered;
+    this.localReady = (async () => {
+      const offer = await (prepared ? prepared.offer : pc.createOffer());
+      if (pc !== this.pc) return;
+      if (!prepared?.ref) this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
+      this.mark('offerSent');
+      await pc.setLocalDescription(offer);
+    })();
+    await this.localReady;
   }
 
   watchFrames(pc) {
@@ -96,15 +105,22 @@ export class CameraSession {
       this.pending = [];
     } else if (m.type === 'answer') {
       this.mark('answer');
+      const pc = this.pc;
       try {
-        await this.pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        await this.localReady;
+        if (pc !== this.pc) return;
+        await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        this.answered();
       } catch (e) {
-        this.fail(`bad answer: ${e.message}`);
+        if (pc === this.pc) this.fail(`bad answer: ${e.message}`);
       }
     } else if (m.type === 'ice') {
       if (!m.candidate) return;
+      const pc = this.pc;
+      await this.remoteReady;
+      if (pc !== this.pc) return;
       try {
-        await this.pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdp_mline_index });
+        await pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdp_mline_index });
       } catch (e) {
         console.warn('candidate refused', e);
       }
@@ -113,7 +129,7 @@ export class CameraSession {
       if (m.reason === 'camera_offline') this.offline();
       else this.fail(`session ended: ${m.reason}`);
     } else if (m.type === 'error') {
-      if (m.code === 'camera_offline') this.offline();
+      if (m.code === 'camera_offline' || m.code === 'unknown_camera') this.offline();
       else this.fail(m.message || m.code);
     }
   }

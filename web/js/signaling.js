@@ -39,6 +39,7 @@ export class RelayConnection extends EventTarget {
     let beat = null;
     const onOpen = () => {
       this.attempt = 0;
+      this.connects = (this.connects || 0) + 1;
       this.emit('open', {});
       beat = setInterval(() => {
         if (performance.now() - lastHeard > SILENCE_MS) ws.close();
@@ -54,7 +55,11 @@ export class RelayConnection extends EventTarget {
         console.warn('relay sent something that is not JSON');
         return;
       }
-      if (m.type === 'heartbeat') return;
+      // Answering the relay's heartbeats lets its interval alone decide liveness.
+      if (m.type === 'heartbeat') {
+        this.send(msg.heartbeat());
+        return;
+      }
       if (m.type === 'welcome') {
         this.iceServers = m.ice_servers || [];
         this.setState('connected');
