@@ -9,7 +9,6 @@
 #include "sessions.hpp"
 #include "settings.hpp"
 
-#include <glib-unix.h>
 #include <gst/gst.h>
 
 #include <cstdio>
@@ -68,7 +67,6 @@ int main(int argc, char **argv) {
           [&] { sessions.end_all("relay_gone"); },
       });
 
-  auto loop = adopt(g_main_loop_new(nullptr, FALSE));
   // A camera that fails or disappears: drop its viewers, stop the pipeline, and
   // try again every few seconds; the agent itself stays up and reachable.
   SourceId restart_timer;
@@ -104,14 +102,7 @@ int main(int argc, char **argv) {
     sessions.measure_and_report();
     return true;
   }));
-  auto quit = +[](gpointer data) -> gboolean {
-    g_main_loop_quit(static_cast<GMainLoop *>(data));
-    return G_SOURCE_CONTINUE;  // the SourceId below removes it
-  };
-  SourceId sigint(g_unix_signal_add(SIGINT, quit, loop.get()));
-  SourceId sigterm(g_unix_signal_add(SIGTERM, quit, loop.get()));
-
-  g_main_loop_run(loop.get());
+  run_until_signalled();
   g_message("stopping");
   sessions.end_all("agent_stopping");
   return 0;

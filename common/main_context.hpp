@@ -4,6 +4,7 @@
 // closure runs later on the main loop, never re-entrantly inside the caller.
 #pragma once
 
+#include <glib-unix.h>
 #include <glib.h>
 
 #include <functional>
@@ -44,6 +45,21 @@ inline guint after_ms(guint delay_ms, std::function<void()> fn) {
         return G_SOURCE_REMOVE;
       },
       new std::function<void()>(std::move(fn)), [](gpointer data) { delete static_cast<std::function<void()> *>(data); });
+}
+
+// Runs the process's main loop until SIGINT or SIGTERM.
+inline void run_until_signalled() {
+  GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
+  auto quit = +[](gpointer data) -> gboolean {
+    g_main_loop_quit(static_cast<GMainLoop *>(data));
+    return G_SOURCE_CONTINUE;  // removed below, once
+  };
+  const guint sigint = g_unix_signal_add(SIGINT, quit, loop);
+  const guint sigterm = g_unix_signal_add(SIGTERM, quit, loop);
+  g_main_loop_run(loop);
+  g_source_remove(sigint);
+  g_source_remove(sigterm);
+  g_main_loop_unref(loop);
 }
 
 }  // namespace sl

@@ -4,10 +4,10 @@
 #include "gobj.hpp"
 #include "http_routes.hpp"
 #include "logging.hpp"
+#include "main_context.hpp"
 #include "settings.hpp"
 #include "socket_hub.hpp"
 
-#include <glib-unix.h>
 #include <libsoup/soup.h>
 
 #include <cstdio>
@@ -42,14 +42,7 @@ int main(int argc, char **argv) {
             settings.listen_host.find(':') != std::string::npos ? "[" : "", settings.listen_host.c_str(),
             settings.listen_host.find(':') != std::string::npos ? "]" : "", settings.listen_port);
 
-  auto loop = adopt(g_main_loop_new(nullptr, FALSE));
-  auto quit = +[](gpointer data) -> gboolean {
-    g_main_loop_quit(static_cast<GMainLoop *>(data));
-    return G_SOURCE_CONTINUE;  // the SourceId below removes it
-  };
-  SourceId sigint(g_unix_signal_add(SIGINT, quit, loop.get()));
-  SourceId sigterm(g_unix_signal_add(SIGTERM, quit, loop.get()));
-  g_main_loop_run(loop.get());
+  run_until_signalled();
   g_message("stopping");
   return 0;
 }
