@@ -42,7 +42,6 @@ class ViewerSession {
 
   const std::string &id() const { return id_; }
   GstElement *branch() const { return branch_.get(); }
-  bool connected() const { return connected_; }
   double ms_since_start() const { return double(g_get_monotonic_time() - started_us_) / 1000.0; }
 
   void add_remote_candidate(int mline, const std::string &candidate);
