@@ -185,6 +185,15 @@ struct Detach {
   Owned<GstElement> branch;
   Owned<GstPad> tee_pad;
   std::atomic<bool> unlinked{false};
+
+  // On the main loop: stop the branch, take it out of the pipeline, and go.
+  static void finish(Detach *d) {
+    post_to_main([d] {
+      gst_element_set_state(d->branch.get(), GST_STATE_NULL);
+      gst_bin_remove(GST_BIN(d->pipeline.get()), d->branch.get());
+      delete d;
+    });
+  }
 };
 }  // namespace
 
@@ -192,12 +201,8 @@ void CapturePipeline::detach(GstElement *branch) {
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
   GstPad *peer = sink_pad ? gst_pad_get_peer(sink_pad.get()) : nullptr;
   auto *d = new Detach{ref(pipeline_.get()), ref(tee_.get()), ref(branch), Owned<GstPad>(peer), {}};
-  if (!peer) {
-    post_to_main([d] {
-      gst_element_set_state(d->branch.get(), GST_STATE_NULL);
-      gst_bin_remove(GST_BIN(d->pipeline.get()), d->branch.get());
-      delete d;
-    });
+  if (!peer) {  // never linked (the session ended before DTLS was up)
+    Detach::finish(d);
     return;
   }
   // The idle probe runs once no buffer is passing through the tee pad (possibly
@@ -213,11 +218,7 @@ void CapturePipeline::detach(GstElement *branch) {
           gst_object_unref(branch_sink);
         }
         gst_element_release_request_pad(detach->tee.get(), pad);
-        post_to_main([detach] {
-          gst_element_set_state(detach->branch.get(), GST_STATE_NULL);
-          gst_bin_remove(GST_BIN(detach->pipeline.get()), detach->branch.get());
-          delete detach;
-        });
+        Detach::finish(detach);
         return GST_PAD_PROBE_REMOVE;
       },
       d, nullptr);

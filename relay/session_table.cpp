@@ -28,10 +28,15 @@ void SessionTable::broadcast_cameras(Actions &out) const {
   for (const auto &[viewer, unused] : viewers_) to_viewer(out, viewer, proto::Cameras{list});
 }
 
-SessionTable::Session *SessionTable::owned_session(const std::string &id, PeerId peer) {
+SessionTable::Session *SessionTable::session_for(const std::string &id, PeerId Session::*end, PeerId peer) {
   auto it = sessions_.find(id);
-  if (it == sessions_.end() || (it->second.agent != peer && it->second.viewer != peer)) return nullptr;
-  return &it->second;
+  return it == sessions_.end() || it->second.*end != peer ? nullptr : &it->second;
+}
+
+void SessionTable::reset_figures(proto::CameraEntry &entry) {
+  entry.branches = 0;
+  entry.fps_measured = 0;
+  entry.bitrate_kbps = 0;
 }
 
 void SessionTable::end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer,
@@ -52,11 +57,7 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     auto it = cameras_.find(info.id);
     if (it == cameras_.end() || it->second.agent == 0 || it->second.agent == agent) continue;
     const PeerId old = it->second.agent;
-    Actions gone = agent_gone(old);
-    for (auto &s : gone.sends)
-      if (!std::holds_alternative<proto::RelayToViewer>(s.message) ||
-          !std::holds_alternative<proto::Cameras>(std::get<proto::RelayToViewer>(s.message)))
-        out.sends.push_back(std::move(s));
+    forget_agent(old, out);
     out.closes.push_back(Close{old, 1008, "replaced"});
   }
   auto &owned = agents_[agent];
@@ -65,9 +66,7 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     camera.agent = agent;
     camera.entry.info = info;
     camera.entry.online = true;
-    camera.entry.branches = 0;
-    camera.entry.fps_measured = 0;
-    camera.entry.bitrate_kbps = 0;
+    reset_figures(camera.entry);
     if (std::find(owned.begin(), owned.end(), info.id) == owned.end()) owned.push_back(info.id);
   }
   refresh_viewer_counts();
@@ -76,10 +75,9 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
   return out;
 }
 
-Actions SessionTable::agent_gone(PeerId agent) {
-  Actions out;
+void SessionTable::forget_agent(PeerId agent, Actions &out) {
   auto it = agents_.find(agent);
-  if (it == agents_.end()) return out;
+  if (it == agents_.end()) return;
   std::vector<std::string> ending;
   for (const auto &[id, s] : sessions_)
     if (s.agent == agent) ending.push_back(id);
@@ -89,12 +87,16 @@ Actions SessionTable::agent_gone(PeerId agent) {
     if (cam == cameras_.end() || cam->second.agent != agent) continue;
     cam->second.agent = 0;
     cam->second.entry.online = false;
-    cam->second.entry.branches = 0;
-    cam->second.entry.fps_measured = 0;
-    cam->second.entry.bitrate_kbps = 0;
+    reset_figures(cam->second.entry);
   }
   agents_.erase(it);
   refresh_viewer_counts();
+}
+
+Actions SessionTable::agent_gone(PeerId agent) {
+  Actions out;
+  if (!agents_.count(agent)) return out;
+  forget_agent(agent, out);
   broadcast_cameras(out);
   return out;
 }
@@ -105,23 +107,22 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
     to_agent(out, agent, proto::Error{code, text, session, ""});
   };
   if (auto *answer = std::get_if<proto::Answer>(&message)) {
-    Session *s = owned_session(answer->session, agent);
-    if (!s || s->agent != agent) {
+    Session *s = session_for(answer->session, &Session::agent, agent);
+    if (!s) {
       error("unknown_session", "no session " + answer->session + " for this agent", answer->session);
       return out;
     }
     s->answered = true;
     to_viewer(out, s->viewer, proto::Answer{answer->session, answer->sdp});
   } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
-    Session *s = owned_session(ice->session, agent);
-    if (!s || s->agent != agent) {
+    Session *s = session_for(ice->session, &Session::agent, agent);
+    if (!s) {
       error("unknown_session", "no session " + ice->session + " for this agent", ice->session);
       return out;
     }
     to_viewer(out, s->viewer, *ice);
   } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
-    Session *s = owned_session(end->session, agent);
-    if (!s || s->agent != agent) return out;  // already gone: nothing to tell anyone
+    if (!session_for(end->session, &Session::agent, agent)) return out;  // already gone: nothing to tell anyone
     end_session(end->session, end->reason, false, true, out);
     refresh_viewer_counts();
     broadcast_cameras(out);
@@ -202,15 +203,14 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
     refresh_viewer_counts();
     broadcast_cameras(out);
   } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
-    Session *s = owned_session(ice->session, viewer);
-    if (!s || s->viewer != viewer) {
+    Session *s = session_for(ice->session, &Session::viewer, viewer);
+    if (!s) {
       to_viewer(out, viewer, proto::Error{"unknown_session", "no session " + ice->session, ice->session, ""});
       return out;
     }
     to_agent(out, s->agent, *ice);
   } else if (auto *stop = std::get_if<proto::Stop>(&message)) {
-    Session *s = owned_session(stop->session, viewer);
-    if (!s || s->viewer != viewer) {
+    if (!session_for(stop->session, &Session::viewer, viewer)) {
       to_viewer(out, viewer, proto::Error{"unknown_session", "no session " + stop->session, stop->session, ""});
       return out;
     }

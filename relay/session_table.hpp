@@ -75,8 +75,12 @@ class SessionTable {
   void refresh_viewer_counts();
   static void to_agent(Actions &out, PeerId peer, proto::RelayToAgent m) { out.sends.push_back({peer, std::move(m)}); }
   static void to_viewer(Actions &out, PeerId peer, proto::RelayToViewer m) { out.sends.push_back({peer, std::move(m)}); }
-  // The session `id` if `peer` is one of its two ends.
-  Session *owned_session(const std::string &id, PeerId peer);
+  // The session `id` if `peer` is its `end` (&Session::agent or &Session::viewer).
+  Session *session_for(const std::string &id, PeerId Session::*end, PeerId peer);
+  // Ends an agent's sessions and takes its cameras offline, without telling viewers
+  // about the camera list (the caller does, once).
+  void forget_agent(PeerId agent, Actions &out);
+  static void reset_figures(proto::CameraEntry &entry);
 
   std::vector<proto::IceServer> ice_servers_;
   int64_t session_timeout_ms_;
