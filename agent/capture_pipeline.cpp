@@ -20,9 +20,18 @@ bool element_available(const std::string &name) {
   return true;
 }
 
-// Writes LTS1 into each raw frame as it leaves the source.
+// Writes LTS1 into each raw frame as it leaves the source (and follows size changes).
 GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
   auto *stamp = static_cast<StampState *>(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_CAPS) {
+      GstCaps *caps = nullptr;
+      gst_event_parse_caps(event, &caps);
+      gst_video_info_from_caps(&stamp->info, caps);
+    }
+    return GST_PAD_PROBE_OK;
+  }
   GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
   GST_PAD_PROBE_INFO_DATA(info) = buf;
   GstVideoFrame frame;
@@ -50,7 +59,7 @@ std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::cre
     encoder = std::get<EncoderChoice>(choice);
   }
 
-  const std::string description = plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps) +
+  const std::string description = plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
                                   " ! tee name=tee allow-not-linked=true";
   GST_INFO("pipeline: %s", description.c_str());
   GError *raw = nullptr;
@@ -66,26 +75,30 @@ std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::cre
   p->tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "tee"));
   p->encoder_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "encoder"));
   p->codec_ = encoder.codec;
+  p->source_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "src"));
+  p->srccaps_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "srccaps"));
+  p->src_caps_ = plan.src_caps;
+  p->modes_ = plan.modes;
+  p->mode_ = plan.mode;
+  p->passthrough_ = plan.h264_passthrough;
+  p->bitrate_kbps_ = s.bitrate_kbps;
   p->info_ = proto::CameraInfo{s.id, plan.width, plan.height, plan.fps, codec_name(encoder.codec), s.source, encoder.element};
+  p->width_ = plan.width;
+  p->height_ = plan.height;
+  p->fps_ = plan.fps;
 
   if (s.stamp) {
     auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawcaps"));
     auto pad = adopt(gst_element_get_static_pad(rawcaps.get(), "src"));
     gst_video_info_set_format(&p->stamp_.info, GST_VIDEO_FORMAT_I420, guint(plan.width), guint(plan.height));
-    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, stamp_probe, &p->stamp_, nullptr);
+    gst_pad_add_probe(pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                      stamp_probe, &p->stamp_, nullptr);
   }
 
-  // What the encoder really produces: frames and bytes into the tee.
+  // What the encoder really produces: frames, bytes, keyframes, size into the tee.
   auto tee_sink = adopt(gst_element_get_static_pad(p->tee_.get(), "sink"));
-  gst_pad_add_probe(
-      tee_sink.get(), GST_PAD_PROBE_TYPE_BUFFER,
-      [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
-        auto *self = static_cast<CapturePipeline *>(data);
-        self->frames_.fetch_add(1, std::memory_order_relaxed);
-        self->bytes_.fetch_add(gst_buffer_get_size(GST_PAD_PROBE_INFO_BUFFER(info)), std::memory_order_relaxed);
-        return GST_PAD_PROBE_OK;
-      },
-      p.get(), nullptr);
+  gst_pad_add_probe(tee_sink.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
+                    &CapturePipeline::on_encoded, p.get(), nullptr);
 
   auto bus = adopt(gst_element_get_bus(parsed));
   p->bus_watch_ = gst_bus_add_watch(bus.get(), &CapturePipeline::on_bus_message, p.get());
@@ -222,6 +235,105 @@ void CapturePipeline::detach(GstElement *branch) {
         return GST_PAD_PROBE_REMOVE;
       },
       d, nullptr);
+}
+
+GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
+  auto *self = static_cast<CapturePipeline *>(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+    GstCaps *caps = nullptr;
+    gst_event_parse_caps(event, &caps);
+    const GstStructure *st = gst_caps_get_structure(caps, 0);
+    int width = 0, height = 0, num = 0, den = 1;
+    if (gst_structure_get_int(st, "width", &width) && gst_structure_get_int(st, "height", &height)) {
+      self->width_ = width;
+      self->height_ = height;
+    }
+    if (gst_structure_get_fraction(st, "framerate", &num, &den) && den > 0 && num > 0) self->fps_ = num / den;
+    return GST_PAD_PROBE_OK;
+  }
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  self->frames_.fetch_add(1, std::memory_order_relaxed);
+  self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
+  if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_OK;
+  self->keyframes_.fetch_add(1, std::memory_order_relaxed);
+  if (self->tap_->wanted.exchange(false)) {
+    GstCaps *caps = gst_pad_get_current_caps(pad);
+    GstSample *sample = gst_sample_new(buffer, caps, nullptr, nullptr);
+    if (caps) gst_caps_unref(caps);
+    post_to_main([tap = self->tap_, sample] {
+      auto waiters = std::move(tap->waiters);
+      tap->waiters.clear();
+      for (auto &done : waiters) done(sample);
+      gst_sample_unref(sample);
+    });
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void CapturePipeline::next_keyframe(std::function<void(GstSample *)> done) {
+  tap_->waiters.push_back(std::move(done));
+  tap_->wanted = true;
+  force_keyframe();
+}
+
+CapturePipeline::Video CapturePipeline::video() const { return Video{width_.load(), height_.load(), fps_.load()}; }
+
+std::string CapturePipeline::set_bitrate(int kbps) {
+  const std::string element = info_.encoder;
+  if (passthrough_) return "the camera encodes its own H.264 here; its bitrate is not adjustable by the agent";
+  if (element == "x264enc")
+    g_object_set(encoder_.get(), "bitrate", guint(kbps), nullptr);
+  else if (element == "openh264enc" || element == "vp8enc")
+    g_object_set(encoder_.get(), element == "vp8enc" ? "target-bitrate" : "bitrate", kbps * 1000, nullptr);
+  else if (element == "v4l2h264enc") {
+    GstStructure *controls = gst_structure_new("controls", "video_bitrate", G_TYPE_INT, kbps * 1000, nullptr);
+    g_object_set(encoder_.get(), "extra-controls", controls, nullptr);
+    gst_structure_free(controls);
+  } else
+    return "encoder " + element + " has no bitrate setting";
+  bitrate_kbps_ = kbps;
+  GST_INFO("bitrate now %d kbit/s", kbps);
+  return {};
+}
+
+std::string CapturePipeline::reconfigure(int width, int height, int fps) {
+  if (!srccaps_) return "this source cannot change its size or rate";
+  std::string caps_text;
+  if (modes_.empty()) {  // the test source: any size and rate
+    GstCaps *caps = gst_caps_from_string(src_caps_.c_str());
+    gst_caps_set_simple(caps, "width", G_TYPE_INT, width, "height", G_TYPE_INT, height, "framerate", GST_TYPE_FRACTION,
+                        fps, 1, nullptr);
+    caps_text = take_string(gst_caps_to_string(caps));
+    gst_caps_unref(caps);
+  } else {
+    // A camera: the nearest mode of the kind it captures now (a change of kind
+    // would need another pipeline; restart the agent with new settings for that).
+    std::vector<CameraMode> same_kind;
+    for (const auto &m : modes_)
+      if (m.kind == mode_.kind && m.format == mode_.format) same_kind.push_back(m);
+    auto mode = choose_mode(same_kind, {width, height, fps});
+    if (!mode || mode->width != width || mode->height != height)
+      return "the camera offers no " + std::to_string(width) + "x" + std::to_string(height) + " mode in its current format";
+    caps_text = mode_caps(*mode, width, height, std::min(fps, std::max(1, int(mode->fps))));
+  }
+  GstCaps *caps = gst_caps_from_string(caps_text.c_str());
+  if (!caps) return "cannot describe " + caps_text;
+  g_object_set(srccaps_.get(), "caps", caps, nullptr);
+  gst_caps_unref(caps);
+  src_caps_ = caps_text;
+  info_.width = width;
+  info_.height = height;
+  info_.fps = fps;
+  GST_INFO("source caps now %s", caps_text.c_str());
+  return {};
+}
+
+bool CapturePipeline::restart(std::string &error) {
+  stop();
+  ++restarts_;
+  return play(error);
 }
 
 void CapturePipeline::force_keyframe() {

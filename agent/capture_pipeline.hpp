@@ -8,6 +8,7 @@
 #include "gobj.hpp"
 #include "protocol.hpp"
 #include "settings.hpp"
+#include "source_choice.hpp"
 
 #include <gst/gst.h>
 #include <gst/video/video.h>
@@ -56,6 +57,29 @@ class CapturePipeline {
   // Asks the encoder for a keyframe now (a viewer joined or lost its picture).
   void force_keyframe();
 
+  // ---- live changes (the control plane) ----
+  // Applies a new encoder bitrate while playing; an error text when it cannot.
+  std::string set_bitrate(int kbps);
+  // Asks the source for a new size and rate; frames of the new size follow a
+  // moment later (see video()). An error text when the camera has no such mode.
+  std::string reconfigure(int width, int height, int fps);
+  // Stops and starts the whole pipeline again (the branches must be gone).
+  bool restart(std::string &error);
+  // What comes out of the encoder now, from the caps at the tee.
+  struct Video {
+    int width = 0, height = 0, fps = 0;
+  };
+  Video video() const;
+  uint64_t keyframes() const { return keyframes_.load(); }
+  uint64_t restarts() const { return restarts_; }
+  int bitrate_kbps() const { return bitrate_kbps_; }
+  bool passthrough() const { return passthrough_; }
+  // The source element (v4l2src: its device-fd gives the camera's controls).
+  GstElement *source() const { return source_.get(); }
+  // Calls `done` on the main loop with the next encoded keyframe and its caps
+  // (asks for one now). Several callers may wait for the same keyframe.
+  void next_keyframe(std::function<void(GstSample *)> done);
+
   Figures take_figures();  // since the last call
   const proto::CameraInfo &info() const { return info_; }
   Codec codec() const { return codec_; }
@@ -63,7 +87,15 @@ class CapturePipeline {
  private:
   CapturePipeline() = default;
   static gboolean on_bus_message(GstBus *, GstMessage *, gpointer self);
+  static GstPadProbeReturn on_encoded(GstPad *, GstPadProbeInfo *, gpointer self);
   GstElement *branch_of(GstObject *src) const;
+
+  // Keyframe samples wanted by the main loop; shared with what the probe posts.
+  struct KeyframeTap {
+    std::atomic<bool> wanted{false};
+    std::vector<std::function<void(GstSample *)>> waiters;  // main loop only
+  };
+  std::shared_ptr<KeyframeTap> tap_ = std::make_shared<KeyframeTap>();
 
   Owned<GstElement> pipeline_;
   Owned<GstElement> tee_;
@@ -73,8 +105,18 @@ class CapturePipeline {
   guint bus_watch_ = 0;
   ErrorHandler on_error_;
   BranchErrorHandler on_branch_error_;
+  Owned<GstElement> source_;
+  Owned<GstElement> srccaps_;
+  std::string src_caps_;
+  std::vector<CameraMode> modes_;
+  CameraMode mode_;
+  bool passthrough_ = false;
+  int bitrate_kbps_ = 0;
+  uint64_t restarts_ = 0;
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> bytes_{0};
+  std::atomic<uint64_t> keyframes_{0};
+  std::atomic<int> width_{0}, height_{0}, fps_{0};
   gint64 figures_since_us_ = 0;
   StampState stamp_;  // touched only by the source's streaming thread once playing
 };

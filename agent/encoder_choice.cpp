@@ -44,8 +44,8 @@ std::variant<EncoderChoice, std::string> choose_encoder(const std::string &force
   return "Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + forced + "'.";
 }
 
-std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps) {
-  const int gop = fps * 2;  // a keyframe every 2 s; viewers joining force one at once
+std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps, int keyframe_interval_s) {
+  const int gop = fps * keyframe_interval_s;  // viewers joining force a keyframe at once anyway
   const std::string kbps = std::to_string(bitrate_kbps);
   const std::string bps = std::to_string(bitrate_kbps * 1000);
   if (c.element == "x264enc")

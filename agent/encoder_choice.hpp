@@ -23,7 +23,7 @@ std::variant<EncoderChoice, std::string> choose_encoder(const std::string &force
 
 // gst-launch description of the encoding chain from raw video to encoded
 // frames ready for the tee (byte-stream H.264 with SPS/PPS on every IDR, or VP8).
-std::string describe_encoder(const EncoderChoice &choice, int bitrate_kbps, int fps);
+std::string describe_encoder(const EncoderChoice &choice, int bitrate_kbps, int fps, int keyframe_interval_s = 2);
 
 const char *codec_name(Codec c);  // "H264" / "VP8"
 

@@ -2,6 +2,7 @@
 // WebRTC to every viewer the relay sends its way.
 #include "capture_pipeline.hpp"
 #include "config.hpp"
+#include "control_plane.hpp"
 #include "gobj.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
@@ -67,6 +68,10 @@ int main(int argc, char **argv) {
           [&] { sessions.end_all("relay_gone"); },
       });
 
+  // The control plane (MQTT), when a broker is configured.
+  agent::ControlPlane control(settings, *pipeline, sessions);
+  sessions.set_on_change([&control] { control.state_changed(); });
+
   // A camera that fails or disappears: drop its viewers, stop the pipeline, and
   // try again every few seconds; the agent itself stays up and reachable.
   SourceId restart_timer;
@@ -76,6 +81,7 @@ int main(int argc, char **argv) {
       std::string why;
       if (pipeline->play(why)) {
         g_message("camera %s: running again", camera.id.c_str());
+        control.set_pipeline_state("playing");
       } else {
         g_warning("camera %s: still failing (%s)", camera.id.c_str(), why.c_str());
         pipeline->stop();
@@ -88,6 +94,7 @@ int main(int argc, char **argv) {
         g_warning("camera %s stopped: %s; retrying in %u s", camera.id.c_str(), what.c_str(), kCameraRetrySeconds);
         sessions.end_all("camera_offline");
         pipeline->stop();
+        control.set_pipeline_state("failed");
         restart_camera();
       },
       [&](GstElement *branch, const std::string &) { sessions.end_for_branch(branch, "error"); });
@@ -98,6 +105,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   link->start();
+  control.start();
   SourceId status_timer(every_ms(kStatusIntervalMs, [&] {
     sessions.measure_and_report();
     return true;
@@ -105,5 +113,6 @@ int main(int argc, char **argv) {
   run_until_signalled();
   g_message("stopping");
   sessions.end_all("agent_stopping");
+  control.stop();
   return 0;
 }

@@ -95,6 +95,9 @@ void Sessions::measure_and_report() {
   report_status();
 }
 
-void Sessions::report_status() { send_(proto::to_json(status())); }
+void Sessions::report_status() {
+  send_(proto::to_json(status()));
+  if (on_change_) on_change_();
+}
 
 }  // namespace sl::agent

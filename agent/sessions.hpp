@@ -28,12 +28,16 @@ class Sessions {
   // Called every few seconds: measures what the encoder produced and reports it.
   void measure_and_report();
   size_t count() const { return sessions_.size(); }
+  const Figures &figures() const { return figures_; }
+  // Called after every change of the session count and every measurement.
+  void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
+  // Reports the figures to the relay now (e.g. after the size changed).
+  void report_status();
 
  private:
   void on_offer(const proto::Offer &offer);
   // By value: callers pass keys of the map this erases from.
   void end(std::string id, const std::string &reason, bool tell_relay);
-  void report_status();
 
   CapturePipeline &pipeline_;
   const AgentSettings &settings_;
@@ -41,6 +45,7 @@ class Sessions {
   std::shared_ptr<SessionEvents> events_;
   std::map<std::string, std::unique_ptr<ViewerSession>> sessions_;
   Figures figures_;
+  std::function<void()> on_change_;
 };
 
 }  // namespace sl::agent

@@ -2,6 +2,8 @@
 
 #include "protocol.hpp"
 #include "stamp.hpp"
+#include "control.hpp"
+#include "mqtt_url.hpp"
 
 #include <glib.h>
 
@@ -29,7 +31,18 @@ const std::vector<config::Option> &agent_options() {
       {"stun", Kind::StringList, "", "STUN server URL, e.g. stun:stun.example.org:3478 (repeatable)."},
       {"heartbeat-interval", Kind::Int, "5", "Seconds between heartbeats to the relay; 3 missed ones drop the link.", 1,
        300},
-      {"reconnect-max", Kind::Int, "10", "Longest wait in seconds between attempts to reach the relay.", 1, 3600},
+      {"reconnect-max", Kind::Int, "10", "Longest wait in seconds between attempts to reach the relay or broker.", 1,
+       3600},
+      {"keyframe-interval", Kind::Int, "2", "Seconds between keyframes (viewers joining get one at once anyway).", 1,
+       600},
+      {"mqtt", Kind::String, "", "MQTT broker for commands and state: tcp://HOST:PORT or ssl://HOST:PORT. Default: none."},
+      {"mqtt-user", Kind::String, "", "MQTT user name."},
+      {"mqtt-password", Kind::String, "", "MQTT password."},
+      {"mqtt-ca-file", Kind::String, "", "ssl:// only: the CA certificate to trust (default: the system's)."},
+      {"mqtt-prefix", Kind::String, "sightline", "Topic prefix: topics are PREFIX/CAMERA/cmd, ack, state, snapshot."},
+      {"state-interval", Kind::Int, "5", "Seconds between state messages (also sent on every change).", 1, 3600},
+      {"homeassistant-discovery", Kind::Bool, "false", "Publish Home Assistant MQTT discovery configs."},
+      {"homeassistant-prefix", Kind::String, "homeassistant", "Home Assistant's discovery prefix."},
   };
   return options;
 }
@@ -96,6 +109,23 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   a.stun = s.list("stun");
   a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   a.reconnect_max_s = int(s.integer("reconnect-max"));
+  a.keyframe_interval_s = int(s.integer("keyframe-interval"));
+  a.mqtt_url = s.str("mqtt");
+  if (!a.mqtt_url.empty()) {
+    auto uri = paho_server_uri(a.mqtt_url);
+    if (uri.index() == 1) return "Setting 'mqtt' " + std::get<1>(uri) + ".";
+  }
+  a.mqtt_user = s.str("mqtt-user");
+  a.mqtt_password = s.str("mqtt-password");
+  a.mqtt_ca_file = s.str("mqtt-ca-file");
+  a.mqtt_prefix = s.str("mqtt-prefix");
+  if (!control::valid_prefix(a.mqtt_prefix))
+    return "Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + a.mqtt_prefix + "'.";
+  a.state_interval_s = int(s.integer("state-interval"));
+  a.homeassistant_discovery = s.flag("homeassistant-discovery");
+  a.homeassistant_prefix = s.str("homeassistant-prefix");
+  if (!control::valid_prefix(a.homeassistant_prefix))
+    return "Setting 'homeassistant-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /.";
   return a;
 }
 

@@ -25,6 +25,14 @@ struct AgentSettings {
   std::vector<std::string> stun;
   int heartbeat_interval_s = 5;
   int reconnect_max_s = 10;
+  int keyframe_interval_s = 2;
+  // Control plane (MQTT); no url = no control plane, video works the same.
+  std::string mqtt_url;
+  std::string mqtt_user, mqtt_password, mqtt_ca_file;
+  std::string mqtt_prefix = "sightline";
+  int state_interval_s = 5;
+  bool homeassistant_discovery = false;
+  std::string homeassistant_prefix = "homeassistant";
 };
 
 const std::vector<config::Option> &agent_options();

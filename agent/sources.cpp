@@ -73,16 +73,32 @@ std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::s
   return modes;
 }
 
+namespace {
+std::string size_caps(int width, int height, int fps) {
+  return ",width=" + std::to_string(width) + ",height=" + std::to_string(height) + ",framerate=" +
+         std::to_string(fps) + "/1";
+}
+}  // namespace
+
+std::string mode_caps(const CameraMode &mode, int width, int height, int fps) {
+  const std::string size = size_caps(width, height, fps);
+  switch (mode.kind) {
+    case PixelKind::H264: return "video/x-h264" + size;
+    case PixelKind::MJPEG: return "image/jpeg" + size;
+    case PixelKind::Raw: break;
+  }
+  return "video/x-raw,format=" + mode.format + size;
+}
+
 std::variant<SourcePlan, std::string> plan_source(const AgentSettings &s) {
   SourcePlan plan;
   if (s.source == "test") {
     plan.width = s.width;
     plan.height = s.height;
     plan.fps = s.fps;
+    plan.src_caps = "video/x-raw,format=I420" + size_caps(s.width, s.height, s.fps);
     plan.description = "videotestsrc name=src is-live=true horizontal-speed=2 pattern=" + s.pattern +
-                       " ! video/x-raw,format=I420,width=" + std::to_string(s.width) +
-                       ",height=" + std::to_string(s.height) + ",framerate=" + std::to_string(s.fps) +
-                       "/1 ! capsfilter name=rawcaps";
+                       " ! capsfilter name=srccaps caps=" + plan.src_caps + " ! capsfilter name=rawcaps";
     return plan;
   }
   const std::string device = s.source.substr(5);
@@ -93,21 +109,21 @@ std::variant<SourcePlan, std::string> plan_source(const AgentSettings &s) {
   plan.width = mode->width;
   plan.height = mode->height;
   plan.fps = std::max(1, int(std::lround(std::min<double>(mode->fps, s.fps))));
-  const std::string size = ",width=" + std::to_string(plan.width) + ",height=" + std::to_string(plan.height) +
-                           ",framerate=" + std::to_string(plan.fps) + "/1";
-  const std::string src = "v4l2src name=src device=" + device + " do-timestamp=true";
+  plan.modes = std::get<0>(probed);
+  plan.mode = *mode;
+  plan.src_caps = mode_caps(*mode, plan.width, plan.height, plan.fps);
+  const std::string src = "v4l2src name=src device=" + device + " do-timestamp=true ! capsfilter name=srccaps caps=" +
+                          plan.src_caps;
   switch (mode->kind) {
     case PixelKind::H264:
       plan.h264_passthrough = true;
-      plan.description = src + " ! video/x-h264" + size + " ! h264parse config-interval=-1";
+      plan.description = src + " ! h264parse config-interval=-1";
       break;
     case PixelKind::MJPEG:
-      plan.description = src + " ! image/jpeg" + size +
-                         " ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
+      plan.description = src + " ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
       break;
     case PixelKind::Raw:
-      plan.description = src + " ! video/x-raw,format=" + mode->format + size +
-                         " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
+      plan.description = src + " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
       break;
   }
   return plan;

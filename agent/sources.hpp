@@ -18,7 +18,13 @@ struct SourcePlan {
   int width = 0;
   int height = 0;
   int fps = 0;
+  std::string src_caps;           // the caps of element "srccaps", right after the source
+  std::vector<CameraMode> modes;  // V4L2: what the camera offers
+  CameraMode mode;                // V4L2: the one captured
 };
+
+// The caps that ask a V4L2 camera for `mode`'s format at this size and rate.
+std::string mode_caps(const CameraMode &mode, int width, int height, int fps);
 
 std::variant<SourcePlan, std::string> plan_source(const AgentSettings &settings);
 

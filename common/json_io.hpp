@@ -177,9 +177,10 @@ class Reader {
 
 class Writer {
  public:
-  explicit Writer(const char *type) : b_(adopt(json_builder_new_immutable())) {
+  // An object; with `type`, its first member is "type": type.
+  explicit Writer(const char *type = nullptr) : b_(adopt(json_builder_new_immutable())) {
     json_builder_begin_object(b_.get());
-    str("type", type);
+    if (type) str("type", type);
   }
   Writer &str(const char *k, const std::string &v) {
     json_builder_set_member_name(b_.get(), k);

@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-using namespace sl::agent;
+using namespace sl;
 
 TEST_CASE("delays double up to the cap, within the upper half of each step") {
   Backoff lowest(250, 4000, [] { return 0.0; });

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <functional>
 
-namespace sl::agent {
+namespace sl {
 
 class Backoff {
  public:
@@ -23,4 +23,4 @@ class Backoff {
   uint32_t attempt_ = 0;
 };
 
-}  // namespace sl::agent
+}  // namespace sl

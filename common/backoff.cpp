@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace sl::agent {
+namespace sl {
 
 Backoff::Backoff(uint32_t initial_ms, uint32_t max_ms, std::function<double()> random01)
     : initial_ms_(std::max<uint32_t>(initial_ms, 1)), max_ms_(std::max(max_ms, initial_ms_)),
@@ -16,4 +16,4 @@ uint32_t Backoff::next_delay_ms() {
   return uint32_t(step / 2 + uint64_t(double(step - step / 2) * r));
 }
 
-}  // namespace sl::agent
+}  // namespace sl

@@ -1,0 +1,304 @@
+#include "control_plane.hpp"
+
+#include "homeassistant.hpp"
+#include "main_context.hpp"
+#include "snapshot.hpp"
+#include "v4l2_controls.hpp"
+
+namespace sl::agent {
+
+using control::Ack;
+using control::Topic;
+
+namespace {
+constexpr guint kKeyframeTimeoutMs = 3000;
+constexpr guint kResizeTimeoutMs = 5000;
+constexpr guint kSnapshotTimeoutMs = 5000;
+
+std::string result(std::initializer_list<std::pair<const char *, long>> fields) {
+  json::Writer w;
+  for (const auto &[k, v] : fields) w.integer(k, v);
+  return w.done();
+}
+
+int device_fd(GstElement *source) {
+  if (!source || !g_object_class_find_property(G_OBJECT_GET_CLASS(source), "device-fd")) return -1;
+  int fd = -1;
+  g_object_get(source, "device-fd", &fd, nullptr);
+  return fd;
+}
+}  // namespace
+
+ControlPlane::ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions)
+    : settings_(settings), pipeline_(pipeline), sessions_(sessions),
+      router_(settings.id, control::wall_clock_ms, [this](const Ack &ack) {
+        if (link_) link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Ack), control::to_json(ack), 1, false);
+      }) {
+  add_handlers();
+  if (settings_.mqtt_url.empty()) return;
+  control::CameraState offline;
+  offline.camera = settings_.id;
+  MqttOptions options;
+  options.url = settings_.mqtt_url;
+  options.user = settings_.mqtt_user;
+  options.password = settings_.mqtt_password;
+  options.ca_file = settings_.mqtt_ca_file;
+  // A persistent session under a fixed name: commands sent while the agent is
+  // away wait at the broker and arrive when it is back (their ttl decides).
+  options.client_id = "sightline-agent-" + settings_.id;
+  options.clean_session = false;
+  options.will = MqttWill{control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(offline)};
+  options.reconnect_max_s = settings_.reconnect_max_s;
+  link_ = std::make_unique<MqttLink>(
+      options, MqttLink::Handlers{
+                   [this] {
+                     publish_state();
+                     if (settings_.homeassistant_discovery) publish_discovery();
+                   },
+                   [this](const std::string &topic, const std::string &payload) {
+                     std::string camera;
+                     Topic which;
+                     if (control::split_topic(settings_.mqtt_prefix, topic, camera, which) && which == Topic::Cmd &&
+                         camera == settings_.id)
+                       router_.handle(payload);
+                   },
+                   nullptr});
+  link_->subscribe(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Cmd), 1);
+}
+
+void ControlPlane::start() {
+  if (!link_) return;
+  link_->start();
+  state_timer_.reset(every_ms(guint(settings_.state_interval_s) * 1000, [this] {
+    publish_state();
+    return true;
+  }));
+}
+
+void ControlPlane::stop() {
+  state_timer_.reset();
+  if (!link_) return;
+  control::CameraState offline;
+  offline.camera = settings_.id;
+  offline.updated_at_ms = control::wall_clock_ms();
+  link_->stop(control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(offline));
+}
+
+void ControlPlane::set_pipeline_state(const std::string &state) {
+  pipeline_state_ = state;
+  state_changed();
+}
+
+control::CameraState ControlPlane::state() const {
+  control::CameraState s;
+  const auto &info = pipeline_.info();
+  const auto video = pipeline_.video();
+  s.camera = settings_.id;
+  s.online = true;
+  s.pipeline = pipeline_state_;
+  s.source = info.source;
+  s.encoder = info.encoder;
+  s.codec = info.codec;
+  s.width = video.width;
+  s.height = video.height;
+  s.fps = sessions_.figures().fps;
+  s.fps_target = info.fps;
+  s.bitrate_kbps = sessions_.figures().bitrate_kbps;
+  s.bitrate_target_kbps = pipeline_.bitrate_kbps();
+  s.viewers = int(sessions_.count());
+  s.uptime_s = (g_get_monotonic_time() - started_us_) / G_USEC_PER_SEC;
+  s.keyframes = int64_t(pipeline_.keyframes());
+  s.restarts = int64_t(pipeline_.restarts());
+  if (int fd = device_fd(pipeline_.source()); fd >= 0) s.controls = list_controls(fd);
+  s.updated_at_ms = control::wall_clock_ms();
+  return s;
+}
+
+void ControlPlane::state_changed() {
+  const auto s = state();
+  const std::string key = s.pipeline + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
+                          std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " +
+                          std::to_string(s.viewers);
+  if (key != last_key_) publish_state();
+}
+
+void ControlPlane::publish_state() {
+  if (!link_ || !link_->is_up()) return;
+  const auto s = state();
+  last_key_ = s.pipeline + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
+              std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " +
+              std::to_string(s.viewers);
+  link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(s), 1, true);
+}
+
+void ControlPlane::publish_discovery() {
+  const auto &info = pipeline_.info();
+  DiscoveryInput in{settings_.homeassistant_prefix, settings_.mqtt_prefix, settings_.id, SL_VERSION,
+                    info.source + " via " + info.encoder};
+  for (const auto &[topic, payload] : homeassistant_configs(in)) link_->publish(topic, payload, 1, true);
+  g_message("mqtt: Home Assistant discovery published under %s/", settings_.homeassistant_prefix.c_str());
+}
+
+void ControlPlane::wait_until(std::function<bool()> check, guint timeout_ms, std::function<void(bool)> done) {
+  const gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
+  if (check()) {
+    done(true);
+    return;
+  }
+  every_ms(20, [check = std::move(check), done = std::move(done), deadline] {
+    const bool ok = check();
+    if (!ok && g_get_monotonic_time() < deadline) return true;
+    done(ok);
+    return false;
+  });
+}
+
+void ControlPlane::add_handlers() {
+  using namespace control;
+  using Reply = CommandRouter::Reply;
+
+  router_.on("get_state", [this](const Params &, Reply reply) { reply(ok_ack(to_json(state()))); });
+
+  router_.on("force_keyframe", [this](const Params &, Reply reply) {
+    // Answered when the keyframe has left the encoder, not when it was asked for.
+    const uint64_t before = pipeline_.keyframes();
+    pipeline_.force_keyframe();
+    wait_until([this, before] { return pipeline_.keyframes() > before; }, kKeyframeTimeoutMs, [this, reply](bool ok) {
+      reply(ok ? ok_ack(result({{"keyframes", long(pipeline_.keyframes())}}))
+               : error_ack("failed", "no keyframe came out of the encoder within 3 s"));
+    });
+  });
+
+  router_.on("restart_pipeline", [this](const Params &, Reply reply) {
+    if (busy_) {
+      reply(error_ack("busy", "a restart or size change is under way; try again in a moment"));
+      return;
+    }
+    busy_ = true;
+    set_pipeline_state("restarting");
+    // The branches hang off the pipeline: viewers are told, and their pages ask again.
+    sessions_.end_all("pipeline_restart");
+    std::string error;
+    if (!pipeline_.restart(error)) {
+      busy_ = false;
+      set_pipeline_state("failed");
+      reply(error_ack("failed", error));
+      return;
+    }
+    const uint64_t before = pipeline_.keyframes();
+    wait_until([this, before] { return pipeline_.keyframes() > before; }, kResizeTimeoutMs, [this, reply](bool ok) {
+      busy_ = false;
+      set_pipeline_state(ok ? "playing" : "failed");
+      reply(ok ? ok_ack(result({{"restarts", long(pipeline_.restarts())}}))
+               : error_ack("failed", "the pipeline restarted but produced no frame within 5 s"));
+    });
+  });
+
+  router_.on("set_video", [this](const Params &params, Reply reply) {
+    const auto &p = std::get<SetVideo>(params);
+    if (busy_) {
+      reply(error_ack("busy", "a restart or size change is under way; try again in a moment"));
+      return;
+    }
+    if (p.bitrate_kbps) {
+      const std::string error = pipeline_.set_bitrate(*p.bitrate_kbps);
+      if (!error.empty()) {
+        reply(error_ack(pipeline_.passthrough() ? "unsupported" : "failed", error, "bitrate"));
+        return;
+      }
+    }
+    const auto now = pipeline_.video();
+    const int width = p.width.value_or(now.width), height = p.height.value_or(now.height);
+    const int fps = p.fps.value_or(pipeline_.info().fps);
+    auto answer = [this, reply] {
+      const auto v = pipeline_.video();
+      reply(ok_ack(result({{"width", v.width}, {"height", v.height}, {"fps", pipeline_.info().fps},
+                           {"bitrate", pipeline_.bitrate_kbps()}})));
+      state_changed();
+    };
+    if (width == now.width && height == now.height && fps == pipeline_.info().fps) {
+      answer();
+      return;
+    }
+    const std::string error = pipeline_.reconfigure(width, height, fps);
+    if (!error.empty()) {
+      reply(error_ack("unsupported", error, p.width ? "width" : "fps"));
+      return;
+    }
+    // Viewers keep their sessions: the new size reaches them in-band (new SPS on
+    // the next keyframe), which browsers decode without renegotiating.
+    busy_ = true;
+    pipeline_.force_keyframe();
+    wait_until(
+        [this, width, height, fps] {
+          const auto v = pipeline_.video();
+          return v.width == width && v.height == height && v.fps == fps;
+        },
+        kResizeTimeoutMs,
+        [this, reply, answer](bool ok) {
+          busy_ = false;
+          sessions_.report_status();
+          if (ok)
+            answer();
+          else
+            reply(error_ack("failed", "the pipeline did not produce frames of the new size within 5 s"));
+        });
+  });
+
+  router_.on("snapshot", [this](const Params &, Reply reply) {
+    // The next keyframe, decoded and encoded as JPEG: one path for every
+    // source, including cameras whose own H.264 is passed through.
+    auto timeout = std::make_shared<SourceId>();
+    timeout->reset(after_ms(kSnapshotTimeoutMs, [reply, timeout] {
+      timeout->release();
+      reply(error_ack("failed", "no picture within 5 s"));
+    }));
+    pipeline_.next_keyframe([this, reply, timeout](GstSample *sample) {
+      encode_jpeg(sample, [this, reply, timeout](Jpeg jpeg) {
+        timeout->reset();
+        if (jpeg.bytes.empty()) {
+          reply(error_ack("failed", jpeg.error));
+          return;
+        }
+        const std::string topic = control::topic(settings_.mqtt_prefix, settings_.id, Topic::Snapshot);
+        // Retained: a relay or Home Assistant that comes later still gets the last picture.
+        const bool sent = link_ && link_->publish(topic, jpeg.bytes, 1, true);
+        json::Writer w;
+        w.str("topic", topic).str("url", "/api/cameras/" + settings_.id + "/snapshot.jpg?latest=1")
+            .integer("bytes", long(jpeg.bytes.size())).integer("width", jpeg.width).integer("height", jpeg.height)
+            .integer("taken_at", long(control::wall_clock_ms()));
+        reply(sent ? ok_ack(w.done()) : error_ack("failed", "the broker went away before the picture was sent"));
+      });
+    });
+  });
+
+  router_.on("set_controls", [this](const Params &params, Reply reply) {
+    const auto &p = std::get<SetControls>(params);
+    const int fd = device_fd(pipeline_.source());
+    if (fd < 0) {
+      reply(error_ack("unsupported",
+                      settings_.source == "test" ? "the test source has no camera controls" : "the camera is not open",
+                      p.values.front().first));
+      return;
+    }
+    const auto errors = set_controls(fd, p.values);
+    if (!errors.empty()) {
+      const auto &e = errors.front();
+      reply(error_ack(e.unknown ? "unsupported" : "bad_params", e.name + ": " + e.message, e.name));
+      return;
+    }
+    json::Writer w;
+    JsonBuilder *b = w.raw();
+    json_builder_set_member_name(b, "applied");
+    json_builder_begin_object(b);
+    for (const auto &[name, value] : p.values) {
+      json_builder_set_member_name(b, name.c_str());
+      json_builder_add_int_value(b, value);
+    }
+    json_builder_end_object(b);
+    reply(ok_ack(w.done()));
+    publish_state();
+  });
+}
+
+}  // namespace sl::agent

@@ -1,0 +1,28 @@
+#include "mqtt_url.hpp"
+
+#include <glib.h>
+
+namespace sl {
+
+std::variant<std::string, std::string> paho_server_uri(const std::string &url) {
+  using Result = std::variant<std::string, std::string>;
+  GError *raw = nullptr;
+  GUri *uri = g_uri_parse(url.c_str(), G_URI_FLAGS_NONE, &raw);
+  if (!uri) {
+    std::string why = raw ? raw->message : "invalid";
+    g_clear_error(&raw);
+    return Result(std::in_place_index<1>, "is not a URL (" + why + "): " + url);
+  }
+  const std::string scheme = g_uri_get_scheme(uri);
+  const std::string host = g_uri_get_host(uri) ? g_uri_get_host(uri) : "";
+  const int port = g_uri_get_port(uri);
+  g_uri_unref(uri);
+  const bool tls = scheme == "ssl" || scheme == "mqtts";
+  if ((!tls && scheme != "tcp" && scheme != "mqtt") || host.empty())
+    return Result(std::in_place_index<1>, "must look like tcp://HOST:PORT or ssl://HOST:PORT, not '" + url + "'");
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return Result(std::in_place_index<0>,
+                std::string(tls ? "ssl" : "tcp") + "://" + h + ":" + std::to_string(port > 0 ? port : tls ? 8883 : 1883));
+}
+
+}  // namespace sl

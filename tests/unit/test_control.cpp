@@ -1,0 +1,148 @@
+// The control plane's protocol: topics, command envelope, parameters, acks, state.
+#include "control.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sl::control;
+
+TEST_CASE("topics are prefix/camera/leaf and split back") {
+  CHECK(topic("sightline", "cam1", Topic::Cmd) == "sightline/cam1/cmd");
+  CHECK(topic("site/a", "cam1", Topic::Snapshot) == "site/a/cam1/snapshot");
+  std::string camera;
+  Topic which{};
+  REQUIRE(split_topic("site/a", "site/a/cam-2/state", camera, which));
+  CHECK(camera == "cam-2");
+  CHECK(which == Topic::State);
+  CHECK_FALSE(split_topic("sightline", "sightline/cam1/other", camera, which));
+  CHECK_FALSE(split_topic("sightline", "other/cam1/ack", camera, which));
+  CHECK_FALSE(split_topic("sightline", "sightline/ca m/ack", camera, which));
+  CHECK(valid_prefix("sightline"));
+  CHECK(valid_prefix("home/cams"));
+  CHECK_FALSE(valid_prefix("/x"));
+  CHECK_FALSE(valid_prefix("a/#"));
+  CHECK_FALSE(valid_prefix(""));
+}
+
+TEST_CASE("a command envelope round-trips") {
+  Command c{"c-1", "set_video", R"({"width":640,"height":480})", 1700000000000, 5000};
+  auto parsed = parse_command(to_json(c));
+  REQUIRE(std::holds_alternative<Command>(parsed));
+  const auto &back = std::get<Command>(parsed);
+  CHECK(back.id == "c-1");
+  CHECK(back.type == "set_video");
+  CHECK(back.issued_at_ms == 1700000000000);
+  CHECK(back.ttl_ms == 5000);
+  CHECK(back.params == R"({"width":640,"height":480})");
+}
+
+TEST_CASE("the envelope: id, params, issued_at and ttl are optional, type is not") {
+  auto minimal = parse_command(R"({"type":"snapshot"})");
+  REQUIRE(std::holds_alternative<Command>(minimal));
+  CHECK(std::get<Command>(minimal).id.empty());
+  CHECK(std::get<Command>(minimal).ttl_ms == kDefaultTtlMs);
+  CHECK(std::get<Command>(minimal).params == "{}");
+
+  auto no_type = parse_command(R"({"id":"x1"})");
+  REQUIRE(std::holds_alternative<Ack>(no_type));
+  CHECK(std::get<Ack>(no_type).id == "x1");  // answered under its id
+  CHECK(std::get<Ack>(no_type).code == "bad_message");
+  CHECK(std::get<Ack>(no_type).param == "type");
+
+  auto bad_ttl = parse_command(R"({"id":"x2","type":"snapshot","ttl_ms":-5})");
+  REQUIRE(std::holds_alternative<Ack>(bad_ttl));
+  CHECK(std::get<Ack>(bad_ttl).param == "ttl_ms");
+
+  CHECK(std::get<Ack>(parse_command("{not json")).code == "bad_message");
+  CHECK(std::get<Ack>(parse_command(R"({"type":"snapshot","params":[1]})")).param == "params");
+  CHECK(std::get<Ack>(parse_command(std::string(20000, ' '))).code == "bad_message");
+}
+
+TEST_CASE("parameters are checked per type and the faulty one is named") {
+  auto ok = parse_params("set_video", R"({"width":640,"height":480,"bitrate":800})");
+  REQUIRE(std::holds_alternative<Params>(ok));
+  const auto &v = std::get<SetVideo>(std::get<Params>(ok));
+  CHECK(v.width == 640);
+  CHECK(v.height == 480);
+  CHECK(v.bitrate_kbps == 800);
+  CHECK_FALSE(v.fps.has_value());
+
+  auto expect_bad = [](const char *type, const char *params, const char *param) {
+    auto r = parse_params(type, params);
+    REQUIRE(std::holds_alternative<Ack>(r));
+    CHECK(std::get<Ack>(r).code == "bad_params");
+    CHECK(std::get<Ack>(r).param == param);
+  };
+  expect_bad("set_video", R"({"width":"big","height":480})", "width");
+  expect_bad("set_video", R"({"width":641,"height":480})", "width");
+  expect_bad("set_video", R"({"width":640})", "height");
+  expect_bad("set_video", R"({"fps":0})", "fps");
+  expect_bad("set_video", R"({"bitrate":10})", "bitrate");
+  expect_bad("set_video", R"({"colour":1})", "colour");
+  expect_bad("set_video", R"({})", "params");
+  expect_bad("snapshot", R"({"quality":90})", "quality");
+  expect_bad("set_controls", R"({"Bright ness":1})", "Bright ness");
+  expect_bad("set_controls", R"({"brightness":1.5})", "brightness");
+
+  auto controls = parse_params("set_controls", R"({"brightness":10,"exposure_time_absolute":250})");
+  REQUIRE(std::holds_alternative<Params>(controls));
+  CHECK(std::get<SetControls>(std::get<Params>(controls)).values.size() == 2);
+
+  auto unknown = parse_params("self_destruct", "{}");
+  REQUIRE(std::holds_alternative<Ack>(unknown));
+  CHECK(std::get<Ack>(unknown).code == "unknown_type");
+  for (const char *type : kCommandTypes) CHECK(parse_params(type, "{}").index() == (std::string(type) == "set_video" || std::string(type) == "set_controls" ? 1u : 0u));
+}
+
+TEST_CASE("acks round-trip, ok with a result and error with a code") {
+  Ack ok = ok_ack(R"({"width":640})");
+  ok.id = "c-1";
+  ok.type = "set_video";
+  ok.camera = "cam1";
+  ok.acked_at_ms = 1700000000123;
+  std::string error;
+  auto back = parse_ack(to_json(ok), error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK(*back == ok);
+
+  Ack bad = error_ack("bad_params", "set_video: field width: must be a number", "width");
+  bad.id = "c-2";
+  bad.type = "set_video";
+  back = parse_ack(to_json(bad), error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK(*back == bad);
+  CHECK_FALSE(parse_ack(R"({"id":"x","status":"maybe"})", error));
+  CHECK(error.find("status") != std::string::npos);
+}
+
+TEST_CASE("state round-trips; offline state carries only the camera") {
+  CameraState s;
+  s.camera = "cam1";
+  s.online = true;
+  s.pipeline = "playing";
+  s.source = "test";
+  s.encoder = "x264enc";
+  s.codec = "H264";
+  s.width = 1280;
+  s.height = 720;
+  s.fps = 30;
+  s.fps_target = 30;
+  s.bitrate_kbps = 1987;
+  s.bitrate_target_kbps = 2000;
+  s.viewers = 2;
+  s.uptime_s = 42;
+  s.keyframes = 7;
+  s.restarts = 1;
+  s.controls = {{"brightness", 10, -64, 64, 1}};
+  s.updated_at_ms = 1700000000000;
+  std::string error;
+  auto back = parse_state(to_json(s), error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK(*back == s);
+
+  CameraState offline;
+  offline.camera = "cam1";
+  back = parse_state(to_json(offline), error);
+  REQUIRE_MESSAGE(back, error);
+  CHECK_FALSE(back->online);
+  CHECK_FALSE(parse_state(R"({"camera":"cam1","online":true})", error));
+}
