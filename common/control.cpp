@@ -18,18 +18,6 @@ constexpr const char *kLeaves[] = {"cmd", "ack", "state", "snapshot"};
 constexpr size_t kMaxControls = 64;
 constexpr int64_t kMaxEpochMs = int64_t(1) << 52;
 
-// Adds `text` (a JSON object) as member `name`; an empty object if it does not parse.
-void add_object_text(JsonBuilder *b, const char *name, const std::string &text) {
-  std::string ignored;
-  Owned<JsonNode> node = json::parse_object(text.empty() ? "{}" : text, ignored);
-  json_builder_set_member_name(b, name);
-  if (node)
-    json_builder_add_value(b, json_node_copy(node.get()));
-  else {
-    json_builder_begin_object(b);
-    json_builder_end_object(b);
-  }
-}
 
 std::string node_text(JsonNode *node) { return take_string(json_to_string(node, FALSE)); }
 
@@ -106,7 +94,7 @@ std::string to_json(const Ack &a) {
   Writer w;
   w.opt_str("id", a.id).opt_str("type", a.type).opt_str("camera", a.camera).str("status", a.ok ? "ok" : "error");
   if (a.ok)
-    add_object_text(w.raw(), "result", a.result);
+    json::add_object_text(w.raw(), "result", a.result);
   else
     w.str("code", a.code).str("message", a.message).opt_str("param", a.param);
   if (a.acked_at_ms) w.integer("acked_at", long(a.acked_at_ms));
@@ -147,7 +135,7 @@ std::optional<Ack> parse_ack(std::string_view text, std::string &error) {
 std::string to_json(const Command &c) {
   Writer w;
   w.opt_str("id", c.id).str("type", c.type);
-  add_object_text(w.raw(), "params", c.params);
+  json::add_object_text(w.raw(), "params", c.params);
   if (c.issued_at_ms) w.integer("issued_at", long(c.issued_at_ms));
   w.integer("ttl_ms", long(c.ttl_ms));
   return w.done();

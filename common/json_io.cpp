@@ -25,4 +25,16 @@ Owned<JsonNode> parse_object(std::string_view text, std::string &error) {
   return ref(root);
 }
 
+void add_object_text(JsonBuilder *b, const char *name, const std::string &text) {
+  std::string ignored;
+  Owned<JsonNode> node = parse_object(text.empty() ? "{}" : text, ignored);
+  json_builder_set_member_name(b, name);
+  if (node) {
+    json_builder_add_value(b, json_node_copy(node.get()));
+  } else {
+    json_builder_begin_object(b);
+    json_builder_end_object(b);
+  }
+}
+
 }  // namespace sl::json

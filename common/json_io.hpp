@@ -27,6 +27,7 @@ class Reader {
   Reader(JsonObject *obj, std::string prefix = {}) : obj_(obj), prefix_(std::move(prefix)) {}
 
   bool ok() const { return error_.empty(); }
+  JsonObject *object() const { return obj_; }
   const std::string &error() const { return error_; }
   void fail(const std::string &field, const std::string &what) {
     if (error_.empty()) error_ = "field " + prefix_ + field + ": " + what;
@@ -215,6 +216,9 @@ class Writer {
   Owned<JsonBuilder> b_;
 };
 
+
+// Adds member `name` holding the JSON object `text` (an empty object if it is not one).
+void add_object_text(JsonBuilder *b, const char *name, const std::string &text);
 
 // Parses text that must hold one JSON object; nullptr with `error` set otherwise.
 Owned<JsonNode> parse_object(std::string_view text, std::string &error);

@@ -49,6 +49,16 @@ CameraInfo read_camera_info(Reader &r) {
   return c;
 }
 
+// An optional member holding an object that another reader parses from text.
+std::optional<control::CameraState> read_state_member(Reader &r, const char *name) {
+  JsonNode *n = json_object_get_member(r.object(), name);
+  if (!n || JSON_NODE_HOLDS_NULL(n)) return std::nullopt;
+  std::string error;
+  auto state = control::parse_state(take_string(json_to_string(n, FALSE)), error);
+  if (!state) r.fail(name, error);
+  return state;
+}
+
 CameraEntry read_camera_entry(Reader &r) {
   CameraEntry e;
   e.info = read_camera_info(r);
@@ -57,6 +67,7 @@ CameraEntry read_camera_entry(Reader &r) {
   e.branches = int(r.integer("branches", 0, 1 << 20));
   e.fps_measured = r.number("fps_measured", 0, 1000);
   e.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
+  e.state = read_state_member(r, "state");
   return e;
 }
 
@@ -146,6 +157,38 @@ SessionStarted read(Reader &r, std::type_identity<SessionStarted>) {
   return m;
 }
 Stop read(Reader &r, std::type_identity<Stop>) { return {r.id("session")}; }
+CommandRequest read(Reader &r, std::type_identity<CommandRequest>) {
+  CommandRequest m;
+  m.ref = r.id("ref");
+  m.camera = r.id("camera");
+  m.command = r.str("command", 64);
+  JsonNode *params = json_object_get_member(r.object(), "params");
+  if (params && !JSON_NODE_HOLDS_NULL(params)) {
+    if (!JSON_NODE_HOLDS_OBJECT(params))
+      r.fail("params", "must be an object");
+    else
+      m.params = take_string(json_to_string(params, FALSE));
+  }
+  if (json_object_has_member(r.object(), "ttl_ms")) m.ttl_ms = r.integer("ttl_ms", 1, control::kMaxTtlMs);
+  return m;
+}
+CommandResult read(Reader &r, std::type_identity<CommandResult>) {
+  CommandResult m;
+  m.ref = r.id("ref");
+  m.camera = r.id("camera");
+  JsonNode *ack = json_object_get_member(r.object(), "ack");
+  if (!ack || !JSON_NODE_HOLDS_OBJECT(ack)) {
+    r.fail("ack", "must be an object");
+    return m;
+  }
+  std::string error;
+  auto parsed = control::parse_ack(take_string(json_to_string(ack, FALSE)), error);
+  if (!parsed)
+    r.fail("ack", error);
+  else
+    m.ack = *parsed;
+  return m;
+}
 
 template <typename T> constexpr const char *type_name();
 template <> constexpr const char *type_name<Heartbeat>() { return "heartbeat"; }
@@ -162,6 +205,8 @@ template <> constexpr const char *type_name<Cameras>() { return "cameras"; }
 template <> constexpr const char *type_name<Watch>() { return "watch"; }
 template <> constexpr const char *type_name<SessionStarted>() { return "session"; }
 template <> constexpr const char *type_name<Stop>() { return "stop"; }
+template <> constexpr const char *type_name<CommandRequest>() { return "command"; }
+template <> constexpr const char *type_name<CommandResult>() { return "command_result"; }
 
 template <typename V> struct Dispatch;
 template <typename... Ts> struct Dispatch<std::variant<Ts...>> {
@@ -212,6 +257,7 @@ void add_camera_fields(JsonBuilder *b, const CameraInfo &c) {
   s("encoder", c.encoder);
 }
 
+
 void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras) {
   json_builder_begin_array(b);
   for (const auto &e : cameras) {
@@ -227,6 +273,7 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_add_double_value(b, std::round(e.fps_measured));
     json_builder_set_member_name(b, "bitrate_kbps");
     json_builder_add_double_value(b, std::round(e.bitrate_kbps));
+    if (e.state) json::add_object_text(b, "state", control::to_json(*e.state));
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
@@ -327,6 +374,19 @@ std::string to_json(const SessionStarted &m) {
       .done();
 }
 std::string to_json(const Stop &m) { return Writer(type_name<Stop>()).str("session", m.session).done(); }
+std::string to_json(const CommandRequest &m) {
+  Writer w(type_name<CommandRequest>());
+  w.str("ref", m.ref).str("camera", m.camera).str("command", m.command);
+  json::add_object_text(w.raw(), "params", m.params);
+  if (m.ttl_ms) w.integer("ttl_ms", long(m.ttl_ms));
+  return w.done();
+}
+std::string to_json(const CommandResult &m) {
+  Writer w(type_name<CommandResult>());
+  w.str("ref", m.ref).str("camera", m.camera);
+  json::add_object_text(w.raw(), "ack", control::to_json(m.ack));
+  return w.done();
+}
 
 std::string cameras_to_json_array(const std::vector<CameraEntry> &cameras) {
   auto b = adopt(json_builder_new_immutable());

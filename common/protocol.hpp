@@ -3,7 +3,10 @@
 // docs/protocol.md describes the same messages for people and the web app.
 #pragma once
 
+#include "control.hpp"
 #include "json_io.hpp"
+
+#include <optional>
 
 #include <string>
 #include <string_view>
@@ -44,6 +47,7 @@ struct CameraEntry {
   int branches = 0;  // live branches as last reported by the agent
   double fps_measured = 0;
   double bitrate_kbps = 0;
+  std::optional<control::CameraState> state;  // the agent's retained MQTT state, when known
   bool operator==(const CameraEntry &) const = default;
 };
 
@@ -125,13 +129,28 @@ struct Stop {
   std::string session;
   bool operator==(const Stop &) const = default;
 };
+// A control-plane command from a page; the relay answers with CommandResult.
+struct CommandRequest {  // JSON type "command"
+  std::string ref;
+  std::string camera;
+  std::string command;        // the command type
+  std::string params = "{}";  // JSON object text
+  int64_t ttl_ms = 0;         // 0: the relay's command timeout
+  bool operator==(const CommandRequest &) const = default;
+};
+struct CommandResult {  // JSON type "command_result"
+  std::string ref;
+  std::string camera;
+  control::Ack ack;
+  bool operator==(const CommandResult &) const = default;
+};
 
 // What each end may receive.
 using AgentToRelay = std::variant<Heartbeat, Hello, Answer, Ice, SessionEnd, Status, Error>;
 using RelayToAgent = std::variant<Heartbeat, AgentWelcome, Offer, Ice, SessionEnd, Error>;
-using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop>;
+using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop, CommandRequest>;
 using RelayToViewer =
-    std::variant<Heartbeat, ViewerWelcome, Cameras, SessionStarted, Answer, Ice, SessionEnd, Error>;
+    std::variant<Heartbeat, ViewerWelcome, Cameras, SessionStarted, Answer, Ice, SessionEnd, Error, CommandResult>;
 
 // Why a message was refused: `code` is one of the protocol's error codes
 // (bad_message, unknown_type, too_large), `message` names the field.
@@ -162,6 +181,8 @@ std::string to_json(const Cameras &);
 std::string to_json(const Watch &);
 std::string to_json(const SessionStarted &);
 std::string to_json(const Stop &);
+std::string to_json(const CommandRequest &);
+std::string to_json(const CommandResult &);
 template <typename... Ts> std::string to_json(const std::variant<Ts...> &v) {
   return std::visit([](const auto &m) { return to_json(m); }, v);
 }

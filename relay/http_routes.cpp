@@ -18,8 +18,8 @@ const char *content_type_for(const std::string &name) {
   return "application/octet-stream";
 }
 
-HttpRoutes::HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table)
-    : web_root_(std::move(web_root)), table_(table) {
+HttpRoutes::HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table, ControlBridge &commands)
+    : web_root_(std::move(web_root)), table_(table), commands_(commands) {
   soup_server_add_handler(
       server, nullptr,
       [](SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self) {
@@ -34,16 +34,46 @@ void respond(SoupServerMessage *msg, guint status, const char *type, const std::
   soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control", "no-cache");
   soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
+
+// "/api/cameras/cam1/commands" with leaf "commands" -> "cam1"; empty otherwise.
+std::string camera_in(const std::string &path, const std::string &leaf) {
+  const std::string lead = "/api/cameras/";
+  if (path.rfind(lead, 0) != 0 || path.size() <= lead.size() + leaf.size() + 1) return {};
+  if (path.compare(path.size() - leaf.size() - 1, std::string::npos, "/" + leaf) != 0) return {};
+  return path.substr(lead.size(), path.size() - lead.size() - leaf.size() - 1);
+}
+
+void respond_ack(SoupServerMessage *msg, const control::Ack &ack, int status) {
+  respond(msg, guint(status), "application/json", control::to_json(ack));
+}
+
+constexpr size_t kMaxCommandBody = 16 * 1024;
 }  // namespace
 
 void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
   const char *method = soup_server_message_get_method(msg);
+  const std::string path = raw_path ? raw_path : "/";
+  const std::string commanded = camera_in(path, "commands");
+  if (!commanded.empty()) {
+    if (method != SOUP_METHOD_POST) {
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "POST");
+      respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Commands are sent with POST.\n");
+      return;
+    }
+    post_command(msg, commanded);
+    return;
+  }
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
     soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
     respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Only GET and HEAD are served here.\n");
     return;
   }
-  const std::string path = raw_path ? raw_path : "/";
+  if (const std::string pictured = camera_in(path, "snapshot.jpg"); !pictured.empty()) {
+    GUri *uri = soup_server_message_get_uri(msg);
+    const char *query = g_uri_get_query(uri);
+    get_snapshot(msg, pictured, query && std::strstr(query, "latest=1"));
+    return;
+  }
   if (path == "/api/cameras") {
     respond(msg, SOUP_STATUS_OK, "application/json", proto::cameras_to_json_array(table_.cameras()));
   } else if (path == "/healthz") {
@@ -58,6 +88,57 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
   } else {
     serve_file(msg, path.substr(1));
   }
+}
+
+void HttpRoutes::post_command(SoupServerMessage *msg, const std::string &camera) {
+  SoupMessageBody *body = soup_server_message_get_request_body(msg);
+  const std::string text = body && body->data ? std::string(body->data, size_t(body->length)) : std::string();
+  auto fail = [&](const std::string &code, const std::string &message, const std::string &param = {}) {
+    control::Ack a = control::error_ack(code, message, param);
+    a.camera = camera;
+    respond_ack(msg, a, SOUP_STATUS_BAD_REQUEST);
+  };
+  if (!proto::valid_id(camera)) return fail("unknown_camera", "'" + camera + "' is not a camera id");
+  if (text.size() > kMaxCommandBody) return fail("bad_message", "the body is larger than 16 KiB");
+  // The body is the envelope without id and issued_at: the relay assigns both.
+  auto parsed = control::parse_command(text);
+  if (auto *bad = std::get_if<control::Ack>(&parsed)) return fail(bad->code, bad->message, bad->param);
+  const auto &command = std::get<control::Command>(parsed);
+  g_object_ref(msg);
+  soup_server_message_pause(msg);
+  const bool ttl_given = text.find("\"ttl_ms\"") != std::string::npos;
+  commands_.send(camera, command.type, command.params, ttl_given ? command.ttl_ms : 0,
+                 [msg](const control::Ack &ack, int status) {
+                   respond_ack(msg, ack, status);
+                   soup_server_message_unpause(msg);
+                   g_object_unref(msg);
+                 });
+}
+
+void HttpRoutes::get_snapshot(SoupServerMessage *msg, const std::string &camera, bool latest) {
+  auto serve = [this, camera](SoupServerMessage *m) {
+    const std::string *jpeg = commands_.latest_snapshot(camera);
+    if (!jpeg) {
+      respond(m, SOUP_STATUS_NOT_FOUND, "text/plain", "No snapshot of camera '" + camera + "' yet.\n");
+      return;
+    }
+    respond(m, SOUP_STATUS_OK, "image/jpeg", *jpeg);
+  };
+  if (latest) {
+    serve(msg);
+    return;
+  }
+  // A fresh one: ask the camera, and serve what it published before its ack.
+  g_object_ref(msg);
+  soup_server_message_pause(msg);
+  commands_.send(camera, "snapshot", "{}", 0, [msg, serve](const control::Ack &ack, int status) {
+    if (status == 200 && ack.ok)
+      serve(msg);
+    else
+      respond_ack(msg, ack, status == 200 ? SOUP_STATUS_BAD_GATEWAY : status);
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+  });
 }
 
 void HttpRoutes::serve_file(SoupServerMessage *msg, const std::string &relative) {

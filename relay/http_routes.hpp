@@ -1,7 +1,9 @@
 // The relay's HTTP side: the web app (static files, / and /view/<id>), the
-// camera list (GET /api/cameras) and the health check (GET /healthz).
+// camera list (GET /api/cameras), commands (POST /api/cameras/<id>/commands),
+// snapshots (GET /api/cameras/<id>/snapshot.jpg) and the health check (GET /healthz).
 #pragma once
 
+#include "control_bridge.hpp"
 #include "session_table.hpp"
 
 #include <libsoup/soup.h>
@@ -12,14 +14,17 @@ namespace sl::relay {
 
 class HttpRoutes {
  public:
-  HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table);
+  HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table, ControlBridge &commands);
 
  private:
   void handle(SoupServerMessage *msg, const char *path);
+  void post_command(SoupServerMessage *msg, const std::string &camera);
+  void get_snapshot(SoupServerMessage *msg, const std::string &camera, bool latest);
   void serve_file(SoupServerMessage *msg, const std::string &relative);
 
   std::string web_root_;
   const SessionTable &table_;
+  ControlBridge &commands_;
 };
 
 // The content type for a file name, by its extension.

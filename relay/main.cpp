@@ -1,6 +1,7 @@
 // sightline-relay: serves the web app, lists cameras, and brokers signaling
 // between viewers and the agents that dial in.
 #include "config.hpp"
+#include "control_bridge.hpp"
 #include "gobj.hpp"
 #include "http_routes.hpp"
 #include "logging.hpp"
@@ -28,7 +29,10 @@ int main(int argc, char **argv) {
   // limit bounds what a peer can make us inflate and hold.
   soup_server_remove_websocket_extension(server.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   relay::SocketHub hub(server.get(), settings);
-  relay::HttpRoutes routes(server.get(), settings.web_root, hub.table());
+  // The control plane: camera state in, commands out (answers 'unavailable' without a broker).
+  relay::ControlBridge commands(settings, hub.table(), [&hub](const relay::Actions &actions) { hub.apply(actions); });
+  hub.set_commands(&commands);
+  relay::HttpRoutes routes(server.get(), settings.web_root, hub.table(), commands);
 
   auto address = adopt(g_inet_socket_address_new_from_string(settings.listen_host.c_str(), guint(settings.listen_port)));
   GError *raw = nullptr;
@@ -42,6 +46,7 @@ int main(int argc, char **argv) {
             settings.listen_host.find(':') != std::string::npos ? "[" : "", settings.listen_host.c_str(),
             settings.listen_host.find(':') != std::string::npos ? "]" : "", settings.listen_port);
 
+  commands.start();
   run_until_signalled();
   g_message("stopping");
   return 0;

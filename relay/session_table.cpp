@@ -86,12 +86,44 @@ void SessionTable::forget_agent(PeerId agent, Actions &out) {
     auto cam = cameras_.find(camera_id);
     if (cam == cameras_.end() || cam->second.agent != agent) continue;
     cam->second.agent = 0;
-    cam->second.entry.online = false;
     reset_figures(cam->second.entry);
+    refresh_online(cam->second);
   }
   agents_.erase(it);
   refresh_viewer_counts();
 }
+
+void SessionTable::refresh_online(Camera &camera) {
+  camera.entry.online = camera.agent != 0 || (camera.entry.state && camera.entry.state->online);
+}
+
+Actions SessionTable::camera_state(const control::CameraState &state) {
+  Actions out;
+  auto it = cameras_.find(state.camera);
+  if (it == cameras_.end()) {
+    if (!state.online) return out;  // an offline camera this relay never saw: nothing to show
+    it = cameras_.emplace(state.camera, Camera{}).first;
+    it->second.entry.info.id = state.camera;
+  }
+  Camera &camera = it->second;
+  auto &info = camera.entry.info;
+  const auto before = camera.entry;
+  if (state.online) {
+    info.width = state.width;
+    info.height = state.height;
+    info.fps = state.fps_target;
+    info.codec = state.codec;
+    info.source = state.source;
+    info.encoder = state.encoder;
+  }
+  camera.entry.state = state;
+  refresh_online(camera);
+  // Figures change at every state message: pages hear of it at the state's pace.
+  if (!(before == camera.entry)) broadcast_cameras(out);
+  return out;
+}
+
+bool SessionTable::has_camera(const std::string &id) const { return cameras_.count(id) != 0; }
 
 Actions SessionTable::agent_gone(PeerId agent) {
   Actions out;
@@ -138,7 +170,13 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
     e.branches = status->branches;
     e.fps_measured = status->fps;
     e.bitrate_kbps = status->bitrate_kbps;
-    if (changed) broadcast_cameras(out);
+    if (status->width && (e.info.width != status->width || e.info.height != status->height)) {
+      e.info.width = status->width;  // the size changed while playing (set_video)
+      e.info.height = status->height;
+      broadcast_cameras(out);
+    } else if (changed) {
+      broadcast_cameras(out);
+    }
   } else if (std::holds_alternative<proto::Hello>(message)) {
     return agent_hello(agent, std::get<proto::Hello>(message));
   }

@@ -48,6 +48,10 @@ class SessionTable {
   Actions viewer_joined(PeerId viewer);
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);
+  // A camera's retained state from the control plane (MQTT): known cameras and
+  // their figures even before (or without) their agent's connection.
+  Actions camera_state(const control::CameraState &state);
+  bool has_camera(const std::string &id) const;
   // Ends sessions the agent did not answer in time.
   Actions tick(int64_t now_ms);
 
@@ -81,6 +85,7 @@ class SessionTable {
   // about the camera list (the caller does, once).
   void forget_agent(PeerId agent, Actions &out);
   static void reset_figures(proto::CameraEntry &entry);
+  static void refresh_online(Camera &camera);
 
   std::vector<proto::IceServer> ice_servers_;
   int64_t session_timeout_ms_;

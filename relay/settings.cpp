@@ -1,5 +1,8 @@
 #include "settings.hpp"
 
+#include "control.hpp"
+#include "mqtt_url.hpp"
+
 #include <glib.h>
 
 #include <cstdlib>
@@ -16,6 +19,12 @@ const std::vector<config::Option> &relay_options() {
       {"heartbeat-interval", Kind::Int, "5", "Seconds between heartbeats; a socket silent for 3 intervals is dropped.", 1, 300},
       {"session-timeout", Kind::Int, "10", "Seconds a session may wait for the camera's answer.", 1, 300},
       {"max-message-size", Kind::Int, "65536", "Largest WebSocket message accepted, in bytes.", 1024, 16 * 1024 * 1024},
+      {"mqtt", Kind::String, "", "MQTT broker for commands and camera state: tcp://HOST:PORT or ssl://HOST:PORT."},
+      {"mqtt-user", Kind::String, "", "MQTT user name."},
+      {"mqtt-password", Kind::String, "", "MQTT password."},
+      {"mqtt-ca-file", Kind::String, "", "ssl:// only: the CA certificate to trust (default: the system's)."},
+      {"mqtt-prefix", Kind::String, "sightline", "Topic prefix, as the agents use it."},
+      {"command-timeout", Kind::Int, "10", "Seconds to wait for a camera's ack before answering 504.", 1, 300},
   };
   return options;
 }
@@ -69,6 +78,18 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
   r.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   r.session_timeout_s = int(s.integer("session-timeout"));
   r.max_message_size = int(s.integer("max-message-size"));
+  r.mqtt_url = s.str("mqtt");
+  if (!r.mqtt_url.empty()) {
+    auto uri = paho_server_uri(r.mqtt_url);
+    if (uri.index() == 1) return "Setting 'mqtt' " + std::get<1>(uri) + ".";
+  }
+  r.mqtt_user = s.str("mqtt-user");
+  r.mqtt_password = s.str("mqtt-password");
+  r.mqtt_ca_file = s.str("mqtt-ca-file");
+  r.mqtt_prefix = s.str("mqtt-prefix");
+  if (!control::valid_prefix(r.mqtt_prefix))
+    return "Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + r.mqtt_prefix + "'.";
+  r.command_timeout_s = int(s.integer("command-timeout"));
   return r;
 }
 

@@ -18,6 +18,11 @@ struct RelaySettings {
   int heartbeat_interval_s = 5;
   int session_timeout_s = 10;
   int max_message_size = 65536;
+  // Control plane (MQTT); no url = commands answer 'unavailable'.
+  std::string mqtt_url;
+  std::string mqtt_user, mqtt_password, mqtt_ca_file;
+  std::string mqtt_prefix = "sightline";
+  int command_timeout_s = 10;
 };
 
 const std::vector<config::Option> &relay_options();

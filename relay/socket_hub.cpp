@@ -121,7 +121,18 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
   } else {
     auto parsed = proto::parse_viewer_to_relay(text);
     if (auto *e = std::get_if<proto::ParseError>(&parsed)) return refuse(*e);
-    apply(table_.viewer_message(id, std::get<proto::ViewerToRelay>(parsed), now_ms()));
+    const auto &message = std::get<proto::ViewerToRelay>(parsed);
+    if (const auto *command = std::get_if<proto::CommandRequest>(&message)) {
+      if (!commands_) return;
+      commands_->send(command->camera, command->command, command->params, command->ttl_ms,
+                      [this, id, ref = command->ref, camera = command->camera](const control::Ack &ack, int) {
+                        // The page may have gone while the camera worked on it.
+                        auto found = peers_.find(id);
+                        if (found != peers_.end()) send(*found->second, proto::to_json(proto::CommandResult{ref, camera, ack}));
+                      });
+      return;
+    }
+    apply(table_.viewer_message(id, message, now_ms()));
   }
 }
 

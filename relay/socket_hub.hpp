@@ -5,6 +5,7 @@
 #pragma once
 
 #include "gobj.hpp"
+#include "control_bridge.hpp"
 #include "session_table.hpp"
 #include "settings.hpp"
 
@@ -21,7 +22,11 @@ class SocketHub {
   SocketHub(SoupServer *server, const RelaySettings &settings);
   ~SocketHub();
 
-  const SessionTable &table() const { return table_; }
+  SessionTable &table() { return table_; }
+  // Delivers what the session table decided (also for events from the control plane).
+  void apply(const Actions &actions);
+  // Where viewers' commands go (none: they are not answered).
+  void set_commands(ControlBridge *commands) { commands_ = commands; }
 
  private:
   enum class Role { Agent, Viewer };
@@ -40,12 +45,12 @@ class SocketHub {
   void accept(Role role, SoupServerMessage *msg, SoupWebsocketConnection *conn);
   void on_text(PeerId id, const std::string &text);
   void on_closed(PeerId id);
-  void apply(const Actions &actions);
   void send(Peer &peer, const std::string &json);
   void heartbeat();
 
   const RelaySettings &settings_;
   SessionTable table_;
+  ControlBridge *commands_ = nullptr;
   std::map<PeerId, std::unique_ptr<Peer>> peers_;
   PeerId next_id_ = 1;
   SourceId heartbeat_timer_;

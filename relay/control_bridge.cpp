@@ -1,0 +1,136 @@
+#include "control_bridge.hpp"
+
+#include "main_context.hpp"
+
+#include <glib.h>
+
+namespace sl::relay {
+
+using control::Ack;
+using control::Topic;
+
+namespace {
+Ack relay_error(const std::string &code, const std::string &message, const std::string &camera,
+                const std::string &type, const std::string &param = {}) {
+  Ack a = control::error_ack(code, message, param);
+  a.camera = camera;
+  a.type = type;
+  a.acked_at_ms = control::wall_clock_ms();
+  return a;
+}
+}  // namespace
+
+ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table,
+                             std::function<void(const Actions &)> apply)
+    : settings_(settings), table_(table), apply_(std::move(apply)) {
+  // Command ids unique across relays and restarts: a random run prefix and a counter.
+  char run[9];
+  g_snprintf(run, sizeof run, "%08x", g_random_int());
+  id_prefix_ = std::string("r") + run + "-";
+  if (settings_.mqtt_url.empty()) return;
+  MqttOptions options;
+  options.url = settings_.mqtt_url;
+  options.user = settings_.mqtt_user;
+  options.password = settings_.mqtt_password;
+  options.ca_file = settings_.mqtt_ca_file;
+  options.client_id = "sightline-relay-" + std::string(run);
+  options.clean_session = true;
+  link_ = std::make_unique<MqttLink>(
+      options, MqttLink::Handlers{nullptr,
+                                  [this](const std::string &topic, const std::string &payload) { on_message(topic, payload); },
+                                  nullptr});
+  for (const char *leaf : {"state", "ack", "snapshot"}) link_->subscribe(settings_.mqtt_prefix + "/+/" + leaf, 1);
+}
+
+void ControlBridge::start() {
+  if (link_) link_->start();
+}
+
+const std::string *ControlBridge::latest_snapshot(const std::string &camera) const {
+  auto it = snapshots_.find(camera);
+  return it == snapshots_.end() ? nullptr : &it->second;
+}
+
+void ControlBridge::on_message(const std::string &topic, const std::string &payload) {
+  std::string camera;
+  Topic which;
+  if (!control::split_topic(settings_.mqtt_prefix, topic, camera, which)) return;
+  std::string error;
+  switch (which) {
+    case Topic::State:
+      if (payload.empty()) return;  // a cleared retained message
+      if (auto state = control::parse_state(payload, error); state && state->camera == camera)
+        apply_(table_.camera_state(*state));
+      else
+        g_warning("mqtt: ignoring state on %s: %s", topic.c_str(), state ? "camera id differs" : error.c_str());
+      break;
+    case Topic::Ack:
+      if (auto ack = control::parse_ack(payload, error)) {
+        auto it = pending_.find(ack->id);
+        if (it != pending_.end() && it->second->camera == camera) finish(ack->id, *ack, 200);
+      } else {
+        g_warning("mqtt: ignoring ack on %s: %s", topic.c_str(), error.c_str());
+      }
+      break;
+    case Topic::Snapshot:
+      snapshots_[camera] = payload;
+      break;
+    case Topic::Cmd:
+      break;
+  }
+}
+
+void ControlBridge::send(const std::string &camera, const std::string &type, const std::string &params_json,
+                         int64_t ttl_ms, Done done) {
+  // Checked here with the agent's own code, so a bad request never reaches the camera.
+  if (auto parsed = control::parse_params(type, params_json); std::holds_alternative<Ack>(parsed)) {
+    Ack a = std::get<Ack>(parsed);
+    a.camera = camera;
+    a.type = type;
+    done(a, 400);
+    return;
+  }
+  if (!table_.has_camera(camera)) {
+    done(relay_error("unknown_camera", "there is no camera '" + camera + "'", camera, type), 404);
+    return;
+  }
+  if (!link_ || !link_->is_up()) {
+    done(relay_error("unavailable", link_ ? "control plane unavailable: the MQTT broker is unreachable"
+                                          : "control plane unavailable: this relay has no MQTT broker configured",
+                     camera, type),
+         503);
+    return;
+  }
+  const int64_t timeout_ms = int64_t(settings_.command_timeout_s) * 1000;
+  control::Command command{id_prefix_ + std::to_string(++next_id_), type, params_json, control::wall_clock_ms(),
+                           ttl_ms > 0 ? ttl_ms : timeout_ms};
+  if (!link_->publish(control::topic(settings_.mqtt_prefix, camera, Topic::Cmd), control::to_json(command), 1, false)) {
+    done(relay_error("unavailable", "control plane unavailable: publishing failed", camera, type), 503);
+    return;
+  }
+  auto pending = std::make_unique<Pending>();
+  pending->camera = camera;
+  pending->done = std::move(done);
+  const std::string id = command.id;
+  // Wait as long as the command may still run, and no longer than the relay's limit.
+  pending->deadline.reset(after_ms(guint(std::min(command.ttl_ms, timeout_ms)), [this, id, camera, type] {
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;
+    it->second->deadline.release();
+    Ack a = relay_error("timeout", "no answer from camera '" + camera + "' in time", camera, type);
+    a.id = id;
+    finish(id, a, 504);
+  }));
+  pending_[id] = std::move(pending);
+}
+
+void ControlBridge::finish(const std::string &id, const Ack &ack, int status) {
+  auto it = pending_.find(id);
+  if (it == pending_.end()) return;
+  auto pending = std::move(it->second);
+  pending_.erase(it);
+  pending->deadline.reset();
+  pending->done(ack, status);
+}
+
+}  // namespace sl::relay

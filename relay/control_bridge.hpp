@@ -1,0 +1,53 @@
+// The relay's side of the control plane: one MQTT connection that follows every
+// camera's retained state (into the session table, so the camera list is right
+// even for a relay that just started), keeps the last snapshot of each camera,
+// and sends commands for pages and scripts, waiting for their ack up to a
+// deadline.
+#pragma once
+
+#include "control.hpp"
+#include "mqtt_link.hpp"
+#include "session_table.hpp"
+#include "settings.hpp"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace sl::relay {
+
+class ControlBridge {
+ public:
+  // The ack, and the HTTP status it means: 200 (the camera answered, ok or not),
+  // 400 (bad request), 404 (unknown camera), 503 (no broker), 504 (no ack in time).
+  using Done = std::function<void(const control::Ack &ack, int http_status)>;
+
+  ControlBridge(const RelaySettings &settings, SessionTable &table, std::function<void(const Actions &)> apply);
+  void start();
+
+  void send(const std::string &camera, const std::string &type, const std::string &params_json, int64_t ttl_ms,
+            Done done);
+  // The last JPEG the camera published (nullptr if none yet).
+  const std::string *latest_snapshot(const std::string &camera) const;
+
+ private:
+  struct Pending {
+    std::string camera;
+    Done done;
+    SourceId deadline;
+  };
+  void on_message(const std::string &topic, const std::string &payload);
+  void finish(const std::string &id, const control::Ack &ack, int status);
+
+  const RelaySettings &settings_;
+  SessionTable &table_;
+  std::function<void(const Actions &)> apply_;
+  std::unique_ptr<MqttLink> link_;
+  std::map<std::string, std::unique_ptr<Pending>> pending_;  // command id -> waiter
+  std::map<std::string, std::string> snapshots_;              // camera -> JPEG
+  uint64_t next_id_ = 0;
+  std::string id_prefix_;
+};
+
+}  // namespace sl::relay
