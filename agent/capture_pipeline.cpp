@@ -34,6 +34,8 @@ GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
   }
   GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
   GST_PAD_PROBE_INFO_DATA(info) = buf;
+  if (GST_VIDEO_INFO_WIDTH(&stamp->info) < kStampWidth || GST_VIDEO_INFO_HEIGHT(&stamp->info) < kStampHeight)
+    return GST_PAD_PROBE_OK;  // no room for the stamp (set_video refuses such sizes)
   GstVideoFrame frame;
   if (!gst_video_frame_map(&frame, &stamp->info, buf, GST_MAP_WRITE)) return GST_PAD_PROBE_OK;
   const uint32_t t = uint32_t(uint64_t(g_get_real_time() / 1000) & 0xffffffffu);
@@ -81,6 +83,7 @@ std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::cre
   p->modes_ = plan.modes;
   p->mode_ = plan.mode;
   p->passthrough_ = plan.h264_passthrough;
+  p->stamped_ = s.stamp;
   p->bitrate_kbps_ = s.bitrate_kbps;
   p->info_ = proto::CameraInfo{s.id, plan.width, plan.height, plan.fps, codec_name(encoder.codec), s.source, encoder.element};
   p->width_ = plan.width;
@@ -300,6 +303,8 @@ std::string CapturePipeline::set_bitrate(int kbps) {
 
 std::string CapturePipeline::reconfigure(int width, int height, int fps) {
   if (!srccaps_) return "this source cannot change its size or rate";
+  if (stamped_ && (width < kStampWidth || height < kStampHeight))
+    return "the latency stamp needs frames of at least 384x32";
   std::string caps_text;
   if (modes_.empty()) {  // the test source: any size and rate
     GstCaps *caps = gst_caps_from_string(src_caps_.c_str());

@@ -111,6 +111,7 @@ class CapturePipeline {
   std::vector<CameraMode> modes_;
   CameraMode mode_;
   bool passthrough_ = false;
+  bool stamped_ = false;
   int bitrate_kbps_ = 0;
   uint64_t restarts_ = 0;
   std::atomic<uint64_t> frames_{0};

@@ -63,6 +63,7 @@ CameraEntry read_camera_entry(Reader &r) {
   CameraEntry e;
   e.info = read_camera_info(r);
   e.online = r.boolean("online");
+  e.connected = r.boolean("connected");
   e.viewers = int(r.integer("viewers", 0, 1 << 20));
   e.branches = int(r.integer("branches", 0, 1 << 20));
   e.fps_measured = r.number("fps_measured", 0, 1000);
@@ -265,6 +266,8 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     add_camera_fields(b, e.info);
     json_builder_set_member_name(b, "online");
     json_builder_add_boolean_value(b, e.online);
+    json_builder_set_member_name(b, "connected");
+    json_builder_add_boolean_value(b, e.connected);
     json_builder_set_member_name(b, "viewers");
     json_builder_add_int_value(b, e.viewers);
     json_builder_set_member_name(b, "branches");

@@ -42,7 +42,8 @@ struct CameraInfo {
 // One row of the relay's camera list (GET /api/cameras, viewer `cameras`).
 struct CameraEntry {
   CameraInfo info;
-  bool online = false;
+  bool online = false;     // its agent is connected, or its control-plane state says online
+  bool connected = false;  // its agent's WebSocket is connected to this relay: video can be watched
   int viewers = 0;   // sessions the relay brokers for this camera
   int branches = 0;  // live branches as last reported by the agent
   double fps_measured = 0;

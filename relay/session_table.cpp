@@ -65,8 +65,8 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     Camera &camera = cameras_[info.id];
     camera.agent = agent;
     camera.entry.info = info;
-    camera.entry.online = true;
     reset_figures(camera.entry);
+    refresh_online(camera);
     if (std::find(owned.begin(), owned.end(), info.id) == owned.end()) owned.push_back(info.id);
   }
   refresh_viewer_counts();
@@ -94,6 +94,7 @@ void SessionTable::forget_agent(PeerId agent, Actions &out) {
 }
 
 void SessionTable::refresh_online(Camera &camera) {
+  camera.entry.connected = camera.agent != 0;
   camera.entry.online = camera.agent != 0 || (camera.entry.state && camera.entry.state->online);
 }
 

@@ -36,7 +36,24 @@ TEST_CASE("every message survives a round trip through JSON") {
   Status status{"cam-1", 3, 30, 1988, 1280, 720};
   CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(status))) == status);
 
-  CameraEntry entry{cam, true, 2, 2, 30.0, 2000.0};
+  CameraEntry entry{cam, true, true, 2, 2, 30.0, 2000.0, std::nullopt};
+  sl::control::CameraState state;
+  state.camera = "cam-1";
+  state.online = true;
+  state.pipeline = "playing";
+  state.width = 1280;
+  state.height = 720;
+  state.updated_at_ms = 1700000000000;
+  CameraEntry with_state{cam, true, false, 0, 0, 0.0, 0.0, state};
+  CHECK(as<RelayToViewer, Cameras>(parse_relay_to_viewer(to_json(Cameras{{with_state}}))).cameras[0] == with_state);
+
+  CommandRequest command{"c1", "cam-1", "set_video", R"({"width":640,"height":480})", 5000};
+  CHECK(as<ViewerToRelay, CommandRequest>(parse_viewer_to_relay(to_json(command))) == command);
+  sl::control::Ack ack = sl::control::error_ack("timeout", "no answer");
+  ack.id = "r1-1";
+  ack.type = "set_video";
+  CommandResult result{"c1", "cam-1", ack};
+  CHECK(as<RelayToViewer, CommandResult>(parse_relay_to_viewer(to_json(result))) == result);
   ViewerWelcome welcome{{IceServer{{"stun:x:1"}, "", ""}}, {entry}};
   CHECK(as<RelayToViewer, ViewerWelcome>(parse_relay_to_viewer(to_json(welcome))) == welcome);
   CHECK(as<RelayToViewer, Cameras>(parse_relay_to_viewer(to_json(Cameras{{entry}}))).cameras[0] == entry);

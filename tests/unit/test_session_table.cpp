@@ -212,3 +212,52 @@ TEST_CASE("sessions per viewer and per camera are limited") {
   CHECK(sent<proto::Error>(full, kViewer2).at(0).code == "too_many_sessions");
   CHECK(sent<proto::Offer>(full, kAgent).empty());
 }
+
+TEST_CASE("retained control-plane state makes a camera known before its agent connects") {
+  Fixture f;
+  f.table.viewer_joined(kViewer);
+  control::CameraState state;
+  state.camera = "cam";
+  state.online = true;
+  state.width = 1280;
+  state.height = 720;
+  state.fps_target = 25;
+  state.bitrate_target_kbps = 1500;
+  state.codec = "H264";
+  auto a = f.table.camera_state(state);
+  auto update = sent<proto::Cameras>(a, kViewer);
+  REQUIRE(update.size() == 1);
+  REQUIRE(update[0].cameras.size() == 1);
+  const auto &entry = update[0].cameras[0];
+  CHECK(entry.online);
+  CHECK_FALSE(entry.connected);  // no video through this relay yet
+  CHECK(entry.info.width == 1280);
+  CHECK(entry.info.fps == 25);
+  REQUIRE(entry.state);
+  CHECK(entry.state->bitrate_target_kbps == 1500);
+  CHECK(f.table.has_camera("cam"));
+
+  // The same state again changes nothing and tells nobody.
+  CHECK(sent<proto::Cameras>(f.table.camera_state(state), kViewer).empty());
+
+  // The agent connects, then dies: the last will turns the camera offline.
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  CHECK(f.table.cameras()[0].connected);
+  f.table.agent_gone(kAgent);
+  CHECK_FALSE(f.table.cameras()[0].connected);
+  control::CameraState will;
+  will.camera = "cam";
+  a = f.table.camera_state(will);
+  update = sent<proto::Cameras>(a, kViewer);
+  REQUIRE(update.size() == 1);
+  CHECK_FALSE(update[0].cameras[0].online);
+}
+
+TEST_CASE("an offline state of a camera never seen adds nothing") {
+  Fixture f;
+  control::CameraState will;
+  will.camera = "ghost";
+  f.table.camera_state(will);
+  CHECK_FALSE(f.table.has_camera("ghost"));
+  CHECK(f.table.cameras().empty());
+}

@@ -127,6 +127,7 @@ export class CameraSession {
     } else if (m.type === 'session_end') {
       this.session = null;
       if (m.reason === 'camera_offline') this.offline();
+      else if (m.reason === 'pipeline_restart') this.again();
       else this.fail(`session ended: ${m.reason}`);
     } else if (m.type === 'error') {
       if (m.code === 'camera_offline' || m.code === 'unknown_camera') this.offline();
@@ -139,6 +140,13 @@ export class CameraSession {
     this.set('error', message);
     // The camera may still be online: try again shortly.
     this.retry = setTimeout(() => this.start(), 1000 + Math.random() * 1000);
+  }
+
+  // The camera restarted its pipeline on purpose: watch again at once.
+  again() {
+    this.stop();
+    this.set('connecting');
+    this.retry = setTimeout(() => this.start(), 200);
   }
 
   offline() {

@@ -64,6 +64,7 @@ export class RelayConnection extends EventTarget {
         this.iceServers = m.ice_servers || [];
         this.setState('connected');
       }
+      if (m.type === 'welcome' || m.type === 'cameras') this.cameras = m.cameras || [];
       this.emit(m.type, m);
     };
     ws.onmessage = onMessage;

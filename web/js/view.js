@@ -1,6 +1,8 @@
-// `/view/<camera-id>`: one camera, large.
+// `/view/<camera-id>`: one camera, large, with its control panel.
 import { startApp } from './app.js';
+import { startControlPanel } from './control.js';
 
 const id = decodeURIComponent(location.pathname.replace(/^\/view\//, '').replace(/\/$/, ''));
 document.title = `${id} · Sightline`;
-startApp({ container: document.getElementById('grid'), only: id });
+const { relay } = startApp({ container: document.getElementById('grid'), only: id });
+startControlPanel({ relay, camera: id, container: document.getElementById('panel') });

@@ -3,7 +3,9 @@
 // Every wait polls a condition with a deadline; nothing sleeps a fixed time.
 
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -143,6 +145,32 @@ export async function startAgent(stack, relayPort, id, args = [], { wait = true 
   const proc = stack.add(new Proc(`agent ${id}`, paths.agent,
     ['--id', id, '--relay', `ws://127.0.0.1:${relayPort}`, '--ice-address', '127.0.0.1',
       '--heartbeat-interval', '1', '--reconnect-max', '2', ...args]));
-  if (wait) await waitFor(`camera ${id} online`, async () => (await camera(relayPort, id))?.online);
+  if (wait) await waitFor(`camera ${id} connected`, async () => (await camera(relayPort, id))?.connected);
   return proc;
+}
+
+// A real mosquitto on a free loopback port, with Nagle off as in deploy/.
+export async function startMosquitto(stack, { port, name = 'mosquitto' } = {}) {
+  port ??= await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-mosquitto-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true',
+    'persistence false', 'log_type error', 'log_type warning', 'log_dest stderr', ''].join('\n'));
+  const proc = stack.add(new Proc(name, process.env.MOSQUITTO || '/usr/sbin/mosquitto', ['-c', conf]));
+  stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  await waitFor(`${name} to accept connections`, () => new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+  }));
+  return { proc, port, url: `tcp://127.0.0.1:${port}` };
+}
+
+// POSTs a command through the relay's HTTP API; resolves to { status, ack, ms }.
+export async function postCommand(port, cameraId, body) {
+  const started = performance.now();
+  const res = await fetch(`http://127.0.0.1:${port}/api/cameras/${encodeURIComponent(cameraId)}/commands`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, ack: await res.json(), ms: performance.now() - started };
 }
