@@ -141,8 +141,8 @@ export async function startRelay(stack, { port, args = [], name = 'relay' } = {}
   return { proc, port, url: `http://127.0.0.1:${port}` };
 }
 
-export async function startAgent(stack, relayPort, id, args = [], { wait = true } = {}) {
-  const proc = stack.add(new Proc(`agent ${id}`, paths.agent,
+export async function startAgent(stack, relayPort, id, args = [], { wait = true, name = `agent ${id}` } = {}) {
+  const proc = stack.add(new Proc(name, paths.agent,
     ['--id', id, '--relay', `ws://127.0.0.1:${relayPort}`, '--ice-address', '127.0.0.1',
       '--heartbeat-interval', '1', '--reconnect-max', '2', ...args]));
   if (wait) await waitFor(`camera ${id} connected`, async () => (await camera(relayPort, id))?.connected);
