@@ -20,29 +20,32 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # The MQTT broker the control plane uses, on loopback.
+mqtt_port=${SIGHTLINE_MQTT_PORT:-1883}
 cat > "$run/mosquitto.conf" <<CONF
-listener 1883 127.0.0.1
+listener $mqtt_port 127.0.0.1
 allow_anonymous true
 set_tcp_nodelay true
 persistence false
 CONF
-if command -v mosquitto >/dev/null 2>&1; then
-  mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
-  pids+=($!)
-fi
+mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
+pids+=($!)
+mqtt="tcp://127.0.0.1:$mqtt_port"
 
-build/relay/sightline-relay --listen "$listen" --web-root web &
+build/relay/sightline-relay --listen "$listen" --web-root web --mqtt "$mqtt" &
 pids+=($!)
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-build/agent/sightline-agent --source test --id demo-cam --relay "ws://127.0.0.1:$port" &
+build/agent/sightline-agent --source test --id demo-cam --relay "ws://127.0.0.1:$port" --mqtt "$mqtt" &
 pids+=($!)
 
 host=${listen%:*}
 [ "$host" = "0.0.0.0" ] && host=$(hostname -I 2>/dev/null | awk '{print $1}')
 echo
 echo "Open http://${host:-127.0.0.1}:$port/ in a browser (the test camera is demo-cam). Ctrl-C stops everything."
+echo "Commands: the panel under http://${host:-127.0.0.1}:$port/view/demo-cam, or"
+echo "  curl -X POST -d '{\"type\":\"snapshot\"}' http://127.0.0.1:$port/api/cameras/demo-cam/commands"
+echo "  mosquitto_sub -p $mqtt_port -v -t 'sightline/#'    # state and acks"
 echo
 wait -n "${pids[@]}"
