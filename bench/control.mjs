@@ -29,10 +29,10 @@ await stack.run(async () => {
   const page = await browser.open(`${relay.url}/view/bench`);
   await tileState(page, 'bench', 'live');
   for (const [command, fill] of [['get_state', null], ['set_video', ['bitrate', [1500, 2000]]]]) {
-    const rtts = await page.evaluate(async ([cmd, fillSpec, n]) => {
+    const [shown, arrived] = await page.evaluate(async ([cmd, fillSpec, n]) => {
       const form = document.querySelector(`form[data-command="${cmd}"]`);
       const log = window.sightline.control.log;
-      const out = [];
+      const out = [], arrived = [];
       for (let i = 0; i < n; i++) {
         if (fillSpec) form.elements[fillSpec[0]].value = fillSpec[1][i % 2];
         const before = log.length;
@@ -43,10 +43,12 @@ await stack.run(async () => {
         await new Promise((r) => requestAnimationFrame(() => r()));
         if (log.at(-1).status !== 'ok') throw new Error(JSON.stringify(log.at(-1)));
         out.push(performance.now() - started);
+        arrived.push(log.at(-1).rttMs);
       }
-      return out;
+      return [out, arrived];
     }, [command, fill, N]);
-    line(`browser click -> ack shown, ${command}${fill ? ' bitrate' : ''}`, rtts);
+    line(`browser click -> ack shown (next paint), ${command}${fill ? ' bitrate' : ''}`, shown);
+    line(`browser click -> ack arrived on the page's socket, ${command}${fill ? ' bitrate' : ''}`, arrived);
   }
 
   // HTTP, from a script.
