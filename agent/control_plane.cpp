@@ -263,10 +263,12 @@ void ControlPlane::add_handlers() {
         const std::string topic = control::topic(settings_.mqtt_prefix, settings_.id, Topic::Snapshot);
         // Retained: a relay or Home Assistant that comes later still gets the last picture.
         const bool sent = link_ && link_->publish(topic, jpeg.bytes, 1, true);
+        const long taken_at = long(control::wall_clock_ms());
         json::Writer w;
-        w.str("topic", topic).str("url", "/api/cameras/" + settings_.id + "/snapshot.jpg?latest=1")
+        w.str("topic", topic)
+            .str("url", "/api/cameras/" + settings_.id + "/snapshot.jpg?latest=1&taken_at=" + std::to_string(taken_at))
             .integer("bytes", long(jpeg.bytes.size())).integer("width", jpeg.width).integer("height", jpeg.height)
-            .integer("taken_at", long(control::wall_clock_ms()));
+            .integer("taken_at", taken_at);
         reply(sent ? ok_ack(w.done()) : error_ack("failed", "the broker went away before the picture was sent"));
       });
     });

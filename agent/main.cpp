@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
           // The relay brokered these sessions and forgot them when the link broke;
           // viewers ask again once it is back.
           [&] { sessions.end_all("relay_gone"); },
-      });
+      },
+      settings.device_secret, settings.ca_file);
 
   // The control plane (MQTT), when a broker is configured.
   agent::ControlPlane control(settings, *pipeline, sessions);

@@ -10,10 +10,22 @@ constexpr uint32_t kFirstRetryMs = 250;
 constexpr gint64 kStableUs = 10 * G_USEC_PER_SEC;
 }  // namespace
 
-RelayLink::RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers)
-    : url_(std::move(url)), hello_(std::move(hello)), heartbeat_s_(heartbeat_s), handlers_(std::move(handlers)),
+RelayLink::RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
+                     std::string device_secret, const std::string &ca_file)
+    : url_(std::move(url)), hello_(std::move(hello)), device_secret_(std::move(device_secret)),
+      heartbeat_s_(heartbeat_s), handlers_(std::move(handlers)),
       backoff_(kFirstRetryMs, uint32_t(reconnect_max_s) * 1000, [] { return g_random_double(); }),
-      session_(adopt(soup_session_new())), cancellable_(adopt(g_cancellable_new())) {}
+      session_(adopt(soup_session_new())), cancellable_(adopt(g_cancellable_new())) {
+  if (!ca_file.empty()) {
+    GError *raw = nullptr;
+    auto database = adopt(g_tls_file_database_new(ca_file.c_str(), &raw));
+    Owned<GError> error(raw);
+    if (database)
+      soup_session_set_tls_database(session_.get(), G_TLS_DATABASE(database.get()));
+    else
+      g_warning("ca-file %s: %s", ca_file.c_str(), error ? error->message : "unusable");
+  }
+}
 
 RelayLink::~RelayLink() {
   g_cancellable_cancel(cancellable_.get());
@@ -33,7 +45,14 @@ void RelayLink::connect() {
     g_warning("relay URL %s is not usable", url_.c_str());
     return;
   }
+  if (!device_secret_.empty()) {
+    const std::string pair = hello_.agent + ":" + device_secret_;
+    const std::string basic =
+        "Basic " + take_string(g_base64_encode(reinterpret_cast<const guchar *>(pair.data()), pair.size()));
+    soup_message_headers_replace(soup_message_get_request_headers(msg.get()), "Authorization", basic.c_str());
+  }
   g_message("connecting to relay %s", url_.c_str());
+  pending_ = ref(msg.get());
   soup_session_websocket_connect_async(
       session_.get(), msg.get(), nullptr, nullptr, G_PRIORITY_DEFAULT, cancellable_.get(),
       [](GObject *source, GAsyncResult *result, gpointer data) {
@@ -43,7 +62,12 @@ void RelayLink::connect() {
         if (error && g_error_matches(error.get(), G_IO_ERROR, G_IO_ERROR_CANCELLED)) return;  // we are gone
         auto *self = static_cast<RelayLink *>(data);
         if (!conn) {
-          g_warning("cannot reach relay %s: %s", self->url_.c_str(), error ? error->message : "unknown error");
+          const guint status = self->pending_ ? soup_message_get_status(self->pending_.get()) : 0;
+          if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN)
+            g_warning("relay %s refused this agent (HTTP %u): check 'device-secret' for id %s against the relay's "
+                      "device-secrets", self->url_.c_str(), status, self->hello_.agent.c_str());
+          else
+            g_warning("cannot reach relay %s: %s", self->url_.c_str(), error ? error->message : "unknown error");
           self->schedule_reconnect();
           return;
         }

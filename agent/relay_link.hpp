@@ -21,7 +21,10 @@ class RelayLink {
     std::function<void(const proto::RelayToAgent &)> message;
     std::function<void()> disconnected;
   };
-  RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers);
+  // `device_secret` (may be empty) proves hello.agent to the relay; `ca_file`
+  // (may be empty) is the CA a wss:// relay's certificate must chain to.
+  RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
+            std::string device_secret = {}, const std::string &ca_file = {});
   ~RelayLink();
 
   void start();
@@ -38,12 +41,14 @@ class RelayLink {
 
   std::string url_;
   proto::Hello hello_;
+  std::string device_secret_;
   int heartbeat_s_;
   Handlers handlers_;
   Backoff backoff_;
   Owned<SoupSession> session_;
   Owned<GCancellable> cancellable_;
   Owned<SoupWebsocketConnection> conn_;
+  Owned<SoupMessage> pending_;  // the last handshake, for its HTTP status
   gulong message_handler_ = 0, closed_handler_ = 0;
   SourceId reconnect_timer_;
   SourceId heartbeat_timer_;

@@ -33,6 +33,9 @@ const std::vector<config::Option> &agent_options() {
        300},
       {"reconnect-max", Kind::Int, "10", "Longest wait in seconds between attempts to reach the relay or broker.", 1,
        3600},
+      {"device-secret", Kind::String, "", "This device's secret, as listed in the relay's device-secrets file."},
+      {"device-secret-file", Kind::String, "", "File holding the device secret (instead of device-secret)."},
+      {"ca-file", Kind::String, "", "wss:// only: the CA certificate to trust for the relay (default: the system's)."},
       {"keyframe-interval", Kind::Int, "2", "Seconds between keyframes (viewers joining get one at once anyway).", 1,
        600},
       {"mqtt", Kind::String, "", "MQTT broker for commands and state: tcp://HOST:PORT or ssl://HOST:PORT. Default: none."},
@@ -110,6 +113,17 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   a.reconnect_max_s = int(s.integer("reconnect-max"));
   a.keyframe_interval_s = int(s.integer("keyframe-interval"));
+  a.device_secret = s.str("device-secret");
+  if (const std::string file = s.str("device-secret-file"); !file.empty()) {
+    gchar *text = nullptr;
+    if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
+      return "Setting 'device-secret-file': cannot read " + file + ".";
+    a.device_secret = g_strstrip(text);
+    g_free(text);
+  }
+  a.ca_file = s.str("ca-file");
+  if (!a.ca_file.empty() && !g_file_test(a.ca_file.c_str(), G_FILE_TEST_IS_REGULAR))
+    return "Setting 'ca-file': no such file " + a.ca_file + ".";
   a.mqtt_url = s.str("mqtt");
   if (!a.mqtt_url.empty()) {
     auto uri = paho_server_uri(a.mqtt_url);

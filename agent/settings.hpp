@@ -26,6 +26,8 @@ struct AgentSettings {
   int heartbeat_interval_s = 5;
   int reconnect_max_s = 10;
   int keyframe_interval_s = 2;
+  std::string device_secret;  // proves this agent's id to the relay
+  std::string ca_file;        // wss://: the CA to trust (default: the system's)
   // Control plane (MQTT); no url = no control plane, video works the same.
   std::string mqtt_url;
   std::string mqtt_user, mqtt_password, mqtt_ca_file;

@@ -48,7 +48,28 @@ void ControlBridge::start() {
 
 const std::string *ControlBridge::latest_snapshot(const std::string &camera) const {
   auto it = snapshots_.find(camera);
-  return it == snapshots_.end() ? nullptr : &it->second;
+  return it == snapshots_.end() ? nullptr : &it->second.jpeg;
+}
+
+void ControlBridge::when_snapshot(const std::string &camera, int64_t since_ms, guint timeout_ms,
+                                  std::function<void()> ready) {
+  auto it = snapshots_.find(camera);
+  if (it != snapshots_.end() && it->second.received_ms >= since_ms) {
+    ready();
+    return;
+  }
+  // Whichever comes first, the picture or the deadline, runs `ready` once.
+  auto once = std::make_shared<std::function<void()>>(std::move(ready));
+  snapshot_waiters_.emplace(camera, once);
+  after_ms(timeout_ms, [this, camera, once] {
+    auto range = snapshot_waiters_.equal_range(camera);
+    for (auto w = range.first; w != range.second; ++w)
+      if (w->second == once) {
+        snapshot_waiters_.erase(w);
+        (*once)();
+        return;
+      }
+  });
 }
 
 void ControlBridge::on_message(const std::string &topic, const std::string &payload) {
@@ -72,9 +93,15 @@ void ControlBridge::on_message(const std::string &topic, const std::string &payl
         g_warning("mqtt: ignoring ack on %s: %s", topic.c_str(), error.c_str());
       }
       break;
-    case Topic::Snapshot:
-      snapshots_[camera] = payload;
+    case Topic::Snapshot: {
+      snapshots_[camera] = Picture{payload, control::wall_clock_ms()};
+      auto range = snapshot_waiters_.equal_range(camera);
+      std::vector<std::shared_ptr<std::function<void()>>> ready;
+      for (auto w = range.first; w != range.second; ++w) ready.push_back(w->second);
+      snapshot_waiters_.erase(range.first, range.second);
+      for (auto &r : ready) (*r)();
       break;
+    }
     case Topic::Cmd:
       break;
   }

@@ -30,6 +30,10 @@ class ControlBridge {
             Done done);
   // The last JPEG the camera published (nullptr if none yet).
   const std::string *latest_snapshot(const std::string &camera) const;
+  // Calls `ready` once a snapshot received at or after `since_ms` (wall clock) is
+  // here: at once if it is, else when it comes, at the latest after `timeout_ms`.
+  // (An MQTT client's ack can overtake the picture on its way to this relay.)
+  void when_snapshot(const std::string &camera, int64_t since_ms, guint timeout_ms, std::function<void()> ready);
 
  private:
   struct Pending {
@@ -45,7 +49,12 @@ class ControlBridge {
   std::function<void(const Actions &)> apply_;
   std::unique_ptr<MqttLink> link_;
   std::map<std::string, std::unique_ptr<Pending>> pending_;  // command id -> waiter
-  std::map<std::string, std::string> snapshots_;              // camera -> JPEG
+  struct Picture {
+    std::string jpeg;
+    int64_t received_ms = 0;
+  };
+  std::map<std::string, Picture> snapshots_;  // camera -> last JPEG
+  std::multimap<std::string, std::shared_ptr<std::function<void()>>> snapshot_waiters_;
   uint64_t next_id_ = 0;
   std::string id_prefix_;
 };

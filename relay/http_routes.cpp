@@ -1,6 +1,7 @@
 #include "http_routes.hpp"
 
 #include "gobj.hpp"
+#include "json_io.hpp"
 
 #include <cstring>
 
@@ -18,8 +19,9 @@ const char *content_type_for(const std::string &name) {
   return "application/octet-stream";
 }
 
-HttpRoutes::HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table, ControlBridge &commands)
-    : web_root_(std::move(web_root)), table_(table), commands_(commands) {
+HttpRoutes::HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table, ControlBridge &commands,
+                       const Access &access)
+    : web_root_(std::move(web_root)), table_(table), commands_(commands), access_(access) {
   soup_server_add_handler(
       server, nullptr,
       [](SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self) {
@@ -50,17 +52,65 @@ void respond_ack(SoupServerMessage *msg, const control::Ack &ack, int status) {
 constexpr size_t kMaxCommandBody = 16 * 1024;
 }  // namespace
 
+std::optional<auth::Claims> HttpRoutes::authorize(SoupServerMessage *msg) {
+  auto claims = access_.client(msg);
+  if (auto *refusal = std::get_if<Refusal>(&claims)) {
+    refuse(msg, *refusal);
+    return std::nullopt;
+  }
+  return std::get<auth::Claims>(claims);
+}
+
 void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
   const char *method = soup_server_message_get_method(msg);
   const std::string path = raw_path ? raw_path : "/";
-  const std::string commanded = camera_in(path, "commands");
-  if (!commanded.empty()) {
-    if (method != SOUP_METHOD_POST) {
-      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "POST");
-      respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Commands are sent with POST.\n");
+  // The web app and the health check are public; the API needs a token.
+  if (path.rfind("/api/", 0) == 0) {
+    const auto claims = authorize(msg);
+    if (!claims) return;
+    const std::string commanded = camera_in(path, "commands");
+    const std::string pictured = camera_in(path, "snapshot.jpg");
+    const std::string camera = !commanded.empty() ? commanded : pictured;
+    if (!camera.empty() && !claims->may_see(camera)) {
+      control::Ack a = control::error_ack("unknown_camera", "there is no camera '" + camera + "'");
+      a.camera = camera;
+      respond_ack(msg, a, SOUP_STATUS_NOT_FOUND);
       return;
     }
-    post_command(msg, commanded);
+    if (!commanded.empty()) {
+      if (method != SOUP_METHOD_POST) {
+        soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "POST");
+        respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Commands are sent with POST.\n");
+      } else if (claims->role < auth::Role::Operator) {
+        refuse(msg, Refusal{SOUP_STATUS_FORBIDDEN, "forbidden", "commands need the operator role"});
+      } else {
+        post_command(msg, commanded);
+      }
+      return;
+    }
+    if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+      soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "GET, HEAD");
+      respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Only GET and HEAD are served here.\n");
+      return;
+    }
+    if (!pictured.empty()) {
+      get_snapshot(msg, pictured);
+    } else if (path == "/api/cameras") {
+      respond(msg, SOUP_STATUS_OK, "application/json", proto::cameras_to_json_array(table_.cameras(claims->cameras)));
+    } else if (path == "/api/session") {
+      // What the caller's token allows: the page shows it and knows whether to offer commands.
+      json::Writer w;
+      w.str("role", auth::role_name(claims->role)).integer("expires_at", long(claims->expires_at_s))
+          .boolean("insecure", access_.insecure());
+      JsonBuilder *b = w.raw();
+      json_builder_set_member_name(b, "cameras");
+      json_builder_begin_array(b);
+      for (const auto &c : claims->cameras) json_builder_add_string_value(b, c.c_str());
+      json_builder_end_array(b);
+      respond(msg, SOUP_STATUS_OK, "application/json", w.done());
+    } else {
+      respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "Not found.\n");
+    }
     return;
   }
   if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
@@ -68,15 +118,7 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
     respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Only GET and HEAD are served here.\n");
     return;
   }
-  if (const std::string pictured = camera_in(path, "snapshot.jpg"); !pictured.empty()) {
-    GUri *uri = soup_server_message_get_uri(msg);
-    const char *query = g_uri_get_query(uri);
-    get_snapshot(msg, pictured, query && std::strstr(query, "latest=1"));
-    return;
-  }
-  if (path == "/api/cameras") {
-    respond(msg, SOUP_STATUS_OK, "application/json", proto::cameras_to_json_array(table_.cameras()));
-  } else if (path == "/healthz") {
+  if (path == "/healthz") {
     respond(msg, SOUP_STATUS_OK, "application/json",
             "{\"status\":\"ok\",\"agents\":" + std::to_string(table_.agent_count()) +
                 ",\"viewers\":" + std::to_string(table_.viewer_count()) +
@@ -115,7 +157,7 @@ void HttpRoutes::post_command(SoupServerMessage *msg, const std::string &camera)
                  });
 }
 
-void HttpRoutes::get_snapshot(SoupServerMessage *msg, const std::string &camera, bool latest) {
+void HttpRoutes::get_snapshot(SoupServerMessage *msg, const std::string &camera) {
   auto serve = [this, camera](SoupServerMessage *m) {
     const std::string *jpeg = commands_.latest_snapshot(camera);
     if (!jpeg) {
@@ -124,20 +166,35 @@ void HttpRoutes::get_snapshot(SoupServerMessage *msg, const std::string &camera,
     }
     respond(m, SOUP_STATUS_OK, "image/jpeg", *jpeg);
   };
-  if (latest) {
-    serve(msg);
+  // ?latest=1: the last one taken; with taken_at=MS (the ack's url carries it),
+  // one at least that recent, waiting a moment for it if it is still on its way.
+  const char *query = g_uri_get_query(soup_server_message_get_uri(msg));
+  GHashTable *params = query ? soup_form_decode(query) : nullptr;
+  const char *latest = params ? static_cast<const char *>(g_hash_table_lookup(params, "latest")) : nullptr;
+  const char *taken = params ? static_cast<const char *>(g_hash_table_lookup(params, "taken_at")) : nullptr;
+  const bool want_latest = latest && std::string(latest) == "1";
+  const int64_t taken_at = taken ? g_ascii_strtoll(taken, nullptr, 10) : 0;
+  if (params) g_hash_table_unref(params);
+  g_object_ref(msg);
+  soup_server_message_pause(msg);
+  auto finish = [msg](auto &&write) {
+    write(msg);
+    soup_server_message_unpause(msg);
+    g_object_unref(msg);
+  };
+  if (want_latest) {
+    // Clocks of agent and relay may differ a little: a second of slack.
+    commands_.when_snapshot(camera, taken_at ? taken_at - 1000 : 0, 3000, [finish, serve] { finish(serve); });
     return;
   }
   // A fresh one: ask the camera, and serve what it published before its ack.
-  g_object_ref(msg);
-  soup_server_message_pause(msg);
-  commands_.send(camera, "snapshot", "{}", 0, [msg, serve](const control::Ack &ack, int status) {
-    if (status == 200 && ack.ok)
-      serve(msg);
-    else
-      respond_ack(msg, ack, status == 200 ? SOUP_STATUS_BAD_GATEWAY : status);
-    soup_server_message_unpause(msg);
-    g_object_unref(msg);
+  commands_.send(camera, "snapshot", "{}", 0, [finish, serve](const control::Ack &ack, int status) {
+    finish([&](SoupServerMessage *m) {
+      if (status == 200 && ack.ok)
+        serve(m);
+      else
+        respond_ack(m, ack, status == 200 ? SOUP_STATUS_BAD_GATEWAY : status);
+    });
   });
 }
 

@@ -3,6 +3,7 @@
 // snapshots (GET /api/cameras/<id>/snapshot.jpg) and the health check (GET /healthz).
 #pragma once
 
+#include "access.hpp"
 #include "control_bridge.hpp"
 #include "session_table.hpp"
 
@@ -14,17 +15,21 @@ namespace sl::relay {
 
 class HttpRoutes {
  public:
-  HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table, ControlBridge &commands);
+  HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table, ControlBridge &commands,
+             const Access &access);
 
  private:
   void handle(SoupServerMessage *msg, const char *path);
+  // The caller's claims, or nullopt after answering 401.
+  std::optional<auth::Claims> authorize(SoupServerMessage *msg);
   void post_command(SoupServerMessage *msg, const std::string &camera);
-  void get_snapshot(SoupServerMessage *msg, const std::string &camera, bool latest);
+  void get_snapshot(SoupServerMessage *msg, const std::string &camera);
   void serve_file(SoupServerMessage *msg, const std::string &relative);
 
   std::string web_root_;
   const SessionTable &table_;
   ControlBridge &commands_;
+  const Access &access_;
 };
 
 // The content type for a file name, by its extension.

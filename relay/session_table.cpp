@@ -9,12 +9,6 @@ SessionTable::SessionTable(std::vector<proto::IceServer> ice_servers, int64_t se
     : ice_servers_(std::move(ice_servers)), session_timeout_ms_(session_timeout_ms), limits_(limits),
       new_session_id_(std::move(new_session_id)) {}
 
-std::vector<proto::CameraEntry> SessionTable::cameras() const {
-  std::vector<proto::CameraEntry> out;
-  for (const auto &[id, camera] : cameras_) out.push_back(camera.entry);
-  return out;
-}
-
 void SessionTable::refresh_viewer_counts() {
   for (auto &[id, camera] : cameras_) camera.entry.viewers = 0;
   for (const auto &[id, s] : sessions_) {
@@ -23,9 +17,21 @@ void SessionTable::refresh_viewer_counts() {
   }
 }
 
+std::vector<proto::CameraEntry> SessionTable::cameras(const CameraFilter &only) const {
+  std::vector<proto::CameraEntry> out;
+  for (const auto &[id, camera] : cameras_)
+    if (only.empty() || std::find(only.begin(), only.end(), id) != only.end()) out.push_back(camera.entry);
+  return out;
+}
+
 void SessionTable::broadcast_cameras(Actions &out) const {
-  const auto list = cameras();
-  for (const auto &[viewer, unused] : viewers_) to_viewer(out, viewer, proto::Cameras{list});
+  for (const auto &[viewer, only] : viewers_) to_viewer(out, viewer, proto::Cameras{cameras(only)});
+}
+
+bool SessionTable::viewer_may_see(PeerId viewer, const std::string &camera) const {
+  auto it = viewers_.find(viewer);
+  return it != viewers_.end() &&
+         (it->second.empty() || std::find(it->second.begin(), it->second.end(), camera) != it->second.end());
 }
 
 SessionTable::Session *SessionTable::session_for(const std::string &id, PeerId Session::*end, PeerId peer) {
@@ -185,10 +191,10 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
   return out;
 }
 
-Actions SessionTable::viewer_joined(PeerId viewer) {
+Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only) {
   Actions out;
-  viewers_[viewer] = true;
-  to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, cameras()});
+  viewers_[viewer] = std::move(only);
+  to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, cameras(viewers_[viewer])});
   return out;
 }
 
@@ -213,7 +219,8 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
       to_viewer(out, viewer, proto::Error{code, text, "", watch->ref});
     };
     auto cam = cameras_.find(watch->camera);
-    if (cam == cameras_.end()) {
+    // A camera outside the viewer's token is answered like one that does not exist.
+    if (cam == cameras_.end() || !viewer_may_see(viewer, watch->camera)) {
       refuse("unknown_camera", "there is no camera '" + watch->camera + "'");
       return out;
     }

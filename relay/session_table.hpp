@@ -17,6 +17,8 @@
 namespace sl::relay {
 
 using PeerId = uint64_t;
+// The cameras a viewer may see (from its token); empty: all of them.
+using CameraFilter = std::vector<std::string>;
 
 struct Outgoing {
   PeerId peer = 0;
@@ -45,7 +47,7 @@ class SessionTable {
   Actions agent_hello(PeerId agent, const proto::Hello &hello);
   Actions agent_message(PeerId agent, const proto::AgentToRelay &message);
   Actions agent_gone(PeerId agent);
-  Actions viewer_joined(PeerId viewer);
+  Actions viewer_joined(PeerId viewer, CameraFilter only = {});
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);
   // A camera's retained state from the control plane (MQTT): known cameras and
@@ -55,7 +57,9 @@ class SessionTable {
   // Ends sessions the agent did not answer in time.
   Actions tick(int64_t now_ms);
 
-  std::vector<proto::CameraEntry> cameras() const;
+  std::vector<proto::CameraEntry> cameras() const { return cameras(CameraFilter{}); }
+  std::vector<proto::CameraEntry> cameras(const CameraFilter &only) const;
+  bool viewer_may_see(PeerId viewer, const std::string &camera) const;
   size_t agent_count() const { return agents_.size(); }
   size_t viewer_count() const { return viewers_.size(); }
   size_t session_count() const { return sessions_.size(); }
@@ -92,7 +96,7 @@ class SessionTable {
   Limits limits_;
   std::function<std::string()> new_session_id_;
   std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids
-  std::map<PeerId, bool> viewers_;
+  std::map<PeerId, CameraFilter> viewers_;
   std::map<std::string, Camera> cameras_;
   std::map<std::string, Session> sessions_;
 };

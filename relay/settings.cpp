@@ -2,10 +2,12 @@
 
 #include "control.hpp"
 #include "mqtt_url.hpp"
+#include "json_io.hpp"
 
 #include <glib.h>
 
 #include <cstdlib>
+#include <sstream>
 
 namespace sl::relay {
 
@@ -25,6 +27,17 @@ const std::vector<config::Option> &relay_options() {
       {"mqtt-ca-file", Kind::String, "", "ssl:// only: the CA certificate to trust (default: the system's)."},
       {"mqtt-prefix", Kind::String, "sightline", "Topic prefix, as the agents use it."},
       {"command-timeout", Kind::Int, "10", "Seconds to wait for a camera's ack before answering 504.", 1, 300},
+      {"token-secret", Kind::String, "", "Secret that signs browser and API tokens (at least 32 characters)."},
+      {"token-secret-file", Kind::String, "", "File holding the token secret (instead of token-secret)."},
+      {"device-secrets", Kind::String, "", "File of agents allowed in: one 'device-id secret' per line."},
+      {"insecure-dev", Kind::Bool, "false",
+       "Development only: no tokens, no device secrets. Refused unless listening on loopback."},
+      {"allowed-origins", Kind::StringList, "",
+       "Origins whose pages may open WebSockets (repeatable; * for any). Default: the relay's own."},
+      {"tls-cert", Kind::String, "", "PEM certificate (chain) for https:// and wss://."},
+      {"tls-key", Kind::String, "", "PEM private key of tls-cert."},
+      {"max-messages-per-second", Kind::Int, "50", "Messages a WebSocket may send per second before it is closed.", 1,
+       100000},
   };
   return options;
 }
@@ -51,6 +64,50 @@ bool parse_listen(const std::string &text, std::string &host, int &port) {
   host = h == "localhost" ? "127.0.0.1" : h;
   port = int(n);
   return true;
+}
+
+std::variant<std::map<std::string, std::string>, std::string> parse_device_secrets(const std::string &text) {
+  std::map<std::string, std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  for (int n = 1; std::getline(in, line); ++n) {
+    std::istringstream words(line);
+    std::string id, secret, extra;
+    words >> id;
+    if (id.empty() || id[0] == '#') continue;
+    words >> secret >> extra;
+    const std::string where = "line " + std::to_string(n) + ": ";
+    if (!json::valid_id(id)) return where + "'" + id + "' is not a device id (A-Z a-z 0-9 . _ -)";
+    if (secret.size() < 16) return where + "the secret of " + id + " must be at least 16 characters";
+    if (!extra.empty()) return where + "expected 'id secret'";
+    if (!out.emplace(id, secret).second) return where + id + " appears twice";
+  }
+  return out;
+}
+
+std::variant<std::string, std::string> token_secret(const config::Settings &s) {
+  using Result = std::variant<std::string, std::string>;
+  std::string secret = s.str("token-secret");
+  if (const std::string file = s.str("token-secret-file"); !file.empty()) {
+    gchar *text = nullptr;
+    if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
+      return Result(std::in_place_index<1>, "Setting 'token-secret-file': cannot read " + file + ".");
+    secret = g_strstrip(text);
+    g_free(text);
+  }
+  if (secret.size() < 32)
+    return Result(std::in_place_index<1>,
+                  "Setting 'token-secret' (or 'token-secret-file') is needed, at least 32 characters "
+                  "(e.g. openssl rand -hex 32); or 'insecure-dev' on a loopback address for development.");
+  return Result(std::in_place_index<0>, secret);
+}
+
+bool is_loopback(const std::string &host) {
+  GInetAddress *address = g_inet_address_new_from_string(host.c_str());
+  if (!address) return false;
+  const bool loopback = g_inet_address_get_is_loopback(address);
+  g_object_unref(address);
+  return loopback;
 }
 
 std::string default_web_root() {
@@ -90,6 +147,31 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
   if (!control::valid_prefix(r.mqtt_prefix))
     return "Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + r.mqtt_prefix + "'.";
   r.command_timeout_s = int(s.integer("command-timeout"));
+  r.max_messages_per_second = int(s.integer("max-messages-per-second"));
+  r.allowed_origins = s.list("allowed-origins");
+  r.tls_cert = s.str("tls-cert");
+  r.tls_key = s.str("tls-key");
+  if (r.tls_cert.empty() != r.tls_key.empty()) return "Settings 'tls-cert' and 'tls-key' go together.";
+  r.insecure_dev = s.flag("insecure-dev");
+  if (r.insecure_dev) {
+    if (!is_loopback(r.listen_host))
+      return "Setting 'insecure-dev' turns authentication off and is refused on a non-loopback 'listen' (" +
+             r.listen_host + ").";
+    return r;
+  }
+  auto secret = token_secret(s);
+  if (secret.index() == 1) return std::get<1>(secret);
+  r.token_secret = std::get<0>(secret);
+  const std::string devices = s.str("device-secrets");
+  if (devices.empty())
+    return "Setting 'device-secrets' is needed: a file with one 'device-id secret' line per agent allowed in.";
+  gchar *text = nullptr;
+  if (!g_file_get_contents(devices.c_str(), &text, nullptr, nullptr))
+    return "Setting 'device-secrets': cannot read " + devices + ".";
+  auto parsed = parse_device_secrets(text);
+  g_free(text);
+  if (auto *error = std::get_if<std::string>(&parsed)) return "Setting 'device-secrets' (" + devices + "), " + *error + ".";
+  r.device_secrets = std::get<0>(parsed);
   return r;
 }
 

@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "protocol.hpp"
 
+#include <map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -23,7 +24,23 @@ struct RelaySettings {
   std::string mqtt_user, mqtt_password, mqtt_ca_file;
   std::string mqtt_prefix = "sightline";
   int command_timeout_s = 10;
+  // Security (docs/security.md).
+  bool insecure_dev = false;
+  std::string token_secret;
+  std::map<std::string, std::string> device_secrets;  // device id -> secret
+  std::vector<std::string> allowed_origins;           // empty: the relay's own
+  std::string tls_cert, tls_key;
+  int max_messages_per_second = 50;
 };
+
+// "id secret" lines (# comments, blank lines) -> map; error text naming the line.
+std::variant<std::map<std::string, std::string>, std::string> parse_device_secrets(const std::string &text);
+
+// The token secret from token-secret or token-secret-file (index 1: what is wrong).
+std::variant<std::string, std::string> token_secret(const config::Settings &s);
+
+// Whether `host` (an IP address from --listen) is a loopback address.
+bool is_loopback(const std::string &host);
 
 const std::vector<config::Option> &relay_options();
 

@@ -21,8 +21,8 @@ struct SocketHub::Signal {
   PeerId id;
 };
 
-SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings)
-    : settings_(settings),
+SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access)
+    : settings_(settings), access_(access),
       table_(settings.ice_servers, int64_t(settings.session_timeout_s) * 1000, Limits{}, random_session_id) {
   auto handler = [](Role role) {
     return role == Role::Agent
@@ -33,6 +33,25 @@ SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings)
                    static_cast<SocketHub *>(self)->accept(Role::Viewer, msg, conn);
                  };
   };
+  // Checked before the upgrade: a refused peer gets an HTTP status and never a socket.
+  auto check = [](SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self) {
+    const auto &rules = static_cast<SocketHub *>(self)->access_;
+    std::optional<Refusal> refusal = rules.check_origin(msg);
+    if (!refusal && std::string(path) == "/ws/agent") {
+      auto device = rules.device(msg);
+      if (auto *r = std::get_if<Refusal>(&device)) refusal = *r;
+    } else if (!refusal) {
+      auto claims = rules.client(msg);
+      if (auto *r = std::get_if<Refusal>(&claims)) refusal = *r;
+    }
+    if (refusal) {
+      const char *host = soup_server_message_get_remote_host(msg);
+      g_warning("refused %s from %s: %s", path, host ? host : "?", refusal->message.c_str());
+      refuse(msg, *refusal);
+    }
+  };
+  soup_server_add_handler(server, "/ws/agent", check, this, nullptr);
+  soup_server_add_handler(server, "/ws/viewer", check, this, nullptr);
   soup_server_add_websocket_handler(server, "/ws/agent", nullptr, nullptr, handler(Role::Agent), this, nullptr);
   soup_server_add_websocket_handler(server, "/ws/viewer", nullptr, nullptr, handler(Role::Viewer), this, nullptr);
   heartbeat_timer_.reset(every_ms(guint(settings.heartbeat_interval_s) * 1000, [this] {
@@ -63,6 +82,14 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
   peer->address = host ? host : "?";
   peer->last_heard_us = g_get_monotonic_time();
   g_object_set(conn, "max-incoming-payload-size", guint64(settings_.max_message_size), nullptr);
+  // Checked once more here (the upgrade already passed): what this peer may do.
+  if (role == Role::Agent) {
+    auto device = access_.device(msg);
+    if (auto *id = std::get_if<std::string>(&device)) peer->device = *id;
+  } else {
+    auto claims = access_.client(msg);
+    if (auto *c = std::get_if<auth::Claims>(&claims)) peer->claims = *c;
+  }
   auto destroy = [](gpointer data, GClosure *) { delete static_cast<Signal *>(data); };
   peer->message_handler = g_signal_connect_data(
       conn, "message", G_CALLBACK(+[](SoupWebsocketConnection *, gint type, GBytes *bytes, gpointer data) {
@@ -87,7 +114,7 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
             peer->address.c_str());
   const PeerId id = peer->id;
   peers_[id] = std::move(peer);
-  if (role == Role::Viewer) apply(table_.viewer_joined(id));
+  if (role == Role::Viewer) apply(table_.viewer_joined(id, peers_[id]->claims.cameras));
 }
 
 void SocketHub::on_text(PeerId id, const std::string &text) {
@@ -95,6 +122,7 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
   if (it == peers_.end()) return;
   Peer &peer = *it->second;
   peer.last_heard_us = g_get_monotonic_time();
+  if (over_rate(peer)) return;
   auto refuse = [&](const proto::ParseError &e) {
     g_warning("%s %llu (%s) sent a bad message: %s: %s", role_name(peer.role == Role::Agent),
               (unsigned long long)id, peer.address.c_str(), e.code.c_str(), e.message.c_str());
@@ -105,6 +133,16 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
     if (auto *e = std::get_if<proto::ParseError>(&parsed)) return refuse(*e);
     const auto &message = std::get<proto::AgentToRelay>(parsed);
     if (auto *hello = std::get_if<proto::Hello>(&message)) {
+      // An agent speaks for its own device only.
+      bool own = peer.device.empty() || hello->agent == peer.device;
+      for (const auto &c : hello->cameras) own = own && (peer.device.empty() || c.id == peer.device);
+      if (!own) {
+        g_warning("agent %llu (%s), device %s, claimed another id (%s); closing", (unsigned long long)id,
+                  peer.address.c_str(), peer.device.c_str(), hello->agent.c_str());
+        send(peer, proto::to_json(proto::Error{"forbidden", "device " + peer.device + " may only announce itself", "", ""}));
+        soup_websocket_connection_close(peer.conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "not your id");
+        return;
+      }
       peer.said_hello = true;
       for (const auto &c : hello->cameras)
         g_message("camera %s online (agent %s, %dx%d@%d %s via %s, from %s)", c.id.c_str(), hello->agent.c_str(),
@@ -124,6 +162,16 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
     const auto &message = std::get<proto::ViewerToRelay>(parsed);
     if (const auto *command = std::get_if<proto::CommandRequest>(&message)) {
       if (!commands_) return;
+      auto answer_now = [&](const std::string &code, const std::string &why) {
+        control::Ack a = control::error_ack(code, why);
+        a.type = command->command;
+        a.camera = command->camera;
+        send(peer, proto::to_json(proto::CommandResult{command->ref, command->camera, a}));
+      };
+      if (!peer.claims.may_see(command->camera))
+        return answer_now("unknown_camera", "there is no camera '" + command->camera + "'");
+      if (peer.claims.role < auth::Role::Operator)
+        return answer_now("forbidden", "commands need the operator role; this token is a viewer's");
       commands_->send(command->camera, command->command, command->params, command->ttl_ms,
                       [this, id, ref = command->ref, camera = command->camera](const control::Ack &ack, int) {
                         // The page may have gone while the camera worked on it.
@@ -134,6 +182,25 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
     }
     apply(table_.viewer_message(id, message, now_ms()));
   }
+}
+
+bool SocketHub::over_rate(Peer &peer) {
+  const gint64 now = g_get_monotonic_time();
+  if (now - peer.window_start_us >= G_USEC_PER_SEC) {
+    peer.window_start_us = now;
+    peer.window_count = 0;
+  }
+  if (++peer.window_count <= settings_.max_messages_per_second) return false;
+  if (peer.window_count == settings_.max_messages_per_second + 1) {
+    g_warning("%s %llu (%s) sent more than %d messages in a second; closing", role_name(peer.role == Role::Agent),
+              (unsigned long long)peer.id, peer.address.c_str(), settings_.max_messages_per_second);
+    send(peer, proto::to_json(proto::Error{"too_many_messages",
+                                           "more than " + std::to_string(settings_.max_messages_per_second) +
+                                               " messages a second",
+                                           "", ""}));
+    soup_websocket_connection_close(peer.conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "message flood");
+  }
+  return true;
 }
 
 void SocketHub::on_closed(PeerId id) {

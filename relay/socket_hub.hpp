@@ -5,6 +5,7 @@
 #pragma once
 
 #include "gobj.hpp"
+#include "access.hpp"
 #include "control_bridge.hpp"
 #include "session_table.hpp"
 #include "settings.hpp"
@@ -19,7 +20,7 @@ namespace sl::relay {
 
 class SocketHub {
  public:
-  SocketHub(SoupServer *server, const RelaySettings &settings);
+  SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access);
   ~SocketHub();
 
   SessionTable &table() { return table_; }
@@ -37,6 +38,10 @@ class SocketHub {
     std::string address;
     gint64 last_heard_us = 0;
     bool said_hello = false;  // agents only
+    std::string device;       // agents: the id proven by their secret ("" = any, insecure-dev)
+    auth::Claims claims;      // viewers: what their token allows
+    gint64 window_start_us = 0;  // message rate: the current one-second window
+    int window_count = 0;
     gulong message_handler = 0;
     gulong closed_handler = 0;
   };
@@ -48,7 +53,9 @@ class SocketHub {
   void send(Peer &peer, const std::string &json);
   void heartbeat();
 
+  bool over_rate(Peer &peer);
   const RelaySettings &settings_;
+  const Access &access_;
   SessionTable table_;
   ControlBridge *commands_ = nullptr;
   std::map<PeerId, std::unique_ptr<Peer>> peers_;

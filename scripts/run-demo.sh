@@ -31,21 +31,32 @@ mosquitto -c "$run/mosquitto.conf" >"$run/mosquitto.log" 2>&1 &
 pids+=($!)
 mqtt="tcp://127.0.0.1:$mqtt_port"
 
-build/relay/sightline-relay --listen "$listen" --web-root web --mqtt "$mqtt" &
+# Security is on, as in production: a token secret, one device secret for the
+# test camera, and an admin token in the printed URL (docs/security.md).
+random_hex() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+random_hex > "$run/token-secret"
+device_secret=$(random_hex)
+echo "demo-cam $device_secret" > "$run/devices"
+chmod 600 "$run/token-secret" "$run/devices"
+build/relay/sightline-relay --listen "$listen" --web-root web --mqtt "$mqtt" \
+  --token-secret-file "$run/token-secret" --device-secrets "$run/devices" &
 pids+=($!)
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-build/agent/sightline-agent --source test --id demo-cam --relay "ws://127.0.0.1:$port" --mqtt "$mqtt" &
+build/agent/sightline-agent --source test --id demo-cam --relay "ws://127.0.0.1:$port" --mqtt "$mqtt" \
+  --device-secret "$device_secret" &
 pids+=($!)
 
 host=${listen%:*}
 [ "$host" = "0.0.0.0" ] && host=$(hostname -I 2>/dev/null | awk '{print $1}')
 echo
-echo "Open http://${host:-127.0.0.1}:$port/ in a browser (the test camera is demo-cam). Ctrl-C stops everything."
-echo "Commands: the panel under http://${host:-127.0.0.1}:$port/view/demo-cam, or"
-echo "  curl -X POST -d '{\"type\":\"snapshot\"}' http://127.0.0.1:$port/api/cameras/demo-cam/commands"
+token=$(build/relay/sightline-relay token --role admin --ttl 86400 --subject demo --token-secret-file "$run/token-secret")
+echo "Open http://${host:-127.0.0.1}:$port/?token=$token in a browser"
+echo "(the test camera is demo-cam; the page remembers the token). Ctrl-C stops everything."
+echo "Commands: the panel under /view/demo-cam, or"
+echo "  curl -H 'Authorization: Bearer $token' -X POST -d '{\"type\":\"snapshot\"}' http://127.0.0.1:$port/api/cameras/demo-cam/commands"
 echo "  mosquitto_sub -p $mqtt_port -v -t 'sightline/#'    # state and acks"
 echo
 wait -n "${pids[@]}"

@@ -1,6 +1,7 @@
 // The relay's session table driven through events: what each event makes the
 // relay send, and to whom.
 #include "session_table.hpp"
+#include "settings.hpp"
 
 #include <doctest/doctest.h>
 
@@ -260,4 +261,35 @@ TEST_CASE("an offline state of a camera never seen adds nothing") {
   f.table.camera_state(will);
   CHECK_FALSE(f.table.has_camera("ghost"));
   CHECK(f.table.cameras().empty());
+}
+
+TEST_CASE("a viewer whose token names cameras sees and watches only those") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("porch"));
+  f.table.agent_hello(kAgent2, Fixture::hello("garage"));
+  auto joined = f.table.viewer_joined(kViewer, {"porch"});
+  auto welcome = sent<proto::ViewerWelcome>(joined, kViewer);
+  REQUIRE(welcome.size() == 1);
+  REQUIRE(welcome[0].cameras.size() == 1);
+  CHECK(welcome[0].cameras[0].info.id == "porch");
+  auto refused = f.table.viewer_message(kViewer, proto::Watch{"r1", "garage", "sdp"}, 0);
+  auto errors = sent<proto::Error>(refused, kViewer);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == "unknown_camera");  // as if it did not exist
+  CHECK(sent<proto::Offer>(refused, kAgent2).empty());
+  CHECK(f.table.viewer_may_see(kViewer, "porch"));
+  CHECK_FALSE(f.table.viewer_may_see(kViewer, "garage"));
+}
+
+TEST_CASE("device secrets file: one 'id secret' a line, checked") {
+  auto ok = parse_device_secrets("# devices\nporch 0123456789abcdef0123\n\ngarage  fedcba9876543210fedc  \n");
+  REQUIRE(std::holds_alternative<std::map<std::string, std::string>>(ok));
+  CHECK(std::get<0>(ok).at("garage") == "fedcba9876543210fedc");
+  CHECK(std::get<1>(parse_device_secrets("porch short\n")).find("16 characters") != std::string::npos);
+  CHECK(std::get<1>(parse_device_secrets("a 0123456789abcdef\na 0123456789abcdef\n")).find("twice") != std::string::npos);
+  CHECK(std::get<1>(parse_device_secrets("ok 0123456789abcdef\nb@d 0123456789abcdef\n")).find("line 2") != std::string::npos);
+  CHECK(is_loopback("127.0.0.1"));
+  CHECK(is_loopback("::1"));
+  CHECK_FALSE(is_loopback("0.0.0.0"));
+  CHECK_FALSE(is_loopback("192.0.2.1"));
 }

@@ -5,6 +5,7 @@
 import { RelayConnection } from './signaling.js';
 import { CameraSession } from './session.js';
 import { readStats } from './stats.js';
+import { checkSession } from './auth.js';
 
 const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offline', error: 'error' };
 
@@ -35,6 +36,11 @@ export function startApp({ container, only = null }) {
     }
   }
   document.body.dataset.relay = 'connecting';
+  // In parallel with the socket: what our token allows (a sign-in field if nothing).
+  checkSession().then((session) => {
+    window.sightline.session = session;
+    document.body.dataset.role = session?.role || 'none';
+  });
   const banner = document.getElementById('banner');
 
   relay.addEventListener('open', () => { if (timing.wsOpen === undefined) timing.wsOpen = performance.now(); });

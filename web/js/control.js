@@ -1,145 +1,211 @@
 // The control panel of `/view/<id>`: the camera's published state, one form per
 // command, and the answer to every command (success and error alike), sent
-// through the relay's WebSocket ({type:'command'} -> {type:'command_result'}).
-// Hooks for tests: form[data-command], #command-log li[data-status],
-// window.sightline.control.log.
+// through the relay's WebSocket ({type:'command'} -> {type:'command_result'},
+// docs/protocol.md, docs/control.md).
+// Hooks for tests: form[data-command], #command-log li[data-status][data-code],
+// #snapshot, window.sightline.control.log.
 
-const TIMEOUT_MS = 15000;
+import { withToken } from './auth.js';
+
+const TIMEOUT_MS = 15000;  // the relay answers `timeout` itself well before this
+const LOG_ITEMS = 200;     // shown; window.sightline.control.log keeps everything
 
 const FORMS = [
   { command: 'set_video', title: 'Video', button: 'Apply',
-    fields: [['width', 'width'], ['height', 'height'], ['fps', 'fps'], ['bitrate', 'kbit/s']] },
+    numbers: [['width', 'width'], ['height', 'height'], ['fps', 'fps'], ['bitrate', 'kbit/s']] },
   { command: 'force_keyframe', title: 'Keyframe', button: 'Force keyframe' },
   { command: 'snapshot', title: 'Snapshot', button: 'Take snapshot' },
   { command: 'restart_pipeline', title: 'Pipeline', button: 'Restart pipeline' },
-  { command: 'set_controls', title: 'Camera controls', button: 'Set', text: 'controls',
-    placeholder: 'brightness=10, contrast=5' },
   { command: 'get_state', title: 'State', button: 'Refresh state' },
+  { command: 'set_controls', title: 'Controls', button: 'Set', text: 'controls',
+    placeholder: 'brightness=10, contrast=5' },
 ];
+
+const LABELS = { fps: 'fps now / target', bitrate: 'kbit/s now / target' };
 
 export function startControlPanel({ relay, camera, container }) {
   const control = { log: [] };
-  window.sightline = window.sightline || {};
-  window.sightline.control = control;
+  if (window.sightline) window.sightline.control = control;
+  else window.sightline = { control };
   const pending = new Map();  // ref -> { command, form, started, timer, item }
   let counter = 0;
 
-  const panel = el('section', { id: 'control', className: 'control' });
   const stateBox = el('dl', { className: 'camera-state' });
   const forms = el('div', { className: 'command-forms' });
+  const ranges = el('p', { className: 'control-ranges', hidden: true });
   const snapshot = el('img', { id: 'snapshot', alt: `snapshot of ${camera}`, hidden: true });
   const log = el('ol', { id: 'command-log', className: 'command-log' });
-  panel.append(el('h2', { textContent: 'Camera' }), stateBox, el('h2', { textContent: 'Commands' }), forms,
-    snapshot, el('h2', { textContent: 'Results' }), log);
-  container.append(panel);
   for (const spec of FORMS) forms.append(makeForm(spec));
-  // The camera list may have come before this panel listened.
-  renderState((relay.cameras || []).find((c) => c.id === camera)?.state || null);
+  container.append(el('h2', { textContent: 'Camera' }), stateBox,
+    el('h2', { textContent: 'Commands' }), forms, ranges, snapshot,
+    el('h2', { textContent: 'Results' }), log);
 
+  // Normally the first 'welcome' comes after this point; the relay's copy covers a late start.
+  renderState(stateOf(relay.cameras));
   for (const type of ['welcome', 'cameras']) {
-    relay.addEventListener(type, ({ detail }) => {
-      const cam = (detail.cameras || []).find((c) => c.id === camera);
-      renderState(cam?.state || null);
-    });
+    relay.addEventListener(type, ({ detail }) => renderState(stateOf(detail.cameras)));
   }
-  relay.addEventListener('command_result', ({ detail }) => finish(detail.ref, detail.ack));
+  relay.addEventListener('command_result', ({ detail }) => finish(detail.ref, detail.ack
+    || { status: 'error', code: 'bad_message', message: 'command_result without an ack' }));
+
+  function stateOf(cameras) {
+    return (cameras || []).find((c) => c.id === camera)?.state || null;
+  }
 
   function makeForm(spec) {
-    const form = el('form', { className: 'command' });
+    const form = el('form', { className: 'command', noValidate: true });  // the camera validates
     form.dataset.command = spec.command;
     form.append(el('span', { className: 'command-title', textContent: spec.title }));
-    for (const [name, label] of spec.fields || []) {
-      const input = el('input', { name, type: 'number', placeholder: label, title: label });
-      input.step = '1';
-      form.append(input);
+    for (const [name, label] of spec.numbers || []) {
+      const field = el('label', { className: 'field' });
+      field.append(el('span', { textContent: label }), el('input', { name, type: 'number', step: 'any' }));
+      form.append(field);
     }
-    if (spec.text) form.append(el('input', { name: spec.text, type: 'text', placeholder: spec.placeholder }));
+    if (spec.text) {
+      form.append(el('input', { name: spec.text, type: 'text', placeholder: spec.placeholder,
+        title: 'name=value, name=value' }));
+    }
     form.append(el('button', { type: 'submit', textContent: spec.button }));
     form.addEventListener('submit', (e) => {
       e.preventDefault();
-      send(spec.command, paramsOf(spec, form), form);
+      if (!form.querySelector('button').disabled) send(spec.command, paramsOf(spec, form), form);
     });
     return form;
-  }
-
-  // Only what the user typed; the camera checks the values and says what is wrong.
-  function paramsOf(spec, form) {
-    const params = {};
-    for (const [name] of spec.fields || []) {
-      const value = form.elements[name].value.trim();
-      if (value !== '') params[name] = Number(value);
-    }
-    if (spec.text) {
-      for (const pair of form.elements[spec.text].value.split(',')) {
-        const [name, value] = pair.split('=').map((s) => s?.trim());
-        if (name) params[name] = value === undefined || value === '' || Number.isNaN(Number(value)) ? value : Number(value);
-      }
-    }
-    return params;
   }
 
   function send(command, params, form) {
     const ref = `c${++counter}`;
     const item = el('li');
     Object.assign(item.dataset, { ref, command, status: 'pending' });
-    item.textContent = `${command} ${JSON.stringify(params)} …`;
+    item.append(
+      el('span', { className: 'command-name', textContent: command }),
+      el('span', { className: 'command-status', textContent: 'pending' }),
+      el('span', { className: 'command-rtt', textContent: '…' }),
+      el('span', { className: 'command-detail', textContent: JSON.stringify(params) }));
     log.prepend(item);
+    while (log.children.length > LOG_ITEMS) log.lastElementChild.remove();
     form.querySelector('button').disabled = true;
-    const timer = setTimeout(() => finish(ref, { status: 'error', code: 'timeout', type: command,
-      message: `no answer within ${TIMEOUT_MS / 1000} s` }), TIMEOUT_MS);
+    // A lost socket or relay never answers: give up, so the form is usable again.
+    const timer = setTimeout(() => finish(ref, { type: command, status: 'error', code: 'timeout',
+      message: `no answer within ${TIMEOUT_MS / 1000} s (page)` }), TIMEOUT_MS);
     pending.set(ref, { command, form, started: performance.now(), timer, item });
     relay.send({ type: 'command', ref, camera, command, params });
   }
 
   function finish(ref, ack) {
     const p = pending.get(ref);
-    if (!p) return;
+    if (!p) return;  // not ours, or already timed out
+    const rttMs = Math.round(performance.now() - p.started);
     pending.delete(ref);
     clearTimeout(p.timer);
     p.form.querySelector('button').disabled = false;
-    const rttMs = Math.round(performance.now() - p.started);
-    const ok = ack.status === 'ok';
-    p.item.dataset.status = ok ? 'ok' : 'error';
-    if (!ok) p.item.dataset.code = ack.code;
-    p.item.textContent = '';
-    p.item.append(
-      el('span', { className: 'command-name', textContent: p.command }),
-      el('span', { className: `command-status ${ok ? 'ok' : 'error'}`, textContent: ok ? 'ok' : `error: ${ack.code}` }),
-      el('span', { className: 'command-rtt', textContent: `${rttMs} ms` }),
-      el('span', { className: 'command-detail', textContent: ok ? JSON.stringify(ack.result ?? {})
-        : `${ack.message || ''}${ack.param ? ` (parameter: ${ack.param})` : ''}` }));
-    control.log.push({ ref, command: p.command, status: ok ? 'ok' : 'error', code: ack.code, ack, rttMs });
-    if (ok && p.command === 'snapshot' && ack.result?.url) {
-      snapshot.src = `${ack.result.url}${ack.result.url.includes('?') ? '&' : '?'}t=${Date.now()}`;
-      snapshot.hidden = false;
-    }
-    if (ok && p.command === 'get_state') renderState(ack.result);
+    const status = ack.status === 'ok' ? 'ok' : 'error';
+    const code = status === 'error' ? ack.code || 'error' : null;
+    p.item.dataset.status = status;
+    if (code) p.item.dataset.code = code;
+    const [, statusText, rttText, detailText] = p.item.children;
+    statusText.textContent = code ? `error: ${code}` : 'ok';
+    statusText.className = `command-status ${status}`;
+    rttText.textContent = `${rttMs} ms`;
+    detailText.textContent = code ? errorText(ack) : JSON.stringify(ack.result ?? {});
+    control.log.push({ ref, command: p.command, status, code, ack, rttMs });
+    if (code) return;
+    if (p.command === 'snapshot' && ack.result?.url) showSnapshot(ack.result);
+    if (p.command === 'get_state') renderState(ack.result);
+  }
+
+  function showSnapshot({ url, width, height, bytes, taken_at: takenAt }) {
+    // The url names the latest snapshot; the query part makes the browser fetch this one.
+    snapshot.src = withToken(`${url}${url.includes('?') ? '&' : '?'}t=${Date.now()}`);
+    snapshot.title = `${width}×${height}, ${Math.round(bytes / 1024)} KiB`
+      + (takenAt ? `, taken ${new Date(takenAt).toLocaleTimeString()}` : '');
+    snapshot.hidden = false;
   }
 
   function renderState(s) {
     stateBox.textContent = '';
+    stateBox.dataset.online = s ? String(!!s.online) : 'unknown';
     if (!s) {
-      stateBox.append(el('dd', { className: 'dim', textContent: 'no control plane state (is an MQTT broker configured?)' }));
+      stateBox.append(el('dd', { className: 'dim', textContent: 'no control plane state (no MQTT broker configured, or the camera never published)' }));
+      showRanges([]);
       return;
     }
     const rows = s.online ? [
-      ['state', s.pipeline], ['picture', `${s.width}×${s.height}`],
-      ['fps', `${s.fps} (target ${s.fps_target})`], ['bitrate', `${s.bitrate_kbps} kbit/s (target ${s.bitrate_target_kbps})`],
-      ['encoder', `${s.encoder} (${s.codec})`], ['source', s.source], ['viewers', s.viewers],
-      ['uptime', `${s.uptime_s} s`], ['keyframes', s.keyframes], ['restarts', s.restarts],
-      ...(s.controls || []).map((c) => [c.name, `${c.value} (${c.min}…${c.max})`]),
-    ] : [['state', 'offline']];
-    for (const [k, v] of rows) stateBox.append(el('dt', { textContent: k }), el('dd', { textContent: String(v) }));
-    // Prefill the video form once, from what the camera does now.
-    const video = forms.querySelector('form[data-command="set_video"]');
-    if (s.online && !video.dataset.filled) {
-      video.dataset.filled = '1';
-      video.elements.width.placeholder = s.width;
-      video.elements.height.placeholder = s.height;
-      video.elements.fps.placeholder = s.fps_target;
-      video.elements.bitrate.placeholder = s.bitrate_target_kbps;
+      ['pipeline', s.pipeline],
+      ['resolution', `${s.width}×${s.height}`],
+      ['fps', `${round1(s.fps)} / ${s.fps_target}`],
+      ['bitrate', `${s.bitrate_kbps} / ${s.bitrate_target_kbps}`],
+      ['encoder', s.codec ? `${s.encoder} (${s.codec})` : s.encoder],
+      ['source', s.source],
+      ['viewers', s.viewers],
+      ['uptime', duration(s.uptime_s)],
+      ['keyframes', s.keyframes],
+      ['restarts', s.restarts],
+      ['updated', s.updated_at ? new Date(s.updated_at).toLocaleTimeString() : undefined],
+    ] : [['pipeline', 'offline']];
+    for (const [name, value] of rows) {
+      const dd = el('dd', { textContent: value ?? '–' });
+      dd.dataset.field = name;
+      const pair = el('div');  // keeps name and value together in the grid
+      pair.append(el('dt', { textContent: LABELS[name] || name }), dd);
+      stateBox.append(pair);
+    }
+    if (s.online) stateBox.querySelector('dd[data-field="pipeline"]').dataset.pipeline = s.pipeline;
+    showRanges(s.online ? s.controls || [] : []);
+    hintVideo(s);
+  }
+
+  // What the camera does now, as placeholders: a field left empty is not sent.
+  function hintVideo(s) {
+    if (!s.online) return;
+    const f = forms.querySelector('form[data-command="set_video"]').elements;
+    f.width.placeholder = s.width ?? '';
+    f.height.placeholder = s.height ?? '';
+    f.fps.placeholder = s.fps_target ?? '';
+    f.bitrate.placeholder = s.bitrate_target_kbps ?? '';
+  }
+
+  function showRanges(controls) {
+    ranges.hidden = controls.length === 0;
+    ranges.textContent = controls.length ? `Controls: ${controls.map((c) =>
+      `${c.name} = ${c.value} (${c.min}…${c.max}${c.step > 1 ? `, step ${c.step}` : ''})`).join(' · ')}` : '';
+  }
+}
+
+// Only what the user typed, numbers as numbers; anything else goes as typed and
+// the camera says what is wrong with it.
+function paramsOf(spec, form) {
+  const params = {};
+  for (const [name] of spec.numbers || []) {
+    const value = form.elements[name].value.trim();
+    if (value !== '') params[name] = Number(value);
+  }
+  if (spec.text) {
+    for (const pair of form.elements[spec.text].value.split(',')) {
+      if (!pair.trim()) continue;
+      const at = pair.indexOf('=');
+      const name = (at < 0 ? pair : pair.slice(0, at)).trim();
+      const value = at < 0 ? '' : pair.slice(at + 1).trim();
+      params[name] = value !== '' && Number.isFinite(Number(value)) ? Number(value) : value;
     }
   }
+  return params;
+}
+
+function errorText(ack) {
+  return [ack.message, ack.param && `(parameter: ${ack.param})`].filter(Boolean).join(' ');
+}
+
+function duration(s) {
+  if (typeof s !== 'number') return undefined;
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${s % 60} s`;
+  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, '0')} min`;
+}
+
+function round1(x) {
+  return typeof x === 'number' ? Math.round(x * 10) / 10 : x;
 }
 
 function el(tag, props = {}) {

@@ -2,6 +2,8 @@
 // the relay's /ws/viewer, heartbeats, and reconnection with jittered backoff.
 // The message shapes mirror common/protocol.hpp.
 
+import { withToken } from './auth.js';
+
 const HEARTBEAT_MS = 5000;
 const SILENCE_MS = 15000;
 const RETRY_FIRST_MS = 250;
@@ -104,5 +106,5 @@ export class RelayConnection extends EventTarget {
 
 function defaultUrl() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/ws/viewer`;
+  return `${scheme}//${location.host}${withToken('/ws/viewer')}`;
 }

@@ -5,4 +5,4 @@ import { startControlPanel } from './control.js';
 const id = decodeURIComponent(location.pathname.replace(/^\/view\//, '').replace(/\/$/, ''));
 document.title = `${id} · Sightline`;
 const { relay } = startApp({ container: document.getElementById('grid'), only: id });
-startControlPanel({ relay, camera: id, container: document.getElementById('panel') });
+startControlPanel({ relay, camera: id, container: document.getElementById('control') });

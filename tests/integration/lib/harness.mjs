@@ -133,10 +133,13 @@ export async function camera(port, id) {
   return (await getJson(port, '/api/cameras')).find((c) => c.id === id);
 }
 
-export async function startRelay(stack, { port, args = [], name = 'relay' } = {}) {
+// Tests about other things run the relay with --insecure-dev (loopback only);
+// the security tests pass `secure: true` and their own secrets in `args`.
+export async function startRelay(stack, { port, args = [], name = 'relay', secure = false } = {}) {
   port ??= await freePort();
   const proc = stack.add(new Proc(name, paths.relay,
-    ['--listen', `127.0.0.1:${port}`, '--web-root', paths.webRoot, '--heartbeat-interval', '1', ...args]));
+    ['--listen', `127.0.0.1:${port}`, '--web-root', paths.webRoot, '--heartbeat-interval', '1',
+      ...(secure ? [] : ['--insecure-dev']), ...args]));
   await waitFor(`${name} to answer /healthz`, async () => (await getJson(port, '/healthz')).status === 'ok');
   return { proc, port, url: `http://127.0.0.1:${port}` };
 }

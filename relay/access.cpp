@@ -1,0 +1,91 @@
+#include "access.hpp"
+
+#include "gobj.hpp"
+#include "json_io.hpp"
+
+#include <glib.h>
+
+
+namespace sl::relay {
+
+namespace {
+std::string query_token(SoupServerMessage *msg) {
+  const char *query = g_uri_get_query(soup_server_message_get_uri(msg));
+  if (!query) return {};
+  GHashTable *params = soup_form_decode(query);
+  const char *token = static_cast<const char *>(g_hash_table_lookup(params, "token"));
+  std::string out = token ? token : "";
+  g_hash_table_unref(params);
+  return out;
+}
+
+std::string header(SoupServerMessage *msg, const char *name) {
+  const char *v = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), name);
+  return v ? v : "";
+}
+}  // namespace
+
+Access::Access(const RelaySettings &s)
+    : insecure_(s.insecure_dev), token_secret_(s.token_secret), device_secrets_(s.device_secrets),
+      allowed_origins_(s.allowed_origins) {}
+
+std::variant<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const {
+  if (insecure_) return auth::Claims{auth::Role::Admin, 0, 0, "insecure-dev", {}};
+  std::string token;
+  const std::string authorization = header(msg, "Authorization");
+  if (authorization.rfind("Bearer ", 0) == 0)
+    token = authorization.substr(7);
+  else
+    token = query_token(msg);
+  if (token.empty())
+    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                   "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN"};
+  auto verified = auth::verify_token(token, token_secret_, g_get_real_time() / G_USEC_PER_SEC);
+  if (auto *why = std::get_if<std::string>(&verified))
+    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "token refused: " + *why};
+  return std::get<auth::Claims>(verified);
+}
+
+std::variant<std::string, Refusal> Access::device(SoupServerMessage *msg) const {
+  if (insecure_) return std::string();
+  const std::string authorization = header(msg, "Authorization");
+  if (authorization.rfind("Basic ", 0) != 0)
+    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "agents authenticate with their device id and secret"};
+  gsize len = 0;
+  guchar *raw = g_base64_decode(authorization.substr(6).c_str(), &len);
+  const std::string pair(reinterpret_cast<const char *>(raw), len);
+  g_free(raw);
+  const size_t colon = pair.find(':');
+  const std::string id = pair.substr(0, colon);
+  const std::string secret = colon == std::string::npos ? "" : pair.substr(colon + 1);
+  auto known = device_secrets_.find(id);
+  // The same answer for an unknown id and a wrong secret.
+  if (known == device_secrets_.end() || !auth::equal_secrets(known->second, secret))
+    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "unknown device or wrong secret"};
+  return id;
+}
+
+std::optional<Refusal> Access::check_origin(SoupServerMessage *msg) const {
+  const std::string origin = header(msg, "Origin");
+  if (origin.empty()) return std::nullopt;  // not a browser (agents, scripts)
+  for (const auto &allowed : allowed_origins_)
+    if (allowed == "*" || allowed == origin) return std::nullopt;
+  if (allowed_origins_.empty()) {
+    // By default the page must come from this relay itself.
+    const std::string host = header(msg, "Host");
+    if (origin == "http://" + host || origin == "https://" + host) return std::nullopt;
+  }
+  return Refusal{SOUP_STATUS_FORBIDDEN, "bad_origin", "origin " + origin + " is not allowed"};
+}
+
+void refuse(SoupServerMessage *msg, const Refusal &r) {
+  json::Writer w("error");
+  const std::string body = w.str("code", r.code).str("message", r.message).done();
+  soup_server_message_set_status(msg, r.status, nullptr);
+  if (r.status == SOUP_STATUS_UNAUTHORIZED)
+    soup_message_headers_replace(soup_server_message_get_response_headers(msg), "WWW-Authenticate",
+                                 "Bearer realm=\"sightline\"");
+  soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_COPY, body.data(), body.size());
+}
+
+}  // namespace sl::relay

@@ -1,0 +1,48 @@
+// Who may do what at the relay: browsers and API clients carry a signed token
+// (auth::Claims: role, expiry, cameras), agents a per-device secret. Read from
+// the request (Authorization header, or ?token= where a browser cannot set
+// headers: WebSocket upgrades, <img> sources). With insecure-dev everyone is
+// an admin and any agent may claim any id (loopback only).
+#pragma once
+
+#include "settings.hpp"
+#include "token.hpp"
+
+#include <libsoup/soup.h>
+
+#include <map>
+#include <string>
+#include <variant>
+
+namespace sl::relay {
+
+struct Refusal {
+  guint status = SOUP_STATUS_UNAUTHORIZED;  // 401, 403 or 404
+  std::string code;                         // unauthorized, forbidden, bad_origin
+  std::string message;
+};
+
+class Access {
+ public:
+  explicit Access(const RelaySettings &settings);
+
+  // A browser's or API client's claims.
+  std::variant<auth::Claims, Refusal> client(SoupServerMessage *msg) const;
+  // An agent: the device id it proved with its secret ("" = any, insecure-dev).
+  std::variant<std::string, Refusal> device(SoupServerMessage *msg) const;
+  // WebSocket upgrades from browsers: their Origin must be allowed (agents send none).
+  std::optional<Refusal> check_origin(SoupServerMessage *msg) const;
+
+  bool insecure() const { return insecure_; }
+
+ private:
+  bool insecure_;
+  std::string token_secret_;
+  std::map<std::string, std::string> device_secrets_;
+  std::vector<std::string> allowed_origins_;
+};
+
+// Writes a refusal as a JSON error body with its status (and WWW-Authenticate on 401).
+void refuse(SoupServerMessage *msg, const Refusal &refusal);
+
+}  // namespace sl::relay
