@@ -55,9 +55,11 @@ int h264_rank(const GstSDPMedia *media, int pt) {
 
 std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer_sdp, Codec codec) {
   GstSDPMessage *raw = nullptr;
-  if (gst_sdp_message_new_from_text(offer_sdp.c_str(), &raw) != GST_SDP_OK || !raw)
-    return std::string("the offer is not valid SDP");
+  const GstSDPResult parsed = gst_sdp_message_new_from_text(offer_sdp.c_str(), &raw);
+  // Owned whatever the result: the message is allocated before parsing fails
+  // (a leak found by tests/fuzz/fuzz_sdp_offer.cpp).
   std::unique_ptr<GstSDPMessage, SdpDeleter> msg(raw);
+  if (parsed != GST_SDP_OK || !raw) return std::string("the offer is not valid SDP");
 
   for (guint m = 0; m < gst_sdp_message_medias_len(msg.get()); ++m) {
     const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), m);

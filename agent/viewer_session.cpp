@@ -36,7 +36,10 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
   const PayloadChoice choice = std::get<PayloadChoice>(payload);
 
   GstSDPMessage *sdp = nullptr;
-  if (gst_sdp_message_new_from_text(offer.sdp.c_str(), &sdp) != GST_SDP_OK) return std::string("the offer is not valid SDP");
+  if (gst_sdp_message_new_from_text(offer.sdp.c_str(), &sdp) != GST_SDP_OK) {
+    if (sdp) gst_sdp_message_free(sdp);  // allocated before parsing failed
+    return std::string("the offer is not valid SDP");
+  }
   GstWebRTCSessionDescription *remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
 
   std::unique_ptr<ViewerSession> s(new ViewerSession(pipeline, std::move(events)));

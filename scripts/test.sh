@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: unit and integration tests, once in a
-# normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer, then
+# every parser under libFuzzer for a bounded time (SIGHTLINE_FUZZ_SECONDS, 20 each).
 # Ends with one line "N passed, N failed, N skipped" from the real results.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,10 @@ bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 bash scripts/build.sh build || { echo "0 passed, 1 failed"; exit 1; }
 bash scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug \
   || { echo "0 passed, 1 failed"; exit 1; }
+# The parsers under libFuzzer (clang), each for a bounded time (tests/fuzz/).
+CC=clang CXX=clang++ bash scripts/build.sh build-fuzz -Dfuzzing=true -Db_sanitize=address,undefined \
+  -Db_lundef=false -Dcpp_args=-fsanitize=fuzzer-no-link -Dfuzz_seconds="${SIGHTLINE_FUZZ_SECONDS:-20}" \
+  || { echo "0 passed, 1 failed"; exit 1; }
 
 meson test -C build --print-errorlogs --num-processes 2
 # GLib and GStreamer keep caches for the life of the process: leaks are not
@@ -16,8 +21,9 @@ meson test -C build --print-errorlogs --num-processes 2
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 meson test -C build-fuzz --suite fuzz --print-errorlogs
 
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json <<'PY'
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:

@@ -15,9 +15,10 @@ const FLAGS = [
   '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0',
 ];
 
-export async function startBrowser(stack) {
+// `args`: extra Chromium flags (e.g. trusting a test certificate).
+export async function startBrowser(stack, { args = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-chromium-'));
-  const child = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [...FLAGS, `--user-data-dir=${dir}`, 'about:blank'],
+  const child = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [...FLAGS, ...args, `--user-data-dir=${dir}`, 'about:blank'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await new Promise((resolve, reject) => {
     let text = '';

@@ -1,0 +1,30 @@
+// The control plane's readers (commands, parameters of every type, acks, state)
+// on any bytes: no crash, and accepted acks and states read back the same.
+#include "control.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+using namespace sl::control;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  const std::string text(reinterpret_cast<const char *>(data), size);
+  auto command = parse_command(text);
+  if (auto *c = std::get_if<Command>(&command)) {
+    parse_params(c->type, c->params);
+    auto again = parse_command(to_json(*c));
+    if (!std::holds_alternative<Command>(again) || std::get<Command>(again).params != c->params) std::abort();
+  }
+  for (const char *type : kCommandTypes) parse_params(type, text);
+  std::string error;
+  if (auto ack = parse_ack(text, error)) {
+    auto back = parse_ack(to_json(*ack), error);
+    if (!back || !(*back == *ack)) std::abort();
+  }
+  if (auto state = parse_state(text, error)) {
+    auto back = parse_state(to_json(*state), error);
+    if (!back || !(*back == *state)) std::abort();
+  }
+  return 0;
+}
