@@ -28,6 +28,7 @@ const std::vector<config::Option> &agent_options() {
       {"stamp", Kind::Bool, "false", "Stamp every test frame with its capture time (LTS1, for latency measurement)."},
       {"ice-address", Kind::StringList, "",
        "Only gather ICE candidates on this local address (repeatable). Default: every address."},
+      {"ice-relay-only", Kind::Bool, "false", "Use only TURN-relayed paths (for checking a TURN setup)."},
       {"stun", Kind::StringList, "", "STUN server URL, e.g. stun:stun.example.org:3478 (repeatable)."},
       {"heartbeat-interval", Kind::Int, "5", "Seconds between heartbeats to the relay; 3 missed ones drop the link.", 1,
        300},
@@ -110,6 +111,7 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   if (a.width % 2 || a.height % 2) return "Settings 'width' and 'height' must be even numbers.";
   a.ice_addresses = s.list("ice-address");
   a.stun = s.list("stun");
+  a.ice_relay_only = s.flag("ice-relay-only");
   a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   a.reconnect_max_s = int(s.integer("reconnect-max"));
   a.keyframe_interval_s = int(s.integer("keyframe-interval"));

@@ -23,6 +23,7 @@ struct AgentSettings {
   bool stamp = false;
   std::vector<std::string> ice_addresses;
   std::vector<std::string> stun;
+  bool ice_relay_only = false;  // only TURN-relayed candidate pairs
   int heartbeat_interval_s = 5;
   int reconnect_max_s = 10;
   int keyframe_interval_s = 2;

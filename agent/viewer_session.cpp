@@ -74,6 +74,7 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
     return std::string("GStreamer's webrtc elements are missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
   }
   gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "bundle-policy", "max-bundle");
+  if (settings.ice_relay_only) gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "ice-transport-policy", "relay");
   gst_bin_add_many(GST_BIN(s->branch_.get()), queue, s->payloader_.get(), s->webrtc_.get(), nullptr);
   gst_element_link(queue, s->payloader_.get());
   auto queue_sink = adopt(gst_element_get_static_pad(queue, "sink"));

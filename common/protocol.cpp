@@ -155,6 +155,7 @@ SessionStarted read(Reader &r, std::type_identity<SessionStarted>) {
   m.ref = r.id("ref");
   m.session = r.id("session");
   m.camera = r.id("camera");
+  if (json_object_has_member(r.object(), "ice_servers")) m.ice_servers = read_ice_servers(r);
   return m;
 }
 Stop read(Reader &r, std::type_identity<Stop>) { return {r.id("session")}; }
@@ -373,8 +374,10 @@ std::string to_json(const Watch &m) {
   return Writer(type_name<Watch>()).str("ref", m.ref).str("camera", m.camera).str("sdp", m.sdp).done();
 }
 std::string to_json(const SessionStarted &m) {
-  return Writer(type_name<SessionStarted>()).str("ref", m.ref).str("session", m.session).str("camera", m.camera)
-      .done();
+  Writer w(type_name<SessionStarted>());
+  w.str("ref", m.ref).str("session", m.session).str("camera", m.camera);
+  add_ice_servers(w, m.ice_servers);
+  return w.done();
 }
 std::string to_json(const Stop &m) { return Writer(type_name<Stop>()).str("session", m.session).done(); }
 std::string to_json(const CommandRequest &m) {

@@ -124,6 +124,7 @@ struct SessionStarted {  // JSON type "session"
   std::string ref;
   std::string session;
   std::string camera;
+  std::vector<IceServer> ice_servers;  // this session's (the agent gets the same)
   bool operator==(const SessionStarted &) const = default;
 };
 struct Stop {

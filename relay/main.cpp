@@ -10,6 +10,7 @@
 #include "settings.hpp"
 #include "token.hpp"
 #include "socket_hub.hpp"
+#include "stun_responder.hpp"
 
 #include <libsoup/soup.h>
 
@@ -128,6 +129,15 @@ int main(int argc, char **argv) {
             settings.listen_host.find(':') != std::string::npos ? "[" : "", settings.listen_host.c_str(),
             settings.listen_host.find(':') != std::string::npos ? "]" : "", settings.listen_port);
 
+  // The built-in STUN responder, for deployments without coturn.
+  relay::StunResponder stun;
+  if (!settings.stun_listen_host.empty()) {
+    if (auto error = stun.listen(settings.stun_listen_host, settings.stun_listen_port)) {
+      std::fprintf(stderr, "sightline-relay: setting 'stun-listen': %s\n", error->c_str());
+      return 2;
+    }
+    g_message("answering STUN on udp %s:%d", settings.stun_listen_host.c_str(), settings.stun_listen_port);
+  }
   commands.start();
   run_until_signalled();
   g_message("stopping");

@@ -5,9 +5,9 @@
 namespace sl::relay {
 
 SessionTable::SessionTable(std::vector<proto::IceServer> ice_servers, int64_t session_timeout_ms, Limits limits,
-                           std::function<std::string()> new_session_id)
+                           std::function<std::string()> new_session_id, MintIce mint_ice)
     : ice_servers_(std::move(ice_servers)), session_timeout_ms_(session_timeout_ms), limits_(limits),
-      new_session_id_(std::move(new_session_id)) {}
+      new_session_id_(std::move(new_session_id)), mint_ice_(std::move(mint_ice)) {}
 
 void SessionTable::refresh_viewer_counts() {
   for (auto &[id, camera] : cameras_) camera.entry.viewers = 0;
@@ -228,10 +228,15 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
       refuse("camera_offline", "camera '" + watch->camera + "' is offline");
       return out;
     }
-    size_t of_viewer = 0, of_camera = 0;
+    size_t of_viewer = 0, of_camera = 0, pending = 0;
     for (const auto &[id, s] : sessions_) {
       of_viewer += s.viewer == viewer;
       of_camera += s.camera == watch->camera;
+      pending += s.viewer == viewer && !s.answered;
+    }
+    if (pending >= limits_.pending_per_viewer) {
+      refuse("too_many_sessions", "this connection already has " + std::to_string(pending) + " unanswered sessions");
+      return out;
     }
     if (of_viewer >= limits_.sessions_per_viewer) {
       refuse("too_many_sessions", "this connection already watches " + std::to_string(of_viewer) + " sessions");
@@ -244,8 +249,15 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
     }
     Session s{new_session_id_(), watch->camera, cam->second.agent, viewer, now_ms, false};
     sessions_[s.id] = s;
-    to_viewer(out, viewer, proto::SessionStarted{watch->ref, s.id, s.camera});
-    to_agent(out, s.agent, proto::Offer{s.id, s.camera, watch->sdp, ice_servers_});
+    // Both ends get the same ICE servers: the relay's own plus TURN credentials
+    // for this session alone, valid for its lifetime.
+    std::vector<proto::IceServer> servers = ice_servers_;
+    if (mint_ice_) {
+      const int64_t lifetime_ms = limits_.session_lifetime_ms ? limits_.session_lifetime_ms : 24LL * 3600 * 1000;
+      for (auto &server : mint_ice_(s.id, lifetime_ms / 1000)) servers.push_back(std::move(server));
+    }
+    to_viewer(out, viewer, proto::SessionStarted{watch->ref, s.id, s.camera, servers});
+    to_agent(out, s.agent, proto::Offer{s.id, s.camera, watch->sdp, servers});
     refresh_viewer_counts();
     broadcast_cameras(out);
   } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
@@ -270,9 +282,17 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
 Actions SessionTable::tick(int64_t now_ms) {
   Actions out;
   std::vector<std::string> late;
-  for (const auto &[id, s] : sessions_)
-    if (!s.answered && now_ms - s.created_ms > session_timeout_ms_) late.push_back(id);
+  std::vector<std::string> old;
+  for (const auto &[id, s] : sessions_) {
+    if (!s.answered && now_ms - s.created_ms > session_timeout_ms_)
+      late.push_back(id);
+    else if (limits_.session_lifetime_ms && now_ms - s.created_ms > limits_.session_lifetime_ms)
+      old.push_back(id);
+  }
   for (const auto &id : late) end_session(id, "timeout", true, true, out);
+  // Past its lifetime (its TURN credentials expire): the page asks again.
+  for (const auto &id : old) end_session(id, "lifetime", true, true, out);
+  late.insert(late.end(), old.begin(), old.end());
   if (!late.empty()) {
     refresh_viewer_counts();
     broadcast_cameras(out);

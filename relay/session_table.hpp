@@ -37,12 +37,18 @@ struct Actions {
 struct Limits {
   size_t sessions_per_viewer = 16;
   size_t sessions_per_camera = 64;
+  size_t pending_per_viewer = 4;    // sessions not yet answered by their camera
+  int64_t session_lifetime_ms = 0;  // 0: forever; else sessions end then (their TURN credentials expire then)
 };
+
+// Mints the per-session ICE servers (TURN with short-lived credentials) for a
+// session id, valid `valid_for_s` seconds from now; none when no TURN is configured.
+using MintIce = std::function<std::vector<proto::IceServer>(const std::string &session, int64_t valid_for_s)>;
 
 class SessionTable {
  public:
   SessionTable(std::vector<proto::IceServer> ice_servers, int64_t session_timeout_ms, Limits limits,
-               std::function<std::string()> new_session_id);
+               std::function<std::string()> new_session_id, MintIce mint_ice = {});
 
   Actions agent_hello(PeerId agent, const proto::Hello &hello);
   Actions agent_message(PeerId agent, const proto::AgentToRelay &message);
@@ -95,6 +101,7 @@ class SessionTable {
   int64_t session_timeout_ms_;
   Limits limits_;
   std::function<std::string()> new_session_id_;
+  MintIce mint_ice_;
   std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids
   std::map<PeerId, CameraFilter> viewers_;
   std::map<std::string, Camera> cameras_;

@@ -36,6 +36,11 @@ const std::vector<config::Option> &relay_options() {
        "Origins whose pages may open WebSockets (repeatable; * for any). Default: the relay's own."},
       {"tls-cert", Kind::String, "", "PEM certificate (chain) for https:// and wss://."},
       {"tls-key", Kind::String, "", "PEM private key of tls-cert."},
+      {"turn", Kind::StringList, "", "TURN server URL handed out with per-session credentials, e.g. turn:turn.example.org:3478 (repeatable)."},
+      {"turn-secret", Kind::String, "", "coturn's static-auth-secret: signs the per-session TURN credentials."},
+      {"turn-secret-file", Kind::String, "", "File holding the TURN secret (instead of turn-secret)."},
+      {"session-lifetime", Kind::Int, "43200", "Seconds a viewing session lasts at most (its TURN credentials expire then; the page renews).", 60, 7 * 86400},
+      {"stun-listen", Kind::String, "", "Answer STUN binding requests on this UDP HOST:PORT (a small deployment without coturn)."},
       {"max-messages-per-second", Kind::Int, "50", "Messages a WebSocket may send per second before it is closed.", 1,
        100000},
   };
@@ -148,6 +153,24 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
     return "Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + r.mqtt_prefix + "'.";
   r.command_timeout_s = int(s.integer("command-timeout"));
   r.max_messages_per_second = int(s.integer("max-messages-per-second"));
+  r.turn_urls = s.list("turn");
+  for (const auto &url : r.turn_urls)
+    if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)
+      return "Setting 'turn' must be a turn: or turns: URL such as turn:turn.example.org:3478, not '" + url + "'.";
+  r.turn_secret = s.str("turn-secret");
+  if (const std::string file = s.str("turn-secret-file"); !file.empty()) {
+    gchar *text = nullptr;
+    if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
+      return "Setting 'turn-secret-file': cannot read " + file + ".";
+    r.turn_secret = g_strstrip(text);
+    g_free(text);
+  }
+  if (!r.turn_urls.empty() && r.turn_secret.empty())
+    return "Setting 'turn' needs 'turn-secret' (coturn's static-auth-secret) to mint credentials.";
+  r.session_lifetime_s = int(s.integer("session-lifetime"));
+  if (const std::string stun = s.str("stun-listen"); !stun.empty() &&
+                                                     !parse_listen(stun, r.stun_listen_host, r.stun_listen_port))
+    return "Setting 'stun-listen' must be HOST:PORT with an IP address, not '" + stun + "'.";
   r.allowed_origins = s.list("allowed-origins");
   r.tls_cert = s.str("tls-cert");
   r.tls_key = s.str("tls-key");

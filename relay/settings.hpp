@@ -31,6 +31,12 @@ struct RelaySettings {
   std::vector<std::string> allowed_origins;           // empty: the relay's own
   std::string tls_cert, tls_key;
   int max_messages_per_second = 50;
+  // NAT traversal (docs/nat.md).
+  std::vector<std::string> turn_urls;  // turn:HOST:PORT[?transport=udp|tcp], turns:...
+  std::string turn_secret;             // coturn's static-auth-secret
+  int session_lifetime_s = 43200;      // sessions end then; their TURN credentials expire then
+  std::string stun_listen_host;        // built-in STUN responder (UDP); empty: off
+  int stun_listen_port = 0;
 };
 
 // "id secret" lines (# comments, blank lines) -> map; error text naming the line.

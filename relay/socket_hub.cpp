@@ -1,6 +1,7 @@
 #include "socket_hub.hpp"
 
 #include "main_context.hpp"
+#include "turn.hpp"
 
 namespace sl::relay {
 
@@ -23,7 +24,12 @@ struct SocketHub::Signal {
 
 SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access)
     : settings_(settings), access_(access),
-      table_(settings.ice_servers, int64_t(settings.session_timeout_s) * 1000, Limits{}, random_session_id) {
+      table_(settings.ice_servers, int64_t(settings.session_timeout_s) * 1000,
+             Limits{16, 64, 4, int64_t(settings.session_lifetime_s) * 1000}, random_session_id,
+             [&settings](const std::string &session, int64_t valid_for_s) {
+               const int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;  // coturn compares with wall time
+               return turn_servers(settings.turn_urls, settings.turn_secret, session, now_s + valid_for_s);
+             }) {
   auto handler = [](Role role) {
     return role == Role::Agent
                ? +[](SoupServer *, SoupServerMessage *msg, const char *, SoupWebsocketConnection *conn, gpointer self) {

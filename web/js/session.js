@@ -77,11 +77,20 @@ export class CameraSession {
     let answered;
     this.remoteReady = new Promise((resolve) => { answered = resolve; });
     this.answered = answered;
+    // The relay's `session` reply carries this session's ICE servers (TURN with
+    // credentials for it alone): gathering waits for them.
+    const sessionReady = new Promise((resolve) => { this.sessionArrived = resolve; });
     this.localReady = (async () => {
       const offer = await (prepared ? prepared.offer : pc.createOffer());
       if (pc !== this.pc) return;
       if (!prepared?.ref) this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
       this.mark('offerSent');
+      const started = await sessionReady;
+      if (pc !== this.pc) return;
+      if (started.ice_servers?.length) {
+        pc.setConfiguration({ iceServers: started.ice_servers, bundlePolicy: 'max-bundle',
+          iceTransportPolicy: this.relay.iceTransportPolicy || 'all' });
+      }
       await pc.setLocalDescription(offer);
     })();
     await this.localReady;
@@ -101,6 +110,7 @@ export class CameraSession {
   async handle(m) {
     if (m.type === 'session') {
       this.session = m.session;
+      this.sessionArrived?.(m);
       for (const c of this.pending) this.relay.send({ ...c, session: this.session });
       this.pending = [];
     } else if (m.type === 'answer') {

@@ -30,6 +30,8 @@ export class RelayConnection extends EventTarget {
     this.attempt = 0;
     this.ws = null;
     this.iceServers = [];
+    // ?ice=relay in the page's address: only TURN-relayed paths (for checking TURN).
+    this.iceTransportPolicy = new URLSearchParams(location.search).get('ice') === 'relay' ? 'relay' : 'all';
     this.open(boot);
   }
 

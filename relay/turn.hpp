@@ -1,0 +1,24 @@
+// Short-lived TURN credentials in coturn's REST scheme (use-auth-secret):
+// username "EXPIRY:NAME", password base64(HMAC-SHA1(secret, username)). coturn
+// checks them with the same shared secret and refuses them after EXPIRY.
+#pragma once
+
+#include "protocol.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sl::relay {
+
+struct TurnCredentials {
+  std::string username;
+  std::string password;
+};
+TurnCredentials turn_credentials(const std::string &secret, const std::string &name, int64_t expires_at_s);
+
+// The relay's TURN URLs with credentials for `name` (empty when no TURN is configured).
+std::vector<proto::IceServer> turn_servers(const std::vector<std::string> &urls, const std::string &secret,
+                                           const std::string &name, int64_t expires_at_s);
+
+}  // namespace sl::relay

@@ -1,0 +1,113 @@
+// NAT traversal pieces of the relay: coturn REST credentials, per-session ICE
+// servers handed to both ends, session lifetime, and the built-in STUN responder.
+#include "session_table.hpp"
+#include "stun_responder.hpp"
+#include "turn.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace sl;
+using namespace sl::relay;
+
+TEST_CASE("TURN credentials follow coturn's REST scheme") {
+  // Checked with Python: base64(hmac.new(b'north', b'1800000000:s1', sha1).digest())
+  const auto c = turn_credentials("north", "s1", 1800000000);
+  CHECK(c.username == "1800000000:s1");
+  CHECK(c.password == "OocqsECCiYJgFPT3a3M6TFB2/mQ=");
+  CHECK(turn_servers({}, "north", "s1", 1).empty());
+  const auto servers = turn_servers({"turn:198.51.100.7:3478", "turn:198.51.100.7:3478?transport=tcp"}, "north", "s1",
+                                    1800000000);
+  REQUIRE(servers.size() == 1);
+  CHECK(servers[0].urls.size() == 2);
+  CHECK(servers[0].username == "1800000000:s1");
+}
+
+namespace {
+template <typename T, typename V> std::vector<T> of(const Actions &a, PeerId peer) {
+  std::vector<T> out;
+  for (const auto &s : a.sends)
+    if (s.peer == peer)
+      if (auto *v = std::get_if<V>(&s.message))
+        if (auto *m = std::get_if<T>(v)) out.push_back(*m);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("each session gets its own TURN credentials, the same at both ends, and ends with its lifetime") {
+  int next = 0;
+  std::vector<std::pair<std::string, int64_t>> minted;
+  SessionTable table({proto::IceServer{{"stun:198.51.100.7:3478"}, "", ""}}, 10000, Limits{16, 64, 4, 60000},
+                     [&] { return "s" + std::to_string(++next); },
+                     [&](const std::string &session, int64_t valid_for_s) {
+                       minted.emplace_back(session, valid_for_s);
+                       return turn_servers({"turn:198.51.100.7:3478"}, "north", session, 1800000000);
+                     });
+  table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
+  table.viewer_joined(10);
+  auto a = table.viewer_message(10, proto::Watch{"r1", "cam", "sdp"}, 1000);
+  auto started = of<proto::SessionStarted, proto::RelayToViewer>(a, 10);
+  auto offers = of<proto::Offer, proto::RelayToAgent>(a, 1);
+  REQUIRE(started.size() == 1);
+  REQUIRE(offers.size() == 1);
+  CHECK(started[0].ice_servers == offers[0].ice_servers);
+  REQUIRE(started[0].ice_servers.size() == 2);  // the relay's STUN, and TURN for this session
+  CHECK(started[0].ice_servers[1].username == "1800000000:s1");
+  REQUIRE(minted.size() == 1);
+  CHECK(minted[0] == std::pair<std::string, int64_t>{"s1", 60});
+
+  auto b = table.viewer_message(10, proto::Watch{"r2", "cam", "sdp"}, 2000);
+  CHECK(of<proto::SessionStarted, proto::RelayToViewer>(b, 10)[0].ice_servers[1].username == "1800000000:s2");
+
+  // Answered sessions live until their lifetime, then both ends are told.
+  table.agent_message(1, proto::Answer{"s1", "answer"});
+  table.agent_message(1, proto::Answer{"s2", "answer"});
+  CHECK(table.tick(50000).sends.empty());
+  auto ended = table.tick(61500);
+  auto ends = of<proto::SessionEnd, proto::RelayToViewer>(ended, 10);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].session == "s1");
+  CHECK(ends[0].reason == "lifetime");
+}
+
+TEST_CASE("a viewer may have only a few unanswered sessions at once") {
+  int next = 0;
+  SessionTable table({}, 10000, Limits{16, 64, 2, 0}, [&] { return "s" + std::to_string(++next); });
+  table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
+  table.viewer_joined(10);
+  table.viewer_message(10, proto::Watch{"r1", "cam", "sdp"}, 0);
+  table.viewer_message(10, proto::Watch{"r2", "cam", "sdp"}, 0);
+  auto third = table.viewer_message(10, proto::Watch{"r3", "cam", "sdp"}, 0);
+  auto errors = of<proto::Error, proto::RelayToViewer>(third, 10);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == "too_many_sessions");
+  CHECK(errors[0].ref == "r3");
+}
+
+TEST_CASE("the STUN responder answers a Binding request with the XOR-mapped source") {
+  // A Binding request: type, length 0, magic cookie, transaction id 1..12.
+  std::string request = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, (char)0xA4, 0x42};
+  for (char i = 1; i <= 12; ++i) request += i;
+  auto from = adopt(G_INET_SOCKET_ADDRESS(g_inet_socket_address_new_from_string("203.0.113.9", 40000)));
+  auto reply = stun_binding_response(request, from.get());
+  REQUIRE(reply);
+  const auto &r = *reply;
+  auto u16 = [&](size_t at) { return (uint8_t(r[at]) << 8) | uint8_t(r[at + 1]); };
+  CHECK(u16(0) == 0x0101);
+  CHECK(size_t(u16(2)) + 20 == r.size());
+  CHECK(r.substr(4, 16) == request.substr(4, 16));
+  CHECK(u16(20) == 0x0020);   // XOR-MAPPED-ADDRESS first
+  CHECK(uint8_t(r[25]) == 1);  // IPv4
+  CHECK((u16(26) ^ 0x2112) == 40000);
+  CHECK((uint8_t(r[28]) ^ 0x21) == 203);
+  CHECK((uint8_t(r[29]) ^ 0x12) == 0);
+  CHECK((uint8_t(r[30]) ^ 0xA4) == 113);
+  CHECK((uint8_t(r[31]) ^ 0x42) == 9);
+  CHECK(u16(r.size() - 8) == 0x8028);  // FINGERPRINT last
+
+  CHECK_FALSE(stun_binding_response("GET / HTTP/1.1\r\n\r\n", from.get()));
+  std::string response = request;
+  response[1] = 0x01;  // a Binding success response, not a request
+  response[0] = 0x01;
+  CHECK_FALSE(stun_binding_response(response, from.get()));
+  CHECK_FALSE(stun_binding_response(request.substr(0, 19), from.get()));
+}
