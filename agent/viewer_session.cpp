@@ -85,6 +85,8 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
   std::vector<proto::IceServer> servers = offer.ice_servers;
   for (const auto &url : settings.stun) servers.push_back(proto::IceServer{{url}, "", ""});
   const WebrtcbinIce ice = to_webrtcbin(servers);
+  g_debug("session %s: STUN %s, %zu TURN server(s)", s->id_.c_str(),
+          ice.stun_server.empty() ? "none" : ice.stun_server.c_str(), ice.turn_servers.size());
   if (!ice.stun_server.empty()) g_object_set(s->webrtc_.get(), "stun-server", ice.stun_server.c_str(), nullptr);
   for (const auto &turn : ice.turn_servers) {
     gboolean added = FALSE;

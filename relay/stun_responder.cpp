@@ -7,7 +7,7 @@ namespace sl::relay {
 namespace {
 constexpr uint32_t kMagicCookie = 0x2112A442;
 constexpr uint16_t kBindingRequest = 0x0001, kBindingSuccess = 0x0101;
-constexpr uint16_t kXorMappedAddress = 0x0020, kSoftware = 0x8022, kFingerprint = 0x8028;
+constexpr uint16_t kMappedAddress = 0x0001, kXorMappedAddress = 0x0020, kSoftware = 0x8022, kFingerprint = 0x8028;
 constexpr size_t kHeader = 20;
 
 uint16_t get16(const std::string &b, size_t at) { return uint16_t(uint8_t(b[at]) << 8 | uint8_t(b[at + 1])); }
@@ -46,9 +46,12 @@ void set_length(std::string &msg) {
 
 std::optional<std::string> stun_binding_response(const std::string &req, GInetSocketAddress *from) {
   if (req.size() < kHeader || (uint8_t(req[0]) & 0xc0) != 0) return std::nullopt;
-  if (get16(req, 0) != kBindingRequest || get32(req, 4) != kMagicCookie) return std::nullopt;
+  if (get16(req, 0) != kBindingRequest) return std::nullopt;
   const size_t length = get16(req, 2);
   if (length % 4 != 0 || kHeader + length != req.size()) return std::nullopt;
+  // Without the magic cookie it is an RFC 3489 client (libnice discovers its
+  // server-reflexive address that way): it gets a plain MAPPED-ADDRESS.
+  const bool classic = get32(req, 4) != kMagicCookie;
 
   GInetAddress *address = g_inet_socket_address_get_address(from);
   const uint16_t port = g_inet_socket_address_get_port(from);
@@ -60,6 +63,16 @@ std::optional<std::string> stun_binding_response(const std::string &req, GInetSo
   put16(msg, kBindingSuccess);
   put16(msg, 0);
   msg += req.substr(4, 16);  // magic cookie and transaction id, as asked
+  if (classic) {
+    std::string value;
+    value += '\0';
+    value += char(v6 ? 0x02 : 0x01);
+    put16(value, port);
+    value.append(reinterpret_cast<const char *>(bytes), size);
+    attribute(msg, kMappedAddress, value);
+    set_length(msg);
+    return msg;
+  }
   // XOR-MAPPED-ADDRESS: the port with the cookie's top half, the address with
   // the cookie (and, for IPv6, the transaction id).
   std::string value;
@@ -113,6 +126,7 @@ std::optional<std::string> StunResponder::listen(const std::string &host, int po
           Owned<GSocketAddress> sender(from);
           if (!G_IS_INET_SOCKET_ADDRESS(from)) continue;
           auto reply = stun_binding_response(std::string(buffer, size_t(n)), G_INET_SOCKET_ADDRESS(from));
+          if (!reply) g_debug("stun: ignored a %zd-byte datagram that is not a Binding request", n);
           if (reply && g_socket_send_to(socket, from, reply->data(), reply->size(), nullptr, nullptr) > 0)
             ++self->answered_;
         }

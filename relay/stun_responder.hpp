@@ -1,4 +1,4 @@
-// A minimal STUN server (RFC 5389 Binding only) built into the relay, so that
+// A minimal STUN server (RFC 5389 Binding only, and RFC 3489 clients) built into the relay, so that
 // a small deployment without coturn still gives browsers and agents their
 // server-reflexive candidates: it answers each Binding request with the
 // address and port it came from (XOR-MAPPED-ADDRESS), on the main loop.

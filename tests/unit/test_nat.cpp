@@ -105,6 +105,18 @@ TEST_CASE("the STUN responder answers a Binding request with the XOR-mapped sour
   CHECK(u16(r.size() - 8) == 0x8028);  // FINGERPRINT last
 
   CHECK_FALSE(stun_binding_response("GET / HTTP/1.1\r\n\r\n", from.get()));
+
+  // An RFC 3489 request (no magic cookie; libnice discovers that way): MAPPED-ADDRESS, in clear.
+  std::string classic = {0x00, 0x01, 0x00, 0x00};
+  for (char i = 1; i <= 16; ++i) classic += i;
+  auto plain = stun_binding_response(classic, from.get());
+  REQUIRE(plain);
+  CHECK(plain->size() == 32);
+  CHECK(plain->substr(4, 16) == classic.substr(4, 16));
+  CHECK(((uint8_t((*plain)[20]) << 8) | uint8_t((*plain)[21])) == 0x0001);
+  CHECK(((uint8_t((*plain)[26]) << 8) | uint8_t((*plain)[27])) == 40000);
+  CHECK(uint8_t((*plain)[28]) == 203);
+  CHECK(uint8_t((*plain)[31]) == 9);
   std::string response = request;
   response[1] = 0x01;  // a Binding success response, not a request
   response[0] = 0x01;

@@ -15,22 +15,38 @@ const FLAGS = [
   '--remote-debugging-address=127.0.0.1', '--remote-debugging-port=0',
 ];
 
-// `args`: extra Chromium flags (e.g. trusting a test certificate).
-export async function startBrowser(stack, { args = [] } = {}) {
+// `args`: extra Chromium flags (e.g. trusting a test certificate). `wrap`: runs
+// Chromium through a command (e.g. ['ip', 'netns', 'exec', NS]), its DevTools
+// reached at `debugAddress`, an address of that namespace the test can reach.
+export async function startBrowser(stack, { args = [], wrap = [], debugAddress = '127.0.0.1' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-chromium-'));
-  const child = spawn(process.env.CHROMIUM || '/usr/bin/chromium', [...FLAGS, ...args, `--user-data-dir=${dir}`, 'about:blank'],
+  const executable = process.env.CHROMIUM || '/usr/bin/chromium';
+  const flags = [...FLAGS, ...args, `--user-data-dir=${dir}`, 'about:blank'];
+  const child = spawn(wrap.length ? wrap[0] : executable, wrap.length ? [...wrap.slice(1), executable, ...flags] : flags,
     { stdio: ['ignore', 'ignore', 'pipe'] });
   const port = await new Promise((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => reject(new Error(`chromium did not start: ${text.slice(-2000)}`)), 30000);
     child.stderr.on('data', (d) => {
       text += d;
-      const m = text.match(/DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)/);
+      const m = text.match(/DevTools listening on ws:\/\/[0-9.]+:(\d+)/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
     child.on('exit', () => reject(new Error(`chromium exited: ${text.slice(-2000)}`)));
   });
-  const browser = await chromium.connectOverCDP(`http://127.0.0.1:${port}`);
+  let endpoint = `http://127.0.0.1:${port}`;
+  if (wrap.length) {
+    // Chromium's DevTools listen on its namespace's loopback only: a small TCP
+    // forwarder in that namespace makes them reachable on `debugAddress`.
+    const forward = `const net=require('net');net.createServer((c)=>{const u=net.connect(${port},'127.0.0.1');` +
+      `c.pipe(u);u.pipe(c);c.on('error',()=>u.destroy());u.on('error',()=>c.destroy());}).listen(9333,'${debugAddress}',` +
+      `()=>console.log('forwarding'));`;
+    const forwarder = spawn(wrap[0], [...wrap.slice(1), process.execPath, '-e', forward], { stdio: ['ignore', 'pipe', 'ignore'] });
+    stack.onCleanup(async () => forwarder.kill('SIGKILL'));
+    await new Promise((resolve) => forwarder.stdout.once('data', resolve));
+    endpoint = `http://${debugAddress}:9333`;
+  }
+  const browser = await chromium.connectOverCDP(endpoint);
   stack.onCleanup(async () => {
     await browser.close().catch(() => {});
     child.kill('SIGKILL');
