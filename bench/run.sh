@@ -2,11 +2,17 @@
 # Builds and runs the live-view benchmark inside a loopback-only network
 # namespace. Prints one line of figures per case. As root.
 #   bash bench/run.sh                 # every case
-#   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control
+#   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d tests/integration/node_modules ] || bash scripts/setup.sh
 bash scripts/build.sh build >/dev/null
 echo "sightline $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"
-if [ "${1:-}" != control ]; then tests/integration/netns-run.sh node bench/live_view.mjs "$@"; fi
-if [ -z "${1:-}" ] || [ "$1" = control ]; then tests/integration/netns-run.sh node bench/control.mjs; fi
+case "${1:-}" in
+  control) tests/integration/netns-run.sh node bench/control.mjs ;;
+  nat) tests/integration/netns-run.sh node bench/nat.mjs ;;
+  "") tests/integration/netns-run.sh node bench/live_view.mjs
+      tests/integration/netns-run.sh node bench/control.mjs
+      tests/integration/netns-run.sh node bench/nat.mjs ;;
+  *) tests/integration/netns-run.sh node bench/live_view.mjs "$@" ;;
+esac

@@ -191,8 +191,9 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
   return out;
 }
 
-Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only) {
+Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client) {
   Actions out;
+  clients_[viewer] = std::move(client);
   viewers_[viewer] = std::move(only);
   to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, cameras(viewers_[viewer])});
   return out;
@@ -200,6 +201,7 @@ Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only) {
 
 Actions SessionTable::viewer_gone(PeerId viewer) {
   Actions out;
+  clients_.erase(viewer);
   if (!viewers_.erase(viewer)) return out;
   std::vector<std::string> ending;
   for (const auto &[id, s] : sessions_)
@@ -228,11 +230,21 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
       refuse("camera_offline", "camera '" + watch->camera + "' is offline");
       return out;
     }
-    size_t of_viewer = 0, of_camera = 0, pending = 0;
+    size_t of_viewer = 0, of_camera = 0, pending = 0, of_client = 0;
+    auto client_of = [this](PeerId v) {
+      auto it = clients_.find(v);
+      return it == clients_.end() ? std::string() : it->second;
+    };
+    const std::string client = client_of(viewer);
     for (const auto &[id, s] : sessions_) {
       of_viewer += s.viewer == viewer;
       of_camera += s.camera == watch->camera;
       pending += s.viewer == viewer && !s.answered;
+      of_client += !client.empty() && client_of(s.viewer) == client;
+    }
+    if (of_client >= limits_.sessions_per_client) {
+      refuse("too_many_sessions", "this client already watches " + std::to_string(of_client) + " sessions");
+      return out;
     }
     if (pending >= limits_.pending_per_viewer) {
       refuse("too_many_sessions", "this connection already has " + std::to_string(pending) + " unanswered sessions");

@@ -39,6 +39,7 @@ struct Limits {
   size_t sessions_per_camera = 64;
   size_t pending_per_viewer = 4;    // sessions not yet answered by their camera
   int64_t session_lifetime_ms = 0;  // 0: forever; else sessions end then (their TURN credentials expire then)
+  size_t sessions_per_client = 32;  // across every socket of one client (its address)
 };
 
 // Mints the per-session ICE servers (TURN with short-lived credentials) for a
@@ -53,7 +54,8 @@ class SessionTable {
   Actions agent_hello(PeerId agent, const proto::Hello &hello);
   Actions agent_message(PeerId agent, const proto::AgentToRelay &message);
   Actions agent_gone(PeerId agent);
-  Actions viewer_joined(PeerId viewer, CameraFilter only = {});
+  // `client` names who is behind the socket (its address): limits count across its sockets.
+  Actions viewer_joined(PeerId viewer, CameraFilter only = {}, std::string client = {});
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);
   // A camera's retained state from the control plane (MQTT): known cameras and
@@ -104,6 +106,7 @@ class SessionTable {
   MintIce mint_ice_;
   std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids
   std::map<PeerId, CameraFilter> viewers_;
+  std::map<PeerId, std::string> clients_;  // viewer -> its client
   std::map<std::string, Camera> cameras_;
   std::map<std::string, Session> sessions_;
 };

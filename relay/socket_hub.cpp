@@ -25,7 +25,7 @@ struct SocketHub::Signal {
 SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access)
     : settings_(settings), access_(access),
       table_(settings.ice_servers, int64_t(settings.session_timeout_s) * 1000,
-             Limits{16, 64, 4, int64_t(settings.session_lifetime_s) * 1000}, random_session_id,
+             Limits{16, 64, 4, int64_t(settings.session_lifetime_s) * 1000, 32}, random_session_id,
              [&settings](const std::string &session, int64_t valid_for_s) {
                const int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;  // coturn compares with wall time
                return turn_servers(settings.turn_urls, settings.turn_secret, session, now_s + valid_for_s);
@@ -120,7 +120,7 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
             peer->address.c_str());
   const PeerId id = peer->id;
   peers_[id] = std::move(peer);
-  if (role == Role::Viewer) apply(table_.viewer_joined(id, peers_[id]->claims.cameras));
+  if (role == Role::Viewer) apply(table_.viewer_joined(id, peers_[id]->claims.cameras, peers_[id]->address));
 }
 
 void SocketHub::on_text(PeerId id, const std::string &text) {

@@ -83,6 +83,26 @@ TEST_CASE("a viewer may have only a few unanswered sessions at once") {
   CHECK(errors[0].ref == "r3");
 }
 
+TEST_CASE("sessions per client count across all of its sockets") {
+  int next = 0;
+  SessionTable table({}, 10000, Limits{16, 64, 16, 0, 3}, [&] { return "s" + std::to_string(++next); });
+  table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
+  table.viewer_joined(10, {}, "198.51.100.20");
+  table.viewer_joined(11, {}, "198.51.100.20");
+  table.viewer_joined(12, {}, "198.51.100.99");
+  table.viewer_message(10, proto::Watch{"a", "cam", "sdp"}, 0);
+  table.viewer_message(10, proto::Watch{"b", "cam", "sdp"}, 0);
+  table.viewer_message(11, proto::Watch{"c", "cam", "sdp"}, 0);
+  auto fourth = table.viewer_message(11, proto::Watch{"d", "cam", "sdp"}, 0);
+  auto errors = of<proto::Error, proto::RelayToViewer>(fourth, 11);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == "too_many_sessions");
+  // Another client is not affected; a client that leaves frees its share.
+  CHECK(of<proto::SessionStarted, proto::RelayToViewer>(table.viewer_message(12, proto::Watch{"e", "cam", "sdp"}, 0), 12).size() == 1);
+  table.viewer_gone(10);
+  CHECK(of<proto::SessionStarted, proto::RelayToViewer>(table.viewer_message(11, proto::Watch{"f", "cam", "sdp"}, 0), 11).size() == 1);
+}
+
 TEST_CASE("the STUN responder answers a Binding request with the XOR-mapped source") {
   // A Binding request: type, length 0, magic cookie, transaction id 1..12.
   std::string request = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, (char)0xA4, 0x42};

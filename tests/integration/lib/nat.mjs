@@ -6,6 +6,12 @@
 // the API and the browser's DevTools. Every namespace is the test's own and is
 // deleted at the end.
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Proc, paths, waitFor } from './harness.mjs';
+import { startBrowser } from './browser.mjs';
 
 const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args);
@@ -83,4 +89,54 @@ export function buildInternet(stack, { nat = 'eim' } = {}) {
     viewAddress: '10.0.2.2',
     exec: (name, cmd, args) => ['ip', ['netns', 'exec', ns[name], cmd, ...args]],
   };
+}
+
+const PORT = 8443;
+export const TURN_PORT = 3479;
+
+// The relay on the public segment (secured), the camera behind NAT A, Chromium
+// behind NAT B. Resolves to { browser, token, url }.
+export async function deploy(stack, net, relayArgs) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-nat-'));
+  stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const tokenSecret = crypto.randomBytes(32).toString('hex');
+  const deviceSecret = crypto.randomBytes(16).toString('hex');
+  fs.writeFileSync(path.join(dir, 'token'), tokenSecret);
+  fs.writeFileSync(path.join(dir, 'devices'), `cam ${deviceSecret}\n`);
+  stack.add(new Proc('relay (public)', ...net.exec('pub', paths.relay, ['--listen', `0.0.0.0:${PORT}`,
+    '--web-root', paths.webRoot, '--heartbeat-interval', '1', '--token-secret-file', path.join(dir, 'token'),
+    '--device-secrets', path.join(dir, 'devices'), ...relayArgs])));
+  const api = `http://${net.relayMgmt}:${PORT}`;
+  await waitFor('the relay', async () => (await fetch(`${api}/healthz`)).ok);
+  stack.add(new Proc('agent (behind NAT A)', ...net.exec('cam', paths.agent, ['--id', 'cam', '--relay',
+    `ws://${PUBLIC}:${PORT}`, '--device-secret', deviceSecret, '--ice-address', net.camAddress,
+    '--heartbeat-interval', '1', '--width', '640', '--height', '480'])));
+  const token = viewerToken(path.join(dir, 'token'));
+  await waitFor('the camera through NAT A', async () =>
+    (await (await fetch(`${api}/api/cameras`, { headers: { Authorization: `Bearer ${token}` } })).json())[0]?.connected);
+  const browser = await startBrowser(stack, { wrap: ['ip', 'netns', 'exec', net.ns.view], debugAddress: net.browserMgmt });
+  return { browser, token, url: `http://${PUBLIC}:${PORT}` };
+}
+
+// A viewer token signed with the relay's secret, as `sightline-relay token` would make it.
+function viewerToken(secretFile) {
+  const out = fs.readFileSync(secretFile, 'utf8');
+  const claims = { role: 'viewer', exp: Math.floor(Date.now() / 1000) + 600 };
+  const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  return `${input}.${crypto.createHmac('sha256', out).update(input).digest('base64url')}`;
+}
+
+
+// coturn on the public segment; returns its shared secret.
+export function startCoturn(stack, net) {
+  const turnSecret = crypto.randomBytes(16).toString('hex');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-coturn-'));
+  stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'turnserver.conf'), [`listening-ip=${PUBLIC}`, `relay-ip=${PUBLIC}`,
+    `listening-port=${TURN_PORT}`, 'min-port=49152', 'max-port=49500', 'use-auth-secret',
+    `static-auth-secret=${turnSecret}`, 'realm=sightline.test', 'no-tls', 'no-dtls', 'no-cli', 'fingerprint',
+    'log-file=stdout', 'simple-log', ''].join('\n'));
+  const coturn = stack.add(new Proc('coturn', ...net.exec('pub', '/usr/bin/turnserver', ['-c', path.join(dir, 'turnserver.conf')])));
+  stack.killed.add(coturn);  // coturn ends on SIGTERM by the signal, not with exit 0
+  return turnSecret;
 }
