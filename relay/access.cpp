@@ -27,7 +27,7 @@ std::string header(SoupServerMessage *msg, const char *name) {
 
 Access::Access(const RelaySettings &s)
     : insecure_(s.insecure_dev), token_secret_(s.token_secret), device_secrets_(s.device_secrets),
-      allowed_origins_(s.allowed_origins) {}
+      allowed_origins_(s.allowed_origins), cors_origins_(s.cors_origins) {}
 
 std::variant<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const {
   if (insecure_) return auth::Claims{auth::Role::Admin, 0, 0, "insecure-dev", {}};
@@ -76,6 +76,22 @@ std::optional<Refusal> Access::check_origin(SoupServerMessage *msg) const {
     if (origin == "http://" + host || origin == "https://" + host) return std::nullopt;
   }
   return Refusal{SOUP_STATUS_FORBIDDEN, "bad_origin", "origin " + origin + " is not allowed"};
+}
+
+bool Access::allow_cors(SoupServerMessage *msg) const {
+  const std::string origin = header(msg, "Origin");
+  if (origin.empty()) return false;
+  bool listed = false;
+  for (const auto &allowed : cors_origins_) listed = listed || allowed == "*" || allowed == origin;
+  if (!listed) return false;
+  SoupMessageHeaders *h = soup_server_message_get_response_headers(msg);
+  // The origin itself, never "*": tokens travel in the Authorization header.
+  soup_message_headers_replace(h, "Access-Control-Allow-Origin", origin.c_str());
+  soup_message_headers_append(h, "Vary", "Origin");
+  soup_message_headers_replace(h, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  soup_message_headers_replace(h, "Access-Control-Allow-Headers", "Authorization, Content-Type");
+  soup_message_headers_replace(h, "Access-Control-Max-Age", "600");
+  return true;
 }
 
 void refuse(SoupServerMessage *msg, const Refusal &r) {

@@ -33,6 +33,11 @@ class Access {
   // WebSocket upgrades from browsers: their Origin must be allowed (agents send none).
   std::optional<Refusal> check_origin(SoupServerMessage *msg) const;
 
+  // CORS for the HTTP API, only for the origins in cors-origins: adds the
+  // Access-Control-* headers when the request's Origin is one of them. Returns
+  // whether it did (a preflight from another origin is then answered plainly).
+  bool allow_cors(SoupServerMessage *msg) const;
+
   bool insecure() const { return insecure_; }
 
  private:
@@ -40,6 +45,7 @@ class Access {
   std::string token_secret_;
   std::map<std::string, std::string> device_secrets_;
   std::vector<std::string> allowed_origins_;
+  std::vector<std::string> cors_origins_;
 };
 
 // Writes a refusal as a JSON error body with its status (and WWW-Authenticate on 401).

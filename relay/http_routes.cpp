@@ -66,6 +66,11 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
   const std::string path = raw_path ? raw_path : "/";
   // The web app and the health check are public; the API needs a token.
   if (path.rfind("/api/", 0) == 0) {
+    const bool cors = access_.allow_cors(msg);
+    if (!strcmp(method, "OPTIONS")) {  // a CORS preflight carries no token
+      respond(msg, cors ? SOUP_STATUS_NO_CONTENT : SOUP_STATUS_FORBIDDEN, "text/plain", "");
+      return;
+    }
     const auto claims = authorize(msg);
     if (!claims) return;
     const std::string commanded = camera_in(path, "commands");

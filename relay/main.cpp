@@ -4,6 +4,7 @@
 #include "config.hpp"
 #include "control_bridge.hpp"
 #include "gobj.hpp"
+#include "handshake_timeout.hpp"
 #include "http_routes.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
@@ -104,6 +105,7 @@ int main(int argc, char **argv) {
   relay::ControlBridge commands(settings, hub.table(), [&hub](const relay::Actions &actions) { hub.apply(actions); });
   hub.set_commands(&commands);
   relay::HttpRoutes routes(server.get(), settings.web_root, hub.table(), commands, access);
+  relay::HandshakeTimeout handshake_timeout(server.get(), guint(settings.handshake_timeout_s));
 
   // TLS: https:// and wss:// on the same port.
   SoupServerListenOptions listen_options = SoupServerListenOptions(0);

@@ -34,8 +34,11 @@ const std::vector<config::Option> &relay_options() {
        "Development only: no tokens, no device secrets. Refused unless listening on loopback."},
       {"allowed-origins", Kind::StringList, "",
        "Origins whose pages may open WebSockets (repeatable; * for any). Default: the relay's own."},
+      {"cors-origins", Kind::StringList, "",
+       "Origins whose scripts may call the HTTP API from the browser (CORS; repeatable; * for any). Default: none."},
       {"tls-cert", Kind::String, "", "PEM certificate (chain) for https:// and wss://."},
       {"tls-key", Kind::String, "", "PEM private key of tls-cert."},
+      {"handshake-timeout", Kind::Int, "10", "Seconds a client has to send its whole request (HTTP or WebSocket upgrade).", 1, 300},
       {"turn", Kind::StringList, "", "TURN server URL handed out with per-session credentials, e.g. turn:turn.example.org:3478 (repeatable)."},
       {"turn-secret", Kind::String, "", "coturn's static-auth-secret: signs the per-session TURN credentials."},
       {"turn-secret-file", Kind::String, "", "File holding the TURN secret (instead of turn-secret)."},
@@ -43,6 +46,12 @@ const std::vector<config::Option> &relay_options() {
       {"stun-listen", Kind::String, "", "Answer STUN binding requests on this UDP HOST:PORT (a small deployment without coturn)."},
       {"max-messages-per-second", Kind::Int, "50", "Messages a WebSocket may send per second before it is closed.", 1,
        100000},
+      {"max-sessions-per-socket", Kind::Int, "16", "Sessions one viewer socket (one page) may hold at once.", 1, 10000},
+      {"max-sessions-per-client", Kind::Int, "32", "Sessions one client address may hold at once, across its sockets.", 1,
+       100000},
+      {"max-sessions-per-camera", Kind::Int, "64", "Viewers one camera may have at once.", 1, 10000},
+      {"max-pending-sessions", Kind::Int, "4", "Sessions one viewer socket may have waiting for the camera's answer.", 1,
+       1000},
   };
   return options;
 }
@@ -153,6 +162,11 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
     return "Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + r.mqtt_prefix + "'.";
   r.command_timeout_s = int(s.integer("command-timeout"));
   r.max_messages_per_second = int(s.integer("max-messages-per-second"));
+  r.handshake_timeout_s = int(s.integer("handshake-timeout"));
+  r.max_sessions_per_socket = int(s.integer("max-sessions-per-socket"));
+  r.max_sessions_per_client = int(s.integer("max-sessions-per-client"));
+  r.max_sessions_per_camera = int(s.integer("max-sessions-per-camera"));
+  r.max_pending_sessions = int(s.integer("max-pending-sessions"));
   r.turn_urls = s.list("turn");
   for (const auto &url : r.turn_urls)
     if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)
@@ -172,6 +186,7 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
                                                      !parse_listen(stun, r.stun_listen_host, r.stun_listen_port))
     return "Setting 'stun-listen' must be HOST:PORT with an IP address, not '" + stun + "'.";
   r.allowed_origins = s.list("allowed-origins");
+  r.cors_origins = s.list("cors-origins");
   r.tls_cert = s.str("tls-cert");
   r.tls_key = s.str("tls-key");
   if (r.tls_cert.empty() != r.tls_key.empty()) return "Settings 'tls-cert' and 'tls-key' go together.";

@@ -29,8 +29,12 @@ struct RelaySettings {
   std::string token_secret;
   std::map<std::string, std::string> device_secrets;  // device id -> secret
   std::vector<std::string> allowed_origins;           // empty: the relay's own
+  std::vector<std::string> cors_origins;              // empty: no CORS headers at all
   std::string tls_cert, tls_key;
   int max_messages_per_second = 50;
+  int handshake_timeout_s = 10;
+  int max_sessions_per_socket = 16, max_sessions_per_client = 32, max_sessions_per_camera = 64;
+  int max_pending_sessions = 4;
   // NAT traversal (docs/nat.md).
   std::vector<std::string> turn_urls;  // turn:HOST:PORT[?transport=udp|tcp], turns:...
   std::string turn_secret;             // coturn's static-auth-secret

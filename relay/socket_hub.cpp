@@ -25,7 +25,9 @@ struct SocketHub::Signal {
 SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access)
     : settings_(settings), access_(access),
       table_(settings.ice_servers, int64_t(settings.session_timeout_s) * 1000,
-             Limits{16, 64, 4, int64_t(settings.session_lifetime_s) * 1000, 32}, random_session_id,
+             Limits{size_t(settings.max_sessions_per_socket), size_t(settings.max_sessions_per_camera),
+                    size_t(settings.max_pending_sessions), int64_t(settings.session_lifetime_s) * 1000,
+                    size_t(settings.max_sessions_per_client)}, random_session_id,
              [&settings](const std::string &session, int64_t valid_for_s) {
                const int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;  // coturn compares with wall time
                return turn_servers(settings.turn_urls, settings.turn_secret, session, now_s + valid_for_s);
@@ -74,6 +76,7 @@ SocketHub::~SocketHub() {
   for (auto &[id, peer] : peers_) {
     g_signal_handler_disconnect(peer->conn.get(), peer->message_handler);
     g_signal_handler_disconnect(peer->conn.get(), peer->closed_handler);
+  g_signal_handler_disconnect(peer->conn.get(), peer->error_handler);
     if (soup_websocket_connection_get_state(peer->conn.get()) == SOUP_WEBSOCKET_STATE_OPEN)
       soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "relay stopping");
   }
@@ -116,6 +119,16 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
                                                  s->hub->on_closed(s->id);
                                                }),
                                                new Signal{this, peer->id}, destroy, GConnectFlags(0));
+  // libsoup's own refusals (an oversized or malformed frame) close the socket; say why, with the peer.
+  peer->error_handler = g_signal_connect_data(
+      conn, "error", G_CALLBACK(+[](SoupWebsocketConnection *, GError *error, gpointer data) {
+        auto *s = static_cast<Signal *>(data);
+        auto it = s->hub->peers_.find(s->id);
+        if (it == s->hub->peers_.end()) return;
+        g_warning("%s %llu (%s): %s; closing it", role_name(it->second->role == Role::Agent),
+                  (unsigned long long)s->id, it->second->address.c_str(), error->message);
+      }),
+      new Signal{this, peer->id}, destroy, GConnectFlags(0));
   g_message("%s %llu connected from %s", role_name(role == Role::Agent), (unsigned long long)peer->id,
             peer->address.c_str());
   const PeerId id = peer->id;
@@ -216,6 +229,7 @@ void SocketHub::on_closed(PeerId id) {
   peers_.erase(it);
   g_signal_handler_disconnect(peer->conn.get(), peer->message_handler);
   g_signal_handler_disconnect(peer->conn.get(), peer->closed_handler);
+  g_signal_handler_disconnect(peer->conn.get(), peer->error_handler);
   const bool agent = peer->role == Role::Agent;
   g_message("%s %llu (%s) left (code %u)", role_name(agent), (unsigned long long)id, peer->address.c_str(),
             soup_websocket_connection_get_close_code(peer->conn.get()));

@@ -44,6 +44,7 @@ class SocketHub {
     int window_count = 0;
     gulong message_handler = 0;
     gulong closed_handler = 0;
+    gulong error_handler = 0;
   };
   struct Signal;  // per-connection signal context
 

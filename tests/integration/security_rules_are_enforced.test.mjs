@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
@@ -131,6 +132,131 @@ test('tokens, roles, camera lists, device secrets, origins, floods', async () =>
     // A page without a token is asked for one.
     const stranger = await browser.open(`${relay.url}/view/cam-a`);
     await stranger.waitForSelector('#signin');
+  });
+});
+
+// A raw peer on a relay socket that answers heartbeats and keeps what it is sent.
+async function peer(url, { localAddress } = {}) {
+  const ws = new WebSocket(url, { localAddress });
+  const got = [];
+  ws.on('message', (d) => {
+    const m = JSON.parse(String(d));
+    if (m.type === 'heartbeat') ws.send('{"type":"heartbeat"}');
+    else got.push(m);
+  });
+  const closed = new Promise((r) => ws.on('close', (code) => r(code)));
+  await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+  const send = (m) => ws.send(typeof m === 'string' ? m : JSON.stringify(m));
+  // The relay's reply to watch `ref`: its session, or its error.
+  const reply = (ref) => waitFor(`reply to ${ref}`, () => got.find((m) => m.ref === ref), { timeout: 5000 });
+  return { ws, got, closed, send, reply };
+}
+
+test('limits: sessions per socket, client and camera, pending sessions, slow handshakes, big messages, CORS', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const relay = await startRelay(stack, { args: ['--max-sessions-per-socket', '3', '--max-sessions-per-client', '5',
+      '--max-sessions-per-camera', '4', '--max-pending-sessions', '2', '--handshake-timeout', '2',
+      '--max-message-size', '4096', '--session-timeout', '60', '--cors-origins', 'http://tools.example'] });
+    const ws = `ws://127.0.0.1:${relay.port}`;
+    // A stand-in agent with two cameras that answers offers only when told to.
+    const agent = await peer(`${ws}/ws/agent`);
+    const cam = (id) => ({ id, width: 640, height: 480, fps: 30, codec: 'H264', source: 'test', encoder: 'x264enc' });
+    agent.send({ type: 'hello', protocol: 1, agent: 'fake', cameras: [cam('cam-x'), cam('cam-y')] });
+    await waitFor('the cameras listed', async () => (await (await fetch(`${relay.url}/api/cameras`)).json()).length === 2);
+    const answer = async (session) => {
+      await waitFor(`offer for ${session}`, () => agent.got.find((m) => m.type === 'offer' && m.session === session));
+      agent.send({ type: 'answer', session, sdp: 'v=0' });
+    };
+    const watch = async (viewer, ref, camera) => {
+      viewer.send({ type: 'watch', ref, camera, sdp: 'v=0' });
+      return viewer.reply(ref);
+    };
+    const refused = (reply, what) => {
+      assert.equal(reply.type, 'error', `${reply.ref} should be refused`);
+      assert.equal(reply.code, 'too_many_sessions');
+      assert.match(reply.message, what);
+    };
+
+    // Pending: two unanswered sessions per socket, the third refused until one is answered.
+    const v1 = await peer(`${ws}/ws/viewer`);
+    const s1 = await watch(v1, 'r1', 'cam-x');
+    const s2 = await watch(v1, 'r2', 'cam-x');
+    assert.equal(s1.type, 'session');
+    assert.equal(s2.type, 'session');
+    refused(await watch(v1, 'r3', 'cam-x'), /unanswered/);
+    await answer(s1.session);
+    await answer(s2.session);
+    await waitFor('both answers', () => v1.got.filter((m) => m.type === 'answer').length === 2);
+    // Per socket: three.
+    const s4 = await watch(v1, 'r4', 'cam-x');
+    assert.equal(s4.type, 'session');
+    await answer(s4.session);
+    refused(await watch(v1, 'r5', 'cam-y'), /this connection already watches 3/);
+    // Per camera: four viewers of cam-x, whoever they are.
+    const v2 = await peer(`${ws}/ws/viewer`);
+    const s6 = await watch(v2, 'r6', 'cam-x');
+    assert.equal(s6.type, 'session');
+    await answer(s6.session);
+    refused(await watch(v2, 'r7', 'cam-x'), /camera 'cam-x' already has 4/);
+    // Per client (its address, across its sockets): five.
+    assert.equal((await watch(v2, 'r8', 'cam-y')).type, 'session');
+    const v3 = await peer(`${ws}/ws/viewer`);
+    refused(await watch(v3, 'r9', 'cam-y'), /this client already watches 5/);
+    // Another client is not affected by the first one's count...
+    const other = await peer(`${ws}/ws/viewer`, { localAddress: '127.0.0.2' });
+    const s10 = await watch(other, 'r10', 'cam-y');
+    assert.equal(s10.type, 'session');
+    await answer(s10.session);
+    // ...and a session that ends makes room again.
+    v1.send({ type: 'stop', session: s1.session });
+    await waitFor('the freed slot', async () => {
+      const ref = `again-${Date.now()}`;
+      return (await watch(v3, ref, 'cam-y')).type === 'session';
+    });
+
+    // A request that never completes is cut off after handshake-timeout; others are served meanwhile.
+    const started = Date.now();
+    const slow = net.connect(relay.port, '127.0.0.1');
+    await new Promise((r) => slow.on('connect', r));
+    slow.write(`GET /ws/viewer HTTP/1.1\r\nHost: 127.0.0.1:${relay.port}\r\nUpgrade: websocket\r\n`);
+    const cut = new Promise((r) => slow.on('close', r));
+    const idle = net.connect(relay.port, '127.0.0.1');  // sends nothing at all
+    const idleCut = new Promise((r) => idle.on('close', r));
+    assert.equal((await fetch(`${relay.url}/healthz`)).status, 200);
+    await cut;
+    await idleCut;
+    const took = Date.now() - started;
+    assert.ok(took >= 1500 && took < 8000, `cut after ${took} ms`);
+    assert.match(relay.proc.output(), /request from 127\.0\.0\.1 not complete in time/);
+
+    // An oversized message closes only its own socket (libsoup sends 1009 and hangs up), logged with the peer.
+    const big = await peer(`${ws}/ws/viewer`, { localAddress: '127.0.0.3' });
+    big.send({ type: 'watch', ref: 'big', camera: 'cam-y', sdp: 'x'.repeat(5000) });
+    assert.ok([1006, 1009].includes(await big.closed));
+    await waitFor('the oversized message logged', () => /viewer \d+ \(127\.0\.0\.3\): .*(large|big)/i.test(relay.proc.output()));
+
+    // Everyone else is still served.
+    assert.equal(v1.ws.readyState, WebSocket.OPEN);
+    assert.equal(v2.ws.readyState, WebSocket.OPEN);
+    const s11 = await watch(other, 'r11', 'cam-x');
+    assert.equal(s11.type, 'session', 'the slot freed on cam-x');
+    await answer(s11.session);
+    refused(await watch(other, 'r12', 'cam-x'), /camera 'cam-x' already has 4/);
+    const listed = await (await fetch(`${relay.url}/api/cameras`)).json();
+    assert.equal(listed.find((c) => c.id === 'cam-x').viewers, 4);
+
+    // CORS only for the configured origin.
+    const preflight = await fetch(`${relay.url}/api/cameras`, { method: 'OPTIONS',
+      headers: { Origin: 'http://tools.example', 'Access-Control-Request-Headers': 'authorization' } });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://tools.example');
+    assert.match(preflight.headers.get('access-control-allow-headers'), /Authorization/);
+    const stranger = await fetch(`${relay.url}/api/cameras`, { headers: { Origin: 'http://evil.example' } });
+    assert.equal(stranger.headers.get('access-control-allow-origin'), null);
+    assert.equal((await fetch(`${relay.url}/api/cameras`, { method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example' } })).status, 403);
+    for (const p of [v1, v2, v3, other, agent]) p.ws.close();
   });
 });
 
