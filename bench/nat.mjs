@@ -19,11 +19,14 @@ async function measure(nat) {
       : ['--turn', `turn:${PUBLIC}:${TURN_PORT}`, '--turn-secret', startCoturn(stack, net)];
     const { browser, token, url } = await deploy(stack, net, args);
     const times = [];
+    const steps = { offerSent: [], answer: [], iceConnected: [] };
     const pairs = new Set();
     for (let i = 0; i < RUNS; i++) {
       const page = await browser.open(`${url}/view/cam?token=${token}`);
       await tileState(page, 'cam', 'live', 60000);
-      times.push(await page.evaluate(() => window.sightline.timing.firstFrame));
+      const timing = await page.evaluate(() => window.sightline.timing);
+      times.push(timing.firstFrame);
+      for (const k of Object.keys(steps)) if (timing[k] !== undefined) steps[k].push(timing[k]);
       await page.waitForFunction(() => window.sightline.stats.get('cam')?.localType, null, { timeout: 10000 })
         .then(async () => pairs.add(await page.evaluate(() => {
           const f = window.sightline.stats.get('cam');
@@ -33,7 +36,8 @@ async function measure(nat) {
     }
     console.log(`first frame behind NATs, ${nat === 'eim' ? 'direct (endpoint-independent NATs, STUN)' : 'relayed (symmetric NATs, TURN)'}`
       + ` (${RUNS} runs): median ${Math.round(pct(times, 50))} ms, min ${Math.round(Math.min(...times))} ms, `
-      + `max ${Math.round(Math.max(...times))} ms; pairs ${[...pairs].join(', ')}`);
+      + `max ${Math.round(Math.max(...times))} ms; pairs ${[...pairs].join(', ')}; medians since navigation: `
+      + Object.entries(steps).map(([k, v]) => `${k} ${v.length ? Math.round(pct(v, 50)) : '-'} ms`).join(', '));
   });
 }
 

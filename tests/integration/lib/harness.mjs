@@ -15,6 +15,7 @@ export const paths = {
   relay: process.env.SIGHTLINE_RELAY || path.join(root, 'build/relay/sightline-relay'),
   agent: process.env.SIGHTLINE_AGENT || path.join(root, 'build/agent/sightline-agent'),
   webRoot: process.env.SIGHTLINE_WEB_ROOT || path.join(root, 'web'),
+  source: root,
 };
 
 export async function freePort() {

@@ -127,15 +127,22 @@ function viewerToken(secretFile) {
 }
 
 
-// coturn on the public segment; returns its shared secret.
+// coturn on the public segment with the configuration users copy
+// (deploy/coturn/turnserver.conf), only its addresses, ports, secret and log
+// settings replaced; returns its shared secret. Its denied-peer-ip lines matter:
+// without them coturn relays checks towards the peers' private addresses, and
+// on a host without a route there the failed sends can stall that allocation.
 export function startCoturn(stack, net) {
   const turnSecret = crypto.randomBytes(16).toString('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-coturn-'));
   stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
-  fs.writeFileSync(path.join(dir, 'turnserver.conf'), [`listening-ip=${PUBLIC}`, `relay-ip=${PUBLIC}`,
-    `listening-port=${TURN_PORT}`, 'min-port=49152', 'max-port=49500', 'use-auth-secret',
-    `static-auth-secret=${turnSecret}`, 'realm=sightline.test', 'no-tls', 'no-dtls', 'no-cli', 'fingerprint',
-    'log-file=stdout', 'simple-log', ''].join('\n'));
+  const replaced = new Set(['listening-port', 'listening-ip', 'relay-ip', 'external-ip', 'min-port', 'max-port',
+    'static-auth-secret', 'realm', 'log-file']);
+  const shipped = fs.readFileSync(path.join(paths.source, 'deploy/coturn/turnserver.conf'), 'utf8').split('\n')
+    .filter((line) => line.trim() && !line.startsWith('#') && !replaced.has(line.split('=')[0].trim()));
+  fs.writeFileSync(path.join(dir, 'turnserver.conf'), [...shipped, `listening-ip=${PUBLIC}`, `relay-ip=${PUBLIC}`,
+    `listening-port=${TURN_PORT}`, 'min-port=49152', 'max-port=49500', `static-auth-secret=${turnSecret}`,
+    'realm=sightline.test', 'log-file=stdout', ''].join('\n'));
   const coturn = stack.add(new Proc('coturn', ...net.exec('pub', '/usr/bin/turnserver', ['-c', path.join(dir, 'turnserver.conf')])));
   stack.killed.add(coturn);  // coturn ends on SIGTERM by the signal, not with exit 0
   return turnSecret;
