@@ -28,11 +28,12 @@ struct MqttLink::Shared : mqtt::iaction_listener {
     });
   }
   std::weak_ptr<Shared> self;
+  bool tls = false;
   void on_success(const mqtt::token &) override {
     if (auto s = self.lock()) post(s, [](MqttLink &l) { l.on_connected(); });
   }
   void on_failure(const mqtt::token &token) override {
-    const std::string why = "connect failed (code " + std::to_string(token.get_return_code()) + ")";
+    const std::string why = connect_failure_words(token.get_return_code(), tls);
     if (auto s = self.lock()) post(s, [why](MqttLink &l) { l.on_lost(why); });
   }
 };
@@ -72,6 +73,7 @@ MqttLink::MqttLink(MqttOptions options, Handlers handlers)
   const auto uri = paho_server_uri(options_.url);
   // Settings are checked at start-up; an URL that got here unchecked fails to connect.
   const std::string server = uri.index() == 0 ? std::get<0>(uri) : "tcp://invalid:1";
+  shared_->tls = server.rfind("ssl://", 0) == 0;
   mqtt::create_options create(MQTTVERSION_3_1_1);
   client_ = std::make_unique<mqtt::async_client>(server, options_.client_id, create, nullptr);
   std::weak_ptr<Shared> weak = shared_;

@@ -25,4 +25,21 @@ std::variant<std::string, std::string> paho_server_uri(const std::string &url) {
                 std::string(tls ? "ssl" : "tcp") + "://" + h + ":" + std::to_string(port > 0 ? port : tls ? 8883 : 1883));
 }
 
+std::string connect_failure_words(int code, bool tls) {
+  switch (code) {
+    case -1:
+      return tls ? "TCP/TLS connect failed: the broker is not reachable there, or its certificate is not trusted "
+                   "(check mqtt-ca-file) or not made for that host name"
+                 : "TCP connect failed: is the broker running at that address and port?";
+    case 1: return "the broker refused the protocol version (MQTT 3.1.1 needed)";
+    case 2: return "the broker refused the client id";
+    case 3: return "the broker says it is unavailable";
+    case 4: return "bad user name or password (check mqtt-user and mqtt-password)";
+    case 5:
+      return "not authorized: wrong user name or password, or not allowed in (check mqtt-user, mqtt-password "
+             "and the broker's password file)";
+    default: return "connect failed (code " + std::to_string(code) + ")";
+  }
+}
+
 }  // namespace sl

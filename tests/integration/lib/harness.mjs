@@ -2,7 +2,7 @@
 // meson (paths from SIGHTLINE_RELAY / SIGHTLINE_AGENT), on free loopback ports.
 // Every wait polls a condition with a deadline; nothing sleeps a fixed time.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -154,19 +154,34 @@ export async function startAgent(stack, relayPort, id, args = [], { wait = true,
 }
 
 // A real mosquitto on a free loopback port, with Nagle off as in deploy/.
-export async function startMosquitto(stack, { port, name = 'mosquitto' } = {}) {
+// `tls`: { ca, cert, key } files for an ssl:// listener; `users`: { name: password }
+// turns anonymous access off.
+export async function startMosquitto(stack, { port, name = 'mosquitto', tls, users } = {}) {
   port ??= await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
-  fs.writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'set_tcp_nodelay true',
-    'persistence false', 'log_type error', 'log_type warning', 'log_dest stderr', ''].join('\n'));
+  const lines = [`listener ${port} 127.0.0.1`, 'set_tcp_nodelay true', 'persistence false', 'log_type error',
+    'log_type warning', 'log_dest stderr'];
+  // Run as root, mosquitto would switch to its own user, who cannot read the test's files.
+  if (process.getuid?.() === 0) lines.push('user root');
+  if (tls) lines.push(`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`);
+  if (users) {
+    const passwords = path.join(dir, 'passwords');
+    fs.writeFileSync(passwords, '', { mode: 0o600 });
+    for (const [user, password] of Object.entries(users))
+      execFileSync('mosquitto_passwd', ['-b', passwords, user, password], { stdio: 'ignore' });
+    lines.push('allow_anonymous false', `password_file ${passwords}`);
+  } else {
+    lines.push('allow_anonymous true');
+  }
+  fs.writeFileSync(conf, [...lines, ''].join('\n'));
   const proc = stack.add(new Proc(name, process.env.MOSQUITTO || '/usr/sbin/mosquitto', ['-c', conf]));
   stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
   await waitFor(`${name} to accept connections`, () => new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
     s.on('error', () => resolve(false));
   }));
-  return { proc, port, url: `tcp://127.0.0.1:${port}` };
+  return { proc, port, url: `${tls ? 'ssl' : 'tcp'}://127.0.0.1:${port}` };
 }
 
 // POSTs a command through the relay's HTTP API; resolves to { status, ack, ms }.
