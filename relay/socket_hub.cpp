@@ -249,6 +249,10 @@ void SocketHub::apply(const Actions &actions) {
                   g_message("session %s started: camera %s", m.session.c_str(), m.camera.c_str());
                 if constexpr (std::is_same_v<T, proto::SessionEnd>)
                   g_message("session %s ended (%s)", m.session.c_str(), m.reason.c_str());
+                if constexpr (std::is_same_v<T, proto::Error>)  // a refusal (limits, unknown camera), with the peer
+                  g_message("%s %llu (%s) refused: %s: %s", role_name(it->second->role == Role::Agent),
+                            (unsigned long long)out.peer, it->second->address.c_str(), m.code.c_str(),
+                            m.message.c_str());
                 send(*it->second, proto::to_json(m));
               },
               variant);

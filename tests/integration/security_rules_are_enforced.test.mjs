@@ -203,6 +203,7 @@ test('limits: sessions per socket, client and camera, pending sessions, slow han
     assert.equal((await watch(v2, 'r8', 'cam-y')).type, 'session');
     const v3 = await peer(`${ws}/ws/viewer`);
     refused(await watch(v3, 'r9', 'cam-y'), /this client already watches 5/);
+    assert.match(relay.proc.output(), /viewer \d+ \(127\.0\.0\.1\) refused: too_many_sessions: this client already watches 5/);
     // Another client is not affected by the first one's count...
     const other = await peer(`${ws}/ws/viewer`, { localAddress: '127.0.0.2' });
     const s10 = await watch(other, 'r10', 'cam-y');
