@@ -78,6 +78,16 @@ std::optional<Refusal> Access::check_origin(SoupServerMessage *msg) const {
   return Refusal{SOUP_STATUS_FORBIDDEN, "bad_origin", "origin " + origin + " is not allowed"};
 }
 
+std::vector<std::string> Access::replace_device_secrets(std::map<std::string, std::string> secrets) {
+  std::vector<std::string> changed;
+  for (const auto &[id, secret] : device_secrets_) {
+    auto now = secrets.find(id);
+    if (now == secrets.end() || now->second != secret) changed.push_back(id);
+  }
+  device_secrets_ = std::move(secrets);
+  return changed;
+}
+
 bool Access::allow_cors(SoupServerMessage *msg) const {
   const std::string origin = header(msg, "Origin");
   if (origin.empty()) return false;

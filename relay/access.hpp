@@ -39,6 +39,8 @@ class Access {
   bool allow_cors(SoupServerMessage *msg) const;
 
   bool insecure() const { return insecure_; }
+  // A new list of devices (SIGHUP); returns the ids whose entry changed or went away.
+  std::vector<std::string> replace_device_secrets(std::map<std::string, std::string> secrets);
 
  private:
   bool insecure_;

@@ -15,8 +15,10 @@
 
 #include <libsoup/soup.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -140,6 +142,23 @@ int main(int argc, char **argv) {
     }
     g_message("answering STUN on udp %s:%d", settings.stun_listen_host.c_str(), settings.stun_listen_port);
   }
+  // SIGHUP (systemctl reload): the device list again; agents whose entry
+  // changed or went away are closed, everyone else goes on.
+  std::function<void()> reload = [&] {
+    if (access.insecure()) return;
+    auto devices = relay::load_device_secrets(settings.device_secrets_file);
+    if (auto *error = std::get_if<std::string>(&devices)) {
+      g_warning("reload: %s Keeping the previous list.", error->c_str());
+      return;
+    }
+    const size_t count = std::get<0>(devices).size();
+    hub.close_devices(access.replace_device_secrets(std::move(std::get<0>(devices))));
+    g_message("reload: %zu device(s) allowed in", count);
+  };
+  g_unix_signal_add(SIGHUP, [](gpointer fn) -> gboolean {
+    (*static_cast<std::function<void()> *>(fn))();
+    return G_SOURCE_CONTINUE;
+  }, &reload);
   commands.start();
   run_until_signalled();
   g_message("stopping");

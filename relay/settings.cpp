@@ -200,17 +200,23 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
   auto secret = token_secret(s);
   if (secret.index() == 1) return std::get<1>(secret);
   r.token_secret = std::get<0>(secret);
-  const std::string devices = s.str("device-secrets");
-  if (devices.empty())
+  r.device_secrets_file = s.str("device-secrets");
+  if (r.device_secrets_file.empty())
     return "Setting 'device-secrets' is needed: a file with one 'device-id secret' line per agent allowed in.";
+  auto devices = load_device_secrets(r.device_secrets_file);
+  if (auto *error = std::get_if<std::string>(&devices)) return *error;
+  r.device_secrets = std::get<0>(devices);
+  return r;
+}
+
+std::variant<std::map<std::string, std::string>, std::string> load_device_secrets(const std::string &path) {
   gchar *text = nullptr;
-  if (!g_file_get_contents(devices.c_str(), &text, nullptr, nullptr))
-    return "Setting 'device-secrets': cannot read " + devices + ".";
+  if (!g_file_get_contents(path.c_str(), &text, nullptr, nullptr))
+    return "Setting 'device-secrets': cannot read " + path + ".";
   auto parsed = parse_device_secrets(text);
   g_free(text);
-  if (auto *error = std::get_if<std::string>(&parsed)) return "Setting 'device-secrets' (" + devices + "), " + *error + ".";
-  r.device_secrets = std::get<0>(parsed);
-  return r;
+  if (auto *error = std::get_if<std::string>(&parsed)) return "Setting 'device-secrets' (" + path + "), " + *error + ".";
+  return parsed;
 }
 
 }  // namespace sl::relay

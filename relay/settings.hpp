@@ -28,6 +28,7 @@ struct RelaySettings {
   bool insecure_dev = false;
   std::string token_secret;
   std::map<std::string, std::string> device_secrets;  // device id -> secret
+  std::string device_secrets_file;                    // re-read on SIGHUP
   std::vector<std::string> allowed_origins;           // empty: the relay's own
   std::vector<std::string> cors_origins;              // empty: no CORS headers at all
   std::string tls_cert, tls_key;
@@ -45,6 +46,9 @@ struct RelaySettings {
 
 // "id secret" lines (# comments, blank lines) -> map; error text naming the line.
 std::variant<std::map<std::string, std::string>, std::string> parse_device_secrets(const std::string &text);
+
+// Reads and parses the device-secrets file (index 1: what is wrong, naming the setting).
+std::variant<std::map<std::string, std::string>, std::string> load_device_secrets(const std::string &path);
 
 // The token secret from token-secret or token-secret-file (index 1: what is wrong).
 std::variant<std::string, std::string> token_secret(const config::Settings &s);

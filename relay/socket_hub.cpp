@@ -1,5 +1,7 @@
 #include "socket_hub.hpp"
 
+#include <algorithm>
+
 #include "main_context.hpp"
 #include "turn.hpp"
 
@@ -234,6 +236,16 @@ void SocketHub::on_closed(PeerId id) {
   g_message("%s %llu (%s) left (code %u)", role_name(agent), (unsigned long long)id, peer->address.c_str(),
             soup_websocket_connection_get_close_code(peer->conn.get()));
   apply(agent ? table_.agent_gone(id) : table_.viewer_gone(id));
+}
+
+void SocketHub::close_devices(const std::vector<std::string> &ids) {
+  for (auto &[id, peer] : peers_) {
+    if (peer->role != Role::Agent || peer->device.empty()) continue;
+    if (std::find(ids.begin(), ids.end(), peer->device) == ids.end()) continue;
+    g_message("agent %llu (%s), device %s: no longer in the device list as it was; closing",
+              (unsigned long long)id, peer->address.c_str(), peer->device.c_str());
+    soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "device list changed");
+  }
 }
 
 void SocketHub::apply(const Actions &actions) {

@@ -26,6 +26,9 @@ class SocketHub {
   SessionTable &table() { return table_; }
   // Delivers what the session table decided (also for events from the control plane).
   void apply(const Actions &actions);
+  // Closes the sockets of agents that proved one of these device ids (their
+  // entry changed or went away from the device list).
+  void close_devices(const std::vector<std::string> &ids);
   // Where viewers' commands go (none: they are not answered).
   void set_commands(ControlBridge *commands) { commands_ = commands; }
 

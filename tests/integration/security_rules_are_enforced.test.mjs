@@ -132,6 +132,29 @@ test('tokens, roles, camera lists, device secrets, origins, floods', async () =>
     // A page without a token is asked for one.
     const stranger = await browser.open(`${relay.url}/view/cam-a`);
     await stranger.waitForSelector('#signin');
+
+    // The device list re-read on SIGHUP: cam-b taken out (its agent is closed and then
+    // refused), cam-d added (it gets in); cam-a and its viewer go on undisturbed.
+    const camB = stack.procs.find((p) => p.name === 'agent cam-b');
+    devices['cam-d'] = crypto.randomBytes(16).toString('hex');
+    fs.writeFileSync(devicesFile, `cam-a ${devices['cam-a']}\ncam-d ${devices['cam-d']}\n`);
+    relay.proc.child.kill('SIGHUP');
+    await waitFor('the relay to reload', () => /reload: 2 device\(s\) allowed in/.test(relay.proc.output()));
+    await waitFor('cam-b refused after the reload', () =>
+      (camB.output().match(/refused this agent \(HTTP 401\)/g) || []).length >= 1);
+    await startAgent(stack, relay.port, 'cam-d', ['--device-secret', devices['cam-d'], '--width', '320', '--height', '240'],
+      { wait: false });
+    await waitFor('cam-d listed, cam-b gone', async () => {
+      const list = await (await api('/api/cameras', admin)).json();
+      return list.find((c) => c.id === 'cam-d')?.connected && !list.find((c) => c.id === 'cam-b')?.connected;
+    });
+    assert.match(relay.proc.output(), /device cam-b: no longer in the device list as it was; closing/);
+    await tileState(page, 'cam-a', 'live');
+    // A broken list is refused and the previous one kept.
+    fs.writeFileSync(devicesFile, 'cam-a short\n');
+    relay.proc.child.kill('SIGHUP');
+    await waitFor('the bad list refused', () => /reload: .*Keeping the previous list/.test(relay.proc.output()));
+    assert.ok((await (await api('/api/cameras', admin)).json()).find((c) => c.id === 'cam-d')?.connected);
   });
 });
 
