@@ -155,13 +155,21 @@ export async function startAgent(stack, relayPort, id, args = [], { wait = true,
 
 // A real mosquitto on a free loopback port, with Nagle off as in deploy/.
 // `tls`: { ca, cert, key } files for an ssl:// listener; `users`: { name: password }
-// turns anonymous access off.
-export async function startMosquitto(stack, { port, name = 'mosquitto', tls, users } = {}) {
+// turns anonymous access off; `shipped`: the relay host's config from
+// deploy/mosquitto/ (its ACL included), with only listeners and files replaced.
+export async function startMosquitto(stack, { port, name = 'mosquitto', tls, users, shipped = false } = {}) {
   port ??= await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-mosquitto-'));
   const conf = path.join(dir, 'mosquitto.conf');
   const lines = [`listener ${port} 127.0.0.1`, 'set_tcp_nodelay true', 'persistence false', 'log_type error',
     'log_type warning', 'log_dest stderr'];
+  if (shipped) {
+    const replaced = /^(listener|certfile|keyfile|cafile|password_file|allow_anonymous|acl_file)\b/;
+    const own = fs.readFileSync(path.join(root, 'deploy/mosquitto/sightline.conf'), 'utf8').split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#') && !replaced.test(line));
+    lines.unshift(...own);
+    lines.push(`acl_file ${path.join(root, 'deploy/mosquitto/sightline.acl')}`);
+  }
   // Run as root, mosquitto would switch to its own user, who cannot read the test's files.
   if (process.getuid?.() === 0) lines.push('user root');
   if (tls) lines.push(`cafile ${tls.ca}`, `certfile ${tls.cert}`, `keyfile ${tls.key}`);
