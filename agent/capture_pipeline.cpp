@@ -13,12 +13,6 @@ namespace sl::agent {
 
 namespace {
 
-bool element_available(const std::string &name) {
-  GstElementFactory *f = gst_element_factory_find(name.c_str());
-  if (!f) return false;
-  gst_object_unref(f);
-  return true;
-}
 
 // Writes LTS1 into each raw frame as it leaves the source (and follows size changes).
 GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {

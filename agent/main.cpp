@@ -1,7 +1,9 @@
 // sightline-agent: captures one camera, encodes it once, and streams it over
 // WebRTC to every viewer the relay sends its way.
 #include "capture_pipeline.hpp"
+#include "check.hpp"
 #include "config.hpp"
+#include "devices.hpp"
 #include "control_plane.hpp"
 #include "gobj.hpp"
 #include "logging.hpp"
@@ -13,6 +15,7 @@
 #include <gst/gst.h>
 
 #include <cstdio>
+#include <cstring>
 #include <functional>
 
 namespace {
@@ -35,12 +38,30 @@ int main(int argc, char **argv) {
   using namespace sl;
   setup_logging();
 
+  // Two actions besides streaming: list the cameras, or check the settings.
+  bool check = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--list-devices")) {
+      std::fputs(agent::describe_cameras(agent::list_cameras()).c_str(), stdout);
+      return 0;
+    }
+    if (!std::strcmp(argv[i], "--check")) {
+      check = true;
+      for (int j = i; j < argc; ++j) argv[j] = argv[j + 1];  // argv[argc] is null
+      --argc;
+      --i;
+    }
+  }
+
   // Settings: file, then flags.
-  const config::Settings loaded =
-      config::load_or_exit(agent::agent_options(), "agent", "sightline-agent",
-                           "Streams a camera to viewers through a Sightline relay.", SL_VERSION, argc, argv,
-                           "/etc/sightline/agent.conf");
+  const config::Settings loaded = config::load_or_exit(
+      agent::agent_options(), "agent", "sightline-agent",
+      "Streams a camera to viewers through a Sightline relay.\n"
+      "Also: --list-devices (the cameras here, with their formats) and --check (what the agent would use, and\n"
+      "whether the relay and the broker accept it; exits 1 with the reasons if not).",
+      SL_VERSION, argc, argv, "/etc/sightline/agent.conf");
   const agent::AgentSettings settings = config::checked_or_exit(agent::agent_settings(loaded), "sightline-agent");
+  if (check) return agent::run_check(settings);
 
   // The camera: one pipeline, encoding once.
   auto created = agent::CapturePipeline::create(settings);

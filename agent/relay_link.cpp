@@ -63,11 +63,14 @@ void RelayLink::connect() {
         auto *self = static_cast<RelayLink *>(data);
         if (!conn) {
           const guint status = self->pending_ ? soup_message_get_status(self->pending_.get()) : 0;
+          std::string why;
           if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN)
-            g_warning("relay %s refused this agent (HTTP %u): check 'device-secret' for id %s against the relay's "
-                      "device-secrets", self->url_.c_str(), status, self->hello_.agent.c_str());
+            why = "relay " + self->url_ + " refused this agent (HTTP " + std::to_string(status) +
+                  "): check 'device-secret' for id " + self->hello_.agent + " against the relay's device-secrets";
           else
-            g_warning("cannot reach relay %s: %s", self->url_.c_str(), error ? error->message : "unknown error");
+            why = "cannot reach relay " + self->url_ + ": " + (error ? error->message : "unknown error");
+          g_warning("%s", why.c_str());
+          if (self->handlers_.refused) self->handlers_.refused(why);
           self->schedule_reconnect();
           return;
         }

@@ -20,6 +20,7 @@ class RelayLink {
     std::function<void()> connected;  // hello was sent
     std::function<void(const proto::RelayToAgent &)> message;
     std::function<void()> disconnected;
+    std::function<void(const std::string &why)> refused = nullptr;  // a connect attempt failed (it retries)
   };
   // `device_secret` (may be empty) proves hello.agent to the relay; `ca_file`
   // (may be empty) is the CA a wss:// relay's certificate must chain to.

@@ -18,7 +18,7 @@ const std::vector<config::Option> &agent_options() {
   static const std::vector<config::Option> options = {
       {"id", Kind::String, "", "Camera id shown to viewers (A-Z a-z 0-9 . _ -). Default: this machine's host name."},
       {"relay", Kind::String, "ws://127.0.0.1:8080", "The relay's address: ws://HOST:PORT or wss://HOST."},
-      {"source", Kind::String, "test", "Video source: test (moving test pattern) or v4l2:/dev/videoN."},
+      {"source", Kind::String, "test", "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI camera module; --list-devices names them)."},
       {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
       {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
@@ -91,8 +91,11 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   if (url.index() == 1) return std::get<1>(url);
   a.relay_url = std::get<0>(url);
   a.source = s.str("source");
-  if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0)
-    return "Setting 'source' must be test or v4l2:/dev/videoN, not '" + a.source + "'.";
+  if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0 && a.source != "libcamera" &&
+      a.source.rfind("libcamera:", 0) != 0)
+    return "Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + a.source + "'.";
+  if (a.source.find_first_of("\"!'\\") != std::string::npos)
+    return "Setting 'source' may not contain quotes, '!' or backslashes.";
   if (a.source.rfind("v4l2:", 0) == 0 && a.source.size() <= 5)
     return "Setting 'source' needs a device after v4l2:, e.g. v4l2:/dev/video0.";
   a.pattern = s.str("pattern");

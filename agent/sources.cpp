@@ -36,16 +36,14 @@ int dimension(const GstStructure *s, const char *field, int wanted) {
 
 }  // namespace
 
-std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::string &device) {
-  auto src = sink(gst_element_factory_make("v4l2src", nullptr));
-  if (!src) return std::string("GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good.");
-  g_object_set(src.get(), "device", device.c_str(), nullptr);
-  if (gst_element_set_state(src.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
-    gst_element_set_state(src.get(), GST_STATE_NULL);
-    return "Cannot open camera " + device + " (is it plugged in, and may this user read it? try the video group).";
-  }
-  auto pad = adopt(gst_element_get_static_pad(src.get(), "src"));
-  GstCaps *caps = gst_pad_query_caps(pad.get(), nullptr);
+bool element_available(const std::string &name) {
+  GstElementFactory *f = gst_element_factory_find(name.c_str());
+  if (!f) return false;
+  gst_object_unref(f);
+  return true;
+}
+
+std::vector<CameraMode> modes_from_caps(const GstCaps *caps) {
   std::vector<CameraMode> modes;
   for (guint i = 0; caps && i < gst_caps_get_size(caps); ++i) {
     const GstStructure *s = gst_caps_get_structure(caps, i);
@@ -67,6 +65,20 @@ std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::s
     m.fps = max_rate(gst_structure_get_value(s, "framerate"));
     if (m.width > 0 && m.height > 0) modes.push_back(m);
   }
+  return modes;
+}
+
+std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::string &device) {
+  auto src = sink(gst_element_factory_make("v4l2src", nullptr));
+  if (!src) return std::string("GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good.");
+  g_object_set(src.get(), "device", device.c_str(), nullptr);
+  if (gst_element_set_state(src.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
+    gst_element_set_state(src.get(), GST_STATE_NULL);
+    return "Cannot open camera " + device + " (is it plugged in, and may this user read it? try the video group).";
+  }
+  auto pad = adopt(gst_element_get_static_pad(src.get(), "src"));
+  GstCaps *caps = gst_pad_query_caps(pad.get(), nullptr);
+  std::vector<CameraMode> modes = modes_from_caps(caps);
   if (caps) gst_caps_unref(caps);
   gst_element_set_state(src.get(), GST_STATE_NULL);
   if (modes.empty()) return "Camera " + device + " offers no video format this agent can use.";
@@ -99,6 +111,20 @@ std::variant<SourcePlan, std::string> plan_source(const AgentSettings &s) {
     plan.src_caps = "video/x-raw,format=I420" + size_caps(s.width, s.height, s.fps);
     plan.description = "videotestsrc name=src is-live=true horizontal-speed=2 pattern=" + s.pattern +
                        " ! capsfilter name=srccaps caps=" + plan.src_caps + " ! capsfilter name=rawcaps";
+    return plan;
+  }
+  if (s.source == "libcamera" || s.source.rfind("libcamera:", 0) == 0) {
+    // CSI cameras through libcamera (the Pi's camera modules): the ISP gives raw
+    // frames at the size asked for. The rate is capped after the source, as
+    // older libcamerasrc (Debian 12's 0.0.3) does not negotiate a frame rate.
+    plan.width = s.width;
+    plan.height = s.height;
+    plan.fps = s.fps;
+    plan.src_caps = "video/x-raw,width=" + std::to_string(s.width) + ",height=" + std::to_string(s.height);
+    const std::string name = s.source.size() > 10 ? s.source.substr(10) : "";
+    plan.description = "libcamerasrc name=src" + (name.empty() ? "" : " camera-name=\"" + name + "\"") +
+                       " ! capsfilter name=srccaps caps=" + plan.src_caps + " ! videorate drop-only=true max-rate=" +
+                       std::to_string(s.fps) + " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
     return plan;
   }
   const std::string device = s.source.substr(5);

@@ -1,10 +1,13 @@
-// Video sources: the moving test pattern, and V4L2 cameras (USB, or CSI through
-// the V4L2 layer), probed for the modes they offer. Produces the gst-launch
+// Video sources: the moving test pattern, V4L2 cameras (USB, or CSI through
+// the V4L2 layer) probed for the modes they offer, and libcamera (CSI camera
+// modules on a Raspberry Pi). Produces the gst-launch
 // description of the source up to raw I420 frames (or the camera's own H.264).
 #pragma once
 
 #include "settings.hpp"
 #include "source_choice.hpp"
+
+#include <gst/gst.h>
 
 #include <string>
 #include <variant>
@@ -27,6 +30,12 @@ struct SourcePlan {
 std::string mode_caps(const CameraMode &mode, int width, int height, int fps);
 
 std::variant<SourcePlan, std::string> plan_source(const AgentSettings &settings);
+
+// Whether this machine's GStreamer has an element factory of that name.
+bool element_available(const std::string &name);
+
+// The modes in a source's caps (H.264, MJPEG, raw formats), highest rate per size.
+std::vector<CameraMode> modes_from_caps(const GstCaps *caps);
 
 // The modes a V4L2 device offers (empty with an error text when it cannot be opened).
 std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::string &device);

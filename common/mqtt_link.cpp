@@ -152,6 +152,7 @@ void MqttLink::on_lost(const std::string &why) {
     g_warning("mqtt: cannot reach %s: %s; retrying", options_.url.c_str(), why.c_str());
   last_failure_ = why;
   if (was_up && handlers_.lost) handlers_.lost(why);
+  if (!was_up && handlers_.refused) handlers_.refused(why);
   schedule_connect();
 }
 

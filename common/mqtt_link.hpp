@@ -43,6 +43,7 @@ class MqttLink {
     std::function<void()> connected;  // after every (re)connect, subscriptions renewed
     std::function<void(const std::string &topic, const std::string &payload)> message;
     std::function<void(const std::string &why)> lost;
+    std::function<void(const std::string &why)> refused = nullptr;  // a connect attempt failed (it retries)
   };
   MqttLink(MqttOptions options, Handlers handlers);
   ~MqttLink();

@@ -16,6 +16,8 @@ test('bad settings stop start-up naming the key', () => {
     [paths.agent, ['--relay', 'http://example'], /'relay'/],
     [paths.agent, ['--width', '320', '--stamp'], /'stamp'/],
     [paths.agent, ['--encoder', 'nvenc'], /'encoder'/],
+    [paths.agent, ['--source', 'usb'], /'source'/],
+    [paths.agent, ['--source', 'v4l2:/dev/video0 ! fakesrc'], /'source'/],
     [paths.agent, ['--colour', 'red'], /--colour/],
     [paths.relay, ['--listen', 'nowhere'], /'listen'/],
     [paths.relay, ['--heartbeat-interval', '0'], /'heartbeat-interval'/],
