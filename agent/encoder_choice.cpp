@@ -56,8 +56,10 @@ std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps, 
     return "openh264enc name=encoder usage-type=camera complexity=low rate-control=bitrate gop-size=" +
            std::to_string(gop) + " bitrate=" + bps + kH264Tail;
   if (c.element == "v4l2h264enc")
-    // The Pi's encoder takes its settings as V4L2 controls; level 4 covers 1080p30.
-    return "v4l2h264enc name=encoder extra-controls=\"controls,video_bitrate=" + bps +
+    // The Pi 4's encoder (bcm2835-codec) takes its settings as V4L2 controls:
+    // constant bitrate (mode 1) suits a WebRTC path best, SPS/PPS repeated on
+    // every IDR, profile and level negotiated from the caps (level 4: 1080p30).
+    return "v4l2h264enc name=encoder extra-controls=\"controls,video_bitrate_mode=1,video_bitrate=" + bps +
            ",h264_i_frame_period=" + std::to_string(gop) +
            ",repeat_sequence_header=1\" ! video/x-h264,level=(string)4" + kH264Tail;
   if (c.element == "vp8enc")

@@ -274,9 +274,9 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_set_member_name(b, "branches");
     json_builder_add_int_value(b, e.branches);
     json_builder_set_member_name(b, "fps_measured");
-    json_builder_add_double_value(b, std::round(e.fps_measured));
+    json_builder_add_double_value(b, e.fps_measured);
     json_builder_set_member_name(b, "bitrate_kbps");
-    json_builder_add_double_value(b, std::round(e.bitrate_kbps));
+    json_builder_add_double_value(b, e.bitrate_kbps);
     if (e.state) json::add_object_text(b, "state", control::to_json(*e.state));
     json_builder_end_object(b);
   }

@@ -1,6 +1,7 @@
 #include "session_table.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace sl::relay {
 
@@ -172,11 +173,14 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
       return out;
     }
     auto &e = cam->second.entry;
-    const bool changed = e.branches != status->branches || e.fps_measured != status->fps ||
-                         e.bitrate_kbps != status->bitrate_kbps;
+    // One decimal: the camera list goes to every page, and a change in the
+    // noise of a measurement is not worth a broadcast.
+    const auto tenth = [](double v) { return std::round(v * 10) / 10; };
+    const double fps = tenth(status->fps), kbps = tenth(status->bitrate_kbps);
+    const bool changed = e.branches != status->branches || e.fps_measured != fps || e.bitrate_kbps != kbps;
     e.branches = status->branches;
-    e.fps_measured = status->fps;
-    e.bitrate_kbps = status->bitrate_kbps;
+    e.fps_measured = fps;
+    e.bitrate_kbps = kbps;
     if (status->width && (e.info.width != status->width || e.info.height != status->height)) {
       e.info.width = status->width;  // the size changed while playing (set_video)
       e.info.height = status->height;

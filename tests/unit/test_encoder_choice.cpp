@@ -57,6 +57,9 @@ TEST_CASE("H.264 chains are browser-safe and carry the settings") {
   const std::string pi = describe_encoder({"v4l2h264enc", Codec::H264}, 2000, 30);
   CHECK(pi.find("video_bitrate=2000000") != std::string::npos);
   CHECK(pi.find("h264_i_frame_period=60") != std::string::npos);
+  CHECK(pi.find("video_bitrate_mode=1") != std::string::npos);  // constant bitrate
+  CHECK(pi.find("repeat_sequence_header=1") != std::string::npos);
+  CHECK(pi.find("level=(string)4") != std::string::npos);
   CHECK(pi.find("profile=constrained-baseline") != std::string::npos);
   CHECK(describe_encoder({"vp8enc", Codec::VP8}, 800, 30).find("target-bitrate=800000") != std::string::npos);
 }
