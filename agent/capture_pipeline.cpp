@@ -115,7 +115,19 @@ void CapturePipeline::set_error_handlers(ErrorHandler on_error, BranchErrorHandl
 
 bool CapturePipeline::play(std::string &error) {
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
-    error = "The capture pipeline did not start (see the log lines above for the element that failed).";
+    // The element that failed said why on the bus (e.g. libcamerasrc: no camera).
+    auto bus = adopt(gst_element_get_bus(pipeline_.get()));
+    std::string why;
+    if (GstMessage *m = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)) {
+      GError *raw = nullptr;
+      gst_message_parse_error(m, &raw, nullptr);
+      Owned<GError> e(raw);
+      why = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(m))) + ": " + (e ? e->message : "failed");
+      gst_message_unref(m);
+    }
+    error = "The capture pipeline did not start" + (why.empty() ? std::string(".") : " (" + why + ").") +
+            " sightline-agent --check and --list-devices tell more.";
+    gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
     return false;
   }
   return true;

@@ -12,7 +12,7 @@ packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev
   # run: capture, encoders, WebRTC
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav
+  gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-libcamera openssl
   # servers the system and its tests start on loopback
   mosquitto mosquitto-clients coturn
   # tests: network namespaces, headless browser

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets everything up and runs every test: unit and integration tests, once in a
 # normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer, then
-# every parser under libFuzzer for a bounded time (SIGHTLINE_FUZZ_SECONDS, 20 each).
+# every parser under libFuzzer for a bounded time (SIGHTLINE_FUZZ_SECONDS, 20 each),
+# then the Debian packages: built, installed, both services started.
 # Ends with one line "N passed, N failed, N skipped" from the real results.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,21 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 meson test -C build-fuzz --suite fuzz --print-errorlogs
 
-python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json <<'PY'
+# The Debian packages: built (unit tests inside), installed on this machine,
+# both services started as their units start them (tests/package/smoke.sh).
+mkdir -p build-package
+if bash scripts/package.sh > build-package/package.log 2>&1; then
+  echo "OK package build" > build-package/results
+  tail -5 build-package/package.log
+  bash tests/package/smoke.sh | tee build-package/smoke.log
+  sed -n 's/^ok - /OK /p; s/^not ok - /FAIL /p' build-package/smoke.log >> build-package/results
+else
+  tail -40 build-package/package.log
+  echo "FAIL package build" > build-package/results
+fi
+
+python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json \
+  build-package/results <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for path in sys.argv[1:]:
@@ -33,7 +48,8 @@ for path in sys.argv[1:]:
         failed += 1
         continue
     for line in lines:
-        result = json.loads(line)["result"]
+        # meson's JSON lines, or "OK name" / "FAIL name" from the package checks
+        result = json.loads(line)["result"] if line.startswith("{") else line.split()[0]
         if result in ("OK", "EXPECTEDFAIL"):
             passed += 1
         elif result == "SKIP":

@@ -79,6 +79,11 @@ test('--check: what the agent would use, and whether relay and broker accept it'
     assert.match(line(bad.stdout, 'broker'), /^FAIL .*TCP connect failed/);
     assert.match(bad.stdout, /3 problems/);
 
+    // A CSI camera through libcamera: there is none on this machine.
+    const csi = await agent([...base, '--source', 'libcamera', '--check']);
+    assert.equal(csi.status, 1);
+    assert.match(line(csi.stdout, 'camera'), /^FAIL .*source=libcamera: (libcamera finds no such camera|libcamerasrc is missing)/);
+
     // A relay that is not there.
     const away = await agent(['--id', 'porch', '--relay', `ws://127.0.0.1:${await freePort()}`, '--check']);
     assert.equal(away.status, 1);
