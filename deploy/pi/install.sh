@@ -33,7 +33,7 @@ id=${id:-$(hostname)}
 export DEBIAN_FRONTEND=noninteractive
 if [ -z "$deb" ]; then
   bash "$here/scripts/package.sh"
-  deb=$(ls "$here"/dist/sightline-agent_*.deb | head -1)
+  deb=$(ls "$here"/dist/sightline-agent_*_"$(dpkg --print-architecture)".deb | head -1)
 fi
 apt-get install -y -qq "$(realpath "$deb")" >/dev/null
 echo "install.sh: installed $(dpkg-query -W -f='${Package} ${Version} (${Architecture})' sightline-agent)"

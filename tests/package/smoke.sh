@@ -28,7 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 export DEBIAN_FRONTEND=noninteractive
-debs=(dist/sightline-agent_*.deb dist/sightline-relay_*.deb)
+arch=$(dpkg --print-architecture)
+debs=(dist/sightline-agent_*_"$arch".deb dist/sightline-relay_*_"$arch".deb)
 check "the packages install with apt" apt-get install -y -qq "${debs[@]/#/$root/}"
 check "binaries in /usr/bin, web app in /usr/share" \
   test -x /usr/bin/sightline-agent -a -x /usr/bin/sightline-relay -a -f /usr/share/sightline/web/index.html
@@ -67,7 +68,7 @@ echo "smoke-cam $secret" >> /etc/sightline/devices
 check "the relay re-reads its device list (reload)" bash -c \
   "pkill -HUP -f '^/usr/bin/sightline-relay' && for i in \$(seq 50); do grep -q 'reload: 1 device' /tmp/sightline-relay.log && exit 0; sleep 0.1; done; exit 1"
 check "deploy/pi/install.sh configures the agent and its check passes" \
-  bash deploy/pi/install.sh --deb "$(ls "$root"/dist/sightline-agent_*.deb)" --relay "ws://127.0.0.1:$port" \
+  bash deploy/pi/install.sh --deb "$(ls "$root"/dist/sightline-agent_*_"$arch".deb)" --relay "ws://127.0.0.1:$port" \
     --id smoke-cam --device-secret "$secret" --source test --no-start
 start_unit sightline-agent --width 320 --height 240 --ice-address 127.0.0.1
 token=$(sightline-relay token --role viewer --ttl 120 --token-secret-file /etc/sightline/token-secret)
