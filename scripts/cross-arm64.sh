@@ -12,7 +12,7 @@ if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   dpkg --add-architecture arm64
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends crossbuild-essential-arm64 qemu-user-static debhelper dpkg-dev >/dev/null
+  apt-get install -y -qq --no-install-recommends crossbuild-essential-arm64 qemu-user-static debhelper dpkg-dev file >/dev/null
   # libsoup-3.0-dev:arm64 depends on libsysprof-capture-4-dev, which Debian 12
   # only has in libsysprof-4-dev, whose GTK 4 dependencies cannot be installed
   # for arm64 beside amd64 (python3). libsoup needs sysprof only for static

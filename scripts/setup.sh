@@ -17,6 +17,8 @@ packages=(
   mosquitto mosquitto-clients coturn
   # tests: network namespaces, headless browser
   iproute2 nftables chromium chromium-driver curl
+  # package checks: systemd-analyze, setpriv
+  systemd util-linux
 )
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 
