@@ -120,23 +120,26 @@ int run_check(const AgentSettings &s) {
   std::printf("sightline-agent check for camera id '%s'\n", s.id.c_str());
   if (!check_camera(s, report, list_cameras())) check_encoder(s, report, false);
 
-  // The relay and the broker, side by side, each bounded.
+  // The relay and the broker, side by side, each bounded; each reports its
+  // first outcome once.
   auto loop = adopt(g_main_loop_new(nullptr, FALSE));
+  struct Probe {
+    const char *label;
+    bool waiting = false;
+  } relay_probe{"relay"}, broker_probe{"broker"};
   int pending = 0;
-  auto done = [&] {
+  auto finish = [&](Probe &p, bool ok, const std::string &what) {
+    if (!p.waiting) return;
+    p.waiting = false;
+    report.line(p.label, ok, what);
     if (--pending == 0) g_main_loop_quit(loop.get());
   };
+  auto finish_relay = [&](bool ok, const std::string &what) { finish(relay_probe, ok, what); };
+  auto finish_broker = [&](bool ok, const std::string &what) { finish(broker_probe, ok, what); };
 
-  std::unique_ptr<RelayLink> relay;
-  bool relay_done = false;
-  auto finish_relay = [&](bool ok, const std::string &what) {
-    if (relay_done) return;
-    relay_done = true;
-    report.line("relay", ok, what);
-    done();
-  };
+  relay_probe.waiting = true;
   ++pending;
-  relay = std::make_unique<RelayLink>(
+  auto relay = std::make_unique<RelayLink>(
       // A hello with no cameras proves the id and secret without taking the
       // camera over from an agent of the same id that is running right now.
       s.relay_url, proto::Hello{proto::kProtocolVersion, s.id, {}},
@@ -157,16 +160,10 @@ int run_check(const AgentSettings &s) {
   relay->start();
 
   std::unique_ptr<MqttLink> broker;
-  bool broker_done = false;
-  auto finish_broker = [&](bool ok, const std::string &what) {
-    if (broker_done) return;
-    broker_done = true;
-    report.line("broker", ok, what);
-    done();
-  };
   if (s.mqtt_url.empty()) {
     report.note("broker", "none configured ('mqtt'): video works; commands answer 'control plane unavailable'");
   } else {
+    broker_probe.waiting = true;
     ++pending;
     MqttOptions options;
     options.url = s.mqtt_url;
@@ -185,20 +182,15 @@ int run_check(const AgentSettings &s) {
     broker->start();
   }
 
-  struct Wait {
-    GMainLoop *loop;
-    bool over = false;
-  } wait{loop.get()};
-  SourceId timeout(g_timeout_add(kNetworkTimeoutMs, [](gpointer w) -> gboolean {
-    static_cast<Wait *>(w)->over = true;
-    g_main_loop_quit(static_cast<Wait *>(w)->loop);
-    return G_SOURCE_REMOVE;
-  }, &wait));
-  if (pending > 0) g_main_loop_run(loop.get());
-  if (wait.over) timeout.release();
+  // The deadline stays attached until it goes out of scope (SourceId removes it).
+  SourceId deadline(g_timeout_add(kNetworkTimeoutMs, [](gpointer l) -> gboolean {
+    g_main_loop_quit(static_cast<GMainLoop *>(l));
+    return G_SOURCE_CONTINUE;
+  }, loop.get()));
+  g_main_loop_run(loop.get());
   const std::string waited = "no answer in " + std::to_string(kNetworkTimeoutMs / 1000) + " s";
   finish_relay(false, s.relay_url + ": " + waited);
-  if (broker) finish_broker(false, s.mqtt_url + ": " + waited);
+  finish_broker(false, s.mqtt_url + ": " + waited);
   if (broker) broker->stop();
   relay.reset();
 

@@ -118,14 +118,9 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   a.reconnect_max_s = int(s.integer("reconnect-max"));
   a.keyframe_interval_s = int(s.integer("keyframe-interval"));
-  a.device_secret = s.str("device-secret");
-  if (const std::string file = s.str("device-secret-file"); !file.empty()) {
-    gchar *text = nullptr;
-    if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
-      return "Setting 'device-secret-file': cannot read " + file + ".";
-    a.device_secret = g_strstrip(text);
-    g_free(text);
-  }
+  auto device_secret = config::secret(s, "device-secret");
+  if (device_secret.index() == 1) return std::get<1>(device_secret);
+  a.device_secret = std::get<0>(device_secret);
   a.ca_file = s.str("ca-file");
   if (!a.ca_file.empty() && !g_file_test(a.ca_file.c_str(), G_FILE_TEST_IS_REGULAR))
     return "Setting 'ca-file': no such file " + a.ca_file + ".";

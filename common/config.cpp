@@ -257,4 +257,16 @@ std::string usage(const std::string &program, const std::string &summary, const 
   return out;
 }
 
+std::variant<std::string, std::string> secret(const Settings &s, const std::string &key) {
+  using Result = std::variant<std::string, std::string>;
+  const std::string file = s.str(key + "-file");
+  if (file.empty()) return Result(std::in_place_index<0>, s.str(key));
+  gchar *text = nullptr;
+  if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
+    return Result(std::in_place_index<1>, "Setting '" + key + "-file': cannot read " + file + ".");
+  std::string value = g_strstrip(text);
+  g_free(text);
+  return Result(std::in_place_index<0>, value);
+}
+
 }  // namespace sl::config

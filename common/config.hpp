@@ -40,6 +40,10 @@ class Settings {
   std::map<std::string, std::variant<std::string, long, bool, std::vector<std::string>>> values_;
 };
 
+// A secret given as setting `key` or in the file named by `key`-file (the file
+// wins; surrounding whitespace stripped). Index 1: what is wrong, naming the setting.
+std::variant<std::string, std::string> secret(const Settings &s, const std::string &key);
+
 struct LoadResult {
   Settings settings;
   std::string error;       // empty when fine; otherwise a sentence naming the key

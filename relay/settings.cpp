@@ -101,14 +101,9 @@ std::variant<std::map<std::string, std::string>, std::string> parse_device_secre
 
 std::variant<std::string, std::string> token_secret(const config::Settings &s) {
   using Result = std::variant<std::string, std::string>;
-  std::string secret = s.str("token-secret");
-  if (const std::string file = s.str("token-secret-file"); !file.empty()) {
-    gchar *text = nullptr;
-    if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
-      return Result(std::in_place_index<1>, "Setting 'token-secret-file': cannot read " + file + ".");
-    secret = g_strstrip(text);
-    g_free(text);
-  }
+  auto read = config::secret(s, "token-secret");
+  if (read.index() == 1) return read;
+  const std::string secret = std::get<0>(read);
   if (secret.size() < 32)
     return Result(std::in_place_index<1>,
                   "Setting 'token-secret' (or 'token-secret-file') is needed, at least 32 characters "
@@ -171,14 +166,9 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
   for (const auto &url : r.turn_urls)
     if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)
       return "Setting 'turn' must be a turn: or turns: URL such as turn:turn.example.org:3478, not '" + url + "'.";
-  r.turn_secret = s.str("turn-secret");
-  if (const std::string file = s.str("turn-secret-file"); !file.empty()) {
-    gchar *text = nullptr;
-    if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
-      return "Setting 'turn-secret-file': cannot read " + file + ".";
-    r.turn_secret = g_strstrip(text);
-    g_free(text);
-  }
+  auto turn_secret = config::secret(s, "turn-secret");
+  if (turn_secret.index() == 1) return std::get<1>(turn_secret);
+  r.turn_secret = std::get<0>(turn_secret);
   if (!r.turn_urls.empty() && r.turn_secret.empty())
     return "Setting 'turn' needs 'turn-secret' (coturn's static-auth-secret) to mint credentials.";
   r.session_lifetime_s = int(s.integer("session-lifetime"));
