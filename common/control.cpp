@@ -19,7 +19,6 @@ constexpr size_t kMaxControls = 64;
 constexpr int64_t kMaxEpochMs = int64_t(1) << 52;
 
 
-std::string node_text(JsonNode *node) { return take_string(json_to_string(node, FALSE)); }
 
 // An optional whole-number member.
 std::optional<int> opt_int(Reader &r, JsonObject *obj, const char *name, long min, long max) {
@@ -116,7 +115,9 @@ std::optional<Ack> parse_ack(std::string_view text, std::string &error) {
   if (a.ok) {
     JsonNode *result = json_object_get_member(obj, "result");
     if (result && !JSON_NODE_HOLDS_OBJECT(result)) r.fail("result", "must be an object");
-    a.result = result ? node_text(result) : "{}";
+    const auto written = result ? json::node_text(result) : std::optional<std::string>("{}");
+    if (!written) r.fail("result", "has a number out of range");
+    a.result = written.value_or("{}");
   } else {
     a.code = r.str("code", 64);
     a.message = r.str("message", 1024);
@@ -157,8 +158,10 @@ std::variant<Command, Ack> parse_command(std::string_view text) {
   if (params && !JSON_NODE_HOLDS_NULL(params)) {
     if (!JSON_NODE_HOLDS_OBJECT(params))
       r.fail("params", "must be an object");
+    else if (auto written = json::node_text(params))
+      c.params = *written;
     else
-      c.params = node_text(params);
+      r.fail("params", "has a number out of range");
   }
   if (json_object_has_member(obj, "issued_at")) c.issued_at_ms = r.integer("issued_at", 0, kMaxEpochMs);
   if (json_object_has_member(obj, "ttl_ms")) c.ttl_ms = r.integer("ttl_ms", 1, kMaxTtlMs);

@@ -37,4 +37,11 @@ void add_object_text(JsonBuilder *b, const char *name, const std::string &text) 
   }
 }
 
+std::optional<std::string> node_text(JsonNode *node) {
+  OwnedStr text(json_to_string(node, FALSE));
+  auto parser = adopt(json_parser_new());
+  if (!text || !json_parser_load_from_data(parser.get(), text.get(), -1, nullptr)) return std::nullopt;
+  return std::string(text.get());
+}
+
 }  // namespace sl::json

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <string_view>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -219,6 +220,10 @@ class Writer {
 
 // Adds member `name` holding the JSON object `text` (an empty object if it is not one).
 void add_object_text(JsonBuilder *b, const char *name, const std::string &text);
+
+// A node written back as JSON text, or nullopt when json-glib's writer makes
+// text that is not JSON (it writes numbers such as 4e80 or 1e-5 as "4e+80.0").
+std::optional<std::string> node_text(JsonNode *node);
 
 // Parses text that must hold one JSON object; nullptr with `error` set otherwise.
 Owned<JsonNode> parse_object(std::string_view text, std::string &error);

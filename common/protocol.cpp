@@ -168,8 +168,10 @@ CommandRequest read(Reader &r, std::type_identity<CommandRequest>) {
   if (params && !JSON_NODE_HOLDS_NULL(params)) {
     if (!JSON_NODE_HOLDS_OBJECT(params))
       r.fail("params", "must be an object");
+    else if (auto text = json::node_text(params))
+      m.params = *text;
     else
-      m.params = take_string(json_to_string(params, FALSE));
+      r.fail("params", "has a number out of range");
   }
   if (json_object_has_member(r.object(), "ttl_ms")) m.ttl_ms = r.integer("ttl_ms", 1, control::kMaxTtlMs);
   return m;

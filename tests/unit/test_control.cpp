@@ -146,3 +146,11 @@ TEST_CASE("state round-trips; offline state carries only the camera") {
   CHECK_FALSE(back->online);
   CHECK_FALSE(parse_state(R"({"camera":"cam1","online":true})", error));
 }
+
+TEST_CASE("params json-glib cannot write back as JSON are refused, not emptied") {
+  // json-glib writes 4e80 as "4e+80.0": keeping that text would lose the params.
+  const auto c = parse_command(R"({"id":"n1","type":"set_controls","params":{"brightness":4e80}})");
+  REQUIRE(std::holds_alternative<Ack>(c));
+  CHECK(std::get<Ack>(c).code == "bad_message");
+  CHECK(std::get<Ack>(c).message.find("params") != std::string::npos);
+}
