@@ -197,6 +197,14 @@ bool CapturePipeline::link(GstElement *branch, std::string &error) {
     error = "cannot link the viewer branch to the encoder";
     return false;
   }
+  // The branch starts at a keyframe: what comes before it cannot be decoded.
+  gst_pad_add_probe(tee_pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
+                    [](GstPad *, GstPadProbeInfo *info, gpointer) -> GstPadProbeReturn {
+                      if (GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT))
+                        return GST_PAD_PROBE_DROP;
+                      return GST_PAD_PROBE_REMOVE;
+                    },
+                    nullptr, nullptr);
   return true;
 }
 

@@ -49,6 +49,7 @@ class CapturePipeline {
   // state; link() then feeds it from a new tee pad. Two steps so that the tee
   // never pushes into a branch that is not running yet (that would stall every
   // viewer), and so that a session can negotiate before it receives frames.
+  // A linked branch starts at the next keyframe.
   bool add(GstElement *branch, std::string &error);
   bool link(GstElement *branch, std::string &error);
   // Unlinks the branch from an idle probe on its tee pad, then stops and removes it.

@@ -115,6 +115,15 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
               if (events->candidate) events->candidate(id, int(mline), c);
             });
           }));
+  connect("notify::ice-connection-state", G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
+            auto *ctx = static_cast<Ctx *>(data);
+            GstWebRTCICEConnectionState state;
+            g_object_get(webrtc, "ice-connection-state", &state, nullptr);
+            if (state != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED && state != GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) return;
+            post_to_main([events = ctx->events, id = ctx->id] {
+              if (ViewerSession *live = events->find(id)) live->on_ice_connected();
+            });
+          }));
   connect("notify::connection-state", G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
             auto *ctx = static_cast<Ctx *>(data);
             GstWebRTCPeerConnectionState state;
@@ -216,16 +225,9 @@ void ViewerSession::on_connection_state(int state) {
       disconnect_timer_.reset();
       if (!connected_) {
         connected_ = true;
-        // Frames flow to this viewer from here on, starting with a keyframe asked
-        // for now: nothing sent before the handshake could have been decrypted,
-        // and frames queued during it would only add delay.
-        std::string error;
-        if (!pipeline_.link(branch_.get(), error)) {
-          g_warning("session %s: %s", id_.c_str(), error.c_str());
-          fail("error");
-          return;
-        }
-        pipeline_.force_keyframe();
+        // Normally fed since ICE connected already. The browser asks for a
+        // keyframe now as well (PLI), should the first one have been lost.
+        if (!start_feeding()) return;
         if (events_->connected) events_->connected(id_);
       }
       break;
@@ -247,6 +249,26 @@ void ViewerSession::on_connection_state(int state) {
     default:
       break;
   }
+}
+
+// The branch joins the tee once ICE has a path, a few ms before the DTLS
+// handshake ends, with a keyframe asked for at once: it leaves the encoder
+// while the handshake finishes (webrtcbin holds RTP until the keys are set)
+// instead of after it. Nothing reaches the branch before ICE is up, so a
+// negotiation that stalls costs no encoding or queueing.
+void ViewerSession::on_ice_connected() { start_feeding(); }
+
+bool ViewerSession::start_feeding() {
+  if (linked_) return true;
+  std::string error;
+  if (!pipeline_.link(branch_.get(), error)) {
+    g_warning("session %s: %s", id_.c_str(), error.c_str());
+    fail("error");
+    return false;
+  }
+  linked_ = true;
+  pipeline_.force_keyframe();
+  return true;
 }
 
 void ViewerSession::fail(const std::string &reason) {

@@ -49,11 +49,13 @@ class ViewerSession {
   void on_remote_description_set();
   void on_answer_created(GstWebRTCSessionDescription *answer);
   void on_connection_state(int state);
+  void on_ice_connected();
 
  private:
   ViewerSession(CapturePipeline &pipeline, std::shared_ptr<SessionEvents> events)
       : pipeline_(pipeline), events_(std::move(events)) {}
   void fail(const std::string &reason);
+  bool start_feeding();  // links the branch to the tee, once
 
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
@@ -67,6 +69,7 @@ class ViewerSession {
   SourceId disconnect_timer_;
   gint64 started_us_ = 0;  // for the join-time figures in the log
   bool connected_ = false;
+  bool linked_ = false;
   bool failed_ = false;
 };
 

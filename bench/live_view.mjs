@@ -20,36 +20,73 @@ const pct = (xs, p) => {
 const med = (xs) => pct(xs, 50);
 const r1 = (x) => Math.round(x * 10) / 10;
 
-function cpuTicks(pid) {
-  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return Number(f[11]) + Number(f[12]);  // utime + stime
+// CPU ticks (utime + stime) of a process, and of its threads grouped by role:
+// the source's streaming thread (capture + encode), each viewer's send thread
+// (its branch queue: payloader, RTP session, SRTP, ICE send), and the rest.
+function ticks(statPath) {
+  const raw = fs.readFileSync(statPath, 'utf8');
+  const f = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
+  return { name: raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')')), ticks: Number(f[11]) + Number(f[12]) };
+}
+function threadTicks(pid) {
+  const groups = { encode: 0, viewers: 0, other: 0 };
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let t;
+    try { t = ticks(`/proc/${pid}/task/${tid}/stat`); } catch { continue; }  // thread gone
+    const group = t.name === 'src:src' ? 'encode' : t.name.startsWith('queue-') ? 'viewers' : 'other';
+    groups[group] += t.ticks;
+  }
+  return { total: ticks(`/proc/${pid}/stat`).ticks, ...groups };
 }
 async function cpuPercent(pid, ms) {
   const hz = 100;  // USER_HZ on Linux
-  const t0 = cpuTicks(pid);
+  const t0 = threadTicks(pid);
   const w0 = performance.now();
   await new Promise((r) => setTimeout(r, ms));
-  return (100 * (cpuTicks(pid) - t0) / hz) / ((performance.now() - w0) / 1000);
+  const t1 = threadTicks(pid);
+  const seconds = (performance.now() - w0) / 1000;
+  const share = (k) => (100 * (t1[k] - t0[k]) / hz) / seconds;
+  // Threads that ended during the window drop out of the groups, not of the total.
+  return { total: share('total'), encode: share('encode'), viewers: share('viewers') };
 }
 
+// Two ways of opening a camera: a new tab (a fresh browser context, i.e. a new
+// renderer process), and from the grid in the same tab (click the camera's name).
 async function firstFrame(stack, browser, relay) {
   await startAgent(stack, relay.port, 'ff', ['--width', '640', '--height', '480']);
-  const total = [];
-  const steps = { wsOpen: [], welcome: [], offerSent: [], answer: [], iceConnected: [], firstFrame: [] };
-  // One untimed run warms the browser's WebRTC stack, as a real user's browser is.
-  for (let i = 0; i <= FIRST_FRAME_RUNS; i++) {
-    const page = await browser.open(`${relay.url}/view/ff`);
-    await tileState(page, 'ff', 'live');
-    const t = await page.evaluate(() => window.sightline.timing);
-    await page.closeAll();
-    if (i === 0) continue;
-    total.push(t.firstFrame);
-    for (const k of Object.keys(steps)) steps[k].push(t[k]);
+  const grid = await browser.open(`${relay.url}/`);
+  const cases = {
+    'new tab': async () => {
+      const page = await browser.open(`${relay.url}/view/ff`);
+      return { page, close: () => page.closeAll() };
+    },
+    'from the grid, same tab': async () => {
+      await grid.goto(`${relay.url}/`);
+      await tileState(grid, 'ff', 'live');
+      await grid.click('figure.tile[data-camera="ff"] a.name');
+      await grid.waitForURL(/\/view\/ff$/);
+      return { page: grid, close: async () => {} };
+    },
+  };
+  for (const [name, open] of Object.entries(cases)) {
+    const total = [];
+    const steps = { boot: [], wsOpen: [], offerSent: [], answer: [], iceConnected: [], firstFrame: [] };
+    // One untimed run warms the browser's WebRTC stack, as a real user's browser is.
+    for (let i = 0; i <= FIRST_FRAME_RUNS; i++) {
+      const { page, close } = await open();
+      await tileState(page, 'ff', 'live');
+      const t = await page.evaluate(() => window.sightline.timing);
+      await close();
+      if (i === 0) continue;
+      total.push(t.firstFrame);
+      for (const k of Object.keys(steps)) steps[k].push(t[k]);
+    }
+    const breakdown = Object.entries(steps).map(([k, v]) => `${k} ${r1(med(v))}`).join(', ');
+    console.log(`first frame, ${name} (navigation -> first decoded frame, 640x480, ${FIRST_FRAME_RUNS} runs): `
+      + `median ${r1(med(total))} ms, p90 ${r1(pct(total, 90))} ms, min ${r1(Math.min(...total))} ms; `
+      + `median step times from navigation: ${breakdown}`);
   }
-  const breakdown = Object.entries(steps).map(([k, v]) => `${k} ${r1(med(v))}`).join(', ');
-  console.log(`first frame (navigation -> first decoded frame, 640x480, ${FIRST_FRAME_RUNS} runs): `
-    + `median ${r1(med(total))} ms, p90 ${r1(pct(total, 90))} ms, min ${r1(Math.min(...total))} ms; `
-    + `median step times from navigation: ${breakdown}`);
+  await grid.closeAll();
 }
 
 async function latency(stack, browser, relay, width, height) {
@@ -102,8 +139,11 @@ async function cpu(stack, browser, relay, width, height) {
   }
   for (const p of pages) await p.closeAll();
   await stack.kill(agent, 'SIGTERM');
+  const f1 = figures[1], f4 = figures[4];
   console.log(`agent CPU ${width}x${height}@30 x264 2000 kbit/s (share of one core over ${CPU_WINDOW_MS / 1000} s): `
-    + `1 viewer ${r1(figures[1])}%, 4 viewers ${r1(figures[4])}%, ratio ${(figures[4] / figures[1]).toFixed(2)}`);
+    + `1 viewer ${r1(f1.total)}%, 4 viewers ${r1(f4.total)}%, ratio ${(f4.total / f1.total).toFixed(2)}; `
+    + `capture+encode thread ${r1(f1.encode)}% -> ${r1(f4.encode)}%, `
+    + `viewer send threads ${r1(f1.viewers)}% -> ${r1(f4.viewers)}% (${r1(f4.viewers / 4)}% per viewer)`);
 }
 
 const stack = new Stack();

@@ -18,15 +18,20 @@ export function startApp({ container, only = null }) {
 
   const boot = window.sightlineBoot || null;
   const relay = new RelayConnection(undefined, boot);
+  if (boot) timing.boot = boot.ran;  // when the page's first script ran
   if (boot?.opened) timing.wsOpen = boot.opened;
   // One camera asked for by name: get its session ready while the socket connects.
   if (only) {
-    const tile = makeTile(only);
+    // view.html's boot script may be showing the picture in its own video already.
+    const tile = makeTile(only, document.getElementById('boot-video') || undefined);
     tiles.set(only, tile);
     container.append(tile.figure);
     const session = new CameraSession(relay, only, tile.video, (s) => render(s), timing);
     sessions.set(only, session);
-    if (boot?.prepared) {
+    if (boot?.prepared && boot.ws.readyState > WebSocket.OPEN) {
+      boot.prepared.pc.close();  // its socket failed before we got here: start afresh
+      session.prepare();
+    } else if (boot?.prepared) {
       boot.adopted = true;  // from here on the session sends its own messages
       session.prepared = boot.prepared;
       if (boot.sent) session.ref = boot.prepared.ref;
@@ -135,7 +140,7 @@ export function startApp({ container, only = null }) {
   return { relay, sessions };
 }
 
-function makeTile(id) {
+function makeTile(id, video = document.createElement('video')) {
   const figure = document.createElement('figure');
   figure.className = 'tile';
   figure.dataset.camera = id;
@@ -145,7 +150,7 @@ function makeTile(id) {
   const overlay = document.createElement('div');
   overlay.className = 'overlay';
   overlay.textContent = STATE_TEXT.connecting;
-  const video = document.createElement('video');
+  video.removeAttribute('id');
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;

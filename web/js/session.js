@@ -30,8 +30,8 @@ export class CameraSession {
     this.onChange(this);
   }
 
-  mark(step) {
-    if (this.timing && this.timing[step] === undefined) this.timing[step] = performance.now();
+  mark(step, at = performance.now()) {
+    if (this.timing && this.timing[step] === undefined && at !== null) this.timing[step] = at;
   }
 
   // Makes the peer connection and its offer ahead of time (before the relay has
@@ -48,19 +48,14 @@ export class CameraSession {
     this.stop();
     this.set('connecting');
     const pc = prepared ? prepared.pc : new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
-    // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
-    pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
-    // A prepared offer may already be on its way (view.html's boot script sent it).
+    // A prepared offer may already be on its way (view.html's boot script sent it),
+    // and the boot script may have got the session further (below).
     this.ref = prepared?.ref || `r${++refCounter}`;
-    this.session = null;
+    this.session = prepared?.session || null;
     this.pending = [];
     if (!prepared) pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.ontrack = (event) => {
-      this.video.srcObject = event.streams[0] || new MediaStream([event.track]);
-      this.video.play().catch(() => {});
-      this.watchFrames(pc);
-    };
+    pc.ontrack = (event) => this.show(pc, event.streams[0] || new MediaStream([event.track]));
     pc.onicecandidate = (event) => {
       const c = event.candidate;
       const m = msg.ice(null, c ? c.candidate : '', c ? c.sdpMLineIndex ?? 0 : 0);
@@ -77,6 +72,20 @@ export class CameraSession {
     let answered;
     this.remoteReady = new Promise((resolve) => { answered = resolve; });
     this.answered = answered;
+    if (prepared?.session) {
+      // The boot script had the relay's `session`: gathering has started, and the
+      // answer, the track, even the first frame may be here already.
+      this.mark('answer', prepared.answerAt);
+      this.mark('iceConnected', prepared.iceConnectedAt);
+      pc.oniceconnectionstatechange();
+      if (prepared.stream) this.show(pc, prepared.stream, prepared.firstFrameAt);
+      prepared.remote?.then(answered, (e) => { if (pc === this.pc) this.fail(`bad answer: ${e.message}`); });
+      this.localReady = prepared.local;
+      await this.localReady.catch((e) => { if (pc === this.pc) this.fail(`cannot start: ${e.message}`); });
+      return;
+    }
+    // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
+    pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
     // The relay's `session` reply carries this session's ICE servers (TURN with
     // credentials for it alone): gathering waits for them.
     const sessionReady = new Promise((resolve) => { this.sessionArrived = resolve; });
@@ -94,6 +103,20 @@ export class CameraSession {
       await pc.setLocalDescription(offer);
     })();
     await this.localReady;
+  }
+
+  // Plays `stream`; `shownAt`: its first frame was on screen already (boot script).
+  show(pc, stream, shownAt = null) {
+    if (this.video.srcObject !== stream) {  // setting it again would restart playback
+      this.video.srcObject = stream;
+      this.video.play().catch(() => {});
+    }
+    if (shownAt === null) {
+      this.watchFrames(pc);
+    } else {
+      this.mark('firstFrame', shownAt);
+      this.set('live');
+    }
   }
 
   watchFrames(pc) {
