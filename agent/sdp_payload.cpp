@@ -1,5 +1,7 @@
 #include "sdp_payload.hpp"
 
+#include "playout_delay.hpp"
+
 #include <gst/sdp/sdp.h>
 
 #include <cstdlib>
@@ -51,6 +53,22 @@ int h264_rank(const GstSDPMedia *media, int pt) {
   return -1;
 }
 
+// "a=extmap:<id>[/direction] <uri>": the id the offer gives `uri`, 0 if none.
+unsigned extmap_id(const GstSDPMedia *media, std::string_view uri) {
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(a->key, "extmap") != 0 || !a->value) continue;
+    std::string_view v(a->value);
+    const size_t space = v.find(' ');
+    if (space == std::string_view::npos) continue;
+    std::string_view rest = v.substr(space + 1);
+    if (rest.substr(0, rest.find(' ')) != uri) continue;  // extension attributes may follow
+    const long id = std::strtol(std::string(v.substr(0, space)).c_str(), nullptr, 10);
+    if (id >= 1 && id <= 255) return unsigned(id);
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer_sdp, Codec codec) {
@@ -97,6 +115,7 @@ std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer
                    ",packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
     else
       c.rtp_caps = "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" + std::to_string(best_pt);
+    c.playout_delay_id = extmap_id(media, kPlayoutDelayUri);
     return c;
   }
   return std::string("the offer has no video m-line");

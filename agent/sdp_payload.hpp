@@ -15,6 +15,8 @@ struct PayloadChoice {
   int pt = 0;
   // RTP caps for the webrtcbin sink pad; they also shape the answer's fmtp.
   std::string rtp_caps;
+  // The offer's id for the playout-delay header extension (playout_delay.hpp), 0 if not offered.
+  unsigned playout_delay_id = 0;
 };
 
 std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer_sdp, Codec codec);

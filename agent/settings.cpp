@@ -37,6 +37,10 @@ const std::vector<config::Option> &agent_options() {
       {"device-secret", Kind::String, "", "This device's secret, as listed in the relay's device-secrets file."},
       {"device-secret-file", Kind::String, "", "File holding the device secret (instead of device-secret)."},
       {"ca-file", Kind::String, "", "wss:// only: the CA certificate to trust for the relay (default: the system's)."},
+      {"max-playout-delay", Kind::Int, "0",
+       "Longest time in ms a browser may hold frames to smooth playback: 0 = show each frame as soon as it is "
+       "decoded (lowest latency), -1 = the browser decides.",
+       -1, 40950},
       {"keyframe-interval", Kind::Int, "2", "Seconds between keyframes (viewers joining get one at once anyway).", 1,
        600},
       {"mqtt", Kind::String, "", "MQTT broker for commands and state: tcp://HOST:PORT or ssl://HOST:PORT. Default: none."},
@@ -118,6 +122,7 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   a.reconnect_max_s = int(s.integer("reconnect-max"));
   a.keyframe_interval_s = int(s.integer("keyframe-interval"));
+  a.max_playout_delay_ms = int(s.integer("max-playout-delay"));
   auto device_secret = config::secret(s, "device-secret");
   if (device_secret.index() == 1) return std::get<1>(device_secret);
   a.device_secret = std::get<0>(device_secret);

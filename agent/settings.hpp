@@ -27,6 +27,7 @@ struct AgentSettings {
   int heartbeat_interval_s = 5;
   int reconnect_max_s = 10;
   int keyframe_interval_s = 2;
+  int max_playout_delay_ms = 0;  // sent to browsers; -1: not sent
   std::string device_secret;  // proves this agent's id to the relay
   std::string ca_file;        // wss://: the CA to trust (default: the system's)
   // Control plane (MQTT); no url = no control plane, video works the same.

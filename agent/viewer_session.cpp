@@ -2,6 +2,7 @@
 
 #include "ice_config.hpp"
 #include "main_context.hpp"
+#include "playout_delay.hpp"
 #include "sdp_payload.hpp"
 
 #include <gst/sdp/sdp.h>
@@ -67,12 +68,22 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
   // renders what arrives. So the session picks its SSRC and tells both sides.
   const guint ssrc = g_random_int_range(1, G_MAXINT32);
   s->rtp_caps_ += ",ssrc=(uint)" + std::to_string(ssrc);
+  // The playout-delay extension, when the browser offers it: in the caps, it is
+  // in the answer, and the payloader asks for it (request-extension below).
+  if (choice.playout_delay_id && settings.max_playout_delay_ms >= 0)
+    s->rtp_caps_ += ",extmap-" + std::to_string(choice.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
   g_object_set(s->payloader_.get(), "pt", guint(choice.pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
   s->webrtc_ = sink(make("webrtcbin", "webrtc-" + tag));
   if (!queue || !s->payloader_ || !s->webrtc_) {
     gst_webrtc_session_description_free(remote);
     return std::string("GStreamer's webrtc elements are missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
   }
+  g_signal_connect(s->payloader_.get(), "request-extension",
+                   G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
+                     if (g_strcmp0(uri, kPlayoutDelayUri) != 0) return nullptr;
+                     return make_playout_delay_extension(id, GPOINTER_TO_INT(max_ms));
+                   }),
+                   GINT_TO_POINTER(settings.max_playout_delay_ms));
   gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "bundle-policy", "max-bundle");
   if (settings.ice_relay_only) gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "ice-transport-policy", "relay");
   gst_bin_add_many(GST_BIN(s->branch_.get()), queue, s->payloader_.get(), s->webrtc_.get(), nullptr);

@@ -11,6 +11,7 @@ import fs from 'node:fs';
 
 const FIRST_FRAME_RUNS = Number(process.env.RUNS || 10);
 const LATENCY_FRAMES = 300;
+const LATENCY_RUNS = Number(process.env.LATENCY_RUNS || 3);
 const CPU_WINDOW_MS = 10000;
 
 const pct = (xs, p) => {
@@ -89,38 +90,97 @@ async function firstFrame(stack, browser, relay) {
   await grid.closeAll();
 }
 
-async function latency(stack, browser, relay, width, height) {
-  const id = `lat-${width}`;
-  await startAgent(stack, relay.port, id, ['--width', String(width), '--height', String(height), '--fps', '30', '--stamp']);
+// `playoutDelay`: the agent's max-playout-delay (0: the browser shows each frame as
+// soon as it is decoded; -1: the browser's own smoothing, the reference).
+async function latencyOnce(stack, browser, relay, width, height, playoutDelay, run) {
+  const id = `lat-${width}-${playoutDelay < 0 ? 'browser' : playoutDelay}-${run}`;
+  const agent = await startAgent(stack, relay.port, id, ['--width', String(width), '--height', String(height), '--fps', '30',
+    '--stamp', '--max-playout-delay', String(playoutDelay)]);
   const page = await browser.open(`${relay.url}/view/${id}`);
   await tileState(page, id, 'live');
-  const samples = await page.evaluate(async ([sel, n, readerSrc]) => {
+  // Each presented frame's latency: its expected display time minus its capture
+  // time. Reading the stamp off the <video> in the frame callback may catch the
+  // next frame already (often, when frames are shown as soon as they are decoded),
+  // so the stamps are read from every decoded frame (a MediaStreamTrackProcessor
+  // on a clone of the track) by RTP timestamp, and the frame callback's
+  // metadata.rtpTimestamp says exactly which frame is being shown.
+  const { samples, received, unmatched } = await page.evaluate(async ([sel, n, readerSrc]) => {
     const read = new Function(`return (${readerSrc})`)();
     const video = document.querySelector(sel);
-    const out = [];
+    const captured = new Map();  // RTP timestamp -> stamp time T
+    const track = video.srcObject.getVideoTracks()[0].clone();
+    const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    const reading = (async () => {
+      for (;;) {
+        const { value: frame, done } = await reader.read();
+        if (done) return;
+        const s = read(frame);
+        const rtp = frame.metadata().rtpTimestamp;
+        frame.close();
+        if (s && rtp !== undefined) captured.set(rtp, s.t);
+      }
+    })();
+    const shown = [];
     const deadline = performance.now() + 30000;
     await new Promise((resolve) => {
       const onFrame = (now, meta) => {
-        const s = read(sel);
-        if (s) {
-          // Wall clock at the expected display time (performance.timeOrigin drifts
-          // from the wall clock, so take Date.now() at this callback instead).
-          const display = Date.now() + (meta.expectedDisplayTime - performance.now());
-          let d = (Math.round(display) - s.t) % 4294967296;
-          if (d < 0) d += 4294967296;
-          if (d > 2147483648) d -= 4294967296;
-          out.push(d);
-        }
-        if (out.length >= n || performance.now() > deadline) resolve();
+        // Wall clock at the expected display time (performance.timeOrigin drifts
+        // from the wall clock, so take Date.now() at this callback instead).
+        const wall = Date.now() - performance.now();
+        shown.push({ rtp: meta.rtpTimestamp, display: wall + meta.expectedDisplayTime, received: wall + meta.receiveTime });
+        if (shown.length >= n || performance.now() > deadline) resolve();
         else video.requestVideoFrameCallback(onFrame);
       };
       video.requestVideoFrameCallback(onFrame);
     });
-    return out;
+    await new Promise((r) => setTimeout(r, 200));  // the last frames' stamps
+    await reader.cancel();
+    track.stop();
+    await reading;
+    const since = (at, t) => {
+      let d = (Math.round(at) - t) % 4294967296;
+      if (d < 0) d += 4294967296;
+      return d > 2147483648 ? d - 4294967296 : d;
+    };
+    const samples = [], received = [];
+    for (const f of shown) {
+      const t = captured.get(f.rtp);
+      if (t === undefined) continue;
+      samples.push(since(f.display, t));
+      received.push(since(f.received, t));
+    }
+    return { samples, received, unmatched: shown.length - samples.length };
   }, [`figure.tile[data-camera="${id}"] video`, LATENCY_FRAMES, readStampInPage.toString()]);
+  const held = await page.evaluate(async () => {
+    const pc = window.sightline.sessions.values().next().value.pc;
+    for (const r of (await pc.getStats()).values()) {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') return 1000 * r.jitterBufferDelay / r.jitterBufferEmittedCount;
+    }
+    return NaN;
+  });
   await page.closeAll();
-  console.log(`latency ${width}x${height}@30 (stamp -> expected display, ${samples.length} frames): `
-    + `p50 ${r1(med(samples))} ms, p95 ${r1(pct(samples, 95))} ms, min ${r1(Math.min(...samples))} ms, max ${r1(Math.max(...samples))} ms`);
+  await stack.kill(agent, 'SIGTERM');
+  return { samples, received, unmatched, held };
+}
+
+// Where a frame lands against the browser's display refresh depends on when the
+// camera started: each run starts a new agent, and the samples of all runs are pooled.
+async function latency(stack, browser, relay, width, height, playoutDelay) {
+  const all = { samples: [], received: [], unmatched: 0, held: [] };
+  for (let run = 1; run <= LATENCY_RUNS; run++) {
+    const r = await latencyOnce(stack, browser, relay, width, height, playoutDelay, run);
+    all.samples.push(...r.samples);
+    all.received.push(...r.received);
+    all.unmatched += r.unmatched;
+    all.held.push(r.held);
+  }
+  const { samples, received, unmatched } = all;
+  const held = all.held.reduce((a, b) => a + b, 0) / all.held.length;
+  console.log(`latency ${width}x${height}@30, max-playout-delay ${playoutDelay} (stamp -> expected display, `
+    + `${LATENCY_RUNS} runs, ${samples.length} frames): `
+    + `p50 ${r1(med(samples))} ms, p95 ${r1(pct(samples, 95))} ms, min ${r1(Math.min(...samples))} ms, max ${r1(Math.max(...samples))} ms; `
+    + `stamp -> last packet received p50 ${r1(med(received))} ms; browser's jitter buffer held frames ${r1(held)} ms on average`
+    + `${unmatched ? `; ${unmatched} shown frames whose stamp was not read` : ''}`);
 }
 
 async function cpu(stack, browser, relay, width, height) {
@@ -153,8 +213,10 @@ await stack.run(async () => {
   const only = process.argv[2];
   if (!only || only === 'first-frame') await firstFrame(stack, browser, relay);
   if (!only || only === 'latency') {
-    await latency(stack, browser, relay, 640, 480);
-    await latency(stack, browser, relay, 1280, 720);
+    for (const delay of [0, -1]) {  // ours, then the reference, in the same run
+      await latency(stack, browser, relay, 640, 480, delay);
+      await latency(stack, browser, relay, 1280, 720, delay);
+    }
   }
   if (!only || only === 'cpu') {
     await cpu(stack, browser, relay, 640, 480);

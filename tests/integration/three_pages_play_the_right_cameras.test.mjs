@@ -12,7 +12,9 @@ test('three pages play the right cameras', async () => {
     const relay = await startRelay(stack);
     // Different sizes and pictures: smpte colour bars vs. a ball on black.
     await startAgent(stack, relay.port, 'cam-a', ['--width', '640', '--height', '480', '--pattern', 'smpte', '--stamp']);
-    await startAgent(stack, relay.port, 'cam-b', ['--width', '480', '--height', '360', '--pattern', 'ball', '--stamp']);
+    // cam-b leaves playout smoothing to the browser; cam-a asks for none (the default).
+    await startAgent(stack, relay.port, 'cam-b', ['--width', '480', '--height', '360', '--pattern', 'ball', '--stamp',
+      '--max-playout-delay', '-1']);
     const browser = await startBrowser(stack);
     const grid = await browser.open(`${relay.url}/`);
     const viewA = await browser.open(`${relay.url}/view/cam-a`);
@@ -52,6 +54,10 @@ test('three pages play the right cameras', async () => {
       return f && f.fps > 0 && f.kbps > 0 ? f : null;
     }));
     assert.equal(stats.width, 480);
+    // The playout-delay header extension is agreed for cam-a only.
+    const answer = (page, cam) => page.evaluate((c) => window.sightline.sessions.get(c).pc.remoteDescription.sdp, cam);
+    assert.match(await answer(viewA, 'cam-a'), /a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay/);
+    assert.doesNotMatch(await answer(viewB, 'cam-b'), /playout-delay/);
     for (const page of [grid, viewA, viewB]) assert.deepEqual(page.errors, []);
     // Each page kept its one relay connection the whole time (no drop and reconnect).
     for (const page of [grid, viewA, viewB]) assert.equal(await page.evaluate(() => window.sightline.relayConnects()), 1);

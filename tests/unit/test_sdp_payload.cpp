@@ -50,3 +50,18 @@ TEST_CASE("offers we cannot serve are refused with a reason") {
   CHECK(std::holds_alternative<std::string>(choose_payload(high_only, Codec::H264)));
   CHECK(std::holds_alternative<std::string>(choose_payload("garbage", Codec::H264)));
 }
+
+TEST_CASE("the offer's id for the playout-delay extension is found, 0 without one") {
+  CHECK(chosen(choose_payload(kOffer, Codec::H264)).playout_delay_id == 0);
+  std::string offer = kOffer;
+  offer.insert(offer.find("a=rtpmap:96"), "a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+                                          "a=extmap:5 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
+  CHECK(chosen(choose_payload(offer, Codec::H264)).playout_delay_id == 5);
+  // With a direction, and an id out of range.
+  std::string directed = kOffer;
+  directed.insert(directed.find("a=rtpmap:96"), "a=extmap:12/recvonly http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
+  CHECK(chosen(choose_payload(directed, Codec::VP8)).playout_delay_id == 12);
+  std::string bad = kOffer;
+  bad.insert(bad.find("a=rtpmap:96"), "a=extmap:300 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
+  CHECK(chosen(choose_payload(bad, Codec::H264)).playout_delay_id == 0);
+}

@@ -1,13 +1,15 @@
 // Reads what a <video> shows: the LTS1 stamp (docs/latency-stamp.md), the
 // frame size, and the colour at a point, from a canvas copy of the current frame.
 
-// Runs in the page. Returns { t, s, width, height } or null when no valid stamp.
-export function readStampInPage(selector) {
-  const video = document.querySelector(selector);
-  if (!video || !video.videoWidth) return null;
+// Runs in the page. `from`: a <video> selector, or a VideoFrame. Returns
+// { t, s, width, height } or null when no valid stamp.
+export function readStampInPage(from) {
+  const video = typeof from === 'string' ? document.querySelector(from) : from;
+  const width = video?.videoWidth ?? video?.displayWidth, height = video?.videoHeight ?? video?.displayHeight;
+  if (!width) return null;
   const canvas = document.createElement('canvas');
-  canvas.width = video.videoWidth;
-  canvas.height = video.videoHeight;
+  canvas.width = width;
+  canvas.height = height;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   ctx.drawImage(video, 0, 0);
   const px = ctx.getImageData(0, 0, Math.min(384, canvas.width), Math.min(32, canvas.height)).data;
@@ -41,7 +43,7 @@ export function readStampInPage(selector) {
     for (let i = 0; i < 8; i++) c = c & 0x80 ? ((c << 1) ^ 0x07) & 255 : (c << 1) & 255;
   }
   if (c !== crc) return null;
-  return { t, s, width: video.videoWidth, height: video.videoHeight };
+  return { t, s, width, height };
 }
 
 export async function readStamp(page, selector) {
