@@ -124,10 +124,14 @@ async function latencyOnce(stack, browser, relay, width, height, playoutDelay, r
     const deadline = performance.now() + 30000;
     await new Promise((resolve) => {
       const onFrame = (now, meta) => {
-        // Wall clock at the expected display time (performance.timeOrigin drifts
-        // from the wall clock, so take Date.now() at this callback instead).
+        // Wall clock at the display time (performance.timeOrigin drifts from the
+        // wall clock, so take Date.now() at this callback instead).
+        // A frame cannot be on screen before it is handed to the compositor: with no
+        // playout delay, Chromium's expectedDisplayTime is sometimes that of a refresh
+        // already under way (up to one interval early), so take the later of the two.
         const wall = Date.now() - performance.now();
-        shown.push({ rtp: meta.rtpTimestamp, display: wall + meta.expectedDisplayTime, received: wall + meta.receiveTime });
+        const display = Math.max(meta.expectedDisplayTime, meta.presentationTime);
+        shown.push({ rtp: meta.rtpTimestamp, display: wall + display, received: wall + meta.receiveTime });
         if (shown.length >= n || performance.now() > deadline) resolve();
         else video.requestVideoFrameCallback(onFrame);
       };
