@@ -177,7 +177,7 @@ void ControlPlane::add_handlers() {
     busy_ = true;
     set_pipeline_state("restarting");
     // The branches hang off the pipeline: viewers are told, and their pages ask again.
-    sessions_.end_all("pipeline_restart");
+    sessions_.end_all("pipeline_restart", true);
     std::string error;
     if (!pipeline_.restart(error)) {
       busy_ = false;

@@ -86,7 +86,7 @@ int main(int argc, char **argv) {
           [&](const proto::RelayToAgent &message) { sessions.handle(message); },
           // The relay brokered these sessions and forgot them when the link broke;
           // viewers ask again once it is back.
-          [&] { sessions.end_all("relay_gone"); },
+          [&] { sessions.end_all("relay_gone", false); },
       },
       settings.device_secret, settings.ca_file);
 
@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
   pipeline->set_error_handlers(
       [&](const std::string &what) {
         g_warning("camera %s stopped: %s; retrying in %u s", camera.id.c_str(), what.c_str(), kCameraRetrySeconds);
-        sessions.end_all("camera_offline");
+        sessions.end_all("camera_offline", true);
         pipeline->stop();
         control.set_pipeline_state("failed");
         restart_camera();
@@ -134,7 +134,7 @@ int main(int argc, char **argv) {
   }));
   run_until_signalled();
   g_message("stopping");
-  sessions.end_all("agent_stopping");
+  sessions.end_all("agent_stopping", true);
   control.stop();
   return 0;
 }

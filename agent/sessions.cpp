@@ -73,8 +73,8 @@ void Sessions::end(std::string id, const std::string &reason, bool tell_relay) {
   report_status();
 }
 
-void Sessions::end_all(const std::string &reason) {
-  while (!sessions_.empty()) end(sessions_.begin()->first, reason, false);
+void Sessions::end_all(const std::string &reason, bool tell_relay) {
+  while (!sessions_.empty()) end(sessions_.begin()->first, reason, tell_relay);
 }
 
 void Sessions::end_for_branch(GstElement *branch, const std::string &reason) {

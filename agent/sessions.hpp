@@ -21,8 +21,10 @@ class Sessions {
   Sessions(CapturePipeline &pipeline, const AgentSettings &settings, Send send);
 
   void handle(const proto::RelayToAgent &message);
-  // The relay link dropped: its sessions cannot be signalled any more.
-  void end_all(const std::string &reason);
+  // Ends every session. `tell_relay`: the relay passes the reason on to each viewer
+  // (a restarted pipeline: the page asks again at once); false when the link to
+  // the relay dropped, since the relay forgot those sessions with it.
+  void end_all(const std::string &reason, bool tell_relay);
   void end_for_branch(GstElement *branch, const std::string &reason);
   proto::Status status() const;
   // Called every few seconds: measures what the encoder produced and reports it.
