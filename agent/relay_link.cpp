@@ -1,6 +1,7 @@
 #include "relay_link.hpp"
 
 #include "main_context.hpp"
+#include "tcp.hpp"
 
 namespace sl::agent {
 
@@ -51,6 +52,13 @@ void RelayLink::connect() {
         "Basic " + take_string(g_base64_encode(reinterpret_cast<const guchar *>(pair.data()), pair.size()));
     soup_message_headers_replace(soup_message_get_request_headers(msg.get()), "Authorization", basic.c_str());
   }
+  // Answers and candidates leave at once, not after the relay's delayed ACK (common/tcp.hpp).
+  g_signal_connect(msg.get(), "network-event",
+                   G_CALLBACK(+[](SoupMessage *, GSocketClientEvent event, GIOStream *stream, gpointer) {
+                     if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION(stream))
+                       set_tcp_nodelay(g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream)));
+                   }),
+                   nullptr);
   g_message("connecting to relay %s", url_.c_str());
   pending_ = ref(msg.get());
   soup_session_websocket_connect_async(

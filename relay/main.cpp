@@ -12,6 +12,7 @@
 #include "token.hpp"
 #include "socket_hub.hpp"
 #include "stun_responder.hpp"
+#include "tcp.hpp"
 
 #include <libsoup/soup.h>
 
@@ -100,6 +101,10 @@ int main(int argc, char **argv) {
   // Signaling messages are small: no compression, so that the message size
   // limit bounds what a peer can make us inflate and hold.
   soup_server_remove_websocket_extension(server.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  // Every connection, HTTP or WebSocket, sends its small messages at once (common/tcp.hpp).
+  g_signal_connect(server.get(), "request-started", G_CALLBACK(+[](SoupServer *, SoupServerMessage *msg, gpointer) {
+    set_tcp_nodelay(soup_server_message_get_socket(msg));
+  }), nullptr);
   relay::Access access(settings);
   if (access.insecure()) g_warning("insecure-dev: no authentication at all (loopback only)");
   relay::SocketHub hub(server.get(), settings, access);

@@ -6,15 +6,21 @@ import { RelayConnection } from './signaling.js';
 import { CameraSession } from './session.js';
 import { readStats } from './stats.js';
 import { checkSession } from './auth.js';
+import { Visibility } from './visibility.js';
 
-const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offline', error: 'error' };
+const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offline', error: 'error', paused: 'paused' };
 
-export function startApp({ container, only = null }) {
+export function startApp({ container, only: asked = null }) {
+  let only = asked;  // one camera; the grid becomes that camera's view in place (focus below)
   const timing = { start: performance.now() };
   const sessions = new Map();  // camera id -> CameraSession
   const stats = new Map();     // camera id -> latest figures
   const tiles = new Map();     // camera id -> tile elements
   window.sightline = { sessions, timing, stats, relayConnects: () => relay.connects || 0 };
+  // Only what someone sees plays: grid tiles on screen, in a tab that is shown.
+  const visibility = new Visibility((id) => {
+    for (const session of sessions.values()) if (id === null || id === session.camera) apply(session);
+  });
 
   const boot = window.sightlineBoot || null;
   const relay = new RelayConnection(undefined, boot);
@@ -27,6 +33,7 @@ export function startApp({ container, only = null }) {
     tiles.set(only, tile);
     container.append(tile.figure);
     const session = new CameraSession(relay, only, tile.video, (s) => render(s), timing);
+    session.wanted = () => visibility.wanted(only);
     sessions.set(only, session);
     if (boot?.prepared && boot.ws.readyState > WebSocket.OPEN) {
       boot.prepared.pc.close();  // its socket failed before we got here: start afresh
@@ -88,19 +95,32 @@ export function startApp({ container, only = null }) {
         container.append(tile.figure);
         const session = new CameraSession(relay, cam.id, tile.video, (s) => render(s),
           sessions.size === 0 ? timing : null);
+        session.wanted = () => visibility.wanted(cam.id);
         sessions.set(cam.id, session);
+        if (!only) visibility.watch(tile.figure);
       }
       tile.info = cam;
       const session = sessions.get(cam.id);
       if (!cam.online) {
         if (session.state !== 'offline') session.offline();
         tile.note.textContent = cam.unknown ? 'This relay has not seen this camera (yet).' : '';
+      } else if (!visibility.wanted(cam.id)) {
+        if (session.state !== 'paused') session.pause();
       } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
         session.start();
       }
       renderInfo(tile, cam);
     }
     document.getElementById('empty').hidden = tiles.size > 0;
+  }
+
+  // A tile seen again plays at once; one nobody sees ends its session.
+  function apply(session) {
+    if (!visibility.wanted(session.camera)) {
+      if (session.state !== 'paused' && session.state !== 'offline') session.pause();
+    } else if (session.state === 'paused') {
+      session.start();
+    }
   }
 
   function render(session) {
@@ -122,6 +142,48 @@ export function startApp({ container, only = null }) {
     if (cam.encoder) parts.push(cam.encoder);
     if (cam.online) parts.push(`${cam.viewers} watching`);
     tile.source.textContent = parts.join(' · ');
+  }
+
+  // From the grid, a camera opens in place: its tile keeps playing (same session,
+  // nothing to negotiate), the other tiles stop, the address becomes /view/<id>
+  // and the control panel loads. A click with a modifier (new tab or window)
+  // follows the link as usual; Back reloads the grid.
+  if (!only) {
+    container.addEventListener('click', (event) => {
+      const link = event.target.closest('a.name');
+      if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+      event.preventDefault();
+      focus(link.closest('figure.tile').dataset.camera);
+    });
+  }
+
+  function focus(id) {
+    if (only) return;
+    only = id;
+    history.pushState({ camera: id }, '', `/view/${encodeURIComponent(id)}`);
+    window.addEventListener('popstate', () => location.reload(), { once: true });
+    for (const [other, session] of sessions) {
+      const { figure } = tiles.get(other);
+      if (other !== id) {
+        session.stop();
+        sessions.delete(other);
+        stats.delete(other);
+        figure.remove();
+        tiles.delete(other);
+      }
+      visibility.forget(figure);  // the view plays whenever its tab is shown
+    }
+    document.title = `${id} · Sightline`;
+    document.body.classList.add('single');
+    container.classList.add('single');
+    document.querySelector('header .hint').textContent = '← all cameras';
+    document.getElementById('empty').hidden = true;
+    const panel = document.createElement('section');
+    panel.id = 'control';
+    panel.className = 'control';
+    panel.setAttribute('aria-label', 'camera control');
+    container.after(panel);
+    import('./control.js').then(({ startControlPanel }) => startControlPanel({ relay, camera: id, container: panel }));
   }
 
   // Live figures, once a second, for every tile that plays.

@@ -5,7 +5,8 @@ import { msg } from './signaling.js';
 
 let refCounter = 0;
 
-// States: 'connecting' -> 'live' (first frame shown) ; 'offline' ; 'error'.
+// States: 'connecting' -> 'live' (first frame shown) ; 'offline' ; 'error' ;
+// 'paused' (nobody sees the tile: no session, js/visibility.js).
 export class CameraSession {
   constructor(relay, camera, video, onChange, timing) {
     this.relay = relay;
@@ -22,6 +23,7 @@ export class CameraSession {
     this.retry = null;
     this.prepared?.pc.close();
     this.prepared = null;
+    this.wanted = () => true;  // the page says whether the tile is seen
   }
 
   set(state, message = '') {
@@ -172,14 +174,25 @@ export class CameraSession {
     this.stop();
     this.set('error', message);
     // The camera may still be online: try again shortly.
-    this.retry = setTimeout(() => this.start(), 1000 + Math.random() * 1000);
+    this.retry = setTimeout(() => this.resume(), 1000 + Math.random() * 1000);
   }
 
   // The camera restarted its pipeline on purpose: watch again at once.
   again() {
     this.stop();
     this.set('connecting');
-    this.retry = setTimeout(() => this.start(), 200);
+    this.retry = setTimeout(() => this.resume(), 200);
+  }
+
+  resume() {
+    if (this.wanted()) this.start();
+    else this.pause();
+  }
+
+  // Nobody sees the tile: the session ends (the agent drops its branch).
+  pause() {
+    this.stop();
+    this.set('paused');
   }
 
   offline() {
