@@ -130,10 +130,14 @@ bool CapturePipeline::play(std::string &error) {
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
     return false;
   }
+  running_ = true;
   return true;
 }
 
-void CapturePipeline::stop() { gst_element_set_state(pipeline_.get(), GST_STATE_NULL); }
+void CapturePipeline::stop() {
+  running_ = false;
+  gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+}
 
 GstElement *CapturePipeline::branch_of(GstObject *src) const {
   // Walk up to the child of the pipeline that holds `src`.

@@ -43,6 +43,8 @@ class CapturePipeline {
 
   bool play(std::string &error);
   void stop();
+  // Started by play() and not stopped since (a failed camera is stopped, then retried).
+  bool running() const { return running_; }
   void set_error_handlers(ErrorHandler on_error, BranchErrorHandler on_branch_error);
 
   // Adds a branch bin (with a ghost "sink" pad) and brings it to the pipeline's
@@ -115,6 +117,7 @@ class CapturePipeline {
   bool stamped_ = false;
   int bitrate_kbps_ = 0;
   uint64_t restarts_ = 0;
+  bool running_ = false;
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> bytes_{0};
   std::atomic<uint64_t> keyframes_{0};

@@ -104,6 +104,7 @@ int main(int argc, char **argv) {
       if (pipeline->play(why)) {
         g_message("camera %s: running again", camera.id.c_str());
         control.set_pipeline_state("playing");
+        sessions.report_status();  // the relay lists the camera online again
       } else {
         g_warning("camera %s: still failing (%s)", camera.id.c_str(), why.c_str());
         pipeline->stop();
@@ -116,6 +117,7 @@ int main(int argc, char **argv) {
         g_warning("camera %s stopped: %s; retrying in %u s", camera.id.c_str(), what.c_str(), kCameraRetrySeconds);
         sessions.end_all("camera_offline", true);
         pipeline->stop();
+        sessions.report_status();  // the relay lists the camera offline and refuses viewers meanwhile
         control.set_pipeline_state("failed");
         restart_camera();
       },

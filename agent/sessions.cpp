@@ -47,6 +47,13 @@ void Sessions::on_offer(const proto::Offer &offer) {
     send_(proto::to_json(proto::SessionEnd{offer.session, "error"}));
     return;
   }
+  if (!pipeline_.running()) {
+    send_(proto::to_json(proto::Error{"camera_offline", "camera '" + offer.camera +
+                                      "' delivers no video: it failed or was unplugged; the agent is trying to open it again",
+                                      offer.session, ""}));
+    send_(proto::to_json(proto::SessionEnd{offer.session, "camera_offline"}));
+    return;
+  }
   if (sessions_.count(offer.session)) {
     send_(proto::to_json(proto::Error{"bad_message", "session already exists", offer.session, ""}));
     return;
@@ -87,7 +94,8 @@ void Sessions::end_for_branch(GstElement *branch, const std::string &reason) {
 
 proto::Status Sessions::status() const {
   const auto &info = pipeline_.info();
-  return proto::Status{info.id, int(sessions_.size()), figures_.fps, figures_.bitrate_kbps, info.width, info.height};
+  return proto::Status{info.id,           int(sessions_.size()), figures_.fps, figures_.bitrate_kbps,
+                       info.width,        info.height,           pipeline_.running()};
 }
 
 void Sessions::measure_and_report() {

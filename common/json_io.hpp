@@ -83,9 +83,11 @@ class Reader {
     return d;
   }
 
-  bool boolean(const char *name) {
+  // `absent`: the value of an optional member that is not there.
+  bool boolean(const char *name, std::optional<bool> absent = std::nullopt) {
     JsonNode *n = json_object_get_member(obj_, name);
     if (!n) {
+      if (absent) return *absent;
       fail(name, "missing");
       return false;
     }

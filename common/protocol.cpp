@@ -134,6 +134,7 @@ Status read(Reader &r, std::type_identity<Status>) {
   m.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
   m.width = int(r.integer("width", 0, kMaxDimension));
   m.height = int(r.integer("height", 0, kMaxDimension));
+  m.capturing = r.boolean("capturing", true);
   return m;
 }
 ViewerWelcome read(Reader &r, std::type_identity<ViewerWelcome>) {
@@ -357,7 +358,8 @@ std::string to_json(const Answer &m) {
 }
 std::string to_json(const Status &m) {
   return Writer(type_name<Status>()).str("camera", m.camera).integer("branches", m.branches).number("fps", m.fps)
-      .number("bitrate_kbps", m.bitrate_kbps).integer("width", m.width).integer("height", m.height).done();
+      .number("bitrate_kbps", m.bitrate_kbps).integer("width", m.width).integer("height", m.height)
+      .boolean("capturing", m.capturing).done();
 }
 std::string to_json(const ViewerWelcome &m) {
   Writer w(type_name<ViewerWelcome>());

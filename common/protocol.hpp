@@ -103,6 +103,9 @@ struct Status {
   double bitrate_kbps = 0;
   int width = 0;
   int height = 0;
+  // The camera delivers video; false while it has failed or is unplugged (the
+  // agent retries). Absent in JSON: true.
+  bool capturing = true;
   bool operator==(const Status &) const = default;
 };
 struct ViewerWelcome {

@@ -71,6 +71,7 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
   for (const auto &info : hello.cameras) {
     Camera &camera = cameras_[info.id];
     camera.agent = agent;
+    camera.capturing = true;  // until its status says otherwise
     camera.entry.info = info;
     reset_figures(camera.entry);
     refresh_online(camera);
@@ -102,7 +103,9 @@ void SessionTable::forget_agent(PeerId agent, Actions &out) {
 
 void SessionTable::refresh_online(Camera &camera) {
   camera.entry.connected = camera.agent != 0;
-  camera.entry.online = camera.agent != 0 || (camera.entry.state && camera.entry.state->online);
+  // With its agent here, the agent knows best: a camera that failed or was unplugged
+  // is offline although its agent is connected.
+  camera.entry.online = camera.agent != 0 ? camera.capturing : (camera.entry.state && camera.entry.state->online);
 }
 
 Actions SessionTable::camera_state(const control::CameraState &state) {
@@ -173,21 +176,21 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
       return out;
     }
     auto &e = cam->second.entry;
+    const auto before = e;
+    // The camera failed or came back: the agent ended its sessions itself.
+    cam->second.capturing = status->capturing;
+    refresh_online(cam->second);
     // One decimal: the camera list goes to every page, and a change in the
     // noise of a measurement is not worth a broadcast.
     const auto tenth = [](double v) { return std::round(v * 10) / 10; };
-    const double fps = tenth(status->fps), kbps = tenth(status->bitrate_kbps);
-    const bool changed = e.branches != status->branches || e.fps_measured != fps || e.bitrate_kbps != kbps;
     e.branches = status->branches;
-    e.fps_measured = fps;
-    e.bitrate_kbps = kbps;
-    if (status->width && (e.info.width != status->width || e.info.height != status->height)) {
-      e.info.width = status->width;  // the size changed while playing (set_video)
+    e.fps_measured = tenth(status->fps);
+    e.bitrate_kbps = tenth(status->bitrate_kbps);
+    if (status->width) {  // the size changes while playing (set_video)
+      e.info.width = status->width;
       e.info.height = status->height;
-      broadcast_cameras(out);
-    } else if (changed) {
-      broadcast_cameras(out);
     }
+    if (!(before == e)) broadcast_cameras(out);
   } else if (std::holds_alternative<proto::Hello>(message)) {
     return agent_hello(agent, std::get<proto::Hello>(message));
   }
@@ -232,6 +235,11 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
     }
     if (cam->second.agent == 0) {
       refuse("camera_offline", "camera '" + watch->camera + "' is offline");
+      return out;
+    }
+    if (!cam->second.capturing) {
+      refuse("camera_offline", "camera '" + watch->camera + "' delivers no video: it failed or was unplugged, and its "
+                               "agent is trying to open it again");
       return out;
     }
     size_t of_viewer = 0, of_camera = 0, pending = 0, of_client = 0;

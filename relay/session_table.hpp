@@ -75,7 +75,8 @@ class SessionTable {
  private:
   struct Camera {
     proto::CameraEntry entry;
-    PeerId agent = 0;  // 0 = offline
+    PeerId agent = 0;        // 0 = offline
+    bool capturing = true;   // its agent's last status: the camera delivers video
   };
   struct Session {
     std::string id;

@@ -35,6 +35,8 @@ TEST_CASE("every message survives a round trip through JSON") {
 
   Status status{"cam-1", 3, 30, 1988, 1280, 720};
   CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(status))) == status);
+  Status failed{"cam-1", 0, 0, 0, 1280, 720, false};
+  CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed))) == failed);
 
   CameraEntry entry{cam, true, true, 2, 2, 30.0, 2000.0, std::nullopt};
   sl::control::CameraState state;
@@ -129,4 +131,13 @@ TEST_CASE("ids") {
   CHECK_FALSE(valid_id("a/b"));
   CHECK_FALSE(valid_id(std::string(65, 'a')));
   CHECK(valid_id(std::string(64, 'a')));
+}
+
+TEST_CASE("a status without 'capturing' (an older agent) means the camera delivers video") {
+  const auto &status = as<AgentToRelay, Status>(parse_agent_to_relay(
+      R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,"width":640,"height":480})"));
+  CHECK(status.capturing);
+  CHECK(error_of(parse_agent_to_relay(R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,)"
+                                      R"("width":640,"height":480,"capturing":"yes"})"))
+            .message.find("capturing") != std::string::npos);
 }

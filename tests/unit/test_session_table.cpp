@@ -199,6 +199,26 @@ TEST_CASE("status figures reach the camera list") {
   CHECK(f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.5, 1900, 640, 480}).sends.empty());
 }
 
+TEST_CASE("a camera whose agent says it delivers no video is offline and refuses viewers") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  auto failed = f.table.agent_message(kAgent, proto::Status{"cam", 0, 0, 0, 640, 480, false});
+  auto update = sent<proto::Cameras>(failed, kViewer);
+  REQUIRE(update.size() == 1);
+  CHECK_FALSE(update[0].cameras[0].online);
+  CHECK(update[0].cameras[0].connected);  // its agent is still here
+  auto refused = sent<proto::Error>(f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0), kViewer);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].code == "camera_offline");
+  CHECK(refused[0].message.find("unplugged") != std::string::npos);
+
+  auto back = f.table.agent_message(kAgent, proto::Status{"cam", 0, 30, 2000, 640, 480, true});
+  REQUIRE(sent<proto::Cameras>(back, kViewer).size() == 1);
+  CHECK(f.table.cameras()[0].online);
+  start_session(f, kViewer, "cam");
+}
+
 TEST_CASE("sessions per viewer and per camera are limited") {
   Fixture f;  // limits: 2 per viewer, 3 per camera
   f.table.agent_hello(kAgent, Fixture::hello("cam"));

@@ -103,7 +103,9 @@ export function startApp({ container, only: asked = null }) {
       const session = sessions.get(cam.id);
       if (!cam.online) {
         if (session.state !== 'offline') session.offline();
-        tile.note.textContent = cam.unknown ? 'This relay has not seen this camera (yet).' : '';
+        tile.note.textContent = cam.unknown ? 'This relay has not seen this camera (yet).'
+          : cam.connected ? 'Its agent is connected but the camera delivers no video (it failed or was unplugged); the agent keeps trying.'
+            : '';
       } else if (!visibility.wanted(cam.id)) {
         if (session.state !== 'paused') session.pause();
       } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
