@@ -1,6 +1,7 @@
 // The capture pipeline with a real (test) source and encoder: a branch linked
 // while the camera runs starts at a keyframe, whatever the GOP position.
 #include "capture_pipeline.hpp"
+#include "test_pipeline.hpp"
 
 #include <doctest/doctest.h>
 
@@ -43,21 +44,10 @@ GstElement *counting_branch(Seen &seen) {
 }  // namespace
 
 TEST_CASE("a branch linked mid-GOP receives nothing before the next keyframe") {
-  gst_init(nullptr, nullptr);
-  if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) {
-    MESSAGE("x264enc not installed: skipped");
-    return;
-  }
   AgentSettings settings;
-  settings.source = "test";
-  settings.pattern = "smpte";
-  settings.width = 320;
-  settings.height = 240;
-  settings.encoder = "x264enc";
   settings.keyframe_interval_s = 10;  // no keyframe by schedule during the test
-  auto created = CapturePipeline::create(settings);
-  if (auto *why = std::get_if<std::string>(&created)) FAIL(*why);
-  auto pipeline = std::move(std::get<std::unique_ptr<CapturePipeline>>(created));
+  auto pipeline = testing::test_pipeline(settings);
+  if (!pipeline) return;
   std::string error;
   REQUIRE(pipeline->play(error));
   // The stream's first keyframe has passed, and some frames after it: the next

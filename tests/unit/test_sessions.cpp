@@ -4,6 +4,7 @@
 #include "capture_pipeline.hpp"
 #include "protocol.hpp"
 #include "sessions.hpp"
+#include "test_pipeline.hpp"
 
 #include <doctest/doctest.h>
 
@@ -11,21 +12,10 @@ using namespace sl;
 using namespace sl::agent;
 
 TEST_CASE("offers are refused while the camera delivers no video, and the status says so") {
-  gst_init(nullptr, nullptr);
-  if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) {
-    MESSAGE("x264enc not installed: skipped");
-    return;
-  }
   AgentSettings settings;
   settings.id = "cam";
-  settings.source = "test";
-  settings.pattern = "ball";
-  settings.width = 320;
-  settings.height = 240;
-  settings.encoder = "x264enc";
-  auto created = CapturePipeline::create(settings);
-  if (auto *why = std::get_if<std::string>(&created)) FAIL(*why);
-  auto pipeline = std::move(std::get<std::unique_ptr<CapturePipeline>>(created));
+  auto pipeline = testing::test_pipeline(settings);
+  if (!pipeline) return;
 
   std::vector<std::string> sent;
   Sessions sessions(*pipeline, settings, [&sent](const std::string &json) { sent.push_back(json); });
