@@ -12,10 +12,14 @@ test('the grid plays only what is seen', async () => {
   const stack = new Stack();
   await stack.run(async () => {
     const relay = await startRelay(stack);
-    for (const id of CAMERAS) await startAgent(stack, relay.port, id, ['--width', '320', '--height', '240', '--fps', '15']);
+    const agents = {};
+    for (const id of CAMERAS) {
+      agents[id] = await startAgent(stack, relay.port, id, ['--width', '320', '--height', '240', '--fps', '15']);
+    }
     const browser = await startBrowser(stack);
-    const grid = await browser.open(`${relay.url}/`);
+    const grid = await browser.open('about:blank');
     await grid.setViewportSize({ width: 500, height: 300 });  // one column, one tile on screen
+    await grid.goto(`${relay.url}/`);
 
     // Every tile's state and its camera's viewer count match what is on screen.
     const matches = async () => {
@@ -32,6 +36,11 @@ test('the grid plays only what is seen', async () => {
     };
     const top = await waitFor('tiles off screen to pause', matches, { timeout: 20000 });
     assert.equal(top.length, 1, `one tile on screen at the top: ${top}`);
+    // A fleet's grid does not start what is not on screen, not even for a moment.
+    for (const id of CAMERAS) {
+      const started = (agents[id].output().match(/started for camera/g) || []).length;
+      assert.equal(started, top.includes(id) ? 1 : 0, `sessions ${id}'s agent started`);
+    }
 
     await grid.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
     const bottom = await waitFor('the tiles scrolled to to play, the others to pause', async () => {

@@ -107,7 +107,7 @@ export function startApp({ container, only: asked = null }) {
           : cam.connected ? 'Its agent is connected but the camera delivers no video (it failed or was unplugged); the agent keeps trying.'
             : '';
       } else if (!visibility.wanted(cam.id)) {
-        if (session.state !== 'paused') session.pause();
+        if (session.state !== 'paused' && !visibility.pending(cam.id)) session.pause();
       } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
         session.start();
       }
@@ -116,11 +116,13 @@ export function startApp({ container, only: asked = null }) {
     document.getElementById('empty').hidden = tiles.size > 0;
   }
 
-  // A tile seen again plays at once; one nobody sees ends its session.
+  // A tile seen (again) plays at once; one nobody sees ends its session. A tile
+  // in 'error' retries by itself.
   function apply(session) {
+    const online = tiles.get(session.camera)?.info?.online;
     if (!visibility.wanted(session.camera)) {
       if (session.state !== 'paused' && session.state !== 'offline') session.pause();
-    } else if (session.state === 'paused') {
+    } else if (online && !session.pc && (session.state === 'paused' || session.state === 'connecting')) {
       session.start();
     }
   }
