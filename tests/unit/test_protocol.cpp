@@ -134,7 +134,7 @@ TEST_CASE("ids") {
 }
 
 TEST_CASE("a status without 'capturing' (an older agent) means the camera delivers video") {
-  const auto &status = as<AgentToRelay, Status>(parse_agent_to_relay(
+  const Status status = as<AgentToRelay, Status>(parse_agent_to_relay(
       R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,"width":640,"height":480})"));
   CHECK(status.capturing);
   CHECK(error_of(parse_agent_to_relay(R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,)"
