@@ -103,9 +103,7 @@ export function startApp({ container, only: asked = null }) {
       const session = sessions.get(cam.id);
       if (!cam.online) {
         if (session.state !== 'offline') session.offline();
-        tile.note.textContent = cam.unknown ? 'This relay has not seen this camera (yet).'
-          : cam.connected ? 'Its agent is connected but the camera delivers no video (it failed or was unplugged); the agent keeps trying.'
-            : '';
+        else render(session);  // the reason may have changed
       } else if (!visibility.wanted(cam.id)) {
         if (session.state !== 'paused' && !visibility.pending(cam.id)) session.pause();
       } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
@@ -133,7 +131,7 @@ export function startApp({ container, only: asked = null }) {
     tile.figure.dataset.state = session.state;
     tile.state.textContent = STATE_TEXT[session.state];
     tile.state.className = `state ${session.state}`;
-    tile.note.textContent = session.message;
+    tile.note.textContent = session.message || offlineReason(tile.info);
     tile.overlay.textContent = session.state === 'live' ? ''
       : session.state === 'offline' ? `${session.camera} is offline` : STATE_TEXT[session.state];
     if (session.state !== 'live') stats.delete(session.camera);
@@ -238,6 +236,16 @@ function makeTile(id, video = document.createElement('video')) {
   screen.append(video, overlay);
   figure.append(screen, caption);
   return { figure, video, overlay, state, source, figures, note, info: null };
+}
+
+// Why a camera the list shows offline is offline, when the list says.
+function offlineReason(cam) {
+  if (!cam || cam.online) return '';
+  if (cam.unknown) return 'This relay has not seen this camera (yet).';
+  if (cam.connected) {
+    return 'Its agent is connected but the camera delivers no video (it failed or was unplugged); the agent keeps trying.';
+  }
+  return '';
 }
 
 function formatFigures(f) {
