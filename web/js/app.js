@@ -105,7 +105,7 @@ export function startApp({ container, only: asked = null }) {
         if (session.state !== 'offline') session.offline();
         else render(session);  // the reason may have changed
       } else if (!visibility.wanted(cam.id)) {
-        if (session.state !== 'paused' && !visibility.pending(cam.id)) session.pause();
+        apply(session);
       } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
         session.start();
       }
@@ -114,12 +114,13 @@ export function startApp({ container, only: asked = null }) {
     document.getElementById('empty').hidden = tiles.size > 0;
   }
 
-  // A tile seen (again) plays at once; one nobody sees ends its session. A tile
-  // in 'error' retries by itself.
+  // A tile seen (again) plays at once; one nobody sees ends its session; one not
+  // reported yet waits. A tile in 'error' retries by itself.
   function apply(session) {
     const online = tiles.get(session.camera)?.info?.online;
     if (!visibility.wanted(session.camera)) {
-      if (session.state !== 'paused' && session.state !== 'offline') session.pause();
+      const idle = ['paused', 'offline'].includes(session.state) || visibility.pending(session.camera);
+      if (!idle) session.pause();
     } else if (online && !session.pc && (session.state === 'paused' || session.state === 'connecting')) {
       session.start();
     }
