@@ -45,8 +45,12 @@ for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
+# Served on loopback (the default), the browser is on this machine: the camera's
+# ICE stays on loopback too, so the demo sends nothing to any other address.
+ice=()
+case "$listen" in 127.*|localhost:*) ice=(--ice-address 127.0.0.1) ;; esac
 build/agent/sightline-agent --source test --id demo-cam --relay "ws://127.0.0.1:$port" --mqtt "$mqtt" \
-  --device-secret "$device_secret" &
+  --device-secret "$device_secret" "${ice[@]}" &
 pids+=($!)
 
 host=${listen%:*}
