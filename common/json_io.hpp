@@ -24,6 +24,12 @@ bool valid_id(std::string_view id);
 // Reads members of one JSON object; the first problem wins and is reported
 // as "field NAME: what is wrong".
 class Reader {
+  // json-glib also reads escapes JSON does not have (GScanner's octal: "\7000"
+  // gives the byte 0xC0), so a string may hold bytes that are not UTF-8 and
+  // would not read back as they were written.
+  static constexpr const char *kNotUtf8 = "must be valid UTF-8";
+  static bool valid_text(std::string_view s) { return g_utf8_validate(s.data(), gssize(s.size()), nullptr); }
+
  public:
   Reader(JsonObject *obj, std::string prefix = {}) : obj_(obj), prefix_(std::move(prefix)) {}
 
@@ -47,6 +53,10 @@ class Reader {
     std::string s = json_node_get_string(n);
     if (s.size() > max_len) {
       fail(name, "longer than " + std::to_string(max_len) + " bytes");
+      return {};
+    }
+    if (!valid_text(s)) {
+      fail(name, kNotUtf8);
       return {};
     }
     return s;
@@ -151,6 +161,10 @@ class Reader {
           std::string_view(json_node_get_string(item)).size() > max_len) {
         fail(std::string(name) + "[" + std::to_string(i) + "]",
              "must be a string of at most " + std::to_string(max_len) + " bytes");
+        return out;
+      }
+      if (!valid_text(json_node_get_string(item))) {
+        fail(std::string(name) + "[" + std::to_string(i) + "]", kNotUtf8);
         return out;
       }
       out.emplace_back(json_node_get_string(item));

@@ -141,3 +141,14 @@ TEST_CASE("a status without 'capturing' (an older agent) means the camera delive
                                       R"("width":640,"height":480,"capturing":"yes"})"))
             .message.find("capturing") != std::string::npos);
 }
+
+TEST_CASE("a string escape JSON does not have is refused, not turned into bytes that are not UTF-8") {
+  // json-glib reads "\7000" as an octal escape, the byte 0xC0 (fuzz regression).
+  const auto e = error_of(parse_agent_to_relay(
+      R"({"type":"ice","session":"s1","candidate":"candi udp 1 127\7000","sdp_mline_index":0})"));
+  CHECK(e.message == "ice: field candidate: must be valid UTF-8");
+  // Real UTF-8 and JSON's own escapes still read.
+  const Ice ice = as<AgentToRelay, Ice>(parse_agent_to_relay(
+      R"({"type":"ice","session":"s1","candidate":"caméra \u00e9 \"x\"","sdp_mline_index":0})"));
+  CHECK(ice.candidate == "caméra é \"x\"");
+}
