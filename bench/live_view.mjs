@@ -4,7 +4,7 @@
 //  - agent CPU with 1 and with 4 viewers
 // Everything runs on loopback (run.sh puts it in its own network namespace);
 // every loop is bounded in count and time.
-import { Stack, startAgent, startRelay, waitFor } from '../tests/integration/lib/harness.mjs';
+import { Stack, paths, startAgent, startRelay, waitFor } from '../tests/integration/lib/harness.mjs';
 import { startBrowser, tileState } from '../tests/integration/lib/browser.mjs';
 import { readStampInPage } from '../tests/integration/lib/stamp.mjs';
 import fs from 'node:fs';
@@ -21,33 +21,36 @@ const pct = (xs, p) => {
 const med = (xs) => pct(xs, 50);
 const r1 = (x) => Math.round(x * 10) / 10;
 
-// CPU ticks (utime + stime) of a process, and of its threads grouped by role:
-// the source's streaming thread (capture + encode), each viewer's send thread
-// (its branch queue: payloader, RTP session, SRTP, ICE send), and the rest.
-function ticks(statPath) {
-  const raw = fs.readFileSync(statPath, 'utf8');
-  const f = raw.slice(raw.lastIndexOf(') ') + 2).split(' ');
-  return { name: raw.slice(raw.indexOf('(') + 1, raw.lastIndexOf(')')), ticks: Number(f[11]) + Number(f[12]) };
-}
-function threadTicks(pid) {
-  const groups = { encode: 0, viewers: 0, other: 0 };
+// CPU time of a process's threads, grouped by role: the source's streaming
+// thread and the encoder's own threads (capture + encode: they carry the
+// source's thread name), the camera's send thread (the send queue: tee, and for
+// every viewer its payloader, RTP session, SRTP, ICE send), and the rest
+// (RTCP, ICE receive, main loop). From each thread's schedstat, the time it ran
+// in nanoseconds: the tick counts in /proc/<pid>/stat are 10 ms coarse, which is
+// a tenth of a viewer's share over a 10 s window.
+function threadTimes(pid) {
+  const groups = { total: 0, encode: 0, viewers: 0 };
   for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let t;
-    try { t = ticks(`/proc/${pid}/task/${tid}/stat`); } catch { continue; }  // thread gone
-    const group = t.name === 'src:src' ? 'encode' : t.name.startsWith('queue-') ? 'viewers' : 'other';
-    groups[group] += t.ticks;
+    let name, ns;
+    try {
+      name = fs.readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      ns = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch { continue; }  // thread gone
+    groups.total += ns;
+    if (name === 'src:src') groups.encode += ns;
+    // queue-<session>: the reference's one send thread per viewer (agents before 2026-12).
+    else if (name === 'send:src' || name.startsWith('queue-')) groups.viewers += ns;
   }
-  return { total: ticks(`/proc/${pid}/stat`).ticks, ...groups };
+  return groups;
 }
 async function cpuPercent(pid, ms) {
-  const hz = 100;  // USER_HZ on Linux
-  const t0 = threadTicks(pid);
+  const t0 = threadTimes(pid);
   const w0 = performance.now();
   await new Promise((r) => setTimeout(r, ms));
-  const t1 = threadTicks(pid);
+  const t1 = threadTimes(pid);
   const seconds = (performance.now() - w0) / 1000;
-  const share = (k) => (100 * (t1[k] - t0[k]) / hz) / seconds;
-  // Threads that ended during the window drop out of the groups, not of the total.
+  const share = (k) => (100 * (t1[k] - t0[k]) / 1e9) / seconds;
+  // Threads that ended during the window (none should: the viewers joined before it) drop out.
   return { total: share('total'), encode: share('encode'), viewers: share('viewers') };
 }
 
@@ -56,37 +59,51 @@ async function cpuPercent(pid, ms) {
 // or the page reloaded); and a click on the camera in the grid, which shows it in
 // place on the tile's running session (measured separately, below).
 async function firstFrame(stack, browser, relay) {
-  await startAgent(stack, relay.port, 'ff', ['--width', '640', '--height', '480']);
+  // REFERENCE_AGENT=<another sightline-agent binary>: a second camera from it,
+  // opened in turn with ours, run by run, so both see the same machine.
+  const agents = { ff: paths.agent };
+  if (process.env.REFERENCE_AGENT) agents['ff-ref'] = process.env.REFERENCE_AGENT;
+  const ours = paths.agent;
+  for (const [id, binary] of Object.entries(agents)) {
+    paths.agent = binary;
+    await startAgent(stack, relay.port, id, ['--width', '640', '--height', '480']);
+  }
+  paths.agent = ours;
   const grid = await browser.open(`${relay.url}/`);
   const cases = {
-    'new tab': async () => {
-      const page = await browser.open(`${relay.url}/view/ff`);
+    'new tab': async (id) => {
+      const page = await browser.open(`${relay.url}/view/${id}`);
       return { page, close: () => page.closeAll() };
     },
-    'page load in the grid\'s tab': async () => {
+    'page load in the grid\'s tab': async (id) => {
       await grid.goto(`${relay.url}/`);
-      await tileState(grid, 'ff', 'live');
-      await grid.goto(`${relay.url}/view/ff`);
+      await tileState(grid, id, 'live');
+      await grid.goto(`${relay.url}/view/${id}`);
       return { page: grid, close: async () => {} };
     },
   };
   for (const [name, open] of Object.entries(cases)) {
-    const total = [];
-    const steps = { boot: [], wsOpen: [], offerSent: [], answer: [], iceConnected: [], firstFrame: [] };
+    const runs = Object.fromEntries(Object.keys(agents).map((id) => [id, {
+      total: [], steps: { boot: [], wsOpen: [], offerSent: [], answer: [], iceConnected: [], firstFrame: [] } }]));
     // One untimed run warms the browser's WebRTC stack, as a real user's browser is.
     for (let i = 0; i <= FIRST_FRAME_RUNS; i++) {
-      const { page, close } = await open();
-      await tileState(page, 'ff', 'live');
-      const t = await page.evaluate(() => window.sightline.timing);
-      await close();
-      if (i === 0) continue;
-      total.push(t.firstFrame);
-      for (const k of Object.keys(steps)) steps[k].push(t[k]);
+      for (const id of Object.keys(agents)) {
+        const { page, close } = await open(id);
+        await tileState(page, id, 'live');
+        const t = await page.evaluate(() => window.sightline.timing);
+        await close();
+        if (i === 0) continue;
+        runs[id].total.push(t.firstFrame);
+        for (const k of Object.keys(runs[id].steps)) runs[id].steps[k].push(t[k]);
+      }
     }
-    const breakdown = Object.entries(steps).map(([k, v]) => `${k} ${r1(med(v))}`).join(', ');
-    console.log(`first frame, ${name} (navigation -> first decoded frame, 640x480, ${FIRST_FRAME_RUNS} runs): `
-      + `median ${r1(med(total))} ms, p90 ${r1(pct(total, 90))} ms, min ${r1(Math.min(...total))} ms; `
-      + `median step times from navigation: ${breakdown}`);
+    for (const [id, { total, steps }] of Object.entries(runs)) {
+      const breakdown = Object.entries(steps).map(([k, v]) => `${k} ${r1(med(v))}`).join(', ');
+      console.log(`first frame, ${name}${id === 'ff' ? '' : `, reference agent ${agents[id]}`} `
+        + `(navigation -> first decoded frame, 640x480, ${FIRST_FRAME_RUNS} runs): `
+        + `median ${r1(med(total))} ms, p90 ${r1(pct(total, 90))} ms, min ${r1(Math.min(...total))} ms; `
+        + `median step times from navigation: ${breakdown}`);
+    }
   }
   // Click in the grid -> the next frame shown on the camera's (now large) tile.
   const clicks = [];
@@ -204,27 +221,35 @@ async function latency(stack, browser, relay, width, height, playoutDelay) {
     + `${unmatched ? `; ${unmatched} shown frames whose stamp was not read` : ''}`);
 }
 
-async function cpu(stack, browser, relay, width, height) {
-  const id = `cpu-${width}`;
+async function cpu(stack, browser, relay, width, height, reference = null) {
+  const id = `cpu-${width}${reference ? '-ref' : ''}`;
+  const ours = paths.agent;
+  if (reference) paths.agent = reference;
   const agent = await startAgent(stack, relay.port, id, ['--width', String(width), '--height', String(height)]);
+  paths.agent = ours;
   const pages = [];
-  const figures = {};
-  for (const viewers of [1, 4]) {
+  const figures = { 1: [], 4: [] };
+  // 1, 4, 1, 4 viewers: the machine's drift (the browsers decoding on the same
+  // cores) falls on both counts alike; each count's figure is over both windows.
+  for (const viewers of [1, 4, 1, 4]) {
+    while (pages.length > viewers) await pages.pop().closeAll();
     while (pages.length < viewers) {
       const p = await browser.open(`${relay.url}/view/${id}`);
       await tileState(p, id, 'live');
       pages.push(p);
     }
-    await new Promise((r) => setTimeout(r, 2000));  // let joins settle
-    figures[viewers] = await cpuPercent(agent.pid, CPU_WINDOW_MS);
+    await new Promise((r) => setTimeout(r, 2000));  // let joins and leaves settle
+    figures[viewers].push(await cpuPercent(agent.pid, CPU_WINDOW_MS / 2));
   }
   for (const p of pages) await p.closeAll();
   await stack.kill(agent, 'SIGTERM');
-  const f1 = figures[1], f4 = figures[4];
-  console.log(`agent CPU ${width}x${height}@30 x264 2000 kbit/s (share of one core over ${CPU_WINDOW_MS / 1000} s): `
+  const mean = (ws) => Object.fromEntries(Object.keys(ws[0]).map((k) => [k, ws.reduce((a, w) => a + w[k], 0) / ws.length]));
+  const f1 = mean(figures[1]), f4 = mean(figures[4]);
+  console.log(`${reference ? `reference agent ${reference}` : 'agent'} CPU ${width}x${height}@30 x264 2000 kbit/s `
+    + `(share of one core over ${CPU_WINDOW_MS / 1000} s each, in two windows): `
     + `1 viewer ${r1(f1.total)}%, 4 viewers ${r1(f4.total)}%, ratio ${(f4.total / f1.total).toFixed(2)}; `
-    + `capture+encode thread ${r1(f1.encode)}% -> ${r1(f4.encode)}%, `
-    + `viewer send threads ${r1(f1.viewers)}% -> ${r1(f4.viewers)}% (${r1(f4.viewers / 4)}% per viewer)`);
+    + `capture+encode threads ${r1(f1.encode)}% -> ${r1(f4.encode)}%, `
+    + `send thread(s) ${r1(f1.viewers)}% -> ${r1(f4.viewers)}% (${r1((f4.viewers - f1.viewers) / 3)}% per added viewer)`);
 }
 
 const stack = new Stack();
@@ -240,7 +265,10 @@ await stack.run(async () => {
     }
   }
   if (!only || only === 'cpu') {
-    await cpu(stack, browser, relay, 640, 480);
-    await cpu(stack, browser, relay, 1280, 720);
+    // REFERENCE_AGENT=<another sightline-agent binary>: measured the same way, in the same run.
+    for (const [w, h] of [[640, 480], [1280, 720]]) {
+      await cpu(stack, browser, relay, w, h);
+      if (process.env.REFERENCE_AGENT) await cpu(stack, browser, relay, w, h, process.env.REFERENCE_AGENT);
+    }
   }
 });

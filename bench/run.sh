@@ -3,6 +3,8 @@
 # namespace. Prints one line of figures per case. As root.
 #   bash bench/run.sh                 # every case
 #   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
+#   REFERENCE_AGENT=/path/to/another/sightline-agent bash bench/run.sh cpu
+#                                     # first-frame and cpu: that agent measured in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d tests/integration/node_modules ] || bash scripts/setup.sh
