@@ -56,6 +56,7 @@ std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::cre
   }
 
   const std::string description = plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
+                                  " ! queue name=send leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
                                   " ! tee name=tee allow-not-linked=true";
   GST_INFO("pipeline: %s", description.c_str());
   GError *raw = nullptr;
@@ -193,23 +194,22 @@ bool CapturePipeline::add(GstElement *branch, std::string &error) {
   return true;
 }
 
-bool CapturePipeline::link(GstElement *branch, std::string &error) {
+std::shared_ptr<BranchGate> CapturePipeline::link(GstElement *branch, std::string &error) {
   auto tee_pad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
-  if (!tee_pad || !sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
+  if (!tee_pad || !sink_pad) {
     if (tee_pad) gst_element_release_request_pad(tee_.get(), tee_pad.get());
     error = "cannot link the viewer branch to the encoder";
-    return false;
+    return nullptr;
   }
-  // The branch starts at a keyframe: what comes before it cannot be decoded.
-  gst_pad_add_probe(tee_pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
-                    [](GstPad *, GstPadProbeInfo *info, gpointer) -> GstPadProbeReturn {
-                      if (GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT))
-                        return GST_PAD_PROBE_DROP;
-                      return GST_PAD_PROBE_REMOVE;
-                    },
-                    nullptr, nullptr);
-  return true;
+  // The gate goes on before the link: no frame can slip past it.
+  auto gate = BranchGate::install(tee_pad.get());
+  if (GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
+    gst_element_release_request_pad(tee_.get(), tee_pad.get());
+    error = "cannot link the viewer branch to the encoder";
+    return nullptr;
+  }
+  return gate;
 }
 
 namespace {
@@ -235,7 +235,7 @@ void CapturePipeline::detach(GstElement *branch) {
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
   GstPad *peer = sink_pad ? gst_pad_get_peer(sink_pad.get()) : nullptr;
   auto *d = new Detach{ref(pipeline_.get()), ref(tee_.get()), ref(branch), Owned<GstPad>(peer), {}};
-  if (!peer) {  // never linked (the session ended before DTLS was up)
+  if (!peer) {  // never linked (the session ended before its answer)
     Detach::finish(d);
     return;
   }

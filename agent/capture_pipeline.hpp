@@ -1,9 +1,13 @@
-// The one capture pipeline of a camera: source -> (decode) -> encoder -> tee.
-// Capture and encoding run once whatever the number of viewers; each viewer
-// session is a branch bin hanging off the tee, attached and detached while the
-// pipeline plays. Also measures what actually comes out of the encoder.
+// The one capture pipeline of a camera: source -> (decode) -> encoder -> send
+// queue -> tee. Capture and encoding run once whatever the number of viewers, on
+// the source's thread; the send queue's thread carries every frame through the
+// tee into every viewer branch (payloader, RTP, SRTP, send), so a viewer costs
+// no thread of its own and no hand-over per frame. Each viewer session is a
+// branch bin hanging off the tee, attached and detached while the pipeline
+// plays. Also measures what actually comes out of the encoder.
 #pragma once
 
+#include "branch_gate.hpp"
 #include "encoder_choice.hpp"
 #include "gobj.hpp"
 #include "protocol.hpp"
@@ -51,9 +55,10 @@ class CapturePipeline {
   // state; link() then feeds it from a new tee pad. Two steps so that the tee
   // never pushes into a branch that is not running yet (that would stall every
   // viewer), and so that a session can negotiate before it receives frames.
-  // A linked branch starts at the next keyframe.
+  // A linked branch starts at the next keyframe and gets nothing until its gate
+  // is opened (see BranchGate); null and `error` when it cannot be linked.
   bool add(GstElement *branch, std::string &error);
-  bool link(GstElement *branch, std::string &error);
+  std::shared_ptr<BranchGate> link(GstElement *branch, std::string &error);
   // Unlinks the branch from an idle probe on its tee pad, then stops and removes it.
   void detach(GstElement *branch);
 

@@ -51,10 +51,6 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
 
   const std::string tag = offer.session.substr(0, 8);
   s->branch_ = sink(gst_bin_new(("branch-" + offer.session).c_str()));
-  GstElement *queue = make("queue", "queue-" + tag);
-  // A branch that falls behind drops its oldest frames instead of holding up the tee.
-  g_object_set(queue, "max-size-buffers", 0u, "max-size-bytes", 0u, "max-size-time", guint64(500 * GST_MSECOND),
-               "leaky", 2 /* downstream */, nullptr);
   if (pipeline.codec() == Codec::H264) {
     s->payloader_ = sink(make("rtph264pay", "pay-" + tag));
     g_object_set(s->payloader_.get(), "config-interval", -1, nullptr);
@@ -74,7 +70,7 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
     s->rtp_caps_ += ",extmap-" + std::to_string(choice.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
   g_object_set(s->payloader_.get(), "pt", guint(choice.pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
   s->webrtc_ = sink(make("webrtcbin", "webrtc-" + tag));
-  if (!queue || !s->payloader_ || !s->webrtc_) {
+  if (!s->payloader_ || !s->webrtc_) {
     gst_webrtc_session_description_free(remote);
     return std::string("GStreamer's webrtc elements are missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
   }
@@ -86,10 +82,9 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
                    GINT_TO_POINTER(settings.max_playout_delay_ms));
   gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "bundle-policy", "max-bundle");
   if (settings.ice_relay_only) gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "ice-transport-policy", "relay");
-  gst_bin_add_many(GST_BIN(s->branch_.get()), queue, s->payloader_.get(), s->webrtc_.get(), nullptr);
-  gst_element_link(queue, s->payloader_.get());
-  auto queue_sink = adopt(gst_element_get_static_pad(queue, "sink"));
-  gst_element_add_pad(s->branch_.get(), gst_ghost_pad_new("sink", queue_sink.get()));
+  gst_bin_add_many(GST_BIN(s->branch_.get()), s->payloader_.get(), s->webrtc_.get(), nullptr);
+  auto pay_sink = adopt(gst_element_get_static_pad(s->payloader_.get(), "sink"));
+  gst_element_add_pad(s->branch_.get(), gst_ghost_pad_new("sink", pay_sink.get()));
 
   // ICE: the relay's servers for this session, our own STUN, and the local
   // addresses we may gather on (tests: loopback only).
@@ -124,15 +119,6 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
             auto *ctx = static_cast<Ctx *>(data);
             post_to_main([events = ctx->events, id = ctx->id, mline, c = std::string(candidate ? candidate : "")] {
               if (events->candidate) events->candidate(id, int(mline), c);
-            });
-          }));
-  connect("notify::ice-connection-state", G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
-            auto *ctx = static_cast<Ctx *>(data);
-            GstWebRTCICEConnectionState state;
-            g_object_get(webrtc, "ice-connection-state", &state, nullptr);
-            if (state != GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED && state != GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED) return;
-            post_to_main([events = ctx->events, id = ctx->id] {
-              if (ViewerSession *live = events->find(id)) live->on_ice_connected();
             });
           }));
   connect("notify::connection-state", G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
@@ -222,6 +208,7 @@ void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
   g_debug("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
   if (events_->answer) events_->answer(id_, text);
+  start_feeding();
 }
 
 void ViewerSession::add_remote_candidate(int mline, const std::string &candidate) {
@@ -232,13 +219,16 @@ void ViewerSession::add_remote_candidate(int mline, const std::string &candidate
 void ViewerSession::on_connection_state(int state) {
   switch (GstWebRTCPeerConnectionState(state)) {
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
-      g_debug("session %s: DTLS connected %.1f ms after the offer", id_.c_str(), ms_since_start());
       disconnect_timer_.reset();
       if (!connected_) {
         connected_ = true;
-        // Normally fed since ICE connected already. The browser asks for a
-        // keyframe now as well (PLI), should the first one have been lost.
+        // Linked since the answer, with a keyframe held at the gate: it goes
+        // now. Else (none came yet, or it was held too long) one is asked for.
         if (!start_feeding()) return;
+        const size_t held = gate_->held();
+        if (!gate_->open()) pipeline_.force_keyframe();
+        g_debug("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer",
+                id_.c_str(), ms_since_start(), held);
         if (events_->connected) events_->connected(id_);
       }
       break;
@@ -262,22 +252,20 @@ void ViewerSession::on_connection_state(int state) {
   }
 }
 
-// The branch joins the tee once ICE has a path, a few ms before the DTLS
-// handshake ends, with a keyframe asked for at once: it leaves the encoder
-// while the handshake finishes (webrtcbin holds RTP until the keys are set)
-// instead of after it. Nothing reaches the branch before ICE is up, so a
-// negotiation that stalls costs no encoding or queueing.
-void ViewerSession::on_ice_connected() { start_feeding(); }
-
+// The branch joins the tee once the answer is out, behind its gate, with a
+// keyframe asked for at once: the keyframe is encoded while ICE and DTLS finish
+// and waits at the gate (see BranchGate), which opens at DTLS connected, so the
+// browser's first frame leaves the moment it can be sent. A negotiation that
+// stalls costs what the gate holds, at most half a second of frames.
 bool ViewerSession::start_feeding() {
-  if (linked_) return true;
+  if (gate_) return true;
   std::string error;
-  if (!pipeline_.link(branch_.get(), error)) {
+  gate_ = pipeline_.link(branch_.get(), error);
+  if (!gate_) {
     g_warning("session %s: %s", id_.c_str(), error.c_str());
     fail("error");
     return false;
   }
-  linked_ = true;
   pipeline_.force_keyframe();
   return true;
 }

@@ -1,9 +1,11 @@
-// One viewer watching the camera: a branch bin (queue -> payloader -> webrtcbin)
-// on the capture pipeline's tee, and the answer to the viewer's offer.
+// One viewer watching the camera: a branch bin (payloader -> webrtcbin) on the
+// capture pipeline's tee, fed by the camera's one send thread, and the answer to
+// the viewer's offer.
 // The session owns its branch and removes it in one place, its destructor,
 // whatever the reason the session ends.
 #pragma once
 
+#include "branch_gate.hpp"
 #include "capture_pipeline.hpp"
 #include "protocol.hpp"
 #include "settings.hpp"
@@ -49,13 +51,12 @@ class ViewerSession {
   void on_remote_description_set();
   void on_answer_created(GstWebRTCSessionDescription *answer);
   void on_connection_state(int state);
-  void on_ice_connected();
 
  private:
   ViewerSession(CapturePipeline &pipeline, std::shared_ptr<SessionEvents> events)
       : pipeline_(pipeline), events_(std::move(events)) {}
   void fail(const std::string &reason);
-  bool start_feeding();  // links the branch to the tee, once
+  bool start_feeding();  // links the branch to the tee (behind its gate), once
 
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
@@ -65,11 +66,11 @@ class ViewerSession {
   Owned<GstElement> branch_;
   Owned<GstElement> webrtc_;
   Owned<GstElement> payloader_;
+  std::shared_ptr<BranchGate> gate_;  // set once linked to the tee
   std::vector<gulong> handlers_;
   SourceId disconnect_timer_;
   gint64 started_us_ = 0;  // for the join-time figures in the log
   bool connected_ = false;
-  bool linked_ = false;
   bool failed_ = false;
 };
 

@@ -1,19 +1,31 @@
 // The capture pipeline with a real (test) source and encoder: a branch linked
-// while the camera runs starts at a keyframe, whatever the GOP position.
+// while the camera runs starts at a keyframe, whatever the GOP position, and
+// gets nothing until its gate opens; then the frames held since that keyframe,
+// in order, and the live ones after them, without a gap.
 #include "capture_pipeline.hpp"
 #include "test_pipeline.hpp"
 
 #include <doctest/doctest.h>
 
-#include <atomic>
+#include <mutex>
+#include <vector>
 
 using namespace sl::agent;
 
 namespace {
 
+struct Frame {
+  GstClockTime pts;
+  bool delta;
+};
+
 struct Seen {
-  std::atomic<int> buffers{0};
-  std::atomic<int> first_is_delta{-1};  // -1: nothing yet
+  std::mutex mutex;
+  std::vector<Frame> frames;
+  size_t count() {
+    std::lock_guard lock(mutex);
+    return frames.size();
+  }
 };
 
 // Runs the default main context until `done` or the deadline.
@@ -24,14 +36,14 @@ bool spin_until(F done, int timeout_ms) {
   return done();
 }
 
-GstElement *counting_branch(Seen &seen) {
+GstElement *recording_branch(Seen &seen) {
   GstElement *bin = gst_bin_new(nullptr);
   GstElement *sink = gst_element_factory_make("fakesink", nullptr);
   g_object_set(sink, "signal-handoffs", TRUE, "sync", FALSE, "async", FALSE, nullptr);
   g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *buffer, GstPad *, gpointer data) {
                      auto *s = static_cast<Seen *>(data);
-                     if (s->buffers.fetch_add(1) == 0)
-                       s->first_is_delta = GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT) ? 1 : 0;
+                     std::lock_guard lock(s->mutex);
+                     s->frames.push_back({GST_BUFFER_PTS(buffer), GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)});
                    }),
                    &seen);
   gst_bin_add(GST_BIN(bin), sink);
@@ -41,30 +53,113 @@ GstElement *counting_branch(Seen &seen) {
   return bin;
 }
 
-}  // namespace
-
-TEST_CASE("a branch linked mid-GOP receives nothing before the next keyframe") {
+// A pipeline whose first keyframe has passed, with some frames after it: the
+// next frame out of the encoder is a delta frame.
+std::unique_ptr<CapturePipeline> running_mid_gop() {
   AgentSettings settings;
   settings.keyframe_interval_s = 10;  // no keyframe by schedule during the test
   auto pipeline = testing::test_pipeline(settings);
-  if (!pipeline) return;
+  if (!pipeline) return nullptr;
   std::string error;
   REQUIRE(pipeline->play(error));
-  // The stream's first keyframe has passed, and some frames after it: the next
-  // frame out of the encoder is a delta frame.
-  REQUIRE(spin_until([&] { return pipeline->keyframes() >= 1 && pipeline->take_figures().fps >= 0; }, 5000));
+  REQUIRE(spin_until([&] { return pipeline->keyframes() >= 1; }, 5000));
   g_usleep(200 * 1000);
+  return pipeline;
+}
 
+}  // namespace
+
+TEST_CASE("a branch linked mid-GOP gets nothing before the next keyframe, nor before its gate opens") {
+  auto pipeline = running_mid_gop();
+  if (!pipeline) return;
   Seen seen;
-  GstElement *branch = counting_branch(seen);
+  std::string error;
+  GstElement *branch = recording_branch(seen);
   REQUIRE(pipeline->add(branch, error));
-  REQUIRE(pipeline->link(branch, error));
+  auto gate = pipeline->link(branch, error);
+  REQUIRE(gate);
   g_usleep(300 * 1000);
-  CHECK(seen.buffers.load() == 0);  // ~9 delta frames went by, none reached the branch
+  CHECK(gate->held() == 0);  // ~9 delta frames went by: dropped, not held
+  CHECK(seen.count() == 0);
 
   pipeline->force_keyframe();
-  REQUIRE(spin_until([&] { return seen.buffers.load() >= 3; }, 5000));
-  CHECK(seen.first_is_delta.load() == 0);
+  REQUIRE(spin_until([&] { return gate->held() >= 4; }, 5000));
+  CHECK(seen.count() == 0);  // held at the gate, none delivered
   pipeline->detach(branch);
   spin_until([] { return false; }, 100);  // lets the detach finish on the main loop
+}
+
+TEST_CASE("an opened gate passes the held frames from the keyframe on, then the live ones, without a gap") {
+  auto pipeline = running_mid_gop();
+  if (!pipeline) return;
+  Seen seen;
+  std::string error;
+  GstElement *branch = recording_branch(seen);
+  REQUIRE(pipeline->add(branch, error));
+  auto gate = pipeline->link(branch, error);
+  REQUIRE(gate);
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return gate->held() >= 3; }, 5000));
+  const size_t held = gate->held();
+  CHECK(gate->open());
+  CHECK(seen.count() >= held);  // pushed by open(), on this thread
+  REQUIRE(spin_until([&] { return seen.count() >= held + 10; }, 5000));
+  pipeline->detach(branch);
+  spin_until([] { return false; }, 100);
+
+  std::lock_guard lock(seen.mutex);
+  REQUIRE(seen.frames.size() >= held + 10);
+  CHECK_FALSE(seen.frames[0].delta);
+  const GstClockTime frame = GST_SECOND / 30;
+  for (size_t i = 1; i < seen.frames.size(); ++i) {
+    CAPTURE(i);
+    const GstClockTime step = seen.frames[i].pts - seen.frames[i - 1].pts;
+    CHECK(seen.frames[i].pts > seen.frames[i - 1].pts);  // in order, no frame twice
+    CHECK(step < frame + frame / 2);                      // no frame missing
+  }
+}
+
+TEST_CASE("a gate opened before any keyframe came still starts the branch at one") {
+  auto pipeline = running_mid_gop();
+  if (!pipeline) return;
+  Seen seen;
+  std::string error;
+  GstElement *branch = recording_branch(seen);
+  REQUIRE(pipeline->add(branch, error));
+  auto gate = pipeline->link(branch, error);
+  REQUIRE(gate);
+  CHECK_FALSE(gate->open());  // nothing held: the caller would ask for a keyframe
+  g_usleep(300 * 1000);
+  CHECK(seen.count() == 0);  // delta frames still kept out
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return seen.count() >= 3; }, 5000));
+  pipeline->detach(branch);
+  spin_until([] { return false; }, 100);
+  std::lock_guard lock(seen.mutex);
+  CHECK_FALSE(seen.frames[0].delta);
+}
+
+TEST_CASE("a gate held longer than its span drops what it held and waits for a keyframe again") {
+  auto pipeline = running_mid_gop();
+  if (!pipeline) return;
+  Seen seen;
+  std::string error;
+  GstElement *branch = recording_branch(seen);
+  REQUIRE(pipeline->add(branch, error));
+  auto gate = pipeline->link(branch, error);
+  REQUIRE(gate);
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return gate->held() >= 3; }, 5000));
+  // Past kMaxHeldSpan (500 ms) of video: the held frames go, delta frames are kept out.
+  REQUIRE(spin_until([&] { return gate->held() == 0; }, 3000));
+  g_usleep(100 * 1000);
+  CHECK(gate->held() == 0);
+  CHECK_FALSE(gate->open());  // nothing held: the caller asks for a keyframe
+  CHECK(seen.count() == 0);
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return seen.count() >= 3; }, 5000));
+  pipeline->detach(branch);
+  spin_until([] { return false; }, 100);
+  std::lock_guard lock(seen.mutex);
+  CHECK_FALSE(seen.frames[0].delta);
 }
