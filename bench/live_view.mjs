@@ -54,10 +54,13 @@ async function cpuPercent(pid, ms) {
   return { total: share('total'), encode: share('encode'), viewers: share('viewers') };
 }
 
-// Three ways of opening a camera: a new tab (a fresh browser context, i.e. a new
-// renderer process); a page load in the tab that shows the grid (the address typed,
-// or the page reloaded); and a click on the camera in the grid, which shows it in
-// place on the tile's running session (measured separately, below).
+// Four ways of opening a camera: a new tab in a fresh browser context (a first
+// visit: nothing cached, no connection to the relay yet, a new renderer process);
+// a new tab of the browser's own profile, where the grid was seen before (what a
+// user's ctrl-click or typed address in a new tab is: cache and connections shared);
+// a page load in the tab that shows the grid (the address typed, or the page
+// reloaded); and a click on the camera in the grid, which shows it in place on the
+// tile's running session (measured separately, below).
 async function firstFrame(stack, browser, relay) {
   // REFERENCE_AGENT=<another sightline-agent binary>: a second camera from it,
   // opened in turn with ours, run by run, so both see the same machine.
@@ -70,9 +73,17 @@ async function firstFrame(stack, browser, relay) {
   }
   paths.agent = ours;
   const grid = await browser.open(`${relay.url}/`);
+  // The profile has seen the grid (its scripts cached), as a user's browser has.
+  const profileGrid = await browser.openTab(`${relay.url}/`);
+  await tileState(profileGrid, 'ff', 'live');
+  await profileGrid.closeAll();
   const cases = {
-    'new tab': async (id) => {
+    'new tab in a fresh profile (first visit)': async (id) => {
       const page = await browser.open(`${relay.url}/view/${id}`);
+      return { page, close: () => page.closeAll() };
+    },
+    'new tab next to the grid (a user\'s browser: same profile, cache and connections)': async (id) => {
+      const page = await browser.openTab(`${relay.url}/view/${id}`);
       return { page, close: () => page.closeAll() };
     },
     'page load in the grid\'s tab': async (id) => {

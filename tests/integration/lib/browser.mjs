@@ -63,6 +63,16 @@ export async function startBrowser(stack, { args = [], wrap = [], debugAddress =
       page.closeAll = () => context.close();
       return page;
     },
+    // A tab of the browser's own profile, as a user opens one: it shares the HTTP
+    // cache, cookies, storage and connections with the other tabs opened so.
+    async openTab(url) {
+      const page = await browser.contexts()[0].newPage();
+      page.errors = [];
+      page.on('pageerror', (e) => page.errors.push(e.message));
+      await page.goto(url);
+      page.closeAll = () => page.close();
+      return page;
+    },
   };
 }
 
