@@ -207,8 +207,8 @@ void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
   g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer, nullptr);
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
   g_debug("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
+  if (!start_feeding()) return;  // before the answer goes: sending may end this session
   if (events_->answer) events_->answer(id_, text);
-  start_feeding();
 }
 
 void ViewerSession::add_remote_candidate(int mline, const std::string &candidate) {
@@ -252,7 +252,7 @@ void ViewerSession::on_connection_state(int state) {
   }
 }
 
-// The branch joins the tee once the answer is out, behind its gate, with a
+// The branch joins the tee as the answer goes out, behind its gate, with a
 // keyframe asked for at once: the keyframe is encoded while ICE and DTLS finish
 // and waits at the gate (see BranchGate), which opens at DTLS connected, so the
 // browser's first frame leaves the moment it can be sent. A negotiation that
