@@ -44,17 +44,17 @@ GstPadProbeReturn BranchGate::on_buffer(GstPad *, GstPadProbeInfo *info, gpointe
   return GST_PAD_PROBE_DROP;
 }
 
-bool BranchGate::open() {
+size_t BranchGate::open() {
   std::lock_guard lock(mutex_);
-  if (open_) return true;
+  if (open_) return 0;
   open_ = true;
-  const bool any = !held_.empty();
+  const size_t held = held_.size();
   auto *tee_pad = static_cast<GstPad *>(g_weak_ref_get(&tee_pad_));
   GstPad *branch_sink = tee_pad ? gst_pad_get_peer(tee_pad) : nullptr;
   if (tee_pad) gst_object_unref(tee_pad);
   if (!branch_sink) {
     drop_held();
-    return any;
+    return held;
   }
   // The send thread is either not in the probe or waiting for the lock: these
   // reach the branch before any live frame, and nothing else pushes into it.
@@ -65,7 +65,7 @@ bool BranchGate::open() {
   }
   held_.clear();
   gst_object_unref(branch_sink);
-  return any;
+  return held;
 }
 
 size_t BranchGate::held() const {

@@ -36,9 +36,10 @@ class BranchGate {
   BranchGate &operator=(const BranchGate &) = delete;
 
   // Pushes what is held into the branch (on the calling thread, the send thread
-  // waiting meanwhile) and lets everything through from then on. False when
-  // nothing was held: no keyframe has come yet, the caller may ask for one.
-  bool open();
+  // waiting meanwhile) and lets everything through from then on. Returns how many
+  // frames were held: 0 when no keyframe has come yet (the caller may ask for
+  // one), and when already open.
+  size_t open();
   size_t held() const;
 
  private:

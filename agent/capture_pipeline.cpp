@@ -197,17 +197,14 @@ bool CapturePipeline::add(GstElement *branch, std::string &error) {
 std::shared_ptr<BranchGate> CapturePipeline::link(GstElement *branch, std::string &error) {
   auto tee_pad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
-  if (!tee_pad || !sink_pad) {
+  std::shared_ptr<BranchGate> gate;
+  if (tee_pad && sink_pad) {
+    gate = BranchGate::install(tee_pad.get());  // before the link: no frame slips past it
+    if (GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) gate.reset();
+  }
+  if (!gate) {
     if (tee_pad) gst_element_release_request_pad(tee_.get(), tee_pad.get());
     error = "cannot link the viewer branch to the encoder";
-    return nullptr;
-  }
-  // The gate goes on before the link: no frame can slip past it.
-  auto gate = BranchGate::install(tee_pad.get());
-  if (GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
-    gst_element_release_request_pad(tee_.get(), tee_pad.get());
-    error = "cannot link the viewer branch to the encoder";
-    return nullptr;
   }
   return gate;
 }

@@ -225,8 +225,8 @@ void ViewerSession::on_connection_state(int state) {
         // Linked since the answer, with a keyframe held at the gate: it goes
         // now. Else (none came yet, or it was held too long) one is asked for.
         if (!start_feeding()) return;
-        const size_t held = gate_->held();
-        if (!gate_->open()) pipeline_.force_keyframe();
+        const size_t held = gate_->open();
+        if (!held) pipeline_.force_keyframe();
         g_debug("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer",
                 id_.c_str(), ms_since_start(), held);
         if (events_->connected) events_->connected(id_);

@@ -66,12 +66,9 @@ async function firstFrame(stack, browser, relay) {
   // opened in turn with ours, run by run, so both see the same machine.
   const agents = { ff: paths.agent };
   if (process.env.REFERENCE_AGENT) agents['ff-ref'] = process.env.REFERENCE_AGENT;
-  const ours = paths.agent;
   for (const [id, binary] of Object.entries(agents)) {
-    paths.agent = binary;
-    await startAgent(stack, relay.port, id, ['--width', '640', '--height', '480']);
+    await startAgent(stack, relay.port, id, ['--width', '640', '--height', '480'], { binary });
   }
-  paths.agent = ours;
   const grid = await browser.open(`${relay.url}/`);
   // The profile has seen the grid (its scripts cached), as a user's browser has.
   const profileGrid = await browser.openTab(`${relay.url}/`);
@@ -234,10 +231,8 @@ async function latency(stack, browser, relay, width, height, playoutDelay) {
 
 async function cpu(stack, browser, relay, width, height, reference = null) {
   const id = `cpu-${width}${reference ? '-ref' : ''}`;
-  const ours = paths.agent;
-  if (reference) paths.agent = reference;
-  const agent = await startAgent(stack, relay.port, id, ['--width', String(width), '--height', String(height)]);
-  paths.agent = ours;
+  const agent = await startAgent(stack, relay.port, id, ['--width', String(width), '--height', String(height)],
+    reference ? { binary: reference } : {});
   const pages = [];
   const figures = { 1: [], 4: [] };
   // 1, 4, 1, 4 viewers: the machine's drift (the browsers decoding on the same

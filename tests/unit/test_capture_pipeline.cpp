@@ -67,17 +67,36 @@ std::unique_ptr<CapturePipeline> running_mid_gop() {
   return pipeline;
 }
 
+// A mid-GOP pipeline with a recording branch linked behind its gate. Null
+// pipeline when x264enc is missing (the test skips).
+struct Linked {
+  std::unique_ptr<CapturePipeline> pipeline = running_mid_gop();
+  Seen seen;
+  GstElement *branch = nullptr;
+  std::shared_ptr<BranchGate> gate;
+
+  Linked() {
+    if (!pipeline) return;
+    std::string error;
+    branch = recording_branch(seen);
+    REQUIRE(pipeline->add(branch, error));
+    gate = pipeline->link(branch, error);
+    REQUIRE(gate);
+  }
+  void detach() {
+    pipeline->detach(branch);
+    spin_until([] { return false; }, 100);  // lets the detach finish on the main loop
+  }
+};
+
 }  // namespace
 
 TEST_CASE("a branch linked mid-GOP gets nothing before the next keyframe, nor before its gate opens") {
-  auto pipeline = running_mid_gop();
-  if (!pipeline) return;
-  Seen seen;
-  std::string error;
-  GstElement *branch = recording_branch(seen);
-  REQUIRE(pipeline->add(branch, error));
-  auto gate = pipeline->link(branch, error);
-  REQUIRE(gate);
+  Linked t;
+  if (!t.pipeline) return;
+  auto &pipeline = t.pipeline;
+  auto &gate = t.gate;
+  auto &seen = t.seen;
   g_usleep(300 * 1000);
   CHECK(gate->held() == 0);  // ~9 delta frames went by: dropped, not held
   CHECK(seen.count() == 0);
@@ -85,27 +104,22 @@ TEST_CASE("a branch linked mid-GOP gets nothing before the next keyframe, nor be
   pipeline->force_keyframe();
   REQUIRE(spin_until([&] { return gate->held() >= 4; }, 5000));
   CHECK(seen.count() == 0);  // held at the gate, none delivered
-  pipeline->detach(branch);
-  spin_until([] { return false; }, 100);  // lets the detach finish on the main loop
+  t.detach();
 }
 
 TEST_CASE("an opened gate passes the held frames from the keyframe on, then the live ones, without a gap") {
-  auto pipeline = running_mid_gop();
-  if (!pipeline) return;
-  Seen seen;
-  std::string error;
-  GstElement *branch = recording_branch(seen);
-  REQUIRE(pipeline->add(branch, error));
-  auto gate = pipeline->link(branch, error);
-  REQUIRE(gate);
+  Linked t;
+  if (!t.pipeline) return;
+  auto &pipeline = t.pipeline;
+  auto &gate = t.gate;
+  auto &seen = t.seen;
   pipeline->force_keyframe();
   REQUIRE(spin_until([&] { return gate->held() >= 3; }, 5000));
   const size_t held = gate->held();
   CHECK(gate->open());
   CHECK(seen.count() >= held);  // pushed by open(), on this thread
   REQUIRE(spin_until([&] { return seen.count() >= held + 10; }, 5000));
-  pipeline->detach(branch);
-  spin_until([] { return false; }, 100);
+  t.detach();
 
   std::lock_guard lock(seen.mutex);
   REQUIRE(seen.frames.size() >= held + 10);
@@ -120,34 +134,27 @@ TEST_CASE("an opened gate passes the held frames from the keyframe on, then the 
 }
 
 TEST_CASE("a gate opened before any keyframe came still starts the branch at one") {
-  auto pipeline = running_mid_gop();
-  if (!pipeline) return;
-  Seen seen;
-  std::string error;
-  GstElement *branch = recording_branch(seen);
-  REQUIRE(pipeline->add(branch, error));
-  auto gate = pipeline->link(branch, error);
-  REQUIRE(gate);
+  Linked t;
+  if (!t.pipeline) return;
+  auto &pipeline = t.pipeline;
+  auto &gate = t.gate;
+  auto &seen = t.seen;
   CHECK_FALSE(gate->open());  // nothing held: the caller would ask for a keyframe
   g_usleep(300 * 1000);
   CHECK(seen.count() == 0);  // delta frames still kept out
   pipeline->force_keyframe();
   REQUIRE(spin_until([&] { return seen.count() >= 3; }, 5000));
-  pipeline->detach(branch);
-  spin_until([] { return false; }, 100);
+  t.detach();
   std::lock_guard lock(seen.mutex);
   CHECK_FALSE(seen.frames[0].delta);
 }
 
 TEST_CASE("a gate held longer than its span drops what it held and waits for a keyframe again") {
-  auto pipeline = running_mid_gop();
-  if (!pipeline) return;
-  Seen seen;
-  std::string error;
-  GstElement *branch = recording_branch(seen);
-  REQUIRE(pipeline->add(branch, error));
-  auto gate = pipeline->link(branch, error);
-  REQUIRE(gate);
+  Linked t;
+  if (!t.pipeline) return;
+  auto &pipeline = t.pipeline;
+  auto &gate = t.gate;
+  auto &seen = t.seen;
   pipeline->force_keyframe();
   REQUIRE(spin_until([&] { return gate->held() >= 3; }, 5000));
   // Past kMaxHeldSpan (500 ms) of video: the held frames go, delta frames are kept out.
@@ -158,8 +165,7 @@ TEST_CASE("a gate held longer than its span drops what it held and waits for a k
   CHECK(seen.count() == 0);
   pipeline->force_keyframe();
   REQUIRE(spin_until([&] { return seen.count() >= 3; }, 5000));
-  pipeline->detach(branch);
-  spin_until([] { return false; }, 100);
+  t.detach();
   std::lock_guard lock(seen.mutex);
   CHECK_FALSE(seen.frames[0].delta);
 }

@@ -145,8 +145,10 @@ export async function startRelay(stack, { port, args = [], name = 'relay', secur
   return { proc, port, url: `http://127.0.0.1:${port}` };
 }
 
-export async function startAgent(stack, relayPort, id, args = [], { wait = true, name = `agent ${id}` } = {}) {
-  const proc = stack.add(new Proc(name, paths.agent,
+// `binary`: another sightline-agent build (the benchmarks' reference).
+export async function startAgent(stack, relayPort, id, args = [],
+  { wait = true, name = `agent ${id}`, binary = paths.agent } = {}) {
+  const proc = stack.add(new Proc(name, binary,
     ['--id', id, '--relay', `ws://127.0.0.1:${relayPort}`, '--ice-address', '127.0.0.1',
       '--heartbeat-interval', '1', '--reconnect-max', '2', ...args]));
   if (wait) await waitFor(`camera ${id} connected`, async () => (await camera(relayPort, id))?.connected);
