@@ -4,6 +4,7 @@
 #include "main_context.hpp"
 #include "playout_delay.hpp"
 #include "sdp_payload.hpp"
+#include "send_path.hpp"
 
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
@@ -208,6 +209,15 @@ void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
   g_debug("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
   if (!start_feeding()) return;  // before the answer goes: sending may end this session
+  // Once the answer is out (sending may end this session, hence by id): webrtcbin
+  // connects our pad while ICE and DTLS run, not on the first frame's way.
+  post_to_main([events = events_, id = id_] {
+    ViewerSession *live = events->find(id);
+    if (!live) return;
+    GstCaps *caps = gst_caps_from_string(live->rtp_caps_.c_str());
+    send_path::announce_input(live->webrtc_.get(), live->mline_, "sightline-" + id, caps);
+    gst_caps_unref(caps);
+  });
   if (events_->answer) events_->answer(id_, text);
 }
 
@@ -225,6 +235,8 @@ void ViewerSession::on_connection_state(int state) {
         // Linked since the answer, with a keyframe held at the gate: it goes
         // now. Else (none came yet, or it was held too long) one is asked for.
         if (!start_feeding()) return;
+        // Nothing has entered webrtcbin yet (the gate holds it): its path can change.
+        trimmed_ = send_path::trim(webrtc_.get(), mline_);
         const size_t held = gate_->open();
         if (!held) pipeline_.force_keyframe();
         g_debug("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer",

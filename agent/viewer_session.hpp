@@ -45,6 +45,7 @@ class ViewerSession {
   const std::string &id() const { return id_; }
   GstElement *branch() const { return branch_.get(); }
   double ms_since_start() const { return double(g_get_monotonic_time() - started_us_) / 1000.0; }
+  bool send_path_trimmed() const { return trimmed_; }
 
   void add_remote_candidate(int mline, const std::string &candidate);
   // Steps of the negotiation, run on the main loop as webrtcbin's promises resolve.
@@ -71,6 +72,7 @@ class ViewerSession {
   SourceId disconnect_timer_;
   gint64 started_us_ = 0;  // for the join-time figures in the log
   bool connected_ = false;
+  bool trimmed_ = false;  // webrtcbin's send path without its no-op elements (send_path.hpp)
   bool failed_ = false;
 };
 

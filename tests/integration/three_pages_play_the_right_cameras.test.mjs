@@ -11,9 +11,9 @@ test('three pages play the right cameras', async () => {
   await stack.run(async () => {
     const relay = await startRelay(stack);
     // Different sizes and pictures: smpte colour bars vs. a ball on black.
-    await startAgent(stack, relay.port, 'cam-a', ['--width', '640', '--height', '480', '--pattern', 'smpte', '--stamp']);
+    const agentA = await startAgent(stack, relay.port, 'cam-a', ['--width', '640', '--height', '480', '--pattern', 'smpte', '--stamp']);
     // cam-b leaves playout smoothing to the browser; cam-a asks for none (the default).
-    await startAgent(stack, relay.port, 'cam-b', ['--width', '480', '--height', '360', '--pattern', 'ball', '--stamp',
+    const agentB = await startAgent(stack, relay.port, 'cam-b', ['--width', '480', '--height', '360', '--pattern', 'ball', '--stamp',
       '--max-playout-delay', '-1']);
     const browser = await startBrowser(stack);
     const grid = await browser.open(`${relay.url}/`);
@@ -58,6 +58,11 @@ test('three pages play the right cameras', async () => {
     const answer = (page, cam) => page.evaluate((c) => window.sightline.sessions.get(c).pc.remoteDescription.sdp, cam);
     assert.match(await answer(viewA, 'cam-a'), /a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay/);
     assert.doesNotMatch(await answer(viewB, 'cam-b'), /playout-delay/);
+    // Every session's packets went webrtcbin's way without its no-op elements
+    // (agent/send_path.hpp): two on each camera, the grid's and the view's.
+    for (const agent of [agentA, agentB]) {
+      assert.equal(agent.output().match(/viewer connected .* \(send path trimmed\)/g)?.length, 2, agent.output());
+    }
     for (const page of [grid, viewA, viewB]) assert.deepEqual(page.errors, []);
     // Each page kept its one relay connection the whole time (no drop and reconnect).
     for (const page of [grid, viewA, viewB]) assert.equal(await page.evaluate(() => window.sightline.relayConnects()), 1);
