@@ -5,6 +5,8 @@
 #   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
 #   REFERENCE_AGENT=/path/to/another/sightline-agent bash bench/run.sh cpu
 #                                     # first-frame and cpu: that agent measured in the same run
+#   COMPARE_WAIT=1 bash bench/run.sh first-frame
+#                                     # also waited for the old way (selector waits), in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d tests/integration/node_modules ] || bash scripts/setup.sh
