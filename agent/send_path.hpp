@@ -27,8 +27,9 @@ void announce_input(GstElement *webrtc, unsigned mline, const std::string &strea
 
 // Takes clocksync and the FEC/RED encoders off the path behind webrtcbin's sink
 // pad for `mline` when the pad is connected, that path is exactly the one above,
-// and the encoders are pass-through (FEC 0%, no RED distance). Call it before any
-// data flows into the pad. Returns whether it did.
+// and the encoders are pass-through (FEC without a payload type or at 0%, no RED
+// distance, no RED-only output). Call it before any data flows into the pad.
+// Returns whether it did.
 bool trim(GstElement *webrtc, unsigned mline);
 
 }  // namespace sl::agent::send_path

@@ -54,13 +54,6 @@ async function cpuPercent(pid, ms) {
   return { total: share('total'), encode: share('encode'), viewers: share('viewers') };
 }
 
-// Four ways of opening a camera: a new tab in a fresh browser context (a first
-// visit: nothing cached, no connection to the relay yet, a new renderer process);
-// a new tab of the browser's own profile, where the grid was seen before (what a
-// user's ctrl-click or typed address in a new tab is: cache and connections shared);
-// a page load in the tab that shows the grid (the address typed, or the page
-// reloaded); and a click on the camera in the grid, which shows it in place on the
-// tile's running session (measured separately, below).
 // Waits for the page's own record of its first frame without touching the page
 // before then: playwright's selector waits (tileState) evaluate its ~10 ms injected
 // script on the page's main thread, and a Chromium trace of a new tab showed it
@@ -80,12 +73,19 @@ async function selectorTiming(page, id) {
   return page.evaluate(() => window.sightline.timing);
 }
 
+// Four ways of opening a camera: a new tab in a fresh browser context (a first
+// visit: nothing cached, no connection to the relay yet, a new renderer process);
+// a new tab of the browser's own profile, where the grid was seen before (what a
+// user's ctrl-click or typed address in a new tab is: cache and connections shared);
+// a page load in the tab that shows the grid (the address typed, or the page
+// reloaded); and a click on the camera in the grid, which shows it in place on the
+// tile's running session (measured separately, below).
 async function firstFrame(stack, browser, relay) {
   // What is measured, opened in turn, run by run, so all see the same machine:
   // our camera, waited for without touching the page; with REFERENCE_AGENT=<another
   // sightline-agent binary>, a second camera from it; with COMPARE_WAIT=1, our
-  // camera again, waited for with selector waits (how this bench measured before
-  // 2026-12-01 (second session)).
+  // camera again, waited for with selector waits (how this bench measured until the
+  // fifth pass, docs/benchmarks.md).
   const variants = [{ id: 'ff', label: '', wait: untouchedTiming }];
   const agents = { ff: paths.agent };
   if (process.env.REFERENCE_AGENT) {

@@ -13,8 +13,12 @@ bash scripts/build.sh build
 run=$(mktemp -d /tmp/sightline-demo.XXXXXX)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Last started first: the agent and the relay go before the broker they use, so
+  # stopping the demo logs no lost MQTT connection.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
   rm -rf "$run"
 }
 trap cleanup EXIT INT TERM
