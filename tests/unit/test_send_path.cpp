@@ -31,7 +31,7 @@ struct Layout {
 
   explicit Layout(bool connected = true) {
     gst_init(nullptr, nullptr);
-    pipeline = sink_(gst_pipeline_new(nullptr));
+    pipeline = sl::sink(gst_pipeline_new(nullptr));
     webrtc = gst_bin_new("webrtc");
     gst_bin_add(GST_BIN(pipeline.get()), webrtc);
     GstElement *clocksync = gst_element_factory_make("clocksync", nullptr);
@@ -70,7 +70,6 @@ struct Layout {
   }
   ~Layout() { gst_element_set_state(pipeline.get(), GST_STATE_NULL); }
 
-  static Owned<GstElement> sink_(GstElement *e) { return sl::sink(e); }
   static void add_ghost(GstElement *bin, GstElement *inner, const char *name) {
     auto pad = adopt(gst_element_get_static_pad(inner, name));
     gst_element_add_pad(bin, gst_ghost_pad_new(name, pad.get()));
@@ -110,8 +109,9 @@ struct Layout {
 
   void start_stream() {
     gst_pad_send_event(sink, gst_event_new_stream_start("test"));
-    gst_pad_send_event(sink, gst_event_new_caps(gst_caps_from_string(
-                                 "application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000")));
+    GstCaps *caps = gst_caps_from_string("application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000");
+    gst_pad_send_event(sink, gst_event_new_caps(caps));
+    gst_caps_unref(caps);
     GstSegment segment;
     gst_segment_init(&segment, GST_FORMAT_TIME);
     gst_pad_send_event(sink, gst_event_new_segment(&segment));
