@@ -194,25 +194,82 @@ bool CapturePipeline::add(GstElement *branch, std::string &error) {
   return true;
 }
 
-std::shared_ptr<BranchGate> CapturePipeline::link(GstElement *branch, std::string &error) {
+std::shared_ptr<RtpStream> CapturePipeline::rtp_stream(const RtpFormat &format, std::string &error) {
+  const std::string key = format.key();
+  std::erase_if(streams_, [](const auto &entry) { return entry.second.expired(); });
+  if (auto it = streams_.find(key); it != streams_.end()) return it->second.lock();
+  auto stream = RtpStream::make(codec_, format, "rtp-" + std::to_string(++stream_serial_),
+                                [pipeline = this](GstElement *bin) { pipeline->detach(bin); });
+  if (!stream) {
+    error = "no RTP payloader for this codec: install gstreamer1.0-plugins-good";
+    return nullptr;
+  }
+  // Running before it is linked, like a branch: the encoder's tee never waits on it.
+  if (!add(stream->bin(), error)) return nullptr;
   auto tee_pad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
+  auto sink_pad = adopt(gst_element_get_static_pad(stream->bin(), "sink"));
+  if (!tee_pad || !sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
+    if (tee_pad) gst_element_release_request_pad(tee_.get(), tee_pad.get());
+    error = "cannot link an RTP stream to the encoder";
+    return nullptr;  // its release takes the bin out again
+  }
+  streams_.emplace(key, stream);
+  return stream;
+}
+
+size_t CapturePipeline::rtp_streams() const {
+  size_t alive = 0;
+  for (const auto &[key, stream] : streams_) alive += stream.expired() ? 0 : 1;
+  return alive;
+}
+
+std::shared_ptr<BranchGate> CapturePipeline::link(GstElement *branch, const RtpStream &stream, std::string &error) {
+  // The stream's tee is inside its bin: the branch links to a ghost of the tee's pad.
+  auto tee_pad = adopt(gst_element_request_pad_simple(stream.tee(), "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
+  GstPad *ghost = tee_pad ? gst_ghost_pad_new(nullptr, tee_pad.get()) : nullptr;
   std::shared_ptr<BranchGate> gate;
-  if (tee_pad && sink_pad) {
+  if (ghost && sink_pad) {
+    gst_pad_set_active(ghost, TRUE);
+    gst_element_add_pad(stream.bin(), ghost);
     gate = BranchGate::install(tee_pad.get());  // before the link: no frame slips past it
-    if (GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) gate.reset();
+    if (GST_PAD_LINK_FAILED(gst_pad_link(ghost, sink_pad.get()))) {
+      gate.reset();
+      gst_element_remove_pad(stream.bin(), ghost);
+    }
+  } else if (ghost) {
+    gst_object_unref(gst_object_ref_sink(ghost));
   }
   if (!gate) {
-    if (tee_pad) gst_element_release_request_pad(tee_.get(), tee_pad.get());
+    if (tee_pad) gst_element_release_request_pad(stream.tee(), tee_pad.get());
     error = "cannot link the viewer branch to the encoder";
   }
   return gate;
 }
 
 namespace {
+// Gives back the pad that fed a branch or a stream: the encoder's tee's, or the
+// ghost on a stream's bin of its tee's pad (ghost taken off, pad released).
+void release_tee_pad(GstPad *pad) {
+  Owned<GstPad> tee_pad;
+  if (GST_IS_GHOST_PAD(pad)) {
+    tee_pad = adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(pad)));
+    if (GstElement *bin = gst_pad_get_parent_element(pad)) {
+      gst_element_remove_pad(bin, pad);
+      gst_object_unref(bin);
+    }
+  } else {
+    tee_pad = ref(pad);
+  }
+  if (!tee_pad) return;
+  if (GstElement *tee = gst_pad_get_parent_element(tee_pad.get())) {
+    gst_element_release_request_pad(tee, tee_pad.get());
+    gst_object_unref(tee);
+  }
+}
+
 struct Detach {
   Owned<GstElement> pipeline;
-  Owned<GstElement> tee;
   Owned<GstElement> branch;
   Owned<GstPad> tee_pad;
   std::atomic<bool> unlinked{false};
@@ -221,7 +278,9 @@ struct Detach {
   static void finish(Detach *d) {
     post_to_main([d] {
       gst_element_set_state(d->branch.get(), GST_STATE_NULL);
-      gst_bin_remove(GST_BIN(d->pipeline.get()), d->branch.get());
+      // (Not in it when adding it failed.)
+      if (GST_OBJECT_PARENT(d->branch.get()) == GST_OBJECT(d->pipeline.get()))
+        gst_bin_remove(GST_BIN(d->pipeline.get()), d->branch.get());
       delete d;
     });
   }
@@ -231,7 +290,7 @@ struct Detach {
 void CapturePipeline::detach(GstElement *branch) {
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
   GstPad *peer = sink_pad ? gst_pad_get_peer(sink_pad.get()) : nullptr;
-  auto *d = new Detach{ref(pipeline_.get()), ref(tee_.get()), ref(branch), Owned<GstPad>(peer), {}};
+  auto *d = new Detach{ref(pipeline_.get()), ref(branch), Owned<GstPad>(peer), {}};
   if (!peer) {  // never linked (the session ended before its answer)
     Detach::finish(d);
     return;
@@ -248,7 +307,7 @@ void CapturePipeline::detach(GstElement *branch) {
           gst_pad_unlink(pad, branch_sink);
           gst_object_unref(branch_sink);
         }
-        gst_element_release_request_pad(detach->tee.get(), pad);
+        release_tee_pad(pad);
         Detach::finish(detach);
         return GST_PAD_PROBE_REMOVE;
       },

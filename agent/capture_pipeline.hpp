@@ -1,16 +1,19 @@
 // The one capture pipeline of a camera: source -> (decode) -> encoder -> send
-// queue -> tee. Capture and encoding run once whatever the number of viewers, on
-// the source's thread; the send queue's thread carries every frame through the
-// tee into every viewer branch (payloader, RTP, SRTP, send), so a viewer costs
-// no thread of its own and no hand-over per frame. Each viewer session is a
-// branch bin hanging off the tee, attached and detached while the pipeline
-// plays. Also measures what actually comes out of the encoder.
+// queue -> tee -> RTP streams (rtp_stream.hpp: a payloader and a tee, one per
+// format the viewers asked for) -> viewer branches. Capture and encoding run once
+// whatever the number of viewers, on the source's thread; packetising once per
+// format; the send queue's thread carries every frame through the tees into
+// every viewer branch (RTP session, SRTP, send), so a viewer costs no thread of
+// its own and no hand-over per frame. Each viewer session is a branch bin
+// hanging off its stream's tee; streams and branches are attached and detached
+// while the pipeline plays. Also measures what actually comes out of the encoder.
 #pragma once
 
 #include "branch_gate.hpp"
 #include "encoder_choice.hpp"
 #include "gobj.hpp"
 #include "protocol.hpp"
+#include "rtp_stream.hpp"
 #include "settings.hpp"
 #include "source_choice.hpp"
 
@@ -19,6 +22,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <variant>
@@ -51,16 +55,23 @@ class CapturePipeline {
   bool running() const { return running_; }
   void set_error_handlers(ErrorHandler on_error, BranchErrorHandler on_branch_error);
 
+  // The RTP stream of `format`, shared by every branch that asks for the same:
+  // made, started and fed from the encoder's tee for the first, taken out when
+  // the last holder lets it go. Null and `error` when it cannot be made.
+  std::shared_ptr<RtpStream> rtp_stream(const RtpFormat &format, std::string &error);
   // Adds a branch bin (with a ghost "sink" pad) and brings it to the pipeline's
-  // state; link() then feeds it from a new tee pad. Two steps so that the tee
-  // never pushes into a branch that is not running yet (that would stall every
-  // viewer), and so that a session can negotiate before it receives frames.
-  // A linked branch starts at the next keyframe and gets nothing until its gate
-  // is opened (see BranchGate); null and `error` when it cannot be linked.
+  // state; link() then feeds it from a new pad of its stream's tee. Two steps so
+  // that the tee never pushes into a branch that is not running yet (that would
+  // stall every viewer), and so that a session can negotiate before it receives
+  // frames. A linked branch starts at the next keyframe and gets nothing until
+  // its gate is opened (see BranchGate); null and `error` when it cannot be linked.
   bool add(GstElement *branch, std::string &error);
-  std::shared_ptr<BranchGate> link(GstElement *branch, std::string &error);
-  // Unlinks the branch from an idle probe on its tee pad, then stops and removes it.
+  std::shared_ptr<BranchGate> link(GstElement *branch, const RtpStream &stream, std::string &error);
+  // Unlinks the branch (or stream) from an idle probe on the tee pad that feeds
+  // it, then stops and removes it.
   void detach(GstElement *branch);
+  // RTP streams alive now (the viewers' distinct formats).
+  size_t rtp_streams() const;
 
   // Asks the encoder for a keyframe now (a viewer joined or lost its picture).
   void force_keyframe();
@@ -107,6 +118,8 @@ class CapturePipeline {
 
   Owned<GstElement> pipeline_;
   Owned<GstElement> tee_;
+  std::map<std::string, std::weak_ptr<RtpStream>> streams_;  // by RtpFormat::key()
+  unsigned stream_serial_ = 0;
   Owned<GstElement> encoder_;
   proto::CameraInfo info_;
   Codec codec_ = Codec::H264;

@@ -19,8 +19,9 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings, Sen
   events_->connected = [this](const std::string &id) {
     auto it = sessions_.find(id);
     if (it != sessions_.end())
-      g_message("session %s: viewer connected %.0f ms after the offer%s", id.c_str(), it->second->ms_since_start(),
-                it->second->send_path_trimmed() ? " (send path trimmed)" : "");
+      g_message("session %s: viewer connected %.0f ms after the offer (RTP stream shared by %ld viewer(s)%s)",
+                id.c_str(), it->second->ms_since_start(), it->second->rtp_stream_viewers(),
+                it->second->send_path_trimmed() ? ", send path trimmed" : "");
   };
   events_->failed = [this](const std::string &id, const std::string &reason) { end(id, reason, true); };
 }

@@ -2,7 +2,6 @@
 
 #include "ice_config.hpp"
 #include "main_context.hpp"
-#include "playout_delay.hpp"
 #include "sdp_payload.hpp"
 #include "send_path.hpp"
 
@@ -47,45 +46,32 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
   std::unique_ptr<ViewerSession> s(new ViewerSession(pipeline, std::move(events)));
   s->id_ = offer.session;
   s->started_us_ = g_get_monotonic_time();
-  s->rtp_caps_ = choice.rtp_caps;
   s->mline_ = choice.mline;
+
+  // The RTP stream of this format, shared with the viewers who asked for the same.
+  std::string error;
+  RtpFormat format{choice.rtp_caps, 0, settings.max_playout_delay_ms};
+  if (settings.max_playout_delay_ms >= 0) format.playout_delay_id = choice.playout_delay_id;
+  s->stream_ = pipeline.rtp_stream(format, error);
+  if (!s->stream_) {
+    gst_webrtc_session_description_free(remote);
+    return error;
+  }
+  s->rtp_caps_ = s->stream_->caps();
 
   const std::string tag = offer.session.substr(0, 8);
   s->branch_ = sink(gst_bin_new(("branch-" + offer.session).c_str()));
-  if (pipeline.codec() == Codec::H264) {
-    s->payloader_ = sink(make("rtph264pay", "pay-" + tag));
-    g_object_set(s->payloader_.get(), "config-interval", -1, nullptr);
-    gst_util_set_object_arg(G_OBJECT(s->payloader_.get()), "aggregate-mode", "zero-latency");
-  } else {
-    s->payloader_ = sink(make("rtpvp8pay", "pay-" + tag));
-    gst_util_set_object_arg(G_OBJECT(s->payloader_.get()), "picture-id-mode", "15-bit");
-  }
-  // webrtcbin writes the SSRC into the answer from the caps it was given; without
-  // one there (no buffer has flowed yet) it answers SSRC 0 and the browser never
-  // renders what arrives. So the session picks its SSRC and tells both sides.
-  const guint ssrc = g_random_int_range(1, G_MAXINT32);
-  s->rtp_caps_ += ",ssrc=(uint)" + std::to_string(ssrc);
-  // The playout-delay extension, when the browser offers it: in the caps, it is
-  // in the answer, and the payloader asks for it (request-extension below).
-  if (choice.playout_delay_id && settings.max_playout_delay_ms >= 0)
-    s->rtp_caps_ += ",extmap-" + std::to_string(choice.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
-  g_object_set(s->payloader_.get(), "pt", guint(choice.pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
   s->webrtc_ = sink(make("webrtcbin", "webrtc-" + tag));
-  if (!s->payloader_ || !s->webrtc_) {
+  if (!s->webrtc_) {
     gst_webrtc_session_description_free(remote);
+    s->branch_.reset();
     return std::string("GStreamer's webrtc elements are missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
   }
-  g_signal_connect(s->payloader_.get(), "request-extension",
-                   G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
-                     if (g_strcmp0(uri, kPlayoutDelayUri) != 0) return nullptr;
-                     return make_playout_delay_extension(id, GPOINTER_TO_INT(max_ms));
-                   }),
-                   GINT_TO_POINTER(settings.max_playout_delay_ms));
   gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "bundle-policy", "max-bundle");
   if (settings.ice_relay_only) gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "ice-transport-policy", "relay");
-  gst_bin_add_many(GST_BIN(s->branch_.get()), s->payloader_.get(), s->webrtc_.get(), nullptr);
-  auto pay_sink = adopt(gst_element_get_static_pad(s->payloader_.get(), "sink"));
-  gst_element_add_pad(s->branch_.get(), gst_ghost_pad_new("sink", pay_sink.get()));
+  gst_bin_add(GST_BIN(s->branch_.get()), s->webrtc_.get());
+  // Pointed at webrtcbin's pad for the offer's m-line once the offer is set.
+  gst_element_add_pad(s->branch_.get(), gst_ghost_pad_new_no_target("sink", GST_PAD_SINK));
 
   // ICE: the relay's servers for this session, our own STUN, and the local
   // addresses we may gather on (tests: loopback only).
@@ -131,7 +117,6 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
             });
           }));
 
-  std::string error;
   if (!pipeline.add(s->branch_.get(), error)) {
     gst_webrtc_session_description_free(remote);
     s->branch_.reset();
@@ -159,15 +144,15 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
 }
 
 void ViewerSession::on_remote_description_set() {
-  // The offer made a transceiver for its video m-line; feed it from our payloader.
+  // The offer made a transceiver for its video m-line; the branch's pad leads to it.
   GstPadTemplate *templ = gst_element_get_pad_template(webrtc_.get(), "sink_%u");
   GstCaps *caps = gst_caps_from_string(rtp_caps_.c_str());
   const std::string pad_name = "sink_" + std::to_string(mline_);
   auto sink_pad = adopt(gst_element_request_pad(webrtc_.get(), templ, pad_name.c_str(), caps));
-  auto pay_src = adopt(gst_element_get_static_pad(payloader_.get(), "src"));
-  if (!sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(pay_src.get(), sink_pad.get()))) {
+  auto ghost = adopt(gst_element_get_static_pad(branch_.get(), "sink"));
+  if (!sink_pad || !gst_ghost_pad_set_target(GST_GHOST_PAD(ghost.get()), sink_pad.get())) {
     gst_caps_unref(caps);
-    g_warning("session %s: cannot link the payloader to webrtcbin", id_.c_str());
+    g_warning("session %s: cannot reach webrtcbin's input", id_.c_str());
     fail("error");
     return;
   }
@@ -272,7 +257,7 @@ void ViewerSession::on_connection_state(int state) {
 bool ViewerSession::start_feeding() {
   if (gate_) return true;
   std::string error;
-  gate_ = pipeline_.link(branch_.get(), error);
+  gate_ = pipeline_.link(branch_.get(), *stream_, error);
   if (!gate_) {
     g_warning("session %s: %s", id_.c_str(), error.c_str());
     fail("error");
@@ -295,6 +280,7 @@ ViewerSession::~ViewerSession() {
   disconnect_timer_.reset();
   for (gulong h : handlers_) g_signal_handler_disconnect(webrtc_.get(), h);
   if (branch_) pipeline_.detach(branch_.get());
+  stream_.reset();  // after the branch: the last viewer of a stream takes it out
 }
 
 }  // namespace sl::agent

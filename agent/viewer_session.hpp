@@ -1,6 +1,6 @@
-// One viewer watching the camera: a branch bin (payloader -> webrtcbin) on the
-// capture pipeline's tee, fed by the camera's one send thread, and the answer to
-// the viewer's offer.
+// One viewer watching the camera: a branch bin (webrtcbin) on the tee of the RTP
+// stream of the viewer's format (shared with the viewers of the same format),
+// fed by the camera's one send thread, and the answer to the viewer's offer.
 // The session owns its branch and removes it in one place, its destructor,
 // whatever the reason the session ends.
 #pragma once
@@ -46,6 +46,8 @@ class ViewerSession {
   GstElement *branch() const { return branch_.get(); }
   double ms_since_start() const { return double(g_get_monotonic_time() - started_us_) / 1000.0; }
   bool send_path_trimmed() const { return trimmed_; }
+  // Viewers whose branches this session's RTP stream feeds, this one included.
+  long rtp_stream_viewers() const { return stream_.use_count(); }
 
   void add_remote_candidate(int mline, const std::string &candidate);
   // Steps of the negotiation, run on the main loop as webrtcbin's promises resolve.
@@ -66,7 +68,7 @@ class ViewerSession {
   unsigned mline_ = 0;
   Owned<GstElement> branch_;
   Owned<GstElement> webrtc_;
-  Owned<GstElement> payloader_;
+  std::shared_ptr<RtpStream> stream_;
   std::shared_ptr<BranchGate> gate_;  // set once linked to the tee
   std::vector<gulong> handlers_;
   SourceId disconnect_timer_;

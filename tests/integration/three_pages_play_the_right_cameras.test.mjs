@@ -58,10 +58,15 @@ test('three pages play the right cameras', async () => {
     const answer = (page, cam) => page.evaluate((c) => window.sightline.sessions.get(c).pc.remoteDescription.sdp, cam);
     assert.match(await answer(viewA, 'cam-a'), /a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay/);
     assert.doesNotMatch(await answer(viewB, 'cam-b'), /playout-delay/);
-    // Every session's packets went webrtcbin's way without its no-op elements
-    // (agent/send_path.hpp): two on each camera, the grid's and the view's.
+    // Two sessions on each camera, the grid's and the view's: one browser, one
+    // format, so one RTP stream packetised for both (agent/rtp_stream.hpp), and
+    // every session's packets went webrtcbin's way without its no-op elements
+    // (agent/send_path.hpp).
     for (const agent of [agentA, agentB]) {
-      assert.equal(agent.output().match(/viewer connected .* \(send path trimmed\)/g)?.length, 2, agent.output());
+      const connected = agent.output().match(/viewer connected .*/g) ?? [];
+      assert.equal(connected.length, 2, agent.output());
+      for (const line of connected) assert.match(line, /, send path trimmed\)/);
+      assert.match(connected[1], /RTP stream shared by 2 viewer\(s\)/);
     }
     for (const page of [grid, viewA, viewB]) assert.deepEqual(page.errors, []);
     // Each page kept its one relay connection the whole time (no drop and reconnect).

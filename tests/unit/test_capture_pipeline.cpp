@@ -1,12 +1,16 @@
 // The capture pipeline with a real (test) source and encoder: a branch linked
-// while the camera runs starts at a keyframe, whatever the GOP position, and
-// gets nothing until its gate opens; then the frames held since that keyframe,
-// in order, and the live ones after them, without a gap.
+// to an RTP stream while the camera runs starts at a keyframe, whatever the GOP
+// position, and gets nothing until its gate opens; then the frames held since
+// that keyframe, in order, and the live ones after them, without a gap. Viewers
+// of one format share one RTP stream, which goes with the last of them.
 #include "capture_pipeline.hpp"
 #include "test_pipeline.hpp"
 
 #include <doctest/doctest.h>
+#include <gst/rtp/rtp.h>
 
+#include <algorithm>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -14,17 +18,78 @@ using namespace sl::agent;
 
 namespace {
 
+constexpr const char *kH264 =
+    "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=102,"
+    "packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
+constexpr const char *kVp8 = "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=96";
+
+// Whether an RTP packet begins a keyframe, read from its payload (not from the
+// flags the stream sets): H.264 an SPS or IDR NAL unit, alone, first in a STAP-A
+// or starting an FU-A; VP8 the start of a frame whose payload header says key.
+bool starts_keyframe(GstBuffer *packet) {
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp)) return false;
+  uint8_t p[8] = {};  // the payload's first bytes: all that is read
+  const guint n = std::min<guint>(gst_rtp_buffer_get_payload_len(&rtp), sizeof p);
+  memcpy(p, gst_rtp_buffer_get_payload(&rtp), n);
+  const guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  if (n < 6) return false;
+  if (pt == 96) {  // VP8 (RFC 7741): descriptor, then the payload header
+    if (!(p[0] & 0x10) || (p[0] & 0x07)) return false;  // not the start of partition 0
+    guint at = 1;
+    if (p[0] & 0x80) {  // extensions
+      const uint8_t x = p[at++];
+      if (x & 0x80) at += (p[at] & 0x80) ? 2 : 1;  // picture id
+      if (x & 0x40) at += 1;                        // TL0PICIDX
+      if (x & 0x30) at += 1;                        // TID / KEYIDX
+    }
+    return at < n && !(p[at] & 0x01);  // P bit 0: a keyframe
+  }
+  auto key_nal = [](uint8_t type) { return type == 5 || type == 7; };
+  const uint8_t type = p[0] & 0x1f;
+  if (type == 24) return key_nal(p[3] & 0x1f);                   // STAP-A: its first unit
+  if (type == 28) return (p[1] & 0x80) && key_nal(p[1] & 0x1f);  // FU-A start
+  return key_nal(type);
+}
+
 struct Frame {
   GstClockTime pts;
-  bool delta;
+  bool delta;      // the flag on its first packet, as the gate reads it
+  bool key;        // what its first packet's payload says
+  guint32 ssrc;
+  guint16 seq;     // its first packet's
+  bool playout_delay;  // its first packet carries header extension 6
 };
 
+// What reaches a branch: packets, grouped into frames by timestamp.
 struct Seen {
   std::mutex mutex;
   std::vector<Frame> frames;
+  size_t packets = 0;
+  size_t lists = 0;  // pushes of several packets at once
+  void add(GstBuffer *packet) {
+    std::lock_guard lock(mutex);
+    ++packets;
+    if (!frames.empty() && frames.back().pts == GST_BUFFER_PTS(packet)) return;
+    GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+    REQUIRE(gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp));
+    const guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
+    const guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+    gpointer ext = nullptr;
+    guint ext_size = 0;
+    const bool playout_delay = gst_rtp_buffer_get_extension_onebyte_header(&rtp, 6, 0, &ext, &ext_size);
+    gst_rtp_buffer_unmap(&rtp);
+    frames.push_back({GST_BUFFER_PTS(packet), GST_BUFFER_FLAG_IS_SET(packet, GST_BUFFER_FLAG_DELTA_UNIT),
+                      starts_keyframe(packet), ssrc, seq, playout_delay});
+  }
   size_t count() {
     std::lock_guard lock(mutex);
     return frames.size();
+  }
+  size_t packet_count() {
+    std::lock_guard lock(mutex);
+    return packets;
   }
 };
 
@@ -40,14 +105,18 @@ GstElement *recording_branch(Seen &seen) {
   GstElement *bin = gst_bin_new(nullptr);
   GstElement *sink = gst_element_factory_make("fakesink", nullptr);
   g_object_set(sink, "signal-handoffs", TRUE, "sync", FALSE, "async", FALSE, nullptr);
-  g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *buffer, GstPad *, gpointer data) {
-                     auto *s = static_cast<Seen *>(data);
-                     std::lock_guard lock(s->mutex);
-                     s->frames.push_back({GST_BUFFER_PTS(buffer), GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)});
+  g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *packet, GstPad *, gpointer data) {
+                     static_cast<Seen *>(data)->add(packet);
                    }),
                    &seen);
   gst_bin_add(GST_BIN(bin), sink);
   GstPad *pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER_LIST, [](GstPad *, GstPadProbeInfo *, gpointer data) {
+    auto *s = static_cast<Seen *>(data);
+    std::lock_guard lock(s->mutex);
+    ++s->lists;
+    return GST_PAD_PROBE_OK;
+  }, &seen, nullptr);
   gst_element_add_pad(bin, gst_ghost_pad_new("sink", pad));
   gst_object_unref(pad);
   return bin;
@@ -55,10 +124,10 @@ GstElement *recording_branch(Seen &seen) {
 
 // A pipeline whose first keyframe has passed, with some frames after it: the
 // next frame out of the encoder is a delta frame.
-std::unique_ptr<CapturePipeline> running_mid_gop() {
+std::unique_ptr<CapturePipeline> running_mid_gop(const char *encoder = "x264enc") {
   AgentSettings settings;
   settings.keyframe_interval_s = 10;  // no keyframe by schedule during the test
-  auto pipeline = testing::test_pipeline(settings);
+  auto pipeline = testing::test_pipeline(settings, encoder);
   if (!pipeline) return nullptr;
   std::string error;
   REQUIRE(pipeline->play(error));
@@ -67,36 +136,61 @@ std::unique_ptr<CapturePipeline> running_mid_gop() {
   return pipeline;
 }
 
-// A mid-GOP pipeline with a recording branch linked behind its gate. Null
-// pipeline when x264enc is missing (the test skips).
+// A mid-GOP pipeline with a recording branch linked behind its gate to the RTP
+// stream of `format`. Null pipeline when the encoder is missing (the test skips).
 struct Linked {
-  std::unique_ptr<CapturePipeline> pipeline = running_mid_gop();
+  std::unique_ptr<CapturePipeline> pipeline;
+  std::shared_ptr<RtpStream> stream;
   Seen seen;
   GstElement *branch = nullptr;
   std::shared_ptr<BranchGate> gate;
 
-  Linked() {
+  explicit Linked(const char *encoder = "x264enc", const char *format = kH264) : pipeline(running_mid_gop(encoder)) {
     if (!pipeline) return;
     std::string error;
+    stream = pipeline->rtp_stream(RtpFormat{format}, error);
+    REQUIRE(stream);
     branch = recording_branch(seen);
     REQUIRE(pipeline->add(branch, error));
-    gate = pipeline->link(branch, error);
+    gate = pipeline->link(branch, *stream, error);
     REQUIRE(gate);
   }
   void detach() {
     pipeline->detach(branch);
+    stream.reset();
     spin_until([] { return false; }, 100);  // lets the detach finish on the main loop
   }
   // Asks for a keyframe, takes the first frames the branch gets, and detaches:
-  // whether the first of them is a delta frame.
+  // whether the first of them is a delta frame (by flag, and by its payload).
   bool first_delivered_is_delta() {
     pipeline->force_keyframe();
     REQUIRE(spin_until([&] { return seen.count() >= 3; }, 5000));
     detach();
     std::lock_guard lock(seen.mutex);
+    CHECK(seen.frames[0].key == !seen.frames[0].delta);
     return seen.frames[0].delta;
   }
 };
+struct LinkedVp8 : Linked {
+  LinkedVp8() : Linked("vp8enc", kVp8) {}
+};
+
+// Elements of `factory` anywhere in the pipeline.
+size_t count_elements(CapturePipeline &pipeline, const char *factory) {
+  GstElement *top = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pipeline.source())));
+  size_t n = 0;
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(top));
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    GstElementFactory *f = gst_element_get_factory(GST_ELEMENT(g_value_get_object(&item)));
+    if (f && g_strcmp0(GST_OBJECT_NAME(f), factory) == 0) ++n;
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  gst_object_unref(top);
+  return n;
+}
 
 }  // namespace
 
@@ -118,13 +212,14 @@ TEST_CASE_FIXTURE(Linked, "an opened gate passes the held frames from the keyfra
   REQUIRE(spin_until([&] { return gate->held() >= 3; }, 5000));
   const size_t held = gate->held();
   CHECK(gate->open());
-  CHECK(seen.count() >= held);  // pushed by open(), on this thread
-  REQUIRE(spin_until([&] { return seen.count() >= held + 10; }, 5000));
+  CHECK(seen.packet_count() >= held);  // pushed by open(), on this thread
+  REQUIRE(spin_until([&] { return seen.count() >= 12; }, 5000));
   detach();
 
   std::lock_guard lock(seen.mutex);
-  REQUIRE(seen.frames.size() >= held + 10);
+  REQUIRE(seen.frames.size() >= 12);
   CHECK_FALSE(seen.frames[0].delta);
+  CHECK(seen.frames[0].key);
   const GstClockTime frame = GST_SECOND / 30;
   for (size_t i = 1; i < seen.frames.size(); ++i) {
     CAPTURE(i);
@@ -153,4 +248,83 @@ TEST_CASE_FIXTURE(Linked, "a gate held longer than its span drops what it held a
   CHECK_FALSE(gate->open());  // nothing held: the caller asks for a keyframe
   CHECK(seen.count() == 0);
   CHECK_FALSE(first_delivered_is_delta());
+}
+
+TEST_CASE_FIXTURE(LinkedVp8, "a VP8 stream marks its keyframes too: a branch linked mid-GOP starts at one") {
+  if (!pipeline) return;  // vp8enc missing: skipped
+  CHECK_FALSE(gate->open());  // no keyframe held yet
+  g_usleep(300 * 1000);
+  CHECK(seen.count() == 0);  // rtpvp8pay flags nothing itself: the stream's marks keep delta frames out
+  CHECK_FALSE(first_delivered_is_delta());
+}
+
+TEST_CASE("viewers of one format share an RTP stream, which goes with the last of them") {
+  auto pipeline = running_mid_gop();
+  if (!pipeline) return;  // x264enc missing: skipped
+  std::string error;
+  const std::string other_pt = std::string(kH264).replace(std::string(kH264).find("payload=102"), 11, "payload=106");
+  auto a = pipeline->rtp_stream(RtpFormat{kH264}, error);
+  auto b = pipeline->rtp_stream(RtpFormat{kH264}, error);
+  auto c = pipeline->rtp_stream(RtpFormat{other_pt}, error);
+  auto d = pipeline->rtp_stream(RtpFormat{kH264, 6, 0}, error);  // with the playout-delay extension
+  REQUIRE((a && b && c && d));
+  CHECK(a == b);
+  CHECK(a != c);
+  CHECK(a != d);
+  CHECK(pipeline->rtp_streams() == 3);
+  CHECK(count_elements(*pipeline, "rtph264pay") == 3);
+  CHECK(a->caps().find(",ssrc=(uint)") != std::string::npos);
+  CHECK(d->caps().find("extmap-6=(string)http://www.webrtc.org/experiments/rtp-hdrext/playout-delay") !=
+        std::string::npos);
+
+  // Two branches on one stream get the same packets: one SSRC, one numbering;
+  // a frame's packets as one list. A branch on the stream with the extension
+  // gets it on its packets, the others do not.
+  Seen first, second, third;
+  GstElement *branches[] = {recording_branch(first), recording_branch(second), recording_branch(third)};
+  std::vector<std::shared_ptr<BranchGate>> gates;
+  for (GstElement *branch : branches) {
+    REQUIRE(pipeline->add(branch, error));
+    gates.push_back(pipeline->link(branch, branch == branches[2] ? *d : *a, error));
+    REQUIRE(gates.back());
+    gates.back()->open();
+  }
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return first.count() >= 5 && second.count() >= 5 && third.count() >= 5; }, 5000));
+  for (GstElement *branch : branches) pipeline->detach(branch);
+  {
+    std::scoped_lock lock(first.mutex, second.mutex, third.mutex);
+    CHECK(first.frames[0].key);
+    CHECK(second.frames[0].key);
+    CHECK(first.frames[0].ssrc == second.frames[0].ssrc);
+    CHECK(first.frames[0].pts == second.frames[0].pts);  // both opened before the keyframe
+    CHECK(first.frames[0].seq == second.frames[0].seq);
+    CHECK(first.lists > 0);
+    CHECK_FALSE(first.frames[0].playout_delay);
+    CHECK(third.frames[0].playout_delay);
+    CHECK(third.frames[0].ssrc != first.frames[0].ssrc);
+  }
+
+  b.reset();
+  a.reset();
+  spin_until([] { return false; }, 100);
+  CHECK(pipeline->rtp_streams() == 2);
+  c.reset();
+  d.reset();
+  spin_until([] { return false; }, 100);
+  CHECK(pipeline->rtp_streams() == 0);
+  CHECK(count_elements(*pipeline, "rtph264pay") == 0);  // taken out of the pipeline
+}
+
+TEST_CASE_FIXTURE(Linked, "a viewer's keyframe request (webrtcbin's, on the browser's PLI) reaches the encoder through its stream") {
+  if (!pipeline) return;  // x264enc missing: skipped
+  const uint64_t before = pipeline->keyframes();
+  g_usleep(300 * 1000);
+  REQUIRE(pipeline->keyframes() == before);  // none by schedule meanwhile (10 s interval)
+  // Sent up from the branch's sink, as webrtcbin sends it up from its own.
+  auto ghost = sl::adopt(gst_element_get_static_pad(branch, "sink"));
+  auto pad = sl::adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(ghost.get())));
+  CHECK(gst_pad_push_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0)));
+  CHECK(spin_until([&] { return pipeline->keyframes() > before; }, 3000));
+  detach();
 }

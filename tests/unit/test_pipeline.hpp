@@ -1,4 +1,5 @@
-// A real capture pipeline for unit tests: the test source, 320x240, through x264enc.
+// A real capture pipeline for unit tests: the test source, 320x240, through x264enc
+// (or the encoder asked for).
 #pragma once
 
 #include "capture_pipeline.hpp"
@@ -10,19 +11,19 @@
 namespace sl::agent::testing {
 
 // `settings` give what the test cares about (id, key-frame interval...); the
-// source, size and encoder are set here. Null, with a message, when x264enc is
-// not installed: the caller skips.
-inline std::unique_ptr<CapturePipeline> test_pipeline(AgentSettings settings) {
+// source, size and encoder are set here. Null, with a message, when the encoder
+// is not installed: the caller skips.
+inline std::unique_ptr<CapturePipeline> test_pipeline(AgentSettings settings, const char *encoder = "x264enc") {
   gst_init(nullptr, nullptr);
-  if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) {
-    MESSAGE("x264enc not installed: skipped");
+  if (!gst_registry_check_feature_version(gst_registry_get(), encoder, 1, 0, 0)) {
+    MESSAGE(encoder << " not installed: skipped");
     return nullptr;
   }
   settings.source = "test";
   settings.pattern = "smpte";
   settings.width = 320;
   settings.height = 240;
-  settings.encoder = "x264enc";
+  settings.encoder = encoder;
   auto created = CapturePipeline::create(settings);
   if (auto *why = std::get_if<std::string>(&created)) FAIL(*why);
   return std::move(std::get<std::unique_ptr<CapturePipeline>>(created));

@@ -1,0 +1,133 @@
+#include "rtp_stream.hpp"
+
+#include "playout_delay.hpp"
+
+#include <atomic>
+
+namespace sl::agent {
+
+namespace {
+
+// Marks the first packet out of each keyframe as the only one without
+// DELTA_UNIT. rtph264pay does so itself, rtpvp8pay marks nothing; the payloader
+// pushes a frame's packets from within the call that hands it the frame, so the
+// probe on its sink pad sees the frame just before the probe on its source pad
+// sees the frame's packets (one buffer or buffer list per push).
+struct KeyMark {
+  std::atomic<bool> next_is_key{false};
+};
+
+GstPadProbeReturn on_frame(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *mark = static_cast<KeyMark *>(data);
+  mark->next_is_key = !GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT);
+  return GST_PAD_PROBE_OK;
+}
+
+void set_delta(GstBuffer *packet, bool delta) {
+  if (delta)
+    GST_BUFFER_FLAG_SET(packet, GST_BUFFER_FLAG_DELTA_UNIT);
+  else
+    GST_BUFFER_FLAG_UNSET(packet, GST_BUFFER_FLAG_DELTA_UNIT);
+}
+
+GstPadProbeReturn on_packets(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  const bool delta = !static_cast<KeyMark *>(data)->next_is_key.exchange(false);
+  // Fresh from the payloader, so writable without a copy.
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
+    GstBufferList *list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
+    GST_PAD_PROBE_INFO_DATA(info) = list;
+    if (gst_buffer_list_length(list) > 0) set_delta(gst_buffer_list_get_writable(list, 0), delta);
+  } else {
+    GstBuffer *packet = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+    GST_PAD_PROBE_INFO_DATA(info) = packet;
+    set_delta(packet, delta);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+// The payloader settles its output (payload type, SSRC, codec parameters, header
+// extensions, which it then asks for) from what downstream accepts. Downstream is
+// the stream's tee, which may feed nobody yet, so the stream answers for it with
+// its caps. (A capsfilter would too, but it splits the payloader's buffer lists
+// into single packets, and a frame's packets go as one list all the way to the
+// ICE sink: send_path.hpp.)
+GstPadProbeReturn answer_caps_query(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+  if (GST_QUERY_TYPE(query) != GST_QUERY_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps *ours = GST_CAPS(data), *filter = nullptr;
+  gst_query_parse_caps(query, &filter);
+  GstCaps *result = filter ? gst_caps_intersect(ours, filter) : gst_caps_ref(ours);
+  gst_query_set_caps_result(query, result);
+  gst_caps_unref(result);
+  return GST_PAD_PROBE_HANDLED;
+}
+
+}  // namespace
+
+std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format, std::string name,
+                                           std::function<void(GstElement *)> release) {
+  GstElement *payloader = nullptr;
+  if (codec == Codec::H264) {
+    payloader = gst_element_factory_make("rtph264pay", nullptr);
+    if (payloader) {
+      g_object_set(payloader, "config-interval", -1, nullptr);
+      gst_util_set_object_arg(G_OBJECT(payloader), "aggregate-mode", "zero-latency");
+    }
+  } else {
+    payloader = gst_element_factory_make("rtpvp8pay", nullptr);
+    if (payloader) gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
+  }
+  if (!payloader) return nullptr;
+
+  std::shared_ptr<RtpStream> s(new RtpStream());
+  // webrtcbin writes the SSRC into the answer from the caps it is given; without
+  // one there (no buffer has flowed yet) it answers SSRC 0 and the browser never
+  // renders what arrives. So the stream picks its SSRC and tells both sides.
+  const guint ssrc = g_random_int_range(1, G_MAXINT32);
+  s->caps_ = format.caps + ",ssrc=(uint)" + std::to_string(ssrc);
+  // The playout-delay extension: in the caps, it is in each viewer's answer, and
+  // the payloader asks for it as it negotiates them (request-extension below).
+  if (format.playout_delay_id)
+    s->caps_ += ",extmap-" + std::to_string(format.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
+  const int pt = [&] {
+    GstCaps *caps = gst_caps_from_string(format.caps.c_str());
+    int value = 0;
+    if (caps) gst_structure_get_int(gst_caps_get_structure(caps, 0), "payload", &value);
+    if (caps) gst_caps_unref(caps);
+    return value;
+  }();
+  g_object_set(payloader, "pt", guint(pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
+  g_signal_connect(payloader, "request-extension",
+                   G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
+                     if (g_strcmp0(uri, kPlayoutDelayUri) != 0) return nullptr;
+                     return make_playout_delay_extension(id, GPOINTER_TO_INT(max_ms));
+                   }),
+                   GINT_TO_POINTER(format.max_playout_delay_ms));
+
+  GstElement *tee = gst_element_factory_make("tee", nullptr);
+  g_object_set(tee, "allow-not-linked", TRUE, nullptr);
+
+  s->bin_ = sink(gst_bin_new(name.c_str()));
+  s->tee_ = ref(tee);
+  gst_bin_add_many(GST_BIN(s->bin_.get()), payloader, tee, nullptr);
+  gst_element_link(payloader, tee);
+  auto pay_sink = adopt(gst_element_get_static_pad(payloader, "sink"));
+  auto pay_src = adopt(gst_element_get_static_pad(payloader, "src"));
+  auto *mark = new KeyMark();  // lives as long as the payloader, after its pads
+  g_object_set_data_full(G_OBJECT(payloader), "sightline-key-mark", mark,
+                         [](gpointer d) { delete static_cast<KeyMark *>(d); });
+  gst_pad_add_probe(pay_sink.get(), GST_PAD_PROBE_TYPE_BUFFER, on_frame, mark, nullptr);
+  gst_pad_add_probe(pay_src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+                    on_packets, mark, nullptr);
+  gst_pad_add_probe(pay_src.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_caps_query,
+                    gst_caps_from_string(s->caps_.c_str()), [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
+  gst_element_add_pad(s->bin_.get(), gst_ghost_pad_new("sink", pay_sink.get()));
+  s->release_ = std::move(release);
+  return s;
+}
+
+RtpStream::~RtpStream() {
+  if (release_) release_(bin_.get());
+}
+
+}  // namespace sl::agent
