@@ -2,6 +2,7 @@
 //  - time from opening /view/<id> to the first decoded frame (camera already running)
 //  - glass-to-glass latency read from the LTS1 stamp, at 640x480 and 1280x720 @30
 //  - agent CPU with 1 and with 4 viewers
+//  - (viewer-cost, only when asked) what one more viewer costs, in rounds, side by side
 // Everything runs on loopback (run.sh puts it in its own network namespace);
 // every loop is bounded in count and time.
 import { Stack, paths, startAgent, startRelay, waitFor } from '../tests/integration/lib/harness.mjs';
@@ -286,6 +287,50 @@ async function cpu(stack, browser, relay, width, height, reference = null) {
     + `send thread(s) ${r1(f1.viewers)}% -> ${r1(f4.viewers)}% (${r1((f4.viewers - f1.viewers) / 3)}% per added viewer)`);
 }
 
+// What one more viewer costs the agent outside capture and encoding, finer than the
+// cpu case's ratio (whose encoder share moves by more than a viewer costs): 1 and
+// then 4 viewers on each agent in turn (ours, then REFERENCE_AGENT's), ROUNDS
+// rounds, both agents running all along so that they share the machine alike.
+async function viewerCost(stack, browser, relay, width, height) {
+  const size = ['--width', String(width), '--height', String(height)];
+  const agents = [['agent', `vc-${width}`, {}]];
+  if (process.env.REFERENCE_AGENT) {
+    agents.push([`reference agent ${process.env.REFERENCE_AGENT}`, `vc-${width}-ref`, { binary: process.env.REFERENCE_AGENT }]);
+  }
+  for (const a of agents) a.push(await startAgent(stack, relay.port, a[1], size, a[2]));
+  const rounds = Number(process.env.ROUNDS || 3);
+  const per = new Map(agents.map(([name]) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, id, , agent] of agents) {
+      const pages = [];
+      const f = {};
+      for (const viewers of [1, 4]) {
+        while (pages.length < viewers) {
+          const p = await browser.open(`${relay.url}/view/${id}`);
+          await tileState(p, id, 'live');
+          pages.push(p);
+        }
+        await new Promise((r) => setTimeout(r, 2000));  // let the joins settle
+        f[viewers] = await cpuPercent(agent.pid, 8000);
+      }
+      for (const p of pages) await p.closeAll();
+      per.get(name).push({
+        all: ((f[4].total - f[4].encode) - (f[1].total - f[1].encode)) / 3,
+        send: (f[4].viewers - f[1].viewers) / 3,
+        send4: f[4].viewers,
+      });
+    }
+  }
+  const list = (xs, k) => xs.map((x) => x[k].toFixed(2)).join(', ');
+  for (const [name] of agents) {
+    const xs = per.get(name);
+    console.log(`${name} cost of a viewer ${width}x${height}@30 x264 2000 kbit/s (${rounds} rounds, 8 s windows, `
+      + `% of a core): per added viewer ${list(xs, 'all')} (of it the send thread ${list(xs, 'send')}); `
+      + `send thread with 4 viewers ${list(xs, 'send4')}`);
+  }
+  for (const [, , , agent] of agents) await stack.kill(agent, 'SIGTERM');
+}
+
 const stack = new Stack();
 await stack.run(async () => {
   const relay = await startRelay(stack);
@@ -304,5 +349,8 @@ await stack.run(async () => {
       await cpu(stack, browser, relay, w, h);
       if (process.env.REFERENCE_AGENT) await cpu(stack, browser, relay, w, h, process.env.REFERENCE_AGENT);
     }
+  }
+  if (only === 'viewer-cost') {
+    for (const [w, h] of [[640, 480], [1280, 720]]) await viewerCost(stack, browser, relay, w, h);
   }
 });

@@ -3,8 +3,9 @@
 # namespace. Prints one line of figures per case. As root.
 #   bash bench/run.sh                 # every case
 #   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
+#   bash bench/run.sh viewer-cost     # only when asked: what one more viewer costs, in rounds
 #   REFERENCE_AGENT=/path/to/another/sightline-agent bash bench/run.sh cpu
-#                                     # first-frame and cpu: that agent measured in the same run
+#                                     # first-frame, cpu, viewer-cost: that agent measured in the same run
 #   COMPARE_WAIT=1 bash bench/run.sh first-frame
 #                                     # also waited for the old way (selector waits), in the same run
 set -euo pipefail
