@@ -73,7 +73,7 @@ struct Seen {
     ++packets;
     if (!frames.empty() && frames.back().pts == GST_BUFFER_PTS(packet)) return;
     GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-    REQUIRE(gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp));
+    if (!gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp)) return;  // (the streaming thread: no REQUIRE here)
     const guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
     const guint16 seq = gst_rtp_buffer_get_seq(&rtp);
     gpointer ext = nullptr;
