@@ -149,7 +149,8 @@ GstElement *CapturePipeline::branch_of(GstObject *src) const {
     o = parent;
   }
   if (!o || !GST_IS_BIN(o)) return nullptr;
-  return g_str_has_prefix(GST_OBJECT_NAME(o), "branch-") ? GST_ELEMENT(o) : nullptr;
+  const bool viewers = g_str_has_prefix(GST_OBJECT_NAME(o), "branch-") || g_str_has_prefix(GST_OBJECT_NAME(o), "rtp-");
+  return viewers ? GST_ELEMENT(o) : nullptr;
 }
 
 gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer data) {
@@ -170,7 +171,7 @@ gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer dat
       return G_SOURCE_CONTINUE;
     }
     if (GstElement *branch = self->branch_of(GST_MESSAGE_SRC(msg))) {
-      g_warning("viewer branch %s failed: %s", GST_OBJECT_NAME(branch), what.c_str());
+      g_warning("%s (viewers' part of the pipeline) failed: %s", GST_OBJECT_NAME(branch), what.c_str());
       if (self->on_branch_error_) self->on_branch_error_(branch, what);
     } else {
       g_warning("capture pipeline failed: %s (%s)", what.c_str(), dbg ? dbg.get() : "");

@@ -43,7 +43,8 @@ class CapturePipeline {
  public:
   // Called on the main loop when the source or encoder fails (camera unplugged...).
   using ErrorHandler = std::function<void(const std::string &what)>;
-  // Called on the main loop for an error posted by an element inside a branch bin.
+  // Called on the main loop for an error posted by an element inside a branch bin
+  // or an RTP stream's bin (`branch` is that bin): only its viewers are affected.
   using BranchErrorHandler = std::function<void(GstElement *branch, const std::string &what)>;
 
   static std::variant<std::unique_ptr<CapturePipeline>, std::string> create(const AgentSettings &settings);

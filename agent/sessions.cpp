@@ -2,6 +2,8 @@
 
 #include <glib.h>
 
+#include <vector>
+
 namespace sl::agent {
 
 Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings, Send send)
@@ -87,11 +89,10 @@ void Sessions::end_all(const std::string &reason, bool tell_relay) {
 }
 
 void Sessions::end_for_branch(GstElement *branch, const std::string &reason) {
+  std::vector<std::string> ids;
   for (auto &[id, session] : sessions_)
-    if (session->branch() == branch) {
-      end(id, reason, true);
-      return;
-    }
+    if (session->branch() == branch || session->stream_bin() == branch) ids.push_back(id);
+  for (const auto &id : ids) end(id, reason, true);
 }
 
 proto::Status Sessions::status() const {

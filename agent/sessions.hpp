@@ -25,6 +25,8 @@ class Sessions {
   // (a restarted pipeline: the page asks again at once); false when the link to
   // the relay dropped, since the relay forgot those sessions with it.
   void end_all(const std::string &reason, bool tell_relay);
+  // Ends the sessions fed by `branch`: a viewer's branch bin, or an RTP stream's
+  // bin (all the viewers of that stream).
   void end_for_branch(GstElement *branch, const std::string &reason);
   proto::Status status() const;
   // Called every few seconds: measures what the encoder produced and reports it.

@@ -44,6 +44,7 @@ class ViewerSession {
 
   const std::string &id() const { return id_; }
   GstElement *branch() const { return branch_.get(); }
+  GstElement *stream_bin() const { return stream_ ? stream_->bin() : nullptr; }
   double ms_since_start() const { return double(g_get_monotonic_time() - started_us_) / 1000.0; }
   bool send_path_trimmed() const { return trimmed_; }
   // Viewers whose branches this session's RTP stream feeds, this one included.

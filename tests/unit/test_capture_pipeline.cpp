@@ -328,3 +328,31 @@ TEST_CASE_FIXTURE(Linked, "a viewer's keyframe request (webrtcbin's, on the brow
   CHECK(spin_until([&] { return pipeline->keyframes() > before; }, 3000));
   detach();
 }
+
+TEST_CASE_FIXTURE(Linked, "an error inside an RTP stream ends its viewers, not the camera") {
+  if (!pipeline) return;  // x264enc missing: skipped
+  std::vector<std::string> camera_errors;
+  GstElement *failed = nullptr;
+  pipeline->set_error_handlers([&](const std::string &what) { camera_errors.push_back(what); },
+                               [&](GstElement *bin, const std::string &) { failed = bin; });
+  // As the payloader would post it.
+  GstIterator *it = gst_bin_iterate_elements(GST_BIN(stream->bin()));
+  GValue item = G_VALUE_INIT;
+  GstElement *payloader = nullptr;
+  while (!payloader && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto *e = GST_ELEMENT(g_value_get_object(&item));
+    if (GST_IS_RTP_BASE_PAYLOAD(e)) payloader = GST_ELEMENT(gst_object_ref(e));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  REQUIRE(payloader);
+  GError *error = g_error_new_literal(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "test: payloading failed");
+  gst_element_post_message(payloader, gst_message_new_error(GST_OBJECT(payloader), error, nullptr));
+  g_error_free(error);
+  gst_object_unref(payloader);
+  CHECK(spin_until([&] { return failed != nullptr; }, 3000));
+  CHECK(failed == stream->bin());
+  CHECK(camera_errors.empty());
+  detach();
+}
