@@ -66,6 +66,19 @@ GstPadProbeReturn answer_caps_query(GstPad *, GstPadProbeInfo *info, gpointer da
 
 std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format, std::string name,
                                            std::function<void(GstElement *)> release) {
+  std::shared_ptr<RtpStream> s(new RtpStream());
+  // webrtcbin writes the SSRC into the answer from the caps it is given; without
+  // one there (no buffer has flowed yet) it answers SSRC 0 and the browser never
+  // renders what arrives. So the stream picks its SSRC and tells both sides.
+  const guint ssrc = g_random_int_range(1, G_MAXINT32);
+  s->caps_ = format.caps + ",ssrc=(uint)" + std::to_string(ssrc);
+  // The playout-delay extension: in the caps, it is in each viewer's answer, and
+  // the payloader asks for it as it negotiates them (request-extension below).
+  if (format.playout_delay_id)
+    s->caps_ += ",extmap-" + std::to_string(format.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
+  s->rtp_caps_ = gst_caps_from_string(s->caps_.c_str());
+  if (!s->rtp_caps_) return nullptr;
+
   GstElement *payloader = nullptr;
   if (codec == Codec::H264) {
     payloader = gst_element_factory_make("rtph264pay", nullptr);
@@ -79,23 +92,8 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   }
   if (!payloader) return nullptr;
 
-  std::shared_ptr<RtpStream> s(new RtpStream());
-  // webrtcbin writes the SSRC into the answer from the caps it is given; without
-  // one there (no buffer has flowed yet) it answers SSRC 0 and the browser never
-  // renders what arrives. So the stream picks its SSRC and tells both sides.
-  const guint ssrc = g_random_int_range(1, G_MAXINT32);
-  s->caps_ = format.caps + ",ssrc=(uint)" + std::to_string(ssrc);
-  // The playout-delay extension: in the caps, it is in each viewer's answer, and
-  // the payloader asks for it as it negotiates them (request-extension below).
-  if (format.playout_delay_id)
-    s->caps_ += ",extmap-" + std::to_string(format.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
-  const int pt = [&] {
-    GstCaps *caps = gst_caps_from_string(format.caps.c_str());
-    int value = 0;
-    if (caps) gst_structure_get_int(gst_caps_get_structure(caps, 0), "payload", &value);
-    if (caps) gst_caps_unref(caps);
-    return value;
-  }();
+  int pt = 0;
+  gst_structure_get_int(gst_caps_get_structure(s->rtp_caps_, 0), "payload", &pt);
   g_object_set(payloader, "pt", guint(pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
   g_signal_connect(payloader, "request-extension",
                    G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
@@ -120,7 +118,7 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   gst_pad_add_probe(pay_src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                     on_packets, mark, nullptr);
   gst_pad_add_probe(pay_src.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_caps_query,
-                    gst_caps_from_string(s->caps_.c_str()), [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
+                    gst_caps_ref(s->rtp_caps_), [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
   gst_element_add_pad(s->bin_.get(), gst_ghost_pad_new("sink", pay_sink.get()));
   s->release_ = std::move(release);
   return s;
@@ -128,6 +126,7 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
 
 RtpStream::~RtpStream() {
   if (release_) release_(bin_.get());
+  if (rtp_caps_) gst_caps_unref(rtp_caps_);
 }
 
 }  // namespace sl::agent

@@ -47,7 +47,9 @@ class RtpStream {
 
   // The caps of what the stream sends (the format's, with its SSRC and
   // extensions): what a viewer's webrtcbin is told to expect, and answers with.
+  // As text, and parsed once for every viewer (transfer none).
   const std::string &caps() const { return caps_; }
+  GstCaps *rtp_caps() const { return rtp_caps_; }
   GstElement *bin() const { return bin_.get(); }
   GstElement *tee() const { return tee_.get(); }
 
@@ -57,6 +59,7 @@ class RtpStream {
   Owned<GstElement> bin_;
   Owned<GstElement> tee_;
   std::string caps_;
+  GstCaps *rtp_caps_ = nullptr;
   std::function<void(GstElement *)> release_;
 };
 

@@ -21,8 +21,8 @@
 
 namespace sl::agent::send_path {
 
-// Sends stream-start and `caps` (the RTP caps the pad was requested with) into
-// webrtcbin's sink pad for `mline`. The payloader's own events replace them later.
+// Sends stream-start and `caps` (the RTP caps the pad was requested with; transfer
+// none) into webrtcbin's sink pad for `mline`. The payloader's own events replace them later.
 void announce_input(GstElement *webrtc, unsigned mline, const std::string &stream_id, GstCaps *caps);
 
 // Takes clocksync and the FEC/RED encoders off the path behind webrtcbin's sink

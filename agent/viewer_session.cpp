@@ -57,7 +57,6 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
     gst_webrtc_session_description_free(remote);
     return error;
   }
-  s->rtp_caps_ = s->stream_->caps();
 
   const std::string tag = offer.session.substr(0, 8);
   s->branch_ = sink(gst_bin_new(("branch-" + offer.session).c_str()));
@@ -146,12 +145,11 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
 void ViewerSession::on_remote_description_set() {
   // The offer made a transceiver for its video m-line; the branch's pad leads to it.
   GstPadTemplate *templ = gst_element_get_pad_template(webrtc_.get(), "sink_%u");
-  GstCaps *caps = gst_caps_from_string(rtp_caps_.c_str());
+  GstCaps *caps = stream_->rtp_caps();
   const std::string pad_name = "sink_" + std::to_string(mline_);
   auto sink_pad = adopt(gst_element_request_pad(webrtc_.get(), templ, pad_name.c_str(), caps));
   auto ghost = adopt(gst_element_get_static_pad(branch_.get(), "sink"));
   if (!sink_pad || !gst_ghost_pad_set_target(GST_GHOST_PAD(ghost.get()), sink_pad.get())) {
-    gst_caps_unref(caps);
     g_warning("session %s: cannot reach webrtcbin's input", id_.c_str());
     fail("error");
     return;
@@ -163,7 +161,6 @@ void ViewerSession::on_remote_description_set() {
                  "do-nack", TRUE, nullptr);
     gst_object_unref(trans);
   }
-  gst_caps_unref(caps);
 
   GstPromise *promise = gst_promise_new_with_change_func(
       [](GstPromise *p, gpointer data) {
@@ -199,9 +196,7 @@ void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
   post_to_main([events = events_, id = id_] {
     ViewerSession *live = events->find(id);
     if (!live) return;
-    GstCaps *caps = gst_caps_from_string(live->rtp_caps_.c_str());
-    send_path::announce_input(live->webrtc_.get(), live->mline_, "sightline-" + id, caps);
-    gst_caps_unref(caps);
+    send_path::announce_input(live->webrtc_.get(), live->mline_, "sightline-" + id, live->stream_->rtp_caps());
   });
   if (events_->answer) events_->answer(id_, text);
 }

@@ -65,7 +65,6 @@ class ViewerSession {
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
   std::string id_;
-  std::string rtp_caps_;
   unsigned mline_ = 0;
   Owned<GstElement> branch_;
   Owned<GstElement> webrtc_;

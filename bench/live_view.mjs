@@ -258,6 +258,18 @@ async function latency(stack, browser, relay, width, height, playoutDelay) {
     + `${unmatched ? `; ${unmatched} shown frames whose stamp was not read` : ''}`);
 }
 
+// Makes `pages` that many live pages on camera `id` (opening or closing some),
+// then lets the joins and leaves settle.
+async function watch(browser, relay, id, pages, viewers) {
+  while (pages.length > viewers) await pages.pop().closeAll();
+  while (pages.length < viewers) {
+    const p = await browser.open(`${relay.url}/view/${id}`);
+    await tileState(p, id, 'live');
+    pages.push(p);
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+}
+
 async function cpu(stack, browser, relay, width, height, reference = null) {
   const id = `cpu-${width}${reference ? '-ref' : ''}`;
   const agent = await startAgent(stack, relay.port, id, ['--width', String(width), '--height', String(height)],
@@ -267,13 +279,7 @@ async function cpu(stack, browser, relay, width, height, reference = null) {
   // 1, 4, 1, 4 viewers: the machine's drift (the browsers decoding on the same
   // cores) falls on both counts alike; each count's figure is over both windows.
   for (const viewers of [1, 4, 1, 4]) {
-    while (pages.length > viewers) await pages.pop().closeAll();
-    while (pages.length < viewers) {
-      const p = await browser.open(`${relay.url}/view/${id}`);
-      await tileState(p, id, 'live');
-      pages.push(p);
-    }
-    await new Promise((r) => setTimeout(r, 2000));  // let joins and leaves settle
+    await watch(browser, relay, id, pages, viewers);
     figures[viewers].push(await cpuPercent(agent.pid, CPU_WINDOW_MS / 2));
   }
   for (const p of pages) await p.closeAll();
@@ -305,12 +311,7 @@ async function viewerCost(stack, browser, relay, width, height) {
       const pages = [];
       const f = {};
       for (const viewers of [1, 4]) {
-        while (pages.length < viewers) {
-          const p = await browser.open(`${relay.url}/view/${id}`);
-          await tileState(p, id, 'live');
-          pages.push(p);
-        }
-        await new Promise((r) => setTimeout(r, 2000));  // let the joins settle
+        await watch(browser, relay, id, pages, viewers);
         f[viewers] = await cpuPercent(agent.pid, 8000);
       }
       for (const p of pages) await p.closeAll();
