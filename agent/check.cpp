@@ -1,12 +1,12 @@
 #include "check.hpp"
 
-#include "devices.hpp"
-#include "encoder_choice.hpp"
+#include "capture/devices.hpp"
+#include "capture/encoder_choice.hpp"
 #include "gobj.hpp"
 #include "main_context.hpp"
 #include "mqtt_link.hpp"
-#include "relay_link.hpp"
-#include "sources.hpp"
+#include "signaling/relay_link.hpp"
+#include "capture/sources.hpp"
 
 #include <gst/gst.h>
 #include <unistd.h>

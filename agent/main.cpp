@@ -1,15 +1,15 @@
 // sightline-agent: captures one camera, encodes it once, and streams it over
 // WebRTC to every viewer the relay sends its way.
-#include "capture_pipeline.hpp"
+#include "capture/capture_pipeline.hpp"
 #include "check.hpp"
 #include "config.hpp"
-#include "devices.hpp"
-#include "control_plane.hpp"
+#include "capture/devices.hpp"
+#include "control/control_plane.hpp"
 #include "gobj.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
-#include "relay_link.hpp"
-#include "sessions.hpp"
+#include "signaling/relay_link.hpp"
+#include "viewers/sessions.hpp"
 #include "settings.hpp"
 
 #include <gst/gst.h>

@@ -1,7 +1,6 @@
 #include "settings.hpp"
 
 #include "protocol.hpp"
-#include "stamp.hpp"
 #include "control.hpp"
 #include "mqtt_url.hpp"
 
@@ -113,8 +112,6 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
     return "Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder + "'.";
   a.stamp = s.flag("stamp");
   if (a.stamp && a.source != "test") return "Setting 'stamp' works with the test source only.";
-  if (a.stamp && (a.width < kStampWidth || a.height < kStampHeight))
-    return "Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(a.width) + ".";
   if (a.width % 2 || a.height % 2) return "Settings 'width' and 'height' must be even numbers.";
   a.ice_addresses = s.list("ice-address");
   a.stun = s.list("stun");

@@ -1,17 +1,17 @@
 // sightline-relay: serves the web app, lists cameras, and brokers signaling
 // between viewers and the agents that dial in.
-#include "access.hpp"
+#include "auth/access.hpp"
 #include "config.hpp"
-#include "control_bridge.hpp"
+#include "control/control_bridge.hpp"
 #include "gobj.hpp"
-#include "handshake_timeout.hpp"
-#include "http_routes.hpp"
+#include "http/handshake_timeout.hpp"
+#include "http/http_routes.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
 #include "settings.hpp"
 #include "token.hpp"
-#include "socket_hub.hpp"
-#include "stun_responder.hpp"
+#include "http/socket_hub.hpp"
+#include "nat/stun_responder.hpp"
 #include "tcp.hpp"
 
 #include <libsoup/soup.h>

@@ -1,6 +1,6 @@
 // Our SDP handling (which payload of a viewer's offer we answer with) on any
 // bytes: a choice or a refusal, never a crash.
-#include "sdp_payload.hpp"
+#include "viewers/sdp_payload.hpp"
 
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 // The relay's STUN responder on any datagram: an answer only to a well-formed
 // Binding request, and then one that is itself well-formed.
-#include "stun_responder.hpp"
+#include "nat/stun_responder.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -59,9 +59,9 @@ test('three pages play the right cameras', async () => {
     assert.match(await answer(viewA, 'cam-a'), /a=extmap:\d+ http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay/);
     assert.doesNotMatch(await answer(viewB, 'cam-b'), /playout-delay/);
     // Two sessions on each camera, the grid's and the view's: one browser, one
-    // format, so one RTP stream packetised for both (agent/rtp_stream.hpp), and
+    // format, so one RTP stream packetised for both (agent/capture/rtp_stream.hpp), and
     // every session's packets went webrtcbin's way without its no-op elements
-    // (agent/send_path.hpp).
+    // (agent/viewers/send_path.hpp).
     for (const agent of [agentA, agentB]) {
       const connected = agent.output().match(/viewer connected .*/g) ?? [];
       assert.equal(connected.length, 2, agent.output());

@@ -3,7 +3,7 @@
 // position, and gets nothing until its gate opens; then the frames held since
 // that keyframe, in order, and the live ones after them, without a gap. Viewers
 // of one format share one RTP stream, which goes with the last of them.
-#include "capture_pipeline.hpp"
+#include "capture/capture_pipeline.hpp"
 #include "test_pipeline.hpp"
 
 #include <doctest/doctest.h>

@@ -1,10 +1,10 @@
 // The agent's command table: one ack per id, repeats answered without running,
 // ttl, unknown types, bad parameters, bounded memory. Also the Home Assistant
 // discovery configs and V4L2 control names.
-#include "command_router.hpp"
-#include "homeassistant.hpp"
+#include "control/command_router.hpp"
+#include "control/homeassistant.hpp"
 #include "json_io.hpp"
-#include "v4l2_controls.hpp"
+#include "capture/v4l2_controls.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,7 +1,7 @@
 // What --list-devices prints, the modes read from a camera's caps, and the
 // libcamera source plan (no camera needed for any of it).
-#include "devices.hpp"
-#include "sources.hpp"
+#include "capture/devices.hpp"
+#include "capture/sources.hpp"
 
 #include <doctest/doctest.h>
 #include <gst/gst.h>

@@ -1,5 +1,5 @@
 // Encoder choice against fake lists of what a machine has.
-#include "encoder_choice.hpp"
+#include "capture/encoder_choice.hpp"
 
 #include <doctest/doctest.h>
 

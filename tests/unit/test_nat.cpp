@@ -1,8 +1,8 @@
 // NAT traversal pieces of the relay: coturn REST credentials, per-session ICE
 // servers handed to both ends, session lifetime, and the built-in STUN responder.
-#include "session_table.hpp"
-#include "stun_responder.hpp"
-#include "turn.hpp"
+#include "sessions/session_table.hpp"
+#include "nat/stun_responder.hpp"
+#include "nat/turn.hpp"
 
 #include <doctest/doctest.h>
 

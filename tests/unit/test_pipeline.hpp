@@ -2,7 +2,7 @@
 // (or the encoder asked for).
 #pragma once
 
-#include "capture_pipeline.hpp"
+#include "capture/capture_pipeline.hpp"
 
 #include <doctest/doctest.h>
 

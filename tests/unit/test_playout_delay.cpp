@@ -1,5 +1,5 @@
 // The playout-delay header extension's bytes, and the element a payloader writes them with.
-#include "playout_delay.hpp"
+#include "capture/playout_delay.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
 // Payload type choice from a browser's offer.
-#include "sdp_payload.hpp"
+#include "viewers/sdp_payload.hpp"
 
 #include <doctest/doctest.h>
 

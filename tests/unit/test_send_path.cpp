@@ -2,7 +2,7 @@
 // pad onto clocksync, then a bin of rtpulpfecenc ! rtpredenc, then the funnel), made
 // here from the same elements: trimmed only when all of it passes packets through
 // unchanged, and then packets, buffer lists whole, go straight to the funnel.
-#include "send_path.hpp"
+#include "viewers/send_path.hpp"
 
 #include "gobj.hpp"
 

@@ -1,6 +1,6 @@
 // The relay's session table driven through events: what each event makes the
 // relay send, and to whom.
-#include "session_table.hpp"
+#include "sessions/session_table.hpp"
 #include "settings.hpp"
 
 #include <doctest/doctest.h>

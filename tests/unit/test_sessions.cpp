@@ -1,9 +1,9 @@
 // The agent's sessions with a real (test) capture pipeline: while the camera
 // delivers no video (failed, unplugged, being retried) an offer is refused with
 // a reason the viewer is shown, and the status says so to the relay.
-#include "capture_pipeline.hpp"
+#include "capture/capture_pipeline.hpp"
 #include "protocol.hpp"
-#include "sessions.hpp"
+#include "viewers/sessions.hpp"
 #include "test_pipeline.hpp"
 
 #include <doctest/doctest.h>

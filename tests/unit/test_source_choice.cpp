@@ -1,5 +1,5 @@
 // V4L2 mode choice: H.264 first, then MJPEG, then raw; size and rate closest to the request.
-#include "source_choice.hpp"
+#include "capture/source_choice.hpp"
 
 #include <doctest/doctest.h>
 

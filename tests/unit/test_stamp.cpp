@@ -1,5 +1,5 @@
 // LTS1: the layout of the spec, CRC-8/SMBUS, and a round trip through a frame.
-#include "stamp.hpp"
+#include "capture/stamp.hpp"
 
 #include <doctest/doctest.h>
 

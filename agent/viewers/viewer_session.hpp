@@ -5,8 +5,8 @@
 // whatever the reason the session ends.
 #pragma once
 
-#include "branch_gate.hpp"
-#include "capture_pipeline.hpp"
+#include "capture/branch_gate.hpp"
+#include "capture/capture_pipeline.hpp"
 #include "protocol.hpp"
 #include "settings.hpp"
 

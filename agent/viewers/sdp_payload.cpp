@@ -1,6 +1,6 @@
 #include "sdp_payload.hpp"
 
-#include "playout_delay.hpp"
+#include "capture/playout_delay.hpp"
 
 #include <gst/sdp/sdp.h>
 

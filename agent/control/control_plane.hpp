@@ -4,11 +4,11 @@
 // seconds. Commands run on the main loop against the capture pipeline.
 #pragma once
 
-#include "capture_pipeline.hpp"
+#include "capture/capture_pipeline.hpp"
 #include "command_router.hpp"
 #include "control.hpp"
 #include "mqtt_link.hpp"
-#include "sessions.hpp"
+#include "viewers/sessions.hpp"
 #include "settings.hpp"
 
 #include <memory>

@@ -3,7 +3,7 @@
 // (plain baseline accepted when nothing better is offered), or its VP8.
 #pragma once
 
-#include "encoder_choice.hpp"
+#include "capture/encoder_choice.hpp"
 
 #include <string>
 #include <variant>

@@ -3,7 +3,7 @@
 // keeps the relay told how many branches are live.
 #pragma once
 
-#include "capture_pipeline.hpp"
+#include "capture/capture_pipeline.hpp"
 #include "protocol.hpp"
 #include "settings.hpp"
 #include "viewer_session.hpp"

@@ -3,9 +3,9 @@
 // snapshots (GET /api/cameras/<id>/snapshot.jpg) and the health check (GET /healthz).
 #pragma once
 
-#include "access.hpp"
-#include "control_bridge.hpp"
-#include "session_table.hpp"
+#include "auth/access.hpp"
+#include "control/control_bridge.hpp"
+#include "sessions/session_table.hpp"
 
 #include <libsoup/soup.h>
 

@@ -5,9 +5,9 @@
 #pragma once
 
 #include "gobj.hpp"
-#include "access.hpp"
-#include "control_bridge.hpp"
-#include "session_table.hpp"
+#include "auth/access.hpp"
+#include "control/control_bridge.hpp"
+#include "sessions/session_table.hpp"
 #include "settings.hpp"
 
 #include <libsoup/soup.h>

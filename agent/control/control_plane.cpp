@@ -3,7 +3,7 @@
 #include "homeassistant.hpp"
 #include "main_context.hpp"
 #include "snapshot.hpp"
-#include "v4l2_controls.hpp"
+#include "capture/v4l2_controls.hpp"
 
 namespace sl::agent {
 

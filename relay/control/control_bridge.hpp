@@ -7,7 +7,7 @@
 
 #include "control.hpp"
 #include "mqtt_link.hpp"
-#include "session_table.hpp"
+#include "sessions/session_table.hpp"
 #include "settings.hpp"
 
 #include <functional>

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "main_context.hpp"
-#include "turn.hpp"
+#include "nat/turn.hpp"
 
 namespace sl::relay {
 
