@@ -4,6 +4,10 @@
 //   adopt(p)  takes over a reference the callee handed us (transfer full);
 //   ref(p)    takes a new reference to a borrowed pointer (transfer none).
 // Both return an Owned<T>, a unique_ptr whose deleter drops exactly one reference.
+//
+// GStreamer's mini-objects (GstCaps, GstMessage, GstSample, GstBuffer, GstEvent,
+// GstPromise, ...) and GstWebRTCSessionDescription are not GObjects: their owners
+// are in gst_owned.hpp, and Owned<> of one without that header does not compile.
 #pragma once
 
 #include <glib-object.h>
@@ -12,13 +16,43 @@
 #include <memory>
 #include <string>
 
+// GStreamer's mini-objects and boxed types, declared without its headers so that
+// g_object_unref on one fails to compile anywhere (gst_owned.hpp owns them).
+typedef struct _GstMiniObject GstMiniObject;
+typedef struct _GstCaps GstCaps;
+typedef struct _GstMessage GstMessage;
+typedef struct _GstSample GstSample;
+typedef struct _GstBuffer GstBuffer;
+typedef struct _GstBufferList GstBufferList;
+typedef struct _GstEvent GstEvent;
+typedef struct _GstQuery GstQuery;
+typedef struct _GstPromise GstPromise;
+typedef struct _GstStructure GstStructure;
+typedef struct _GstWebRTCSessionDescription GstWebRTCSessionDescription;
+
 namespace sl {
 
+template <typename T> inline constexpr bool is_gst_boxed = false;
+template <> inline constexpr bool is_gst_boxed<GstMiniObject> = true;
+template <> inline constexpr bool is_gst_boxed<GstCaps> = true;
+template <> inline constexpr bool is_gst_boxed<GstMessage> = true;
+template <> inline constexpr bool is_gst_boxed<GstSample> = true;
+template <> inline constexpr bool is_gst_boxed<GstBuffer> = true;
+template <> inline constexpr bool is_gst_boxed<GstBufferList> = true;
+template <> inline constexpr bool is_gst_boxed<GstEvent> = true;
+template <> inline constexpr bool is_gst_boxed<GstQuery> = true;
+template <> inline constexpr bool is_gst_boxed<GstPromise> = true;
+template <> inline constexpr bool is_gst_boxed<GstStructure> = true;
+template <> inline constexpr bool is_gst_boxed<GstWebRTCSessionDescription> = true;
+
+
 template <typename T> struct Unref;
+
 
 // GObject and everything derived from it (GstElement included: gst_object_unref
 // is g_object_unref for our purposes, and works on floating refs we sank).
 template <typename T> struct GObjectUnref {
+  static_assert(!is_gst_boxed<T>, "not a GObject: include gst_owned.hpp, which owns GStreamer's mini-objects");
   void operator()(T *p) const {
     if (p) g_object_unref(p);
   }
@@ -80,12 +114,14 @@ template <typename T> Owned<T> adopt(T *p) { return Owned<T>(p); }
 // A new object with a floating reference (gst_element_factory_make, ...): sink it
 // so that we hold one full reference whatever a bin does with it later.
 template <typename T> Owned<T> sink(T *p) {
+  static_assert(!is_gst_boxed<T>, "not a GObject");
   if (p) g_object_ref_sink(p);
   return Owned<T>(p);
 }
 
 // Borrowed pointer (transfer none): take our own reference.
 template <typename T> Owned<T> ref(T *p) {
+  static_assert(!is_gst_boxed<T>, "not a GObject: gst_owned.hpp has ref() for mini-objects");
   if (p) g_object_ref(p);
   return Owned<T>(p);
 }
