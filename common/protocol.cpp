@@ -218,14 +218,14 @@ template <typename... Ts> struct Dispatch<std::variant<Ts...>> {
   static Parsed<std::variant<Ts...>> parse(std::string_view text) {
     using V = std::variant<Ts...>;
     if (text.size() > kMaxMessageBytes)
-      return ParseError{"too_large", "message is larger than " + std::to_string(kMaxMessageBytes) + " bytes"};
+      return fail(ParseError{"too_large", "message is larger than " + std::to_string(kMaxMessageBytes) + " bytes"});
     std::string problem;
     Owned<JsonNode> root = json::parse_object(text, problem);
-    if (!root) return ParseError{"bad_message", problem};
+    if (!root) return fail(ParseError{"bad_message", problem});
     JsonObject *obj = json_node_get_object(root.get());
     Reader top(obj);
     std::string type = top.str("type", 64);
-    if (!top.ok()) return ParseError{"bad_message", top.error()};
+    if (!top.ok()) return fail(ParseError{"bad_message", top.error()});
 
     std::optional<Parsed<V>> result;
     auto try_one = [&](auto tag) {
@@ -236,10 +236,10 @@ template <typename... Ts> struct Dispatch<std::variant<Ts...>> {
       if (r.ok())
         result = Parsed<V>(V(std::move(msg)));
       else
-        result = Parsed<V>(ParseError{"bad_message", type + ": " + r.error()});
+        result = Parsed<V>(fail(ParseError{"bad_message", type + ": " + r.error()}));
     };
     (try_one(std::type_identity<Ts>{}), ...);
-    if (!result) return ParseError{"unknown_type", "unknown message type '" + type + "'"};
+    if (!result) return fail(ParseError{"unknown_type", "unknown message type '" + type + "'"});
     return std::move(*result);
   }
 };

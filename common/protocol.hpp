@@ -5,6 +5,7 @@
 
 #include "control.hpp"
 #include "json_io.hpp"
+#include "result.hpp"
 
 #include <optional>
 
@@ -165,7 +166,7 @@ struct ParseError {
   bool operator==(const ParseError &) const = default;
 };
 
-template <typename T> using Parsed = std::variant<T, ParseError>;
+template <typename T> using Parsed = Result<T, ParseError>;
 
 Parsed<AgentToRelay> parse_agent_to_relay(std::string_view text);
 Parsed<RelayToAgent> parse_relay_to_agent(std::string_view text);

@@ -125,12 +125,13 @@ void RelayLink::on_connected(SoupWebsocketConnection *conn) {
 void RelayLink::on_text(const std::string &text) {
   last_heard_us_ = g_get_monotonic_time();
   auto parsed = proto::parse_relay_to_agent(text);
-  if (auto *error = std::get_if<proto::ParseError>(&parsed)) {
-    g_warning("relay sent a message we cannot read (%s: %s)", error->code.c_str(), error->message.c_str());
-    send(proto::to_json(proto::Error{error->code, error->message, "", ""}));
+  if (!parsed) {
+    const auto &error = parsed.error();
+    g_warning("relay sent a message we cannot read (%s: %s)", error.code.c_str(), error.message.c_str());
+    send(proto::to_json(proto::Error{error.code, error.message, "", ""}));
     return;
   }
-  const auto &message = std::get<proto::RelayToAgent>(parsed);
+  const auto &message = *parsed;
   if (std::holds_alternative<proto::Heartbeat>(message)) {
     // Answered at once, so the relay's interval alone decides liveness.
     send(proto::to_json(proto::Heartbeat{}));

@@ -151,8 +151,8 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
   };
   if (peer.role == Role::Agent) {
     auto parsed = proto::parse_agent_to_relay(text);
-    if (auto *e = std::get_if<proto::ParseError>(&parsed)) return refuse(*e);
-    const auto &message = std::get<proto::AgentToRelay>(parsed);
+    if (!parsed) return refuse(parsed.error());
+    const auto &message = *parsed;
     if (auto *hello = std::get_if<proto::Hello>(&message)) {
       // An agent speaks for its own device only.
       bool own = peer.device.empty() || hello->agent == peer.device;
@@ -179,8 +179,8 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
     apply(table_.agent_message(id, message));
   } else {
     auto parsed = proto::parse_viewer_to_relay(text);
-    if (auto *e = std::get_if<proto::ParseError>(&parsed)) return refuse(*e);
-    const auto &message = std::get<proto::ViewerToRelay>(parsed);
+    if (!parsed) return refuse(parsed.error());
+    const auto &message = *parsed;
     if (const auto *command = std::get_if<proto::CommandRequest>(&message)) {
       if (!commands_) return;
       auto answer_now = [&](const std::string &code, const std::string &why) {

@@ -23,11 +23,11 @@ TEST_CASE("offers are refused while the camera delivers no video, and the status
 
   sessions.handle(proto::Offer{"s1", "cam", "v=0\r\n", {}});
   REQUIRE(sent.size() == 2);
-  const auto error = std::get<proto::Error>(std::get<proto::AgentToRelay>(proto::parse_agent_to_relay(sent[0])));
+  const auto error = std::get<proto::Error>(*proto::parse_agent_to_relay(sent[0]));
   CHECK(error.code == "camera_offline");
   CHECK(error.session == "s1");
   CHECK(error.message.find("unplugged") != std::string::npos);
-  const auto end = std::get<proto::SessionEnd>(std::get<proto::AgentToRelay>(proto::parse_agent_to_relay(sent[1])));
+  const auto end = std::get<proto::SessionEnd>(*proto::parse_agent_to_relay(sent[1]));
   CHECK(end.session == "s1");
   CHECK(end.reason == "camera_offline");
   CHECK(sessions.count() == 0);
