@@ -56,12 +56,12 @@ bool check_camera(const AgentSettings &s, Report &report, const std::vector<Came
     }
   }
   auto planned = plan_source(s);
-  if (auto *error = std::get_if<std::string>(&planned)) {
-    report.line("camera", false, "source=" + s.source + ": " + *error);
+  if (!planned) {
+    report.line("camera", false, "source=" + s.source + ": " + planned.error());
     if (found.empty()) report.note("cameras", "none found on this machine (--list-devices)");
     return false;
   }
-  const SourcePlan &plan = std::get<0>(planned);
+  const SourcePlan &plan = *planned;
   std::string what = "source=" + s.source + ": ";
   if (s.source == "test")
     what += "moving test pattern, " + size_text(plan.width, plan.height, plan.fps);
@@ -91,10 +91,10 @@ void check_encoder(const AgentSettings &s, Report &report, bool passthrough) {
                                  "the browser's negotiation)");
   } else {
     auto choice = choose_encoder(s.encoder, element_available);
-    if (auto *error = std::get_if<std::string>(&choice)) {
-      report.line("encoder", false, *error);
+    if (!choice) {
+      report.line("encoder", false, choice.error());
     } else {
-      const auto &c = std::get<0>(choice);
+      const auto &c = *choice;
       const bool hardware = c.element == "v4l2h264enc";
       report.line("encoder", true, c.element + (hardware ? " (hardware)" : " (software)") + ", " + codec_name(c.codec) +
                                        (c.codec == Codec::H264 ? " constrained baseline" : "") + ", " +

@@ -4,11 +4,13 @@
 #include "check.hpp"
 #include "config.hpp"
 #include "capture/devices.hpp"
+#include "control/camera_keeper.hpp"
 #include "control/control_plane.hpp"
 #include "gobj.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
 #include "signaling/relay_link.hpp"
+#include "signaling/relay_signaller.hpp"
 #include "viewers/sessions.hpp"
 #include "settings.hpp"
 
@@ -16,12 +18,10 @@
 
 #include <cstdio>
 #include <cstring>
-#include <functional>
 
 namespace {
 
 constexpr guint kStatusIntervalMs = 2000;
-constexpr guint kCameraRetrySeconds = 2;
 
 // The first webrtcbin of a process pays ~300 ms for its DTLS certificate; pay it
 // at start-up instead of on the first viewer's join. dtlsdec generates the
@@ -65,78 +65,51 @@ int main(int argc, char **argv) {
 
   // The camera: one pipeline, encoding once.
   auto created = agent::CapturePipeline::create(settings);
-  if (auto *error = std::get_if<std::string>(&created)) {
-    std::fprintf(stderr, "sightline-agent: %s\n", error->c_str());
+  if (!created) {
+    std::fprintf(stderr, "sightline-agent: %s\n", created.error().c_str());
     return 1;
   }
-  auto pipeline = std::move(std::get<0>(created));
+  auto pipeline = *std::move(created);
   const auto &camera = pipeline->info();
   g_message("camera %s: %s, %dx%d@%d, %s via %s", camera.id.c_str(), camera.source.c_str(), camera.width,
             camera.height, camera.fps, camera.codec.c_str(), camera.encoder.c_str());
   prepare_dtls_certificate();
 
-  // The relay link and the viewer sessions it carries.
-  std::unique_ptr<agent::RelayLink> link;
-  agent::Sessions sessions(*pipeline, settings, [&link](const std::string &json) { link->send(json); });
-  link = std::make_unique<agent::RelayLink>(
-      settings.relay_url, proto::Hello{proto::kProtocolVersion, settings.id, {camera}}, settings.heartbeat_interval_s,
-      settings.reconnect_max_s,
-      agent::RelayLink::Handlers{
-          [&] { link->send(proto::to_json(sessions.status())); },
-          [&](const proto::RelayToAgent &message) { sessions.handle(message); },
-          // The relay brokered these sessions and forgot them when the link broke;
-          // viewers ask again once it is back.
-          [&] { sessions.end_all("relay_gone", false); },
-      },
-      settings.device_secret, settings.ca_file);
+  // The viewer sessions, and the relay link that brings their offers.
+  agent::Sessions sessions(*pipeline, settings);
+  std::unique_ptr<agent::RelaySignaller> relay;
+  agent::RelayLink link(settings.relay_url, proto::Hello{proto::kProtocolVersion, settings.id, {camera}},
+                        settings.heartbeat_interval_s, settings.reconnect_max_s,
+                        agent::RelayLink::Handlers{
+                            [&] { relay->report(sessions.status()); },
+                            [&](const proto::RelayToAgent &message) { relay->handle(message); },
+                            // The relay brokered these sessions and forgot them when the
+                            // link broke; viewers ask again once it is back.
+                            [&] { sessions.forget(*relay, "relay_gone"); },
+                        },
+                        settings.device_secret, settings.ca_file);
+  relay = std::make_unique<agent::RelaySignaller>(link, sessions);
 
-  // The control plane (MQTT), when a broker is configured.
-  agent::ControlPlane control(settings, *pipeline, sessions);
-  sessions.set_on_change([&control] { control.state_changed(); });
+  // The camera kept running (retried when it fails), and the control plane
+  // (MQTT, when a broker is configured); both hear of every change.
+  agent::CameraKeeper keeper(*pipeline, sessions);
+  agent::ControlPlane control(settings, *pipeline, sessions, keeper);
+  sessions.on_change([&] { relay->report(sessions.status()); });
+  sessions.on_change([&control] { control.state_changed(); });
 
-  // A camera that fails or disappears: drop its viewers, stop the pipeline, and
-  // try again every few seconds; the agent itself stays up and reachable.
-  SourceId restart_timer;
-  std::function<void()> restart_camera = [&] {
-    restart_timer.reset(after_ms(kCameraRetrySeconds * 1000, [&] {
-      restart_timer.release();
-      std::string why;
-      if (pipeline->play(why)) {
-        g_message("camera %s: running again", camera.id.c_str());
-        control.set_pipeline_state("playing");
-        sessions.report_status();  // the relay lists the camera online again
-      } else {
-        g_warning("camera %s: still failing (%s)", camera.id.c_str(), why.c_str());
-        pipeline->stop();
-        restart_camera();
-      }
-    }));
-  };
-  pipeline->set_error_handlers(
-      [&](const std::string &what) {
-        g_warning("camera %s stopped: %s; retrying in %u s", camera.id.c_str(), what.c_str(), kCameraRetrySeconds);
-        sessions.end_all("camera_offline", true);
-        pipeline->stop();
-        sessions.report_status();  // the relay lists the camera offline and refuses viewers meanwhile
-        control.set_pipeline_state("failed");
-        restart_camera();
-      },
-      [&](GstElement *branch, const std::string &) { sessions.end_for_branch(branch, "error"); });
-
-  std::string error;
-  if (!pipeline->play(error)) {
-    std::fprintf(stderr, "sightline-agent: %s\n", error.c_str());
+  if (auto started = keeper.start(); !started) {
+    std::fprintf(stderr, "sightline-agent: %s\n", started.error().c_str());
     return 1;
   }
-  link->start();
+  link.start();
   control.start();
   SourceId status_timer(every_ms(kStatusIntervalMs, [&] {
-    sessions.measure_and_report();
+    sessions.measure();
     return true;
   }));
   run_until_signalled();
   g_message("stopping");
-  sessions.end_all("agent_stopping", true);
+  sessions.end_all("agent_stopping");
   control.stop();
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "settings.hpp"
 
+#include "gobj.hpp"
 #include "protocol.hpp"
 #include "control.hpp"
 #include "mqtt_url.hpp"
@@ -54,32 +55,24 @@ const std::vector<config::Option> &agent_options() {
   return options;
 }
 
-std::variant<std::string, std::string> agent_socket_url(const std::string &relay) {
+Result<std::string> agent_socket_url(const std::string &relay) {
   GError *raw = nullptr;
-  GUri *uri = g_uri_parse(relay.c_str(), G_URI_FLAGS_NONE, &raw);
-  if (!uri) {
-    std::string why = raw ? raw->message : "invalid";
-    g_clear_error(&raw);
-    return std::variant<std::string, std::string>(std::in_place_index<1>,
-                                                  "Setting 'relay' is not a URL (" + why + "): " + relay);
-  }
-  const std::string scheme = g_uri_get_scheme(uri);
-  const char *host = g_uri_get_host(uri);
-  const int port = g_uri_get_port(uri);
-  const bool bad = (scheme != "ws" && scheme != "wss") || !host || !*host;
-  std::string path = g_uri_get_path(uri);
-  std::string h = host ? host : "";
-  g_uri_unref(uri);
-  if (bad)
-    return std::variant<std::string, std::string>(
-        std::in_place_index<1>, "Setting 'relay' must look like ws://HOST:PORT or wss://HOST, not '" + relay + "'.");
+  auto uri = adopt(g_uri_parse(relay.c_str(), G_URI_FLAGS_NONE, &raw));
+  Owned<GError> error(raw);
+  if (!uri) return fail("Setting 'relay' is not a URL (" + std::string(error ? error->message : "invalid") + "): " + relay);
+  const std::string scheme = g_uri_get_scheme(uri.get());
+  const char *host = g_uri_get_host(uri.get());
+  const int port = g_uri_get_port(uri.get());
+  if ((scheme != "ws" && scheme != "wss") || !host || !*host)
+    return fail("Setting 'relay' must look like ws://HOST:PORT or wss://HOST, not '" + relay + "'.");
+  std::string path = g_uri_get_path(uri.get());
+  std::string h = host;
   if (h.find(':') != std::string::npos) h = "[" + h + "]";
   while (!path.empty() && path.back() == '/') path.pop_back();
-  std::string url = scheme + "://" + h + (port > 0 ? ":" + std::to_string(port) : "") + path + "/ws/agent";
-  return std::variant<std::string, std::string>(std::in_place_index<0>, url);
+  return scheme + "://" + h + (port > 0 ? ":" + std::to_string(port) : "") + path + "/ws/agent";
 }
 
-std::variant<AgentSettings, std::string> agent_settings(const config::Settings &s) {
+Result<AgentSettings> agent_settings(const config::Settings &s) {
   AgentSettings a;
   a.id = s.str("id");
   if (a.id.empty()) {
@@ -89,18 +82,18 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
     if (a.id.empty()) a.id = "camera";
     if (a.id.size() > proto::kMaxIdLength) a.id.resize(proto::kMaxIdLength);
   }
-  if (!proto::valid_id(a.id)) return "Setting 'id' must be 1-64 characters of A-Z a-z 0-9 . _ -, not '" + a.id + "'.";
+  if (!proto::valid_id(a.id)) return fail("Setting 'id' must be 1-64 characters of A-Z a-z 0-9 . _ -, not '" + a.id + "'.");
   auto url = agent_socket_url(s.str("relay"));
-  if (url.index() == 1) return std::get<1>(url);
-  a.relay_url = std::get<0>(url);
+  if (!url) return fail(url.error());
+  a.relay_url = *url;
   a.source = s.str("source");
   if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0 && a.source != "libcamera" &&
       a.source.rfind("libcamera:", 0) != 0)
-    return "Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + a.source + "'.";
+    return fail("Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + a.source + "'.");
   if (a.source.find_first_of("\"!'\\") != std::string::npos)
-    return "Setting 'source' may not contain quotes, '!' or backslashes.";
+    return fail("Setting 'source' may not contain quotes, '!' or backslashes.");
   if (a.source.rfind("v4l2:", 0) == 0 && a.source.size() <= 5)
-    return "Setting 'source' needs a device after v4l2:, e.g. v4l2:/dev/video0.";
+    return fail("Setting 'source' needs a device after v4l2:, e.g. v4l2:/dev/video0.");
   a.pattern = s.str("pattern");
   a.width = int(s.integer("width"));
   a.height = int(s.integer("height"));
@@ -109,10 +102,10 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   a.encoder = s.str("encoder");
   static const char *const encoders[] = {"auto", "v4l2h264enc", "x264enc", "openh264enc", "vp8enc"};
   if (std::find(std::begin(encoders), std::end(encoders), a.encoder) == std::end(encoders))
-    return "Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder + "'.";
+    return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder + "'.");
   a.stamp = s.flag("stamp");
-  if (a.stamp && a.source != "test") return "Setting 'stamp' works with the test source only.";
-  if (a.width % 2 || a.height % 2) return "Settings 'width' and 'height' must be even numbers.";
+  if (a.stamp && a.source != "test") return fail("Setting 'stamp' works with the test source only.");
+  if (a.width % 2 || a.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");
   a.ice_addresses = s.list("ice-address");
   a.stun = s.list("stun");
   a.ice_relay_only = s.flag("ice-relay-only");
@@ -121,27 +114,27 @@ std::variant<AgentSettings, std::string> agent_settings(const config::Settings &
   a.keyframe_interval_s = int(s.integer("keyframe-interval"));
   a.max_playout_delay_ms = int(s.integer("max-playout-delay"));
   auto device_secret = config::secret(s, "device-secret");
-  if (device_secret.index() == 1) return std::get<1>(device_secret);
+  if (device_secret.index() == 1) return fail(std::get<1>(device_secret));
   a.device_secret = std::get<0>(device_secret);
   a.ca_file = s.str("ca-file");
   if (!a.ca_file.empty() && !g_file_test(a.ca_file.c_str(), G_FILE_TEST_IS_REGULAR))
-    return "Setting 'ca-file': no such file " + a.ca_file + ".";
+    return fail("Setting 'ca-file': no such file " + a.ca_file + ".");
   a.mqtt_url = s.str("mqtt");
   if (!a.mqtt_url.empty()) {
     auto uri = paho_server_uri(a.mqtt_url);
-    if (uri.index() == 1) return "Setting 'mqtt' " + std::get<1>(uri) + ".";
+    if (uri.index() == 1) return fail("Setting 'mqtt' " + std::get<1>(uri) + ".");
   }
   a.mqtt_user = s.str("mqtt-user");
   a.mqtt_password = s.str("mqtt-password");
   a.mqtt_ca_file = s.str("mqtt-ca-file");
   a.mqtt_prefix = s.str("mqtt-prefix");
   if (!control::valid_prefix(a.mqtt_prefix))
-    return "Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + a.mqtt_prefix + "'.";
+    return fail("Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + a.mqtt_prefix + "'.");
   a.state_interval_s = int(s.integer("state-interval"));
   a.homeassistant_discovery = s.flag("homeassistant-discovery");
   a.homeassistant_prefix = s.str("homeassistant-prefix");
   if (!control::valid_prefix(a.homeassistant_prefix))
-    return "Setting 'homeassistant-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /.";
+    return fail("Setting 'homeassistant-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /.");
   return a;
 }
 

@@ -3,9 +3,9 @@
 #pragma once
 
 #include "config.hpp"
+#include "result.hpp"
 
 #include <string>
-#include <variant>
 #include <vector>
 
 namespace sl::agent {
@@ -42,9 +42,9 @@ struct AgentSettings {
 const std::vector<config::Option> &agent_options();
 
 // Checks what the table cannot (URL shape, id, stamp fits the frame).
-std::variant<AgentSettings, std::string> agent_settings(const config::Settings &s);
+Result<AgentSettings> agent_settings(const config::Settings &s);
 
 // "ws://host:8080" -> "ws://host:8080/ws/agent"; error text for other schemes.
-std::variant<std::string, std::string> agent_socket_url(const std::string &relay);
+Result<std::string> agent_socket_url(const std::string &relay);
 
 }  // namespace sl::agent

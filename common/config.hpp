@@ -5,6 +5,8 @@
 // Unknown keys and bad values are errors that name the key.
 #pragma once
 
+#include "result.hpp"
+
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -70,6 +72,13 @@ template <typename T> T checked_or_exit(std::variant<T, std::string> checked, co
     std::exit(2);
   }
   return std::get<T>(std::move(checked));
+}
+template <typename T> T checked_or_exit(Result<T> checked, const std::string &program) {
+  if (!checked) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), checked.error().c_str());
+    std::exit(2);
+  }
+  return *std::move(checked);
 }
 
 // The --help text: every option with its default and help.

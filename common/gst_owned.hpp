@@ -1,16 +1,14 @@
 // Owners for GStreamer's mini-objects and boxed types, beside gobj.hpp's GObject
 // owners: Owned<GstCaps>, Owned<GstMessage>, Owned<GstSample>, Owned<GstBuffer>,
 // Owned<GstEvent>, Owned<GstPromise>, Owned<GstStructure>,
-// Owned<GstWebRTCSessionDescription>, Owned<GstSDPMessage>, each dropped with its
-// own function. adopt(p) takes over a reference we were given (transfer full);
+// each dropped with its own function (the SDP and WebRTC types: gst_webrtc_owned.hpp).
+// adopt(p) takes over a reference we were given (transfer full);
 // ref(p) takes a new one (transfer none).
 #pragma once
 
 #include "gobj.hpp"
 
 #include <gst/gst.h>
-#include <gst/sdp/sdp.h>
-#include <gst/webrtc/webrtc.h>
 
 namespace sl {
 
@@ -30,8 +28,6 @@ SL_GST_UNREF(GstEvent, gst_event_unref)
 SL_GST_UNREF(GstQuery, gst_query_unref)
 SL_GST_UNREF(GstPromise, gst_promise_unref)
 SL_GST_UNREF(GstStructure, gst_structure_free)
-SL_GST_UNREF(GstWebRTCSessionDescription, gst_webrtc_session_description_free)
-SL_GST_UNREF(GstSDPMessage, gst_sdp_message_free)
 #undef SL_GST_UNREF
 
 // Transfer none, for the reference-counted mini-objects.

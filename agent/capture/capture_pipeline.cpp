@@ -6,13 +6,14 @@
 
 #include <gst/video/video.h>
 
-GST_DEBUG_CATEGORY_STATIC(sl_pipeline_debug);
-#define GST_CAT_DEFAULT sl_pipeline_debug
+#include <algorithm>
+
+GST_DEBUG_CATEGORY_STATIC(sl_capture_debug);
+#define GST_CAT_DEFAULT sl_capture_debug
 
 namespace sl::agent {
 
 namespace {
-
 
 // Writes LTS1 into each raw frame as it leaves the source (and follows size changes).
 GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
@@ -42,17 +43,17 @@ GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
 
 }  // namespace
 
-std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::create(const AgentSettings &s) {
-  GST_DEBUG_CATEGORY_INIT(sl_pipeline_debug, "sightline-pipeline", 0, "Sightline capture pipeline");
-  auto plan_or = plan_source(s);
-  if (auto *error = std::get_if<std::string>(&plan_or)) return *error;
-  const SourcePlan plan = std::get<SourcePlan>(plan_or);
+Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSettings &s) {
+  GST_DEBUG_CATEGORY_INIT(sl_capture_debug, "sightline-capture", 0, "Sightline: the camera's pipeline");
+  auto planned = plan_source(s);
+  if (!planned) return fail(planned.error());
+  const SourcePlan &plan = *planned;
 
   EncoderChoice encoder{"passthrough", Codec::H264};
   if (!plan.h264_passthrough) {
     auto choice = choose_encoder(s.encoder, element_available);
-    if (auto *error = std::get_if<std::string>(&choice)) return *error;
-    encoder = std::get<EncoderChoice>(choice);
+    if (!choice) return fail(choice.error());
+    encoder = *choice;
   }
 
   const std::string description = plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
@@ -60,15 +61,14 @@ std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::cre
                                   " ! tee name=tee allow-not-linked=true";
   GST_INFO("pipeline: %s", description.c_str());
   GError *raw = nullptr;
-  GstElement *parsed = gst_parse_launch(description.c_str(), &raw);
+  auto built = sink(gst_parse_launch(description.c_str(), &raw));
   Owned<GError> error(raw);
-  if (!parsed || error) {
-    if (parsed) gst_object_unref(parsed);
-    return "Cannot build the capture pipeline (" + std::string(error ? error->message : "unknown error") + "): " +
-           description;
-  }
+  if (!built || error)
+    return fail("Cannot build the capture pipeline (" + std::string(error ? error->message : "unknown error") +
+                "): " + description);
+  GstElement *parsed = built.get();
   std::unique_ptr<CapturePipeline> p(new CapturePipeline());
-  p->pipeline_ = sink(parsed);
+  p->pipeline_ = std::move(built);
   p->tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "tee"));
   p->encoder_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "encoder"));
   p->codec_ = encoder.codec;
@@ -101,10 +101,12 @@ std::variant<std::unique_ptr<CapturePipeline>, std::string> CapturePipeline::cre
   auto bus = adopt(gst_element_get_bus(parsed));
   p->bus_watch_ = gst_bus_add_watch(bus.get(), &CapturePipeline::on_bus_message, p.get());
   p->figures_since_us_ = g_get_monotonic_time();
+  p->tap_->output_changed = [pipeline = p.get()] { pipeline->check_waits(); };
   return p;
 }
 
 CapturePipeline::~CapturePipeline() {
+  tap_->output_changed = nullptr;  // what the probe posted may still run
   if (bus_watch_) g_source_remove(bus_watch_);
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
 }
@@ -114,25 +116,23 @@ void CapturePipeline::set_error_handlers(ErrorHandler on_error, BranchErrorHandl
   on_branch_error_ = std::move(on_branch_error);
 }
 
-bool CapturePipeline::play(std::string &error) {
+Result<void> CapturePipeline::play() {
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The element that failed said why on the bus (e.g. libcamerasrc: no camera).
     auto bus = adopt(gst_element_get_bus(pipeline_.get()));
     std::string why;
-    if (GstMessage *m = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR)) {
+    if (auto m = adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
       GError *raw = nullptr;
-      gst_message_parse_error(m, &raw, nullptr);
+      gst_message_parse_error(m.get(), &raw, nullptr);
       Owned<GError> e(raw);
-      why = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(m))) + ": " + (e ? e->message : "failed");
-      gst_message_unref(m);
+      why = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(m.get()))) + ": " + (e ? e->message : "failed");
     }
-    error = "The capture pipeline did not start" + (why.empty() ? std::string(".") : " (" + why + ").") +
-            " sightline-agent --check and --list-devices tell more.";
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
-    return false;
+    return fail("The capture pipeline did not start" + (why.empty() ? std::string(".") : " (" + why + ").") +
+                " sightline-agent --check and --list-devices tell more.");
   }
   running_ = true;
-  return true;
+  return ok();
 }
 
 void CapturePipeline::stop() {
@@ -148,9 +148,8 @@ GstElement *CapturePipeline::branch_of(GstObject *src) const {
     if (parent == GST_OBJECT(pipeline_.get())) break;
     o = parent;
   }
-  if (!o || !GST_IS_BIN(o)) return nullptr;
-  const bool viewers = g_str_has_prefix(GST_OBJECT_NAME(o), "branch-") || g_str_has_prefix(GST_OBJECT_NAME(o), "rtp-");
-  return viewers ? GST_ELEMENT(o) : nullptr;
+  if (!o || !viewer_bins_.count(GST_ELEMENT(o))) return nullptr;
+  return GST_ELEMENT(o);
 }
 
 gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer data) {
@@ -181,38 +180,32 @@ gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer dat
   return G_SOURCE_CONTINUE;
 }
 
-bool CapturePipeline::add(GstElement *branch, std::string &error) {
-  if (!gst_bin_add(GST_BIN(pipeline_.get()), branch)) {
-    error = "cannot add the viewer branch to the pipeline";
-    return false;
-  }
+Result<void> CapturePipeline::add(GstElement *branch) {
+  if (!gst_bin_add(GST_BIN(pipeline_.get()), branch)) return fail("cannot add the viewers' bin to the pipeline");
+  viewer_bins_.insert(branch);
   if (!gst_element_sync_state_with_parent(branch)) {
     gst_element_set_state(branch, GST_STATE_NULL);
+    viewer_bins_.erase(branch);
     gst_bin_remove(GST_BIN(pipeline_.get()), branch);
-    error = "the viewer branch did not start";
-    return false;
+    return fail("the viewers' bin did not start");
   }
-  return true;
+  return ok();
 }
 
-std::shared_ptr<RtpStream> CapturePipeline::rtp_stream(const RtpFormat &format, std::string &error) {
+Result<std::shared_ptr<RtpStream>> CapturePipeline::rtp_stream(const RtpFormat &format) {
   const std::string key = format.key();
   std::erase_if(streams_, [](const auto &entry) { return entry.second.expired(); });
   if (auto it = streams_.find(key); it != streams_.end()) return it->second.lock();
   auto stream = RtpStream::make(codec_, format, "rtp-" + std::to_string(++stream_serial_),
                                 [pipeline = this](GstElement *bin) { pipeline->detach(bin); });
-  if (!stream) {
-    error = "no RTP payloader for this codec: install gstreamer1.0-plugins-good";
-    return nullptr;
-  }
+  if (!stream) return fail("no RTP payloader for this codec: install gstreamer1.0-plugins-good");
   // Running before it is linked, like a branch: the encoder's tee never waits on it.
-  if (!add(stream->bin(), error)) return nullptr;
+  if (auto added = add(stream->bin()); !added) return fail(added.error());
   auto tee_pad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(stream->bin(), "sink"));
   if (!tee_pad || !sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
     if (tee_pad) gst_element_release_request_pad(tee_.get(), tee_pad.get());
-    error = "cannot link an RTP stream to the encoder";
-    return nullptr;  // its release takes the bin out again
+    return fail("cannot link an RTP stream to the encoder");  // its release takes the bin out again
   }
   streams_.emplace(key, stream);
   return stream;
@@ -224,26 +217,24 @@ size_t CapturePipeline::rtp_streams() const {
   return alive;
 }
 
-std::shared_ptr<BranchGate> CapturePipeline::link(GstElement *branch, const RtpStream &stream, std::string &error) {
+Result<std::shared_ptr<BranchGate>> CapturePipeline::link(GstElement *branch, const RtpStream &stream) {
   // The stream's tee is inside its bin: the branch links to a ghost of the tee's pad.
   auto tee_pad = adopt(gst_element_request_pad_simple(stream.tee(), "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
-  GstPad *ghost = tee_pad ? gst_ghost_pad_new(nullptr, tee_pad.get()) : nullptr;
+  auto ghost = tee_pad ? sink(gst_ghost_pad_new(nullptr, tee_pad.get())) : nullptr;
   std::shared_ptr<BranchGate> gate;
   if (ghost && sink_pad) {
-    gst_pad_set_active(ghost, TRUE);
-    gst_element_add_pad(stream.bin(), ghost);
+    gst_pad_set_active(ghost.get(), TRUE);
+    gst_element_add_pad(stream.bin(), ghost.get());
     gate = BranchGate::install(tee_pad.get());  // before the link: no frame slips past it
-    if (GST_PAD_LINK_FAILED(gst_pad_link(ghost, sink_pad.get()))) {
+    if (GST_PAD_LINK_FAILED(gst_pad_link(ghost.get(), sink_pad.get()))) {
       gate.reset();
-      gst_element_remove_pad(stream.bin(), ghost);
+      gst_element_remove_pad(stream.bin(), ghost.get());
     }
-  } else if (ghost) {
-    gst_object_unref(gst_object_ref_sink(ghost));
   }
   if (!gate) {
     if (tee_pad) gst_element_release_request_pad(stream.tee(), tee_pad.get());
-    error = "cannot link the viewer branch to the encoder";
+    return fail("cannot link the viewer branch to the encoder");
   }
   return gate;
 }
@@ -255,64 +246,57 @@ void release_tee_pad(GstPad *pad) {
   Owned<GstPad> tee_pad;
   if (GST_IS_GHOST_PAD(pad)) {
     tee_pad = adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(pad)));
-    if (GstElement *bin = gst_pad_get_parent_element(pad)) {
-      gst_element_remove_pad(bin, pad);
-      gst_object_unref(bin);
-    }
+    if (auto bin = adopt(gst_pad_get_parent_element(pad))) gst_element_remove_pad(bin.get(), pad);
   } else {
     tee_pad = ref(pad);
   }
   if (!tee_pad) return;
-  if (GstElement *tee = gst_pad_get_parent_element(tee_pad.get())) {
-    gst_element_release_request_pad(tee, tee_pad.get());
-    gst_object_unref(tee);
-  }
+  if (auto tee = adopt(gst_pad_get_parent_element(tee_pad.get())))
+    gst_element_release_request_pad(tee.get(), tee_pad.get());
 }
 
+// A branch (or stream) on its way out: unlinked from a streaming thread, then
+// stopped and removed on the main loop. Shared by the probe and the main loop.
 struct Detach {
   Owned<GstElement> pipeline;
   Owned<GstElement> branch;
-  Owned<GstPad> tee_pad;
   std::atomic<bool> unlinked{false};
 
-  // On the main loop: stop the branch, take it out of the pipeline, and go.
-  static void finish(Detach *d) {
+  // On the main loop: stop the branch, take it out of the pipeline.
+  static void finish(std::shared_ptr<Detach> d) {
     post_to_main([d] {
       gst_element_set_state(d->branch.get(), GST_STATE_NULL);
       // (Not in it when adding it failed.)
       if (GST_OBJECT_PARENT(d->branch.get()) == GST_OBJECT(d->pipeline.get()))
         gst_bin_remove(GST_BIN(d->pipeline.get()), d->branch.get());
-      delete d;
     });
   }
 };
 }  // namespace
 
 void CapturePipeline::detach(GstElement *branch) {
+  viewer_bins_.erase(branch);
   auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
-  GstPad *peer = sink_pad ? gst_pad_get_peer(sink_pad.get()) : nullptr;
-  auto *d = new Detach{ref(pipeline_.get()), ref(branch), Owned<GstPad>(peer), {}};
+  auto peer = sink_pad ? adopt(gst_pad_get_peer(sink_pad.get())) : nullptr;
+  auto d = std::make_shared<Detach>(ref(pipeline_.get()), ref(branch));
   if (!peer) {  // never linked (the session ended before its answer)
     Detach::finish(d);
     return;
   }
   // The idle probe runs once no buffer is passing through the tee pad (possibly
   // right away, on this thread); the branch is stopped later on the main loop.
+  // The probe holds its own share of `d`, dropped with the probe.
   gst_pad_add_probe(
-      peer, GST_PAD_PROBE_TYPE_IDLE,
+      peer.get(), GST_PAD_PROBE_TYPE_IDLE,
       [](GstPad *pad, GstPadProbeInfo *, gpointer data) -> GstPadProbeReturn {
-        auto *detach = static_cast<Detach *>(data);
+        const auto &detach = *static_cast<std::shared_ptr<Detach> *>(data);
         if (detach->unlinked.exchange(true)) return GST_PAD_PROBE_REMOVE;
-        GstPad *branch_sink = gst_pad_get_peer(pad);
-        if (branch_sink) {
-          gst_pad_unlink(pad, branch_sink);
-          gst_object_unref(branch_sink);
-        }
+        if (auto branch_sink = adopt(gst_pad_get_peer(pad))) gst_pad_unlink(pad, branch_sink.get());
         release_tee_pad(pad);
         Detach::finish(detach);
         return GST_PAD_PROBE_REMOVE;
       },
-      d, nullptr);
+      new std::shared_ptr<Detach>(d), [](gpointer data) { delete static_cast<std::shared_ptr<Detach> *>(data); });
 }
 
 GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
@@ -329,6 +313,9 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
       self->height_ = height;
     }
     if (gst_structure_get_fraction(st, "framerate", &num, &den) && den > 0 && num > 0) self->fps_ = num / den;
+    post_to_main([tap = self->tap_] {
+      if (tap->output_changed) tap->output_changed();
+    });
     return GST_PAD_PROBE_OK;
   }
   GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -336,15 +323,17 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_OK;
   self->keyframes_.fetch_add(1, std::memory_order_relaxed);
+  post_to_main([tap = self->tap_] {
+    if (tap->output_changed) tap->output_changed();
+  });
   if (self->tap_->wanted.exchange(false)) {
-    GstCaps *caps = gst_pad_get_current_caps(pad);
-    GstSample *sample = gst_sample_new(buffer, caps, nullptr, nullptr);
-    if (caps) gst_caps_unref(caps);
+    auto caps = adopt(gst_pad_get_current_caps(pad));
+    // Shared: post_to_main's closure is copyable.
+    std::shared_ptr<GstSample> sample(gst_sample_new(buffer, caps.get(), nullptr, nullptr), Unref<GstSample>());
     post_to_main([tap = self->tap_, sample] {
       auto waiters = std::move(tap->waiters);
       tap->waiters.clear();
-      for (auto &done : waiters) done(sample);
-      gst_sample_unref(sample);
+      for (auto &done : waiters) done(sample.get());
     });
   }
   return GST_PAD_PROBE_OK;
@@ -358,35 +347,25 @@ void CapturePipeline::next_keyframe(std::function<void(GstSample *)> done) {
 
 CapturePipeline::Video CapturePipeline::video() const { return Video{width_.load(), height_.load(), fps_.load()}; }
 
-std::string CapturePipeline::set_bitrate(int kbps) {
-  const std::string element = info_.encoder;
-  if (passthrough_) return "the camera encodes its own H.264 here; its bitrate is not adjustable by the agent";
-  if (element == "x264enc")
-    g_object_set(encoder_.get(), "bitrate", guint(kbps), nullptr);
-  else if (element == "openh264enc" || element == "vp8enc")
-    g_object_set(encoder_.get(), element == "vp8enc" ? "target-bitrate" : "bitrate", kbps * 1000, nullptr);
-  else if (element == "v4l2h264enc") {
-    GstStructure *controls = gst_structure_new("controls", "video_bitrate", G_TYPE_INT, kbps * 1000, nullptr);
-    g_object_set(encoder_.get(), "extra-controls", controls, nullptr);
-    gst_structure_free(controls);
-  } else
-    return "encoder " + element + " has no bitrate setting";
+Result<void> CapturePipeline::set_bitrate(int kbps) {
+  auto setting = bitrate_setting(passthrough_ ? "passthrough" : info_.encoder, kbps);
+  if (!setting) return fail(setting.error());
+  gst_util_set_object_arg(G_OBJECT(encoder_.get()), setting->property.c_str(), setting->value.c_str());
   bitrate_kbps_ = kbps;
   GST_INFO("bitrate now %d kbit/s", kbps);
-  return {};
+  return ok();
 }
 
-std::string CapturePipeline::reconfigure(int width, int height, int fps) {
-  if (!srccaps_) return "this source cannot change its size or rate";
+Result<void> CapturePipeline::reconfigure(int width, int height, int fps) {
+  if (!srccaps_) return fail("this source cannot change its size or rate");
   if (stamped_ && (width < kStampWidth || height < kStampHeight))
-    return "the latency stamp needs frames of at least 384x32";
+    return fail("the latency stamp needs frames of at least 384x32");
   std::string caps_text;
   if (modes_.empty()) {  // the test source: any size and rate
-    GstCaps *caps = gst_caps_from_string(src_caps_.c_str());
-    gst_caps_set_simple(caps, "width", G_TYPE_INT, width, "height", G_TYPE_INT, height, "framerate", GST_TYPE_FRACTION,
-                        fps, 1, nullptr);
-    caps_text = take_string(gst_caps_to_string(caps));
-    gst_caps_unref(caps);
+    auto caps = adopt(gst_caps_from_string(src_caps_.c_str()));
+    gst_caps_set_simple(caps.get(), "width", G_TYPE_INT, width, "height", G_TYPE_INT, height, "framerate",
+                        GST_TYPE_FRACTION, fps, 1, nullptr);
+    caps_text = take_string(gst_caps_to_string(caps.get()));
   } else {
     // A camera: the nearest mode of the kind it captures now (a change of kind
     // would need another pipeline; restart the agent with new settings for that).
@@ -395,25 +374,54 @@ std::string CapturePipeline::reconfigure(int width, int height, int fps) {
       if (m.kind == mode_.kind && m.format == mode_.format) same_kind.push_back(m);
     auto mode = choose_mode(same_kind, {width, height, fps});
     if (!mode || mode->width != width || mode->height != height)
-      return "the camera offers no " + std::to_string(width) + "x" + std::to_string(height) + " mode in its current format";
+      return fail("the camera offers no " + std::to_string(width) + "x" + std::to_string(height) +
+                  " mode in its current format");
     caps_text = mode_caps(*mode, width, height, std::min(fps, std::max(1, int(mode->fps))));
   }
-  GstCaps *caps = gst_caps_from_string(caps_text.c_str());
-  if (!caps) return "cannot describe " + caps_text;
-  g_object_set(srccaps_.get(), "caps", caps, nullptr);
-  gst_caps_unref(caps);
+  auto caps = adopt(gst_caps_from_string(caps_text.c_str()));
+  if (!caps) return fail("cannot describe " + caps_text);
+  g_object_set(srccaps_.get(), "caps", caps.get(), nullptr);
   src_caps_ = caps_text;
   info_.width = width;
   info_.height = height;
   info_.fps = fps;
   GST_INFO("source caps now %s", caps_text.c_str());
-  return {};
+  return ok();
 }
 
-bool CapturePipeline::restart(std::string &error) {
+Result<void> CapturePipeline::restart() {
   stop();
   ++restarts_;
-  return play(error);
+  return play();
+}
+
+void CapturePipeline::wait_for(std::function<bool()> check, guint timeout_ms, std::function<void(bool)> done) {
+  if (check()) {
+    done(true);
+    return;
+  }
+  auto wait = std::make_unique<Wait>(Wait{std::move(check), std::move(done), {}});
+  Wait *w = wait.get();
+  w->deadline.reset(after_ms(timeout_ms, [this, w] {
+    w->deadline.release();
+    end_wait(w, false);
+  }));
+  waits_.push_back(std::move(wait));
+}
+
+void CapturePipeline::check_waits() {
+  std::vector<Wait *> met;
+  for (const auto &w : waits_)
+    if (w->check()) met.push_back(w.get());
+  for (Wait *w : met) end_wait(w, true);
+}
+
+void CapturePipeline::end_wait(Wait *wait, bool ok) {
+  auto it = std::find_if(waits_.begin(), waits_.end(), [wait](const auto &w) { return w.get() == wait; });
+  if (it == waits_.end()) return;
+  auto ending = std::move(*it);  // out of the list before `done`, which may wait again
+  waits_.erase(it);
+  ending->done(ok);
 }
 
 void CapturePipeline::force_keyframe() {

@@ -11,8 +11,9 @@
 
 #include "branch_gate.hpp"
 #include "encoder_choice.hpp"
-#include "gobj.hpp"
+#include "gst_owned.hpp"
 #include "protocol.hpp"
+#include "result.hpp"
 #include "rtp_stream.hpp"
 #include "settings.hpp"
 #include "source_choice.hpp"
@@ -23,9 +24,9 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
-#include <variant>
 
 namespace sl::agent {
 
@@ -47,10 +48,10 @@ class CapturePipeline {
   // or an RTP stream's bin (`branch` is that bin): only its viewers are affected.
   using BranchErrorHandler = std::function<void(GstElement *branch, const std::string &what)>;
 
-  static std::variant<std::unique_ptr<CapturePipeline>, std::string> create(const AgentSettings &settings);
+  static Result<std::unique_ptr<CapturePipeline>> create(const AgentSettings &settings);
   ~CapturePipeline();
 
-  bool play(std::string &error);
+  Result<void> play();
   void stop();
   // Started by play() and not stopped since (a failed camera is stopped, then retried).
   bool running() const { return running_; }
@@ -58,16 +59,17 @@ class CapturePipeline {
 
   // The RTP stream of `format`, shared by every branch that asks for the same:
   // made, started and fed from the encoder's tee for the first, taken out when
-  // the last holder lets it go. Null and `error` when it cannot be made.
-  std::shared_ptr<RtpStream> rtp_stream(const RtpFormat &format, std::string &error);
+  // the last holder lets it go.
+  Result<std::shared_ptr<RtpStream>> rtp_stream(const RtpFormat &format);
   // Adds a branch bin (with a ghost "sink" pad) and brings it to the pipeline's
   // state; link() then feeds it from a new pad of its stream's tee. Two steps so
   // that the tee never pushes into a branch that is not running yet (that would
   // stall every viewer), and so that a session can negotiate before it receives
   // frames. A linked branch starts at the next keyframe and gets nothing until
-  // its gate is opened (see BranchGate); null and `error` when it cannot be linked.
-  bool add(GstElement *branch, std::string &error);
-  std::shared_ptr<BranchGate> link(GstElement *branch, const RtpStream &stream, std::string &error);
+  // its gate is opened (see BranchGate). The pipeline knows its viewers' bins
+  // (branches and streams) by these calls: an error inside one is theirs alone.
+  Result<void> add(GstElement *branch);
+  Result<std::shared_ptr<BranchGate>> link(GstElement *branch, const RtpStream &stream);
   // Unlinks the branch (or stream) from an idle probe on the tee pad that feeds
   // it, then stops and removes it.
   void detach(GstElement *branch);
@@ -76,15 +78,19 @@ class CapturePipeline {
 
   // Asks the encoder for a keyframe now (a viewer joined or lost its picture).
   void force_keyframe();
+  // Calls `done(true)` on the main loop once `check()` holds, looked at each time
+  // a keyframe or a new size leaves the encoder, or `done(false)` after
+  // `timeout_ms`. Waits still open when the pipeline goes are dropped.
+  void wait_for(std::function<bool()> check, guint timeout_ms, std::function<void(bool)> done);
 
   // ---- live changes (the control plane) ----
-  // Applies a new encoder bitrate while playing; an error text when it cannot.
-  std::string set_bitrate(int kbps);
+  // Applies a new encoder bitrate while playing.
+  Result<void> set_bitrate(int kbps);
   // Asks the source for a new size and rate; frames of the new size follow a
-  // moment later (see video()). An error text when the camera has no such mode.
-  std::string reconfigure(int width, int height, int fps);
+  // moment later (see video()). Fails when the camera has no such mode.
+  Result<void> reconfigure(int width, int height, int fps);
   // Stops and starts the whole pipeline again (the branches must be gone).
-  bool restart(std::string &error);
+  Result<void> restart();
   // What comes out of the encoder now, from the caps at the tee.
   struct Video {
     int width = 0, height = 0, fps = 0;
@@ -110,16 +116,27 @@ class CapturePipeline {
   static GstPadProbeReturn on_encoded(GstPad *, GstPadProbeInfo *, gpointer self);
   GstElement *branch_of(GstObject *src) const;
 
-  // Keyframe samples wanted by the main loop; shared with what the probe posts.
+  // Keyframe samples wanted by the main loop, and who hears of new output;
+  // shared with what the probe posts.
   struct KeyframeTap {
     std::atomic<bool> wanted{false};
     std::vector<std::function<void(GstSample *)>> waiters;  // main loop only
+    std::function<void()> output_changed;                   // main loop only
   };
+  struct Wait {
+    std::function<bool()> check;
+    std::function<void(bool)> done;
+    SourceId deadline;
+  };
+  void check_waits();
+  void end_wait(Wait *wait, bool ok);
+  std::vector<std::unique_ptr<Wait>> waits_;
   std::shared_ptr<KeyframeTap> tap_ = std::make_shared<KeyframeTap>();
 
   Owned<GstElement> pipeline_;
   Owned<GstElement> tee_;
   std::map<std::string, std::weak_ptr<RtpStream>> streams_;  // by RtpFormat::key()
+  std::set<GstElement *> viewer_bins_;  // branches and streams in the pipeline (main loop only)
   unsigned stream_serial_ = 0;
   Owned<GstElement> encoder_;
   proto::CameraInfo info_;

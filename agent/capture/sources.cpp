@@ -69,20 +69,20 @@ std::vector<CameraMode> modes_from_caps(const GstCaps *caps) {
   return modes;
 }
 
-std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::string &device) {
+Result<std::vector<CameraMode>> probe_v4l2_modes(const std::string &device) {
   auto src = sink(gst_element_factory_make("v4l2src", nullptr));
-  if (!src) return std::string("GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good.");
+  if (!src) return fail("GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good.");
   g_object_set(src.get(), "device", device.c_str(), nullptr);
   if (gst_element_set_state(src.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
     gst_element_set_state(src.get(), GST_STATE_NULL);
-    return "Cannot open camera " + device + " (is it plugged in, and may this user read it? try the video group).";
+    return fail("Cannot open camera " + device + " (is it plugged in, and may this user read it? try the video group).");
   }
   auto pad = adopt(gst_element_get_static_pad(src.get(), "src"));
   GstCaps *caps = gst_pad_query_caps(pad.get(), nullptr);
   std::vector<CameraMode> modes = modes_from_caps(caps);
   if (caps) gst_caps_unref(caps);
   gst_element_set_state(src.get(), GST_STATE_NULL);
-  if (modes.empty()) return "Camera " + device + " offers no video format this agent can use.";
+  if (modes.empty()) return fail("Camera " + device + " offers no video format this agent can use.");
   return modes;
 }
 
@@ -103,12 +103,12 @@ std::string mode_caps(const CameraMode &mode, int width, int height, int fps) {
   return "video/x-raw,format=" + mode.format + size;
 }
 
-std::variant<SourcePlan, std::string> plan_source(const AgentSettings &s) {
+Result<SourcePlan> plan_source(const AgentSettings &s) {
   SourcePlan plan;
   if (s.source == "test") {
     // The stamp is only written on the test source (settings refuse it elsewhere).
     if (s.stamp && (s.width < kStampWidth || s.height < kStampHeight))
-      return "Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(s.width) + ".";
+      return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(s.width) + ".");
     plan.width = s.width;
     plan.height = s.height;
     plan.fps = s.fps;
@@ -133,13 +133,13 @@ std::variant<SourcePlan, std::string> plan_source(const AgentSettings &s) {
   }
   const std::string device = s.source.substr(5);
   auto probed = probe_v4l2_modes(device);
-  if (auto *error = std::get_if<std::string>(&probed)) return *error;
-  auto mode = choose_mode(std::get<0>(probed), {s.width, s.height, s.fps});
-  if (!mode) return "Camera " + device + " offers no usable mode.";
+  if (!probed) return fail(probed.error());
+  auto mode = choose_mode(*probed, {s.width, s.height, s.fps});
+  if (!mode) return fail("Camera " + device + " offers no usable mode.");
   plan.width = mode->width;
   plan.height = mode->height;
   plan.fps = std::max(1, int(std::lround(std::min<double>(mode->fps, s.fps))));
-  plan.modes = std::get<0>(probed);
+  plan.modes = *probed;
   plan.mode = *mode;
   plan.src_caps = mode_caps(*mode, plan.width, plan.height, plan.fps);
   const std::string src = "v4l2src name=src device=" + device + " do-timestamp=true ! capsfilter name=srccaps caps=" +

@@ -4,13 +4,13 @@
 // description of the source up to raw I420 frames (or the camera's own H.264).
 #pragma once
 
+#include "result.hpp"
 #include "settings.hpp"
 #include "source_choice.hpp"
 
 #include <gst/gst.h>
 
 #include <string>
-#include <variant>
 #include <vector>
 
 namespace sl::agent {
@@ -29,7 +29,7 @@ struct SourcePlan {
 // The caps that ask a V4L2 camera for `mode`'s format at this size and rate.
 std::string mode_caps(const CameraMode &mode, int width, int height, int fps);
 
-std::variant<SourcePlan, std::string> plan_source(const AgentSettings &settings);
+Result<SourcePlan> plan_source(const AgentSettings &settings);
 
 // Whether this machine's GStreamer has an element factory of that name.
 bool element_available(const std::string &name);
@@ -38,6 +38,6 @@ bool element_available(const std::string &name);
 std::vector<CameraMode> modes_from_caps(const GstCaps *caps);
 
 // The modes a V4L2 device offers (empty with an error text when it cannot be opened).
-std::variant<std::vector<CameraMode>, std::string> probe_v4l2_modes(const std::string &device);
+Result<std::vector<CameraMode>> probe_v4l2_modes(const std::string &device);
 
 }  // namespace sl::agent

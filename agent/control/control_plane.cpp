@@ -29,8 +29,9 @@ int device_fd(GstElement *source) {
 }
 }  // namespace
 
-ControlPlane::ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions)
-    : settings_(settings), pipeline_(pipeline), sessions_(sessions),
+ControlPlane::ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions,
+                           CameraKeeper &keeper)
+    : settings_(settings), pipeline_(pipeline), sessions_(sessions), camera_(keeper),
       router_(settings.id, control::wall_clock_ms, [this](const Ack &ack) {
         if (link_) link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Ack), control::to_json(ack), 1, false);
       }) {
@@ -84,18 +85,13 @@ void ControlPlane::stop() {
   link_->stop(control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(offline));
 }
 
-void ControlPlane::set_pipeline_state(const std::string &state) {
-  pipeline_state_ = state;
-  state_changed();
-}
-
 control::CameraState ControlPlane::state() const {
   control::CameraState s;
   const auto &info = pipeline_.info();
   const auto video = pipeline_.video();
   s.camera = settings_.id;
   s.online = true;
-  s.pipeline = pipeline_state_;
+  s.pipeline = camera_.state();
   s.source = info.source;
   s.encoder = info.encoder;
   s.codec = info.codec;
@@ -139,168 +135,148 @@ void ControlPlane::publish_discovery() {
   g_message("mqtt: Home Assistant discovery published under %s/", settings_.homeassistant_prefix.c_str());
 }
 
-void ControlPlane::wait_until(std::function<bool()> check, guint timeout_ms, std::function<void(bool)> done) {
-  const gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
-  if (check()) {
-    done(true);
-    return;
-  }
-  every_ms(20, [check = std::move(check), done = std::move(done), deadline] {
-    const bool ok = check();
-    if (!ok && g_get_monotonic_time() < deadline) return true;
-    done(ok);
-    return false;
+void ControlPlane::add_handlers() {
+  router_.on("get_state", [this](const control::Params &, Reply reply) { reply(control::ok_ack(to_json(state()))); });
+  router_.on("force_keyframe", [this](const control::Params &, Reply reply) { force_keyframe(std::move(reply)); });
+  router_.on("restart_pipeline", [this](const control::Params &, Reply reply) { restart(std::move(reply)); });
+  router_.on("set_video", [this](const control::Params &params, Reply reply) {
+    set_video(std::get<control::SetVideo>(params), std::move(reply));
+  });
+  router_.on("snapshot", [this](const control::Params &, Reply reply) { snapshot(std::move(reply)); });
+  router_.on("set_controls", [this](const control::Params &params, Reply reply) {
+    set_camera_controls(std::get<control::SetControls>(params), std::move(reply));
   });
 }
 
-void ControlPlane::add_handlers() {
-  using namespace control;
-  using Reply = CommandRouter::Reply;
+// Answered when the keyframe has left the encoder, not when it was asked for.
+void ControlPlane::force_keyframe(Reply reply) {
+  const uint64_t before = pipeline_.keyframes();
+  pipeline_.force_keyframe();
+  pipeline_.wait_for([this, before] { return pipeline_.keyframes() > before; }, kKeyframeTimeoutMs,
+                     [this, reply](bool ok) {
+                       reply(ok ? control::ok_ack(result({{"keyframes", long(pipeline_.keyframes())}}))
+                                : control::error_ack("failed", "no keyframe came out of the encoder within 3 s"));
+                     });
+}
 
-  router_.on("get_state", [this](const Params &, Reply reply) { reply(ok_ack(to_json(state()))); });
-
-  router_.on("force_keyframe", [this](const Params &, Reply reply) {
-    // Answered when the keyframe has left the encoder, not when it was asked for.
-    const uint64_t before = pipeline_.keyframes();
-    pipeline_.force_keyframe();
-    wait_until([this, before] { return pipeline_.keyframes() > before; }, kKeyframeTimeoutMs, [this, reply](bool ok) {
-      reply(ok ? ok_ack(result({{"keyframes", long(pipeline_.keyframes())}}))
-               : error_ack("failed", "no keyframe came out of the encoder within 3 s"));
-    });
+void ControlPlane::restart(Reply reply) {
+  if (busy_) {
+    reply(control::error_ack("busy", "a restart or size change is under way; try again in a moment"));
+    return;
+  }
+  busy_ = true;
+  camera_.restart([this, reply](Result<void> restarted) {
+    busy_ = false;
+    reply(restarted ? control::ok_ack(result({{"restarts", long(pipeline_.restarts())}}))
+                    : control::error_ack("failed", restarted.error()));
   });
+}
 
-  router_.on("restart_pipeline", [this](const Params &, Reply reply) {
-    if (busy_) {
-      reply(error_ack("busy", "a restart or size change is under way; try again in a moment"));
+void ControlPlane::set_video(const control::SetVideo &p, Reply reply) {
+  if (busy_) {
+    reply(control::error_ack("busy", "a restart or size change is under way; try again in a moment"));
+    return;
+  }
+  if (p.bitrate_kbps) {
+    if (auto set = pipeline_.set_bitrate(*p.bitrate_kbps); !set) {
+      reply(control::error_ack(pipeline_.passthrough() ? "unsupported" : "failed", set.error(), "bitrate"));
       return;
     }
-    busy_ = true;
-    set_pipeline_state("restarting");
-    // The branches hang off the pipeline: viewers are told, and their pages ask again.
-    sessions_.end_all("pipeline_restart", true);
-    std::string error;
-    if (!pipeline_.restart(error)) {
-      busy_ = false;
-      set_pipeline_state("failed");
-      reply(error_ack("failed", error));
-      return;
-    }
-    const uint64_t before = pipeline_.keyframes();
-    wait_until([this, before] { return pipeline_.keyframes() > before; }, kResizeTimeoutMs, [this, reply](bool ok) {
-      busy_ = false;
-      set_pipeline_state(ok ? "playing" : "failed");
-      reply(ok ? ok_ack(result({{"restarts", long(pipeline_.restarts())}}))
-               : error_ack("failed", "the pipeline restarted but produced no frame within 5 s"));
-    });
-  });
+  }
+  const auto now = pipeline_.video();
+  const int width = p.width.value_or(now.width), height = p.height.value_or(now.height);
+  const int fps = p.fps.value_or(pipeline_.info().fps);
+  auto answer = [this, reply] {
+    const auto v = pipeline_.video();
+    reply(control::ok_ack(result({{"width", v.width}, {"height", v.height}, {"fps", pipeline_.info().fps},
+                                  {"bitrate", pipeline_.bitrate_kbps()}})));
+    state_changed();
+  };
+  if (width == now.width && height == now.height && fps == pipeline_.info().fps) {
+    answer();
+    return;
+  }
+  if (auto changed = pipeline_.reconfigure(width, height, fps); !changed) {
+    reply(control::error_ack("unsupported", changed.error(), p.width ? "width" : "fps"));
+    return;
+  }
+  // Viewers keep their sessions: the new size reaches them in-band (new SPS on
+  // the next keyframe), which browsers decode without renegotiating.
+  busy_ = true;
+  pipeline_.force_keyframe();
+  pipeline_.wait_for(
+      [this, width, height, fps] {
+        const auto v = pipeline_.video();
+        return v.width == width && v.height == height && v.fps == fps;
+      },
+      kResizeTimeoutMs,
+      [this, reply, answer](bool ok) {
+        busy_ = false;
+        sessions_.changed();
+        if (ok)
+          answer();
+        else
+          reply(control::error_ack("failed", "the pipeline did not produce frames of the new size within 5 s"));
+      });
+}
 
-  router_.on("set_video", [this](const Params &params, Reply reply) {
-    const auto &p = std::get<SetVideo>(params);
-    if (busy_) {
-      reply(error_ack("busy", "a restart or size change is under way; try again in a moment"));
-      return;
-    }
-    if (p.bitrate_kbps) {
-      const std::string error = pipeline_.set_bitrate(*p.bitrate_kbps);
-      if (!error.empty()) {
-        reply(error_ack(pipeline_.passthrough() ? "unsupported" : "failed", error, "bitrate"));
+// The next keyframe, decoded and encoded as JPEG: one path for every source,
+// including cameras whose own H.264 is passed through.
+void ControlPlane::snapshot(Reply reply) {
+  auto timeout = std::make_shared<SourceId>();
+  timeout->reset(after_ms(kSnapshotTimeoutMs, [reply, timeout] {
+    timeout->release();
+    reply(control::error_ack("failed", "no picture within 5 s"));
+  }));
+  pipeline_.next_keyframe([this, reply, timeout](GstSample *sample) {
+    encode_jpeg(sample, [this, reply, timeout](Jpeg jpeg) {
+      timeout->reset();
+      if (jpeg.bytes.empty()) {
+        reply(control::error_ack("failed", jpeg.error));
         return;
       }
-    }
-    const auto now = pipeline_.video();
-    const int width = p.width.value_or(now.width), height = p.height.value_or(now.height);
-    const int fps = p.fps.value_or(pipeline_.info().fps);
-    auto answer = [this, reply] {
-      const auto v = pipeline_.video();
-      reply(ok_ack(result({{"width", v.width}, {"height", v.height}, {"fps", pipeline_.info().fps},
-                           {"bitrate", pipeline_.bitrate_kbps()}})));
-      state_changed();
-    };
-    if (width == now.width && height == now.height && fps == pipeline_.info().fps) {
-      answer();
-      return;
-    }
-    const std::string error = pipeline_.reconfigure(width, height, fps);
-    if (!error.empty()) {
-      reply(error_ack("unsupported", error, p.width ? "width" : "fps"));
-      return;
-    }
-    // Viewers keep their sessions: the new size reaches them in-band (new SPS on
-    // the next keyframe), which browsers decode without renegotiating.
-    busy_ = true;
-    pipeline_.force_keyframe();
-    wait_until(
-        [this, width, height, fps] {
-          const auto v = pipeline_.video();
-          return v.width == width && v.height == height && v.fps == fps;
-        },
-        kResizeTimeoutMs,
-        [this, reply, answer](bool ok) {
-          busy_ = false;
-          sessions_.report_status();
-          if (ok)
-            answer();
-          else
-            reply(error_ack("failed", "the pipeline did not produce frames of the new size within 5 s"));
-        });
-  });
-
-  router_.on("snapshot", [this](const Params &, Reply reply) {
-    // The next keyframe, decoded and encoded as JPEG: one path for every
-    // source, including cameras whose own H.264 is passed through.
-    auto timeout = std::make_shared<SourceId>();
-    timeout->reset(after_ms(kSnapshotTimeoutMs, [reply, timeout] {
-      timeout->release();
-      reply(error_ack("failed", "no picture within 5 s"));
-    }));
-    pipeline_.next_keyframe([this, reply, timeout](GstSample *sample) {
-      encode_jpeg(sample, [this, reply, timeout](Jpeg jpeg) {
-        timeout->reset();
-        if (jpeg.bytes.empty()) {
-          reply(error_ack("failed", jpeg.error));
-          return;
-        }
-        const std::string topic = control::topic(settings_.mqtt_prefix, settings_.id, Topic::Snapshot);
-        // Retained: a relay or Home Assistant that comes later still gets the last picture.
-        const bool sent = link_ && link_->publish(topic, jpeg.bytes, 1, true);
-        const long taken_at = long(control::wall_clock_ms());
-        json::Writer w;
-        w.str("topic", topic)
-            .str("url", "/api/cameras/" + settings_.id + "/snapshot.jpg?latest=1&taken_at=" + std::to_string(taken_at))
-            .integer("bytes", long(jpeg.bytes.size())).integer("width", jpeg.width).integer("height", jpeg.height)
-            .integer("taken_at", taken_at);
-        reply(sent ? ok_ack(w.done()) : error_ack("failed", "the broker went away before the picture was sent"));
-      });
+      const std::string topic = control::topic(settings_.mqtt_prefix, settings_.id, Topic::Snapshot);
+      // Retained: a relay or Home Assistant that comes later still gets the last picture.
+      const bool sent = link_ && link_->publish(topic, jpeg.bytes, 1, true);
+      const long taken_at = long(control::wall_clock_ms());
+      json::Writer w;
+      w.str("topic", topic)
+          .str("url", "/api/cameras/" + settings_.id + "/snapshot.jpg?latest=1&taken_at=" + std::to_string(taken_at))
+          .integer("bytes", long(jpeg.bytes.size()))
+          .integer("width", jpeg.width)
+          .integer("height", jpeg.height)
+          .integer("taken_at", taken_at);
+      reply(sent ? control::ok_ack(w.done())
+                 : control::error_ack("failed", "the broker went away before the picture was sent"));
     });
   });
+}
 
-  router_.on("set_controls", [this](const Params &params, Reply reply) {
-    const auto &p = std::get<SetControls>(params);
-    const int fd = device_fd(pipeline_.source());
-    if (fd < 0) {
-      reply(error_ack("unsupported",
-                      settings_.source == "test" ? "the test source has no camera controls" : "the camera is not open",
-                      p.values.front().first));
-      return;
-    }
-    const auto errors = set_controls(fd, p.values);
-    if (!errors.empty()) {
-      const auto &e = errors.front();
-      reply(error_ack(e.unknown ? "unsupported" : "bad_params", e.name + ": " + e.message, e.name));
-      return;
-    }
-    json::Writer w;
-    JsonBuilder *b = w.raw();
-    json_builder_set_member_name(b, "applied");
-    json_builder_begin_object(b);
-    for (const auto &[name, value] : p.values) {
-      json_builder_set_member_name(b, name.c_str());
-      json_builder_add_int_value(b, value);
-    }
-    json_builder_end_object(b);
-    reply(ok_ack(w.done()));
-    publish_state();
-  });
+void ControlPlane::set_camera_controls(const control::SetControls &p, Reply reply) {
+  const int fd = device_fd(pipeline_.source());
+  if (fd < 0) {
+    reply(control::error_ack(
+        "unsupported", settings_.source == "test" ? "the test source has no camera controls" : "the camera is not open",
+        p.values.front().first));
+    return;
+  }
+  const auto errors = set_controls(fd, p.values);
+  if (!errors.empty()) {
+    const auto &e = errors.front();
+    reply(control::error_ack(e.unknown ? "unsupported" : "bad_params", e.name + ": " + e.message, e.name));
+    return;
+  }
+  json::Writer w;
+  JsonBuilder *b = w.raw();
+  json_builder_set_member_name(b, "applied");
+  json_builder_begin_object(b);
+  for (const auto &[name, value] : p.values) {
+    json_builder_set_member_name(b, name.c_str());
+    json_builder_add_int_value(b, value);
+  }
+  json_builder_end_object(b);
+  reply(control::ok_ack(w.done()));
+  publish_state();
 }
 
 }  // namespace sl::agent

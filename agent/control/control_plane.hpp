@@ -4,6 +4,7 @@
 // seconds. Commands run on the main loop against the capture pipeline.
 #pragma once
 
+#include "camera_keeper.hpp"
 #include "capture/capture_pipeline.hpp"
 #include "command_router.hpp"
 #include "control.hpp"
@@ -18,13 +19,11 @@ namespace sl::agent {
 
 class ControlPlane {
  public:
-  ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions);
+  ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions, CameraKeeper &camera);
   void start();
   // Publishes "offline" (retained) and disconnects: the agent is stopping.
   void stop();
 
-  // The pipeline's own state as main() sees it: playing, restarting, failed.
-  void set_pipeline_state(const std::string &state);
   // Publishes the state if something a viewer would notice changed.
   void state_changed();
   control::CameraState state() const;
@@ -32,14 +31,19 @@ class ControlPlane {
  private:
   void publish_state();
   void publish_discovery();
+  // The commands, one handler each.
+  using Reply = CommandRouter::Reply;
   void add_handlers();
-  // Runs `check` every 20 ms until it returns true or `timeout_ms` passes, then `done(ok)`.
-  void wait_until(std::function<bool()> check, guint timeout_ms, std::function<void(bool)> done);
+  void force_keyframe(Reply reply);
+  void restart(Reply reply);
+  void set_video(const control::SetVideo &params, Reply reply);
+  void snapshot(Reply reply);
+  void set_camera_controls(const control::SetControls &params, Reply reply);
 
   const AgentSettings &settings_;
   CapturePipeline &pipeline_;
   Sessions &sessions_;
-  std::string pipeline_state_ = "playing";
+  CameraKeeper &camera_;
   gint64 started_us_ = g_get_monotonic_time();
   bool busy_ = false;  // a restart or resize is under way
   std::unique_ptr<MqttLink> link_;

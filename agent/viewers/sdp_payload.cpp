@@ -71,13 +71,13 @@ unsigned extmap_id(const GstSDPMedia *media, std::string_view uri) {
 
 }  // namespace
 
-std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer_sdp, Codec codec) {
+Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) {
   GstSDPMessage *raw = nullptr;
   const GstSDPResult parsed = gst_sdp_message_new_from_text(offer_sdp.c_str(), &raw);
   // Owned whatever the result: the message is allocated before parsing fails
   // (a leak found by tests/fuzz/fuzz_sdp_offer.cpp).
   std::unique_ptr<GstSDPMessage, SdpDeleter> msg(raw);
-  if (parsed != GST_SDP_OK || !raw) return std::string("the offer is not valid SDP");
+  if (parsed != GST_SDP_OK || !raw) return fail("the offer is not valid SDP");
 
   for (guint m = 0; m < gst_sdp_message_medias_len(msg.get()); ++m) {
     const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), m);
@@ -104,8 +104,8 @@ std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer
       }
     }
     if (best_pt < 0)
-      return std::string("the offer's video has no ") +
-             (codec == Codec::H264 ? "H.264 (packetization-mode 1, constrained baseline)" : "VP8") + " payload";
+      return fail(std::string("the offer's video has no ") +
+             (codec == Codec::H264 ? "H.264 (packetization-mode 1, constrained baseline)" : "VP8") + " payload");
     PayloadChoice c;
     c.mline = m;
     c.pt = best_pt;
@@ -118,7 +118,7 @@ std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer
     c.playout_delay_id = extmap_id(media, kPlayoutDelayUri);
     return c;
   }
-  return std::string("the offer has no video m-line");
+  return fail("the offer has no video m-line");
 }
 
 }  // namespace sl::agent

@@ -4,9 +4,9 @@
 #pragma once
 
 #include "capture/encoder_choice.hpp"
+#include "result.hpp"
 
 #include <string>
-#include <variant>
 
 namespace sl::agent {
 
@@ -19,6 +19,6 @@ struct PayloadChoice {
   unsigned playout_delay_id = 0;
 };
 
-std::variant<PayloadChoice, std::string> choose_payload(const std::string &offer_sdp, Codec codec);
+Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec);
 
 }  // namespace sl::agent

@@ -1,55 +1,68 @@
-// The agent's viewer sessions: starts one per offer the relay forwards, routes
-// trickled candidates and ends to it, reports answers and candidates back, and
-// keeps the relay told how many branches are live.
+// The agent's viewer sessions: starts one per offer, whichever signaller brought
+// it (signaller.hpp), routes the viewer's candidates and end to it, sends its
+// answer, candidates and end back through the same signaller, and tells its
+// listeners whenever the set of sessions or the figures change.
 #pragma once
 
 #include "capture/capture_pipeline.hpp"
 #include "protocol.hpp"
 #include "settings.hpp"
+#include "signaller.hpp"
 #include "viewer_session.hpp"
 
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sl::agent {
 
 class Sessions {
  public:
-  using Send = std::function<void(const std::string &json)>;
-  Sessions(CapturePipeline &pipeline, const AgentSettings &settings, Send send);
+  Sessions(CapturePipeline &pipeline, const AgentSettings &settings);
 
-  void handle(const proto::RelayToAgent &message);
-  // Ends every session. `tell_relay`: the relay passes the reason on to each viewer
-  // (a restarted pipeline: the page asks again at once); false when the link to
-  // the relay dropped, since the relay forgot those sessions with it.
-  void end_all(const std::string &reason, bool tell_relay);
+  // A viewer's offer, brought by `via`, which carries everything about the
+  // session from then on and must outlive it (or forget() it first).
+  void offer(const proto::Offer &offer, Signaller &via);
+  // A candidate of the viewer's (an empty one ends its candidates).
+  void remote_candidate(const std::string &session, int mline, const std::string &candidate);
+  // The viewer's side ended the session: it is not told again.
+  void remote_end(const std::string &session, const std::string &reason);
+  // `via` is gone (its link dropped): its sessions end, and nobody is told,
+  // since the other end forgot them with the link; viewers ask again.
+  void forget(Signaller &via, const std::string &reason);
+
+  // Ends every session, telling each one's signaller why.
+  void end_all(const std::string &reason);
   // Ends the sessions fed by `branch`: a viewer's branch bin, or an RTP stream's
   // bin (all the viewers of that stream).
   void end_for_branch(GstElement *branch, const std::string &reason);
+
   proto::Status status() const;
-  // Called every few seconds: measures what the encoder produced and reports it.
-  void measure_and_report();
+  // Called every few seconds: measures what the encoder produced and tells the listeners.
+  void measure();
   size_t count() const { return sessions_.size(); }
   const Figures &figures() const { return figures_; }
   // Called after every change of the session count and every measurement.
-  void set_on_change(std::function<void()> on_change) { on_change_ = std::move(on_change); }
-  // Reports the figures to the relay now (e.g. after the size changed).
-  void report_status();
+  void on_change(std::function<void()> listener) { listeners_.push_back(std::move(listener)); }
+  // Tells the listeners now (e.g. after the camera stopped or the size changed).
+  void changed();
 
  private:
-  void on_offer(const proto::Offer &offer);
+  struct Live {
+    std::unique_ptr<ViewerSession> session;
+    Signaller *via;
+  };
   // By value: callers pass keys of the map this erases from.
-  void end(std::string id, const std::string &reason, bool tell_relay);
+  void end(std::string id, const std::string &reason, bool tell);
 
   CapturePipeline &pipeline_;
   const AgentSettings &settings_;
-  Send send_;
   std::shared_ptr<SessionEvents> events_;
-  std::map<std::string, std::unique_ptr<ViewerSession>> sessions_;
+  std::map<std::string, Live> sessions_;
   Figures figures_;
-  std::function<void()> on_change_;
+  std::vector<std::function<void()>> listeners_;
 };
 
 }  // namespace sl::agent

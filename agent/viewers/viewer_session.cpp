@@ -8,6 +8,8 @@
 #include <gst/sdp/sdp.h>
 #include <gst/webrtc/webrtc.h>
 
+GST_DEBUG_CATEGORY_STATIC(sl_session_debug);
+#define GST_CAT_DEFAULT sl_session_debug
 
 namespace sl::agent {
 
@@ -21,85 +23,101 @@ struct Ctx {
   std::shared_ptr<SessionEvents> events;
   std::string id;
 };
+void delete_ctx(gpointer data) { delete static_cast<Ctx *>(data); }
 
-GstElement *make(const char *factory, const std::string &name) {
-  return gst_element_factory_make(factory, name.c_str());
+Result<Owned<GstWebRTCSessionDescription>> parse_offer(const std::string &text) {
+  GstSDPMessage *raw = nullptr;
+  const GstSDPResult parsed = gst_sdp_message_new_from_text(text.c_str(), &raw);
+  Owned<GstSDPMessage> sdp(raw);  // allocated even when parsing fails
+  if (parsed != GST_SDP_OK) return fail("the offer is not valid SDP");
+  // The description takes the message over.
+  return adopt(gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp.release()));
 }
 
 }  // namespace
 
-std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(CapturePipeline &pipeline,
-                                                                               const proto::Offer &offer,
-                                                                               const AgentSettings &settings,
-                                                                               std::shared_ptr<SessionEvents> events) {
+Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pipeline, const proto::Offer &offer,
+                                                            const AgentSettings &settings,
+                                                            std::shared_ptr<SessionEvents> events) {
+  static const bool category = [] {
+    GST_DEBUG_CATEGORY_INIT(sl_session_debug, "sightline-session", 0, "Sightline: viewer sessions");
+    return true;
+  }();
+  (void)category;
   auto payload = choose_payload(offer.sdp, pipeline.codec());
-  if (auto *error = std::get_if<std::string>(&payload)) return *error;
-  const PayloadChoice choice = std::get<PayloadChoice>(payload);
-
-  GstSDPMessage *sdp = nullptr;
-  if (gst_sdp_message_new_from_text(offer.sdp.c_str(), &sdp) != GST_SDP_OK) {
-    if (sdp) gst_sdp_message_free(sdp);  // allocated before parsing failed
-    return std::string("the offer is not valid SDP");
-  }
-  GstWebRTCSessionDescription *remote = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_OFFER, sdp);
+  if (!payload) return fail(payload.error());
+  auto remote = parse_offer(offer.sdp);
+  if (!remote) return fail(remote.error());
 
   std::unique_ptr<ViewerSession> s(new ViewerSession(pipeline, std::move(events)));
   s->id_ = offer.session;
   s->started_us_ = g_get_monotonic_time();
-  s->mline_ = choice.mline;
+  s->mline_ = payload->mline;
 
   // The RTP stream of this format, shared with the viewers who asked for the same.
-  std::string error;
-  RtpFormat format{choice.rtp_caps, 0, settings.max_playout_delay_ms};
-  if (settings.max_playout_delay_ms >= 0) format.playout_delay_id = choice.playout_delay_id;
-  s->stream_ = pipeline.rtp_stream(format, error);
-  if (!s->stream_) {
-    gst_webrtc_session_description_free(remote);
-    return error;
-  }
+  RtpFormat format{payload->rtp_caps, 0, settings.max_playout_delay_ms};
+  if (settings.max_playout_delay_ms >= 0) format.playout_delay_id = payload->playout_delay_id;
+  auto stream = pipeline.rtp_stream(format);
+  if (!stream) return fail(stream.error());
+  s->stream_ = *std::move(stream);
 
-  const std::string tag = offer.session.substr(0, 8);
-  s->branch_ = sink(gst_bin_new(("branch-" + offer.session).c_str()));
-  s->webrtc_ = sink(make("webrtcbin", "webrtc-" + tag));
-  if (!s->webrtc_) {
-    gst_webrtc_session_description_free(remote);
-    s->branch_.reset();
-    return std::string("GStreamer's webrtc elements are missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
+  if (auto made = s->make_branch(settings); !made) return fail(made.error());
+  s->configure_ice(offer.ice_servers, settings);
+  s->connect_signals();
+  if (auto added = pipeline.add(s->branch_.get()); !added) {
+    s->branch_.reset();  // never in the pipeline: nothing to detach
+    return fail(added.error());
   }
-  gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "bundle-policy", "max-bundle");
-  if (settings.ice_relay_only) gst_util_set_object_arg(G_OBJECT(s->webrtc_.get()), "ice-transport-policy", "relay");
-  gst_bin_add(GST_BIN(s->branch_.get()), s->webrtc_.get());
+  GST_DEBUG("session %s: branch added, setting the offer", s->id_.c_str());
+  auto set = s->promise(&ViewerSession::on_remote_description_set);
+  g_signal_emit_by_name(s->webrtc_.get(), "set-remote-description", remote->get(), set.get());
+  return s;
+}
+
+Result<void> ViewerSession::make_branch(const AgentSettings &settings) {
+  branch_ = sink(gst_bin_new(("branch-" + id_).c_str()));
+  webrtc_ = sink(gst_element_factory_make("webrtcbin", ("webrtc-" + id_.substr(0, 8)).c_str()));
+  if (!webrtc_) {
+    branch_.reset();
+    return fail("GStreamer's webrtc elements are missing: install gstreamer1.0-plugins-bad and gstreamer1.0-nice");
+  }
+  gst_util_set_object_arg(G_OBJECT(webrtc_.get()), "bundle-policy", "max-bundle");
+  if (settings.ice_relay_only) gst_util_set_object_arg(G_OBJECT(webrtc_.get()), "ice-transport-policy", "relay");
+  gst_bin_add(GST_BIN(branch_.get()), webrtc_.get());
   // Pointed at webrtcbin's pad for the offer's m-line once the offer is set.
-  gst_element_add_pad(s->branch_.get(), gst_ghost_pad_new_no_target("sink", GST_PAD_SINK));
+  gst_element_add_pad(branch_.get(), gst_ghost_pad_new_no_target("sink", GST_PAD_SINK));
+  return ok();
+}
 
-  // ICE: the relay's servers for this session, our own STUN, and the local
-  // addresses we may gather on (tests: loopback only).
-  std::vector<proto::IceServer> servers = offer.ice_servers;
+// The session's ICE servers (the relay's for this session, and our own STUN),
+// and the local addresses we may gather on (tests: loopback only).
+void ViewerSession::configure_ice(const std::vector<proto::IceServer> &offered, const AgentSettings &settings) {
+  std::vector<proto::IceServer> servers = offered;
   for (const auto &url : settings.stun) servers.push_back(proto::IceServer{{url}, "", ""});
   const WebrtcbinIce ice = to_webrtcbin(servers);
-  g_debug("session %s: STUN %s, %zu TURN server(s)", s->id_.c_str(),
-          ice.stun_server.empty() ? "none" : ice.stun_server.c_str(), ice.turn_servers.size());
-  if (!ice.stun_server.empty()) g_object_set(s->webrtc_.get(), "stun-server", ice.stun_server.c_str(), nullptr);
+  GST_DEBUG("session %s: STUN %s, %zu TURN server(s)", id_.c_str(),
+            ice.stun_server.empty() ? "none" : ice.stun_server.c_str(), ice.turn_servers.size());
+  if (!ice.stun_server.empty()) g_object_set(webrtc_.get(), "stun-server", ice.stun_server.c_str(), nullptr);
   for (const auto &turn : ice.turn_servers) {
     gboolean added = FALSE;
-    g_signal_emit_by_name(s->webrtc_.get(), "add-turn-server", turn.c_str(), &added);
+    g_signal_emit_by_name(webrtc_.get(), "add-turn-server", turn.c_str(), &added);
+    if (!added) g_warning("session %s: webrtcbin refused a TURN server", id_.c_str());
   }
-  GstWebRTCICE *agent = nullptr;
-  g_object_get(s->webrtc_.get(), "ice-agent", &agent, nullptr);
-  if (agent) {
-    for (const auto &address : settings.ice_addresses) {
-      gboolean ok = FALSE;
-      g_signal_emit_by_name(agent, "add-local-ip-address", address.c_str(), &ok);
-      if (!ok) g_warning("session %s: cannot restrict ICE to %s", s->id_.c_str(), address.c_str());
-    }
-    gst_object_unref(agent);
+  GstWebRTCICE *raw = nullptr;
+  g_object_get(webrtc_.get(), "ice-agent", &raw, nullptr);
+  auto agent = adopt(raw);
+  if (!agent) return;
+  for (const auto &address : settings.ice_addresses) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &added);
+    if (!added) g_warning("session %s: cannot restrict ICE to %s", id_.c_str(), address.c_str());
   }
+}
 
-  auto connect = [&](const char *signal, GCallback cb) {
-    auto *ctx = new Ctx{s->events_, s->id_};
-    s->handlers_.push_back(g_signal_connect_data(s->webrtc_.get(), signal, cb, ctx,
-                                                 [](gpointer d, GClosure *) { delete static_cast<Ctx *>(d); },
-                                                 GConnectFlags(0)));
+void ViewerSession::connect_signals() {
+  auto connect = [this](const char *signal, GCallback cb) {
+    handlers_.push_back(g_signal_connect_data(webrtc_.get(), signal, cb, new Ctx{events_, id_},
+                                              [](gpointer d, GClosure *) { delete_ctx(d); }, GConnectFlags(0)));
   };
   connect("on-ice-candidate", G_CALLBACK(+[](GstElement *, guint mline, gchar *candidate, gpointer data) {
             auto *ctx = static_cast<Ctx *>(data);
@@ -115,34 +133,38 @@ std::variant<std::unique_ptr<ViewerSession>, std::string> ViewerSession::start(C
               if (ViewerSession *live = events->find(id)) live->on_connection_state(int(state));
             });
           }));
-
-  if (!pipeline.add(s->branch_.get(), error)) {
-    gst_webrtc_session_description_free(remote);
-    s->branch_.reset();
-    return error;
-  }
-
-  GstPromise *promise = gst_promise_new_with_change_func(
-      [](GstPromise *p, gpointer data) {
-        const auto *ctx = static_cast<Ctx *>(data);
-        const bool ok = gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED;
-        post_to_main([events = ctx->events, id = ctx->id, ok] {
-          ViewerSession *live = events->find(id);
-          if (!live) return;
-          if (ok)
-            live->on_remote_description_set();
-          else
-            live->fail("error");
-        });
-        gst_promise_unref(p);
-      },
-      new Ctx{s->events_, s->id_}, [](gpointer d) { delete static_cast<Ctx *>(d); });
-  g_signal_emit_by_name(s->webrtc_.get(), "set-remote-description", remote, promise);
-  gst_webrtc_session_description_free(remote);
-  return s;
 }
 
-void ViewerSession::on_remote_description_set() {
+// A promise for one of webrtcbin's steps: its outcome (the reply, or null when
+// it failed) reaches `then` of the live session on the main loop. webrtcbin
+// keeps its own reference while it works; ours goes with the returned owner.
+Owned<GstPromise> ViewerSession::promise(void (ViewerSession::*then)(const GstStructure *reply)) {
+  struct Step : Ctx {
+    void (ViewerSession::*then)(const GstStructure *);
+  };
+  return adopt(gst_promise_new_with_change_func(
+      [](GstPromise *p, gpointer data) {
+        const auto *step = static_cast<Step *>(data);
+        const bool replied = gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED;
+        // The reply belongs to the promise: copied for the main loop.
+        const GstStructure *reply = replied ? gst_promise_get_reply(p) : nullptr;
+        std::shared_ptr<GstStructure> copy(replied ? (reply ? gst_structure_copy(reply)
+                                                            : gst_structure_new_empty("empty"))
+                                                   : nullptr,
+                                           Unref<GstStructure>());
+        post_to_main([events = step->events, id = step->id, then = step->then, copy] {
+          if (ViewerSession *live = events->find(id)) (live->*then)(copy.get());
+        });
+      },
+      new Step{{events_, id_}, then}, [](gpointer d) { delete static_cast<Step *>(d); }));
+}
+
+void ViewerSession::on_remote_description_set(const GstStructure *reply) {
+  if (!reply || gst_structure_has_field(reply, "error")) {
+    g_warning("session %s: webrtcbin refused the offer", id_.c_str());
+    give_up("error");
+    return;
+  }
   // The offer made a transceiver for its video m-line; the branch's pad leads to it.
   GstPadTemplate *templ = gst_element_get_pad_template(webrtc_.get(), "sink_%u");
   GstCaps *caps = stream_->rtp_caps();
@@ -151,45 +173,31 @@ void ViewerSession::on_remote_description_set() {
   auto ghost = adopt(gst_element_get_static_pad(branch_.get(), "sink"));
   if (!sink_pad || !gst_ghost_pad_set_target(GST_GHOST_PAD(ghost.get()), sink_pad.get())) {
     g_warning("session %s: cannot reach webrtcbin's input", id_.c_str());
-    fail("error");
+    give_up("error");
     return;
   }
-  GstWebRTCRTPTransceiver *trans = nullptr;
-  g_object_get(sink_pad.get(), "transceiver", &trans, nullptr);
-  if (trans) {
-    g_object_set(trans, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps,
+  GstWebRTCRTPTransceiver *raw = nullptr;
+  g_object_get(sink_pad.get(), "transceiver", &raw, nullptr);
+  if (auto trans = adopt(raw))
+    g_object_set(trans.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps,
                  "do-nack", TRUE, nullptr);
-    gst_object_unref(trans);
-  }
-
-  GstPromise *promise = gst_promise_new_with_change_func(
-      [](GstPromise *p, gpointer data) {
-        const auto *ctx = static_cast<Ctx *>(data);
-        GstWebRTCSessionDescription *answer = nullptr;
-        if (gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED) {
-          const GstStructure *reply = gst_promise_get_reply(p);
-          if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &answer, nullptr);
-        }
-        post_to_main([events = ctx->events, id = ctx->id, answer] {
-          ViewerSession *live = events->find(id);
-          if (live) live->on_answer_created(answer);
-          if (answer) gst_webrtc_session_description_free(answer);
-        });
-        gst_promise_unref(p);
-      },
-      new Ctx{events_, id_}, [](gpointer d) { delete static_cast<Ctx *>(d); });
-  g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, promise);
+  auto created = promise(&ViewerSession::on_answer_created);
+  g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, created.get());
 }
 
-void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
+void ViewerSession::on_answer_created(const GstStructure *reply) {
+  GstWebRTCSessionDescription *raw = nullptr;
+  if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
+  auto answer = adopt(raw);
   if (!answer) {
     g_warning("session %s: webrtcbin could not answer the offer", id_.c_str());
-    fail("error");
+    give_up("error");
     return;
   }
-  g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer, nullptr);
+  auto set = promise(&ViewerSession::on_local_description_set);
+  g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer.get(), set.get());
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
-  g_debug("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
+  GST_DEBUG("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
   if (!start_feeding()) return;  // before the answer goes: sending may end this session
   // Once the answer is out (sending may end this session, hence by id): webrtcbin
   // connects our pad while ICE and DTLS run, not on the first frame's way.
@@ -199,6 +207,12 @@ void ViewerSession::on_answer_created(GstWebRTCSessionDescription *answer) {
     send_path::announce_input(live->webrtc_.get(), live->mline_, "sightline-" + id, live->stream_->rtp_caps());
   });
   if (events_->answer) events_->answer(id_, text);
+}
+
+void ViewerSession::on_local_description_set(const GstStructure *reply) {
+  if (reply && !gst_structure_has_field(reply, "error")) return;
+  g_warning("session %s: webrtcbin refused its own answer", id_.c_str());
+  give_up("error");
 }
 
 void ViewerSession::add_remote_candidate(int mline, const std::string &candidate) {
@@ -219,7 +233,7 @@ void ViewerSession::on_connection_state(int state) {
         trimmed_ = send_path::trim(webrtc_.get(), mline_);
         const size_t held = gate_->open();
         if (!held) pipeline_.force_keyframe();
-        g_debug("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer",
+        GST_DEBUG("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer",
                 id_.c_str(), ms_since_start(), held);
         if (events_->connected) events_->connected(id_);
       }
@@ -231,13 +245,13 @@ void ViewerSession::on_connection_state(int state) {
             [](gpointer data) -> gboolean {
               auto *self = static_cast<ViewerSession *>(data);
               self->disconnect_timer_.release();
-              self->fail("ice_failed");
+              self->give_up("ice_failed");
               return G_SOURCE_REMOVE;
             },
             this));
       break;
     case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
-      fail("ice_failed");
+      give_up("ice_failed");
       break;
     default:
       break;
@@ -251,18 +265,18 @@ void ViewerSession::on_connection_state(int state) {
 // stalls costs what the gate holds, at most half a second of frames.
 bool ViewerSession::start_feeding() {
   if (gate_) return true;
-  std::string error;
-  gate_ = pipeline_.link(branch_.get(), *stream_, error);
-  if (!gate_) {
-    g_warning("session %s: %s", id_.c_str(), error.c_str());
-    fail("error");
+  auto linked = pipeline_.link(branch_.get(), *stream_);
+  if (!linked) {
+    g_warning("session %s: %s", id_.c_str(), linked.error().c_str());
+    give_up("error");
     return false;
   }
+  gate_ = *std::move(linked);
   pipeline_.force_keyframe();
   return true;
 }
 
-void ViewerSession::fail(const std::string &reason) {
+void ViewerSession::give_up(const std::string &reason) {
   if (failed_) return;
   failed_ = true;
   // Deferred: the owner destroys this session from the callback.

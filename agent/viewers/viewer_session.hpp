@@ -7,7 +7,9 @@
 
 #include "capture/branch_gate.hpp"
 #include "capture/capture_pipeline.hpp"
+#include "gst_webrtc_owned.hpp"
 #include "protocol.hpp"
+#include "result.hpp"
 #include "settings.hpp"
 
 #include <gst/gst.h>
@@ -16,7 +18,7 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <variant>
+#include <vector>
 
 namespace sl::agent {
 
@@ -34,10 +36,11 @@ struct SessionEvents {
 
 class ViewerSession {
  public:
-  static std::variant<std::unique_ptr<ViewerSession>, std::string> start(CapturePipeline &pipeline,
-                                                                         const proto::Offer &offer,
-                                                                         const AgentSettings &settings,
-                                                                         std::shared_ptr<SessionEvents> events);
+  // Makes the branch, joins it to the pipeline and sets the offer; the answer
+  // follows through `events` once webrtcbin has made it.
+  static Result<std::unique_ptr<ViewerSession>> start(CapturePipeline &pipeline, const proto::Offer &offer,
+                                                     const AgentSettings &settings,
+                                                     std::shared_ptr<SessionEvents> events);
   ~ViewerSession();
   ViewerSession(const ViewerSession &) = delete;
   ViewerSession &operator=(const ViewerSession &) = delete;
@@ -51,15 +54,21 @@ class ViewerSession {
   long rtp_stream_viewers() const { return stream_.use_count(); }
 
   void add_remote_candidate(int mline, const std::string &candidate);
-  // Steps of the negotiation, run on the main loop as webrtcbin's promises resolve.
-  void on_remote_description_set();
-  void on_answer_created(GstWebRTCSessionDescription *answer);
   void on_connection_state(int state);
 
  private:
+  Result<void> make_branch(const AgentSettings &settings);
+  void configure_ice(const std::vector<proto::IceServer> &offered, const AgentSettings &settings);
+  void connect_signals();
+  Owned<GstPromise> promise(void (ViewerSession::*then)(const GstStructure *reply));
+  // Steps of the negotiation, run on the main loop as webrtcbin's promises
+  // resolve (the reply, or null when the step failed).
+  void on_remote_description_set(const GstStructure *reply);
+  void on_answer_created(const GstStructure *reply);
+  void on_local_description_set(const GstStructure *reply);
   ViewerSession(CapturePipeline &pipeline, std::shared_ptr<SessionEvents> events)
       : pipeline_(pipeline), events_(std::move(events)) {}
-  void fail(const std::string &reason);
+  void give_up(const std::string &reason);
   bool start_feeding();  // links the branch to the tee (behind its gate), once
 
   CapturePipeline &pipeline_;

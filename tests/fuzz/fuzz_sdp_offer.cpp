@@ -7,7 +7,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string sdp(reinterpret_cast<const char *>(data), size);
-  sl::agent::choose_payload(sdp, sl::agent::Codec::H264);
-  sl::agent::choose_payload(sdp, sl::agent::Codec::VP8);
+  (void)sl::agent::choose_payload(sdp, sl::agent::Codec::H264);
+  (void)sl::agent::choose_payload(sdp, sl::agent::Codec::VP8);
   return 0;
 }

@@ -129,8 +129,7 @@ std::unique_ptr<CapturePipeline> running_mid_gop(const char *encoder = "x264enc"
   settings.keyframe_interval_s = 10;  // no keyframe by schedule during the test
   auto pipeline = testing::test_pipeline(settings, encoder);
   if (!pipeline) return nullptr;
-  std::string error;
-  REQUIRE(pipeline->play(error));
+  REQUIRE(pipeline->play());
   REQUIRE(spin_until([&] { return pipeline->keyframes() >= 1; }, 5000));
   g_usleep(200 * 1000);
   return pipeline;
@@ -147,13 +146,14 @@ struct Linked {
 
   explicit Linked(const char *encoder = "x264enc", const char *format = kH264) : pipeline(running_mid_gop(encoder)) {
     if (!pipeline) return;
-    std::string error;
-    stream = pipeline->rtp_stream(RtpFormat{format}, error);
-    REQUIRE(stream);
+    auto made = pipeline->rtp_stream(RtpFormat{format});
+    REQUIRE(made);
+    stream = *made;
     branch = recording_branch(seen);
-    REQUIRE(pipeline->add(branch, error));
-    gate = pipeline->link(branch, *stream, error);
-    REQUIRE(gate);
+    REQUIRE(pipeline->add(branch));
+    auto linked = pipeline->link(branch, *stream);
+    REQUIRE(linked);
+    gate = *linked;
   }
   void detach() {
     pipeline->detach(branch);
@@ -261,12 +261,11 @@ TEST_CASE_FIXTURE(LinkedVp8, "a VP8 stream marks its keyframes too: a branch lin
 TEST_CASE("viewers of one format share an RTP stream, which goes with the last of them") {
   auto pipeline = running_mid_gop();
   if (!pipeline) return;  // x264enc missing: skipped
-  std::string error;
   const std::string other_pt = std::string(kH264).replace(std::string(kH264).find("payload=102"), 11, "payload=106");
-  auto a = pipeline->rtp_stream(RtpFormat{kH264}, error);
-  auto b = pipeline->rtp_stream(RtpFormat{kH264}, error);
-  auto c = pipeline->rtp_stream(RtpFormat{other_pt}, error);
-  auto d = pipeline->rtp_stream(RtpFormat{kH264, 6, 0}, error);  // with the playout-delay extension
+  auto a = *pipeline->rtp_stream(RtpFormat{kH264});
+  auto b = *pipeline->rtp_stream(RtpFormat{kH264});
+  auto c = *pipeline->rtp_stream(RtpFormat{other_pt});
+  auto d = *pipeline->rtp_stream(RtpFormat{kH264, 6, 0});  // with the playout-delay extension
   REQUIRE((a && b && c && d));
   CHECK(a == b);
   CHECK(a != c);
@@ -284,8 +283,8 @@ TEST_CASE("viewers of one format share an RTP stream, which goes with the last o
   GstElement *branches[] = {recording_branch(first), recording_branch(second), recording_branch(third)};
   std::vector<std::shared_ptr<BranchGate>> gates;
   for (GstElement *branch : branches) {
-    REQUIRE(pipeline->add(branch, error));
-    gates.push_back(pipeline->link(branch, branch == branches[2] ? *d : *a, error));
+    REQUIRE(pipeline->add(branch));
+    gates.push_back(*pipeline->link(branch, branch == branches[2] ? *d : *a));
     REQUIRE(gates.back());
     gates.back()->open();
   }

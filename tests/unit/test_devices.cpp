@@ -60,13 +60,13 @@ TEST_CASE("a libcamera source is planned without opening the camera, the rate ca
   s.height = 720;
   s.fps = 25;
   auto plan = plan_source(s);
-  REQUIRE(plan.index() == 0);
-  const auto &p = std::get<0>(plan);
+  REQUIRE(plan.ok());
+  const auto &p = *plan;
   CHECK(p.description.find("libcamerasrc name=src camera-name=\"/base/soc/i2c0mux/i2c@1/imx708@1a\"") == 0);
   CHECK(p.description.find("video/x-raw,width=1280,height=720") != std::string::npos);
   CHECK(p.description.find("videorate drop-only=true max-rate=25") != std::string::npos);
   CHECK(p.description.find("capsfilter name=rawcaps") != std::string::npos);
   CHECK_FALSE(p.h264_passthrough);
   s.source = "libcamera";
-  CHECK(std::get<0>(plan_source(s)).description.rfind("libcamerasrc name=src !", 0) == 0);
+  CHECK(plan_source(s)->description.rfind("libcamerasrc name=src !", 0) == 0);
 }

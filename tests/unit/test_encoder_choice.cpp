@@ -11,9 +11,9 @@ namespace {
 auto has(std::set<std::string> elements) {
   return [elements](const std::string &e) { return elements.count(e) > 0; };
 }
-EncoderChoice chosen(const std::variant<EncoderChoice, std::string> &v) {
-  REQUIRE(std::holds_alternative<EncoderChoice>(v));
-  return std::get<EncoderChoice>(v);
+EncoderChoice chosen(const sl::Result<EncoderChoice> &v) {
+  REQUIRE(v.ok());
+  return *v;
 }
 }  // namespace
 
@@ -33,18 +33,18 @@ TEST_CASE("a PC or a Pi 5 uses x264, then openh264, then VP8") {
 
 TEST_CASE("nothing to encode with is a clear error") {
   auto v = choose_encoder("auto", has({}));
-  REQUIRE(std::holds_alternative<std::string>(v));
-  CHECK(std::get<std::string>(v).find("No video encoder") != std::string::npos);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().find("No video encoder") != std::string::npos);
 }
 
 TEST_CASE("an encoder can be forced, and forcing a missing or unknown one says so") {
   CHECK(chosen(choose_encoder("vp8enc", has({"x264enc", "vp8enc"}))).element == "vp8enc");
   auto missing = choose_encoder("v4l2h264enc", has({"x264enc"}));
-  REQUIRE(std::holds_alternative<std::string>(missing));
-  CHECK(std::get<std::string>(missing).find("'encoder'") != std::string::npos);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().find("'encoder'") != std::string::npos);
   auto unknown = choose_encoder("nvenc", has({"x264enc"}));
-  REQUIRE(std::holds_alternative<std::string>(unknown));
-  CHECK(std::get<std::string>(unknown).find("nvenc") != std::string::npos);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().find("nvenc") != std::string::npos);
 }
 
 TEST_CASE("H.264 chains are browser-safe and carry the settings") {
@@ -62,4 +62,17 @@ TEST_CASE("H.264 chains are browser-safe and carry the settings") {
   CHECK(pi.find("level=(string)4") != std::string::npos);
   CHECK(pi.find("profile=constrained-baseline") != std::string::npos);
   CHECK(describe_encoder({"vp8enc", Codec::VP8}, 800, 30).find("target-bitrate=800000") != std::string::npos);
+}
+
+TEST_CASE("a running encoder's bitrate is set through the same knowledge that built it") {
+  auto x264 = bitrate_setting("x264enc", 1500);
+  REQUIRE(x264);
+  CHECK(x264->property == "bitrate");
+  CHECK(x264->value == "1500");  // kbit/s
+  CHECK(bitrate_setting("vp8enc", 800)->value == "800000");  // bit/s
+  CHECK(bitrate_setting("vp8enc", 800)->property == "target-bitrate");
+  CHECK(bitrate_setting("v4l2h264enc", 2000)->value == "controls,video_bitrate=2000000");
+  auto passthrough = bitrate_setting("passthrough", 1000);
+  REQUIRE_FALSE(passthrough);
+  CHECK(passthrough.error().find("its own H.264") != std::string::npos);
 }

@@ -25,8 +25,8 @@ inline std::unique_ptr<CapturePipeline> test_pipeline(AgentSettings settings, co
   settings.height = 240;
   settings.encoder = encoder;
   auto created = CapturePipeline::create(settings);
-  if (auto *why = std::get_if<std::string>(&created)) FAIL(*why);
-  return std::move(std::get<std::unique_ptr<CapturePipeline>>(created));
+  if (!created) FAIL(created.error());
+  return *std::move(created);
 }
 
 }  // namespace sl::agent::testing

@@ -1,0 +1,49 @@
+// Keeps the camera running: the one place that decides its restarts. When the
+// camera fails (unplugged, a source or encoder error) or a restart is asked for
+// (the restart_pipeline command), its viewers' sessions end, the pipeline stops
+// and starts again, and for as long as it cannot start it is retried every 2 s;
+// the agent itself stays up and reachable meanwhile. Every change of state
+// (playing, restarting, failed) is told through the sessions' listeners, which
+// report it to the relay and the broker.
+#pragma once
+
+#include "capture/capture_pipeline.hpp"
+#include "main_context.hpp"
+#include "result.hpp"
+#include "viewers/sessions.hpp"
+
+#include <functional>
+#include <string>
+
+namespace sl::agent {
+
+class CameraKeeper {
+ public:
+  CameraKeeper(CapturePipeline &pipeline, Sessions &sessions);
+  CameraKeeper(const CameraKeeper &) = delete;
+  CameraKeeper &operator=(const CameraKeeper &) = delete;
+
+  // The first start: a camera that does not start at all is the caller's error.
+  Result<void> start();
+  // Stops and starts the camera now (its viewers told `pipeline_restart`) and
+  // calls `done` once a keyframe has come out, or with why not (it did not
+  // start: then it is retried as after a failure; or nothing came within 5 s).
+  void restart(std::function<void(Result<void>)> done);
+  // "playing", "restarting" or "failed".
+  const std::string &state() const { return state_; }
+
+  static constexpr guint kRetrySeconds = 2;
+  static constexpr guint kFirstFrameTimeoutMs = 5000;
+
+ private:
+  void failed(const std::string &what);
+  void retry_later();
+  void set_state(const std::string &state);
+
+  CapturePipeline &pipeline_;
+  Sessions &sessions_;
+  std::string state_ = "playing";
+  SourceId retry_timer_;
+};
+
+}  // namespace sl::agent
