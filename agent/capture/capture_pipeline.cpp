@@ -320,6 +320,7 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   }
   GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
   self->frames_.fetch_add(1, std::memory_order_relaxed);
+  self->frames_out_.fetch_add(1, std::memory_order_relaxed);
   self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_OK;
   self->keyframes_.fetch_add(1, std::memory_order_relaxed);

@@ -97,6 +97,7 @@ class CapturePipeline {
   };
   Video video() const;
   uint64_t keyframes() const { return keyframes_.load(); }
+  uint64_t frames_out() const { return frames_out_.load(); }  // since start-up
   uint64_t restarts() const { return restarts_; }
   int bitrate_kbps() const { return bitrate_kbps_; }
   bool passthrough() const { return passthrough_; }
@@ -157,6 +158,7 @@ class CapturePipeline {
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> bytes_{0};
   std::atomic<uint64_t> keyframes_{0};
+  std::atomic<uint64_t> frames_out_{0};
   std::atomic<int> width_{0}, height_{0}, fps_{0};
   gint64 figures_since_us_ = 0;
   StampState stamp_;  // touched only by the source's streaming thread once playing

@@ -2,9 +2,20 @@
 
 #include "gobj.hpp"
 
+GST_DEBUG_CATEGORY_STATIC(sl_send_path_debug);
+#define GST_CAT_DEFAULT sl_send_path_debug
+
 namespace sl::agent::send_path {
 
 namespace {
+
+void init_debug() {
+  static const bool done = [] {
+    GST_DEBUG_CATEGORY_INIT(sl_send_path_debug, "sightline-sendpath", 0, "Sightline: webrtcbin's send path");
+    return true;
+  }();
+  (void)done;
+}
 
 bool made_by(GstElement *element, const char *factory) {
   GstElementFactory *f = element ? gst_element_get_factory(element) : nullptr;
@@ -49,6 +60,8 @@ void drop(GstElement *parent, GstElement *element) {
 }  // namespace
 
 void announce_input(GstElement *webrtc, unsigned mline, const std::string &stream_id, GstCaps *caps) {
+  init_debug();
+  GST_DEBUG_OBJECT(webrtc, "input announced: %s", take_string(gst_caps_to_string(caps)).c_str());
   auto pad = pad_of(webrtc, ("sink_" + std::to_string(mline)).c_str());
   if (!pad) return;
   gst_pad_send_event(pad.get(), gst_event_new_stream_start(stream_id.c_str()));
@@ -56,11 +69,15 @@ void announce_input(GstElement *webrtc, unsigned mline, const std::string &strea
 }
 
 bool trim(GstElement *webrtc, unsigned mline) {
+  init_debug();
   auto sink = pad_of(webrtc, ("sink_" + std::to_string(mline)).c_str());
   if (!sink || !GST_IS_GHOST_PAD(sink.get())) return false;
   auto target = adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(sink.get())));
   auto clocksync = parent_of(target.get());
-  if (!made_by(clocksync.get(), "clocksync")) return false;  // not connected yet, or another layout
+  if (!made_by(clocksync.get(), "clocksync")) {  // not connected yet, or another layout
+    GST_DEBUG_OBJECT(webrtc, "send path not trimmed: no clocksync at its input");
+    return false;
+  }
   auto clocksync_src = pad_of(clocksync.get(), "src");
   auto fec_sink = peer_of(clocksync_src.get());
   auto fec = parent_of(fec_sink.get());
@@ -79,6 +96,7 @@ bool trim(GstElement *webrtc, unsigned mline) {
   }
   drop(webrtc, clocksync.get());
   drop(webrtc, fec.get());
+  GST_DEBUG_OBJECT(webrtc, "send path trimmed: clocksync and the pass-through FEC/RED bin taken out");
   return true;
 }
 

@@ -101,6 +101,12 @@ bool spin_until(F done, int timeout_ms) {
   return done();
 }
 
+// Lets `n` more frames leave the encoder (delta frames, mid-GOP).
+void let_frames_pass(const CapturePipeline &pipeline, uint64_t n) {
+  const uint64_t until = pipeline.frames_out() + n;
+  REQUIRE(spin_until([&] { return pipeline.frames_out() >= until; }, 5000));
+}
+
 GstElement *recording_branch(Seen &seen) {
   GstElement *bin = gst_bin_new(nullptr);
   GstElement *sink = gst_element_factory_make("fakesink", nullptr);
@@ -131,7 +137,7 @@ std::unique_ptr<CapturePipeline> running_mid_gop(const char *encoder = "x264enc"
   if (!pipeline) return nullptr;
   REQUIRE(pipeline->play());
   REQUIRE(spin_until([&] { return pipeline->keyframes() >= 1; }, 5000));
-  g_usleep(200 * 1000);
+  let_frames_pass(*pipeline, 6);
   return pipeline;
 }
 
@@ -156,9 +162,11 @@ struct Linked {
     gate = *linked;
   }
   void detach() {
+    auto held = sl::ref(branch);
     pipeline->detach(branch);
     stream.reset();
-    spin_until([] { return false; }, 100);  // lets the detach finish on the main loop
+    // The detach finishes on the main loop: the branch leaves the pipeline.
+    REQUIRE(spin_until([&] { return GST_OBJECT_PARENT(held.get()) == nullptr; }, 3000));
   }
   // Asks for a keyframe, takes the first frames the branch gets, and detaches:
   // whether the first of them is a delta frame (by flag, and by its payload).
@@ -196,8 +204,8 @@ size_t count_elements(CapturePipeline &pipeline, const char *factory) {
 
 TEST_CASE_FIXTURE(Linked, "a branch linked mid-GOP gets nothing before the next keyframe, nor before its gate opens") {
   if (!pipeline) return;  // x264enc missing: skipped
-  g_usleep(300 * 1000);
-  CHECK(gate->held() == 0);  // ~9 delta frames went by: dropped, not held
+  let_frames_pass(*pipeline, 9);
+  CHECK(gate->held() == 0);  // 9 delta frames went by: dropped, not held
   CHECK(seen.count() == 0);
 
   pipeline->force_keyframe();
@@ -232,7 +240,7 @@ TEST_CASE_FIXTURE(Linked, "an opened gate passes the held frames from the keyfra
 TEST_CASE_FIXTURE(Linked, "a gate opened before any keyframe came still starts the branch at one") {
   if (!pipeline) return;  // x264enc missing: skipped
   CHECK_FALSE(gate->open());  // nothing held: the caller would ask for a keyframe
-  g_usleep(300 * 1000);
+  let_frames_pass(*pipeline, 9);
   CHECK(seen.count() == 0);  // delta frames still kept out
   CHECK_FALSE(first_delivered_is_delta());
 }
@@ -243,7 +251,7 @@ TEST_CASE_FIXTURE(Linked, "a gate held longer than its span drops what it held a
   REQUIRE(spin_until([&] { return gate->held() >= 3; }, 5000));
   // Past kMaxHeldSpan (500 ms) of video: the held frames go, delta frames are kept out.
   REQUIRE(spin_until([&] { return gate->held() == 0; }, 3000));
-  g_usleep(100 * 1000);
+  let_frames_pass(*pipeline, 3);
   CHECK(gate->held() == 0);
   CHECK_FALSE(gate->open());  // nothing held: the caller asks for a keyframe
   CHECK(seen.count() == 0);
@@ -253,7 +261,7 @@ TEST_CASE_FIXTURE(Linked, "a gate held longer than its span drops what it held a
 TEST_CASE_FIXTURE(LinkedVp8, "a VP8 stream marks its keyframes too: a branch linked mid-GOP starts at one") {
   if (!pipeline) return;  // vp8enc missing: skipped
   CHECK_FALSE(gate->open());  // no keyframe held yet
-  g_usleep(300 * 1000);
+  let_frames_pass(*pipeline, 9);
   CHECK(seen.count() == 0);  // rtpvp8pay flags nothing itself: the stream's marks keep delta frames out
   CHECK_FALSE(first_delivered_is_delta());
 }
@@ -306,19 +314,18 @@ TEST_CASE("viewers of one format share an RTP stream, which goes with the last o
 
   b.reset();
   a.reset();
-  spin_until([] { return false; }, 100);
   CHECK(pipeline->rtp_streams() == 2);
+  CHECK(spin_until([&] { return count_elements(*pipeline, "rtph264pay") == 2; }, 3000));  // its bin taken out
   c.reset();
   d.reset();
-  spin_until([] { return false; }, 100);
   CHECK(pipeline->rtp_streams() == 0);
-  CHECK(count_elements(*pipeline, "rtph264pay") == 0);  // taken out of the pipeline
+  CHECK(spin_until([&] { return count_elements(*pipeline, "rtph264pay") == 0; }, 3000));
 }
 
 TEST_CASE_FIXTURE(Linked, "a viewer's keyframe request (webrtcbin's, on the browser's PLI) reaches the encoder through its stream") {
   if (!pipeline) return;  // x264enc missing: skipped
   const uint64_t before = pipeline->keyframes();
-  g_usleep(300 * 1000);
+  let_frames_pass(*pipeline, 9);
   REQUIRE(pipeline->keyframes() == before);  // none by schedule meanwhile (10 s interval)
   // Sent up from the branch's sink, as webrtcbin sends it up from its own.
   auto ghost = sl::adopt(gst_element_get_static_pad(branch, "sink"));
