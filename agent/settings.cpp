@@ -1,4 +1,5 @@
 #include "settings.hpp"
+#include "stamp_geometry.hpp"
 
 #include "gobj.hpp"
 #include "protocol.hpp"
@@ -105,6 +106,8 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
     return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder + "'.");
   a.stamp = s.flag("stamp");
   if (a.stamp && a.source != "test") return fail("Setting 'stamp' works with the test source only.");
+  if (a.stamp && (a.width < kStampWidth || a.height < kStampHeight))
+    return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(a.width) + ".");
   if (a.width % 2 || a.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");
   a.ice_addresses = s.list("ice-address");
   a.stun = s.list("stun");

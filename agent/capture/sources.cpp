@@ -1,5 +1,4 @@
 #include "sources.hpp"
-#include "stamp.hpp"
 
 #include "gobj.hpp"
 
@@ -106,9 +105,6 @@ std::string mode_caps(const CameraMode &mode, int width, int height, int fps) {
 Result<SourcePlan> plan_source(const AgentSettings &s) {
   SourcePlan plan;
   if (s.source == "test") {
-    // The stamp is only written on the test source (settings refuse it elsewhere).
-    if (s.stamp && (s.width < kStampWidth || s.height < kStampHeight))
-      return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(s.width) + ".");
     plan.width = s.width;
     plan.height = s.height;
     plan.fps = s.fps;

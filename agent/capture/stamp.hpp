@@ -4,16 +4,14 @@
 // damaged stamp from a real one. Written into I420 frames; read back in tests.
 #pragma once
 
+#include "stamp_geometry.hpp"
+
 #include <array>
 #include <cstdint>
 #include <functional>
 #include <optional>
 
 namespace sl::agent {
-
-inline constexpr int kStampWidth = 384;
-inline constexpr int kStampHeight = 32;
-inline constexpr int kStampBlocks = 48;
 
 uint8_t crc8_smbus(const uint8_t *data, size_t len);
 
