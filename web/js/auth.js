@@ -47,7 +47,8 @@ function showSignIn(why) {
   form.className = 'signin';
   const note = document.createElement('span');
   note.textContent = token() ? `Token refused (${why}).` : 'This relay needs an access token.';
-  const input = Object.assign(document.createElement('input'), { name: 'token', placeholder: 'paste a token', size: 40 });
+  const input = Object.assign(document.createElement('input'), { name: 'token', placeholder: 'paste a token' });
+  input.setAttribute('aria-label', 'access token');
   const button = Object.assign(document.createElement('button'), { type: 'submit', textContent: 'Sign in' });
   form.append(note, input, button);
   form.addEventListener('submit', (e) => {

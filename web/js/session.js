@@ -1,12 +1,36 @@
 // Watching one camera: an RTCPeerConnection that offers to receive video, the
-// signaling for it, and retries when the session ends while the camera is online.
+// signaling for it, and what to do when a session fails: try again with backoff,
+// or stop when trying again cannot help.
 
 import { msg } from './signaling.js';
 
 let refCounter = 0;
 
-// States: 'connecting' -> 'live' (first frame shown) ; 'offline' ; 'error' ;
-// 'paused' (nobody sees the tile: no session, js/visibility.js).
+// A failed session is tried again after RETRY_FIRST_MS, doubling up to RETRY_MAX_MS,
+// each wait jittered (half to all of it) so that pages do not come back in step.
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30000;
+
+export function retryDelay(attempt) {
+  const step = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt);
+  return step / 2 + Math.random() * step / 2;
+}
+
+// Refusals that asking again will not change (docs/protocol.md): the token does not
+// allow it, or the relay's limits on sessions per camera, client or connection are
+// reached. A connection's limit on unanswered sessions is only a matter of time (a
+// grid starting many tiles at once meets it), so that one is tried again.
+export function refusal(m) {
+  if (m.code === 'forbidden') return `Not allowed: ${m.message || 'this token may not watch this camera'}.`;
+  if (m.code === 'too_many_sessions' && !/unanswered/.test(m.message || '')) {
+    return `Refused by the relay: ${m.message || 'too many sessions'}. Close other views and reload to try again.`;
+  }
+  return null;
+}
+
+// States: 'connecting' -> 'live' (first frame shown) ; 'offline' ; 'error' (tried
+// again later) ; 'refused' (not tried again) ; 'paused' (nobody sees the tile: no
+// session, js/visibility.js).
 export class CameraSession {
   constructor(relay, camera, video, onChange, timing) {
     this.relay = relay;
@@ -21,9 +45,10 @@ export class CameraSession {
     this.ref = null;
     this.pending = [];
     this.retry = null;
-    this.prepared?.pc.close();
+    this.failures = 0;     // in a row: how long the next wait is
     this.prepared = null;
     this.wanted = () => true;  // the page says whether the tile is seen
+    relay.sessions.add(this);
   }
 
   set(state, message = '') {
@@ -41,7 +66,7 @@ export class CameraSession {
   prepare() {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     pc.addTransceiver('video', { direction: 'recvonly' });
-    this.prepared = { pc, offer: pc.createOffer(), ref: null };
+    this.prepared = { pc, offer: pc.createOffer() };
   }
 
   async start() {
@@ -51,10 +76,8 @@ export class CameraSession {
     this.set('connecting');
     const pc = prepared ? prepared.pc : new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     this.pc = pc;
-    // A prepared offer may already be on its way (view.html's boot script sent it),
-    // and the boot script may have got the session further (below).
-    this.ref = prepared?.ref || `r${++refCounter}`;
-    this.session = prepared?.session || null;
+    this.ref = `r${++refCounter}`;
+    this.session = null;
     this.pending = [];
     if (!prepared) pc.addTransceiver('video', { direction: 'recvonly' });
     pc.ontrack = (event) => this.show(pc, event.streams[0] || new MediaStream([event.track]));
@@ -71,21 +94,7 @@ export class CameraSession {
     };
     // The answer may arrive before setLocalDescription is done, and candidates
     // before the answer: each step waits for the one it needs.
-    let answered;
-    this.remoteReady = new Promise((resolve) => { answered = resolve; });
-    this.answered = answered;
-    if (prepared?.session) {
-      // The boot script had the relay's `session`: gathering has started, and the
-      // answer, the track, even the first frame may be here already.
-      this.mark('answer', prepared.answerAt);
-      this.mark('iceConnected', prepared.iceConnectedAt);
-      pc.oniceconnectionstatechange();
-      if (prepared.stream) this.show(pc, prepared.stream, prepared.firstFrameAt);
-      prepared.remote?.then(answered, (e) => { if (pc === this.pc) this.fail(`bad answer: ${e.message}`); });
-      this.localReady = prepared.local;
-      await this.localReady.catch((e) => { if (pc === this.pc) this.fail(`cannot start: ${e.message}`); });
-      return;
-    }
+    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
     // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
     pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
     // The relay's `session` reply carries this session's ICE servers (TURN with
@@ -93,8 +102,11 @@ export class CameraSession {
     const sessionReady = new Promise((resolve) => { this.sessionArrived = resolve; });
     this.localReady = (async () => {
       const offer = await (prepared ? prepared.offer : pc.createOffer());
+      // The view page's first session asks as soon as the socket is open, without
+      // waiting for the relay's welcome (js/boot.js).
+      await this.relay.opened();
       if (pc !== this.pc) return;
-      if (!prepared?.ref) this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
+      this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
       this.mark('offerSent');
       const started = await sessionReady;
       if (pc !== this.pc) return;
@@ -104,34 +116,25 @@ export class CameraSession {
       }
       await pc.setLocalDescription(offer);
     })();
-    await this.localReady;
+    await this.localReady.catch((e) => { if (pc === this.pc) this.fail(`cannot start: ${e.message}`); });
   }
 
-  // Plays `stream`; `shownAt`: its first frame was on screen already (boot script).
-  show(pc, stream, shownAt = null) {
+  show(pc, stream) {
     if (this.video.srcObject !== stream) {  // setting it again would restart playback
       this.video.srcObject = stream;
       this.video.play().catch(() => {});
     }
-    if (shownAt === null) {
-      this.watchFrames(pc);
-    } else {
-      this.mark('firstFrame', shownAt);
-      this.set('live');
-    }
-  }
-
-  watchFrames(pc) {
     const onFrame = () => {
       if (pc !== this.pc) return;
       this.mark('firstFrame');
+      this.failures = 0;
       if (this.state !== 'live') this.set('live');
     };
     if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(onFrame);
     else this.video.addEventListener('playing', onFrame, { once: true });
   }
 
-  // Messages from the relay for this session (routed by ref or session id).
+  // Messages from the relay for this session (js/signaling.js routes them by ref or session id).
   async handle(m) {
     if (m.type === 'session') {
       this.session = m.session;
@@ -165,16 +168,27 @@ export class CameraSession {
       else if (m.reason === 'pipeline_restart') this.again();
       else this.fail(`session ended: ${m.reason}`);
     } else if (m.type === 'error') {
+      // Offline and unknown cameras wait for the camera list to say they are back.
       if (m.code === 'camera_offline' || m.code === 'unknown_camera') this.offline();
+      else if (refusal(m)) this.refuse(refusal(m));
       else this.fail(m.message || m.code);
     }
   }
 
+  // The camera may still be online: try again, waiting longer after each failure in a row.
   fail(message) {
     this.stop();
-    this.set('error', message);
-    // The camera may still be online: try again shortly.
-    this.retry = setTimeout(() => this.resume(), 1000 + Math.random() * 1000);
+    const wait = retryDelay(this.failures++);
+    this.set('error', `${message} (trying again in ${Math.max(1, Math.round(wait / 1000))} s)`);
+    this.retry = setTimeout(() => this.resume(), wait);
+  }
+
+  // Asking again would get the same answer: the tile says why and stays as it is
+  // until the page is loaded again.
+  refuse(message) {
+    this.stop();
+    this.video.srcObject = null;
+    this.set('refused', message);
   }
 
   // The camera restarted its pipeline on purpose: watch again at once.
@@ -208,5 +222,11 @@ export class CameraSession {
     this.session = null;
     if (this.pc) this.pc.close();
     this.pc = null;
+  }
+
+  // The tile is gone: no more messages for it.
+  forget() {
+    this.stop();
+    this.relay.sessions.delete(this);
   }
 }
