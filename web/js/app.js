@@ -3,8 +3,7 @@
 // and the hooks tests and benchmarks read (window.sightline, data-state on each
 // tile, data-relay on <body>).
 
-import { RelayConnection } from './signaling.js';
-import { CameraSession } from './session.js';
+import { CameraSession, RelayConnection } from './signaling.js';
 import { readStats } from './stats.js';
 import { checkSession } from './auth.js';
 import { Visibility } from './visibility.js';
@@ -14,9 +13,10 @@ const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offlin
 // Said to screen readers when a tile comes to them (connecting and paused are not news).
 const ANNOUNCED = new Set(['live', 'offline', 'error', 'refused']);
 
-// `boot`: the view page's connection and first session, started by js/boot.js.
-export function startApp({ container, only: asked = null, boot = null }) {
-  let only = asked;  // one camera; the grid becomes that camera's view in place (focus below)
+// `boot`: the view page's connection and its camera's session, started by view.html.
+export function startApp({ container, boot = null }) {
+  // One camera (the view page); the grid becomes that camera's view in place (focus below).
+  let only = boot?.session.camera ?? null;
   const timing = boot?.timing || { start: performance.now() };
   const sessions = new Map();  // camera id -> CameraSession
   const stats = new Map();     // camera id -> latest figures
@@ -29,17 +29,16 @@ export function startApp({ container, only: asked = null, boot = null }) {
 
   const relay = boot?.relay || new RelayConnection();
   const announcer = makeAnnouncer();
-  // One camera asked for by name: its session (js/boot.js's, already under way), in a tile.
-  if (only) {
-    const tile = makeTile(only, boot?.session.video);
+  // The view page's camera: the session view.html started (under way, or playing), in a tile.
+  if (boot) {
+    const { session } = boot;
+    const tile = makeTile(only, session.video);
     tiles.set(only, tile);
     container.append(tile.figure);
-    const session = boot?.session || new CameraSession(relay, only, tile.video, null, timing);
     session.onChange = (s) => render(s);
     session.wanted = () => visibility.wanted(only);
     sessions.set(only, session);
-    if (boot) render(session);
-    else session.prepare();
+    render(session);
   }
   document.body.dataset.relay = relay.state;
   // In parallel with the socket: what our token allows (a sign-in field if nothing).
@@ -65,7 +64,7 @@ export function startApp({ container, only: asked = null, boot = null }) {
     if (detail.state === 'connected' && lost) announcer.say('Connection to the relay is back.');
     lost = detail.state === 'reconnecting' || (lost && detail.state !== 'connected');
   });
-  // js/boot.js may have seen the socket drop before this page was here.
+  // view.html's first script may have seen the socket drop before this page was here.
   if (relay.state === 'reconnecting') relayState(relay.state);
   relay.addEventListener('welcome', ({ detail }) => {
     timing.welcome ??= performance.now();
@@ -73,7 +72,7 @@ export function startApp({ container, only: asked = null, boot = null }) {
   });
   relay.addEventListener('cameras', ({ detail }) => update(detail.cameras));
   relay.addEventListener('error', ({ detail }) => console.warn('relay error:', detail.code, detail.message));
-  if (relay.cameras) update(relay.cameras);  // welcomed already (js/boot.js)
+  if (relay.cameras) update(relay.cameras);  // welcomed already (view.html)
 
   // The camera list changed (or the relay is new): add, start, stop tiles.
   // Sessions without a peer connection start (new tiles; all of them after the

@@ -1,28 +1,12 @@
 // The page's access token (docs/security.md): taken from ?token= in the address
-// (then removed from it, and remembered in this browser), or the one remembered.
+// (then removed from it, and remembered in this browser), or the one remembered
+// (read in js/signaling.js, which the view page loads before anything else).
 // Sent on every request and socket; a sign-in field asks for one when the relay
 // refuses us.
 
-const KEY = 'sightline.token';
+import { KEY, token, withToken } from './signaling.js';
 
-export function token() {
-  const url = new URL(location.href);
-  const given = url.searchParams.get('token');
-  if (given) {
-    localStorage.setItem(KEY, given);
-    url.searchParams.delete('token');
-    history.replaceState(null, '', url.pathname + url.search + url.hash);
-  }
-  return given || localStorage.getItem(KEY) || '';
-}
-
-// `path` with the token as a query parameter (WebSocket upgrades and <img> sources
-// cannot carry an Authorization header).
-export function withToken(path) {
-  const t = token();
-  if (!t) return path;
-  return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}`;
-}
+export { token, withToken };
 
 export function authHeaders() {
   const t = token();

@@ -1,11 +1,11 @@
 // `/view/<camera-id>`: one camera, large, with its control panel. Loaded by
-// js/boot.js, which has the camera's session under way (or playing) already.
+// view.html's first script, which has the camera's session under way (or playing).
 import { startApp } from './app.js';
 import { startControlPanel } from './control.js';
 
 export function startView(boot) {
   const id = boot.session.camera;
   document.title = `${id} · Sightline`;
-  const { relay } = startApp({ container: document.getElementById('grid'), only: id, boot });
+  const { relay } = startApp({ container: document.getElementById('grid'), boot });
   startControlPanel({ relay, camera: id, container: document.getElementById('control') });
 }
