@@ -27,7 +27,9 @@ export const msg = {
 // and every other message by its type ('command_result', and an 'error' or
 // 'session_end' no session claimed). A session's own messages go to its handle().
 export class RelayConnection extends EventTarget {
-  constructor(url = defaultUrl()) {
+  // `early`: { ws, events }, a socket the page opened before this module loaded
+  // (view.html) and the message events it got meanwhile; taken over as it is.
+  constructor(url = defaultUrl(), early = null) {
     super();
     this.url = url;
     this.state = 'connecting';
@@ -39,15 +41,16 @@ export class RelayConnection extends EventTarget {
     this.sessions = new Set();  // CameraSessions, for routing
     // ?ice=relay in the page's address: only TURN-relayed paths (for checking TURN).
     this.iceTransportPolicy = new URLSearchParams(location.search).get('ice') === 'relay' ? 'relay' : 'all';
-    this.open();
+    this.open(early);
   }
 
-  open() {
-    const ws = new WebSocket(this.url);
+  open(early = null) {
+    if (early && early.ws.readyState > WebSocket.OPEN) early = null;  // it failed before we got here
+    const ws = early ? early.ws : new WebSocket(this.url);
     this.ws = ws;
     let lastHeard = performance.now();
     let beat = null;
-    ws.onopen = () => {
+    const onOpen = () => {
       this.attempt = 0;
       this.connects++;
       this.emit('open', {});
@@ -56,7 +59,7 @@ export class RelayConnection extends EventTarget {
         else this.send(msg.heartbeat());
       }, HEARTBEAT_MS);
     };
-    ws.onmessage = (event) => {
+    const onMessage = (event) => {
       lastHeard = performance.now();
       let m;
       try {
@@ -86,6 +89,16 @@ export class RelayConnection extends EventTarget {
       const step = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** this.attempt++);
       setTimeout(() => this.open(), step / 2 + Math.random() * step / 2);
     };
+    ws.onmessage = onMessage;
+    if (ws.readyState === WebSocket.OPEN) {
+      // Taken over after it opened: what happened before we listened, in order.
+      queueMicrotask(() => {
+        onOpen();
+        for (const event of early.events) onMessage(event);
+      });
+    } else {
+      ws.onopen = onOpen;
+    }
   }
 
   // Resolves once the socket is open (at once if it is).
@@ -192,6 +205,7 @@ export class CameraSession {
     this.pending = [];
     this.retry = null;
     this.failures = 0;     // in a row: how long the next wait is
+    this.prepared = null;  // { pc, offer } made ahead (view.html): the next start() uses them
     this.wanted = () => true;  // the page says whether the tile is seen
     relay.sessions.add(this);
   }
@@ -207,14 +221,16 @@ export class CameraSession {
   }
 
   async start() {
+    const prepared = this.prepared;
+    this.prepared = null;
     this.stop();
     this.set('connecting');
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    const pc = prepared ? prepared.pc : new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     this.pc = pc;
     this.ref = `r${++refCounter}`;
     this.session = null;
     this.pending = [];
-    pc.addTransceiver('video', { direction: 'recvonly' });
+    if (!prepared) pc.addTransceiver('video', { direction: 'recvonly' });
     pc.ontrack = (event) => this.show(pc, event.streams[0] || new MediaStream([event.track]));
     pc.onicecandidate = (event) => {
       const c = event.candidate;
@@ -236,7 +252,7 @@ export class CameraSession {
     // credentials for it alone): gathering waits for them.
     const sessionReady = new Promise((resolve) => { this.sessionArrived = resolve; });
     this.localReady = (async () => {
-      const offer = await pc.createOffer();
+      const offer = await (prepared ? prepared.offer : pc.createOffer());
       // The view page's first session asks as soon as the socket is open, without
       // waiting for the relay's welcome (view.html).
       await this.relay.opened();
