@@ -57,7 +57,7 @@ export function startApp({ container, boot = null }) {
       for (const s of sessions.values()) if (s.state !== 'refused') { s.stop(); s.set('connecting'); }
     }
   };
-  let lost = false;
+  let lost = relay.state === 'reconnecting';
   relay.addEventListener('state', ({ detail }) => {
     relayState(detail.state);
     if (detail.state === 'reconnecting' && !lost) announcer.say('Connection to the relay lost; reconnecting.');
