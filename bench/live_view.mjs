@@ -87,36 +87,45 @@ async function firstFrame(stack, browser, relay) {
   // sightline-agent binary>, a second camera from it; with COMPARE_WAIT=1, our
   // camera again, waited for with selector waits (how this bench measured until the
   // fifth pass, docs/benchmarks.md).
-  const variants = [{ id: 'ff', label: '', wait: untouchedTiming }];
-  const agents = { ff: paths.agent };
+  // With REFERENCE_WEB=<another web/ directory>, a second relay serving it, with a
+  // camera from our agent: the page measured against the page.
+  const variants = [{ id: 'ff', label: '', wait: untouchedTiming, relay }];
+  const agents = [['ff', paths.agent, relay]];
   if (process.env.REFERENCE_AGENT) {
-    agents['ff-ref'] = process.env.REFERENCE_AGENT;
-    variants.push({ id: 'ff-ref', label: `, reference agent ${agents['ff-ref']}`, wait: untouchedTiming });
+    agents.push(['ff-ref', process.env.REFERENCE_AGENT, relay]);
+    variants.push({ id: 'ff-ref', label: `, reference agent ${process.env.REFERENCE_AGENT}`, wait: untouchedTiming, relay });
+  }
+  if (process.env.REFERENCE_WEB) {
+    const other = await startRelay(stack, { name: 'relay (reference web)', args: ['--web-root', process.env.REFERENCE_WEB] });
+    agents.push(['ff-web', paths.agent, other]);
+    variants.push({ id: 'ff-web', label: `, reference web ${process.env.REFERENCE_WEB}`, wait: untouchedTiming, relay: other });
   }
   if (process.env.COMPARE_WAIT) {
-    variants.push({ id: 'ff', label: ', waited for with selector waits', wait: (page) => selectorTiming(page, 'ff') });
+    variants.push({ id: 'ff', label: ', waited for with selector waits', wait: (page) => selectorTiming(page, 'ff'), relay });
   }
-  for (const [id, binary] of Object.entries(agents)) {
-    await startAgent(stack, relay.port, id, ['--width', '640', '--height', '480'], { binary });
+  for (const [id, binary, on] of agents) {
+    await startAgent(stack, on.port, id, ['--width', '640', '--height', '480'], { binary });
   }
   const grid = await browser.open(`${relay.url}/`);
   // The profile has seen the grid (its scripts cached), as a user's browser has.
-  const profileGrid = await browser.openTab(`${relay.url}/`);
-  await tileState(profileGrid, 'ff', 'live');
-  await profileGrid.closeAll();
+  for (const { id, relay: on } of variants) {
+    const profileGrid = await browser.openTab(`${on.url}/`);
+    await tileState(profileGrid, id, 'live');
+    await profileGrid.closeAll();
+  }
   const cases = {
-    'new tab in a fresh profile (first visit)': async (id) => {
-      const page = await browser.open(`${relay.url}/view/${id}`);
+    'new tab in a fresh profile (first visit)': async (id, url) => {
+      const page = await browser.open(`${url}/view/${id}`);
       return { page, close: () => page.closeAll() };
     },
-    'new tab next to the grid (a user\'s browser: same profile, cache and connections)': async (id) => {
-      const page = await browser.openTab(`${relay.url}/view/${id}`);
+    'new tab next to the grid (a user\'s browser: same profile, cache and connections)': async (id, url) => {
+      const page = await browser.openTab(`${url}/view/${id}`);
       return { page, close: () => page.closeAll() };
     },
-    'page load in the grid\'s tab': async (id) => {
-      await grid.goto(`${relay.url}/`);
+    'page load in the grid\'s tab': async (id, url) => {
+      await grid.goto(`${url}/`);
       await tileState(grid, id, 'live');
-      await grid.goto(`${relay.url}/view/${id}`);
+      await grid.goto(`${url}/view/${id}`);
       return { page: grid, close: async () => {} };
     },
   };
@@ -125,8 +134,8 @@ async function firstFrame(stack, browser, relay) {
       total: [], steps: { boot: [], wsOpen: [], offerSent: [], answer: [], iceConnected: [], firstFrame: [] } }));
     // One untimed run warms the browser's WebRTC stack, as a real user's browser is.
     for (let i = 0; i <= FIRST_FRAME_RUNS; i++) {
-      for (const [v, { id, wait }] of variants.entries()) {
-        const { page, close } = await open(id);
+      for (const [v, { id, wait, relay: on }] of variants.entries()) {
+        const { page, close } = await open(id, on.url);
         const t = await wait(page);
         await close();
         if (i === 0) continue;

@@ -8,6 +8,8 @@
 #                                     # first-frame, cpu, viewer-cost: that agent measured in the same run
 #   COMPARE_WAIT=1 bash bench/run.sh first-frame
 #                                     # also waited for the old way (selector waits), in the same run
+#   REFERENCE_WEB=/path/to/another/web bash bench/run.sh first-frame
+#                                     # that page, served by a second relay, measured in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d tests/integration/node_modules ] || bash scripts/setup.sh

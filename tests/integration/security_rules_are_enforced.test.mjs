@@ -293,3 +293,58 @@ test('security is on unless explicitly off, and off only on loopback', async () 
   assert.equal(wide.status, 2);
   assert.match(String(wide.stderr), /'insecure-dev'/);
 });
+
+// A page whose session the relay refuses for good (here: the camera has all the
+// viewers it may have) says why and stops asking; one whose sessions fail for
+// another reason (here: the camera never answers) tries again, waiting longer
+// each time.
+test('a refused page stops asking, a failing one backs off', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const relay = await startRelay(stack, { args: ['--max-sessions-per-camera', '1', '--session-timeout', '1'] });
+    const ws = `ws://127.0.0.1:${relay.port}`;
+    // A stand-in agent: answers cam-full's first session, never cam-mute's.
+    const agent = await peer(`${ws}/ws/agent`);
+    const offers = [];  // when cam-mute's offers arrived
+    agent.ws.on('message', (d) => {
+      const m = JSON.parse(String(d));
+      if (m.type === 'offer' && m.camera === 'cam-mute') offers.push(Date.now());
+    });
+    const cam = (id) => ({ id, width: 640, height: 480, fps: 30, codec: 'H264', source: 'test', encoder: 'x264enc' });
+    agent.send({ type: 'hello', protocol: 1, agent: 'fake', cameras: [cam('cam-full'), cam('cam-mute')] });
+    await waitFor('the cameras listed', async () => (await (await fetch(`${relay.url}/api/cameras`)).json()).length === 2);
+    const holder = await peer(`${ws}/ws/viewer`);
+    holder.send({ type: 'watch', ref: 'hold', camera: 'cam-full', sdp: 'v=0' });
+    const held = await holder.reply('hold');
+    assert.equal(held.type, 'session');
+    await waitFor('the offer', () => agent.got.find((m) => m.type === 'offer' && m.session === held.session));
+    agent.send({ type: 'answer', session: held.session, sdp: 'v=0' });
+
+    const browser = await startBrowser(stack);
+    const full = await browser.open(`${relay.url}/view/cam-full`);
+    await tileState(full, 'cam-full', 'refused');
+    assert.match(await full.textContent('figure.tile[data-camera="cam-full"] .note'), /cam-full' already has 1 viewers/);
+    // It does not ask again: no second refusal in a window that held two or more
+    // of the old retries (every 1-2 s).
+    const refusals = () => (relay.proc.output().match(/refused: too_many_sessions/g) || []).length;
+    assert.equal(refusals(), 1);
+    const until = Date.now() + 5000;
+    while (Date.now() < until) {
+      assert.equal(refusals(), 1, 'the refused page asked again');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(await full.getAttribute('figure.tile[data-camera="cam-full"]', 'data-state'), 'refused');
+
+    // cam-mute: each session ends after the relay's 1 s session timeout; the page
+    // waits 1 s, 2 s, 4 s, 8 s (each jittered down to half) before the next.
+    const mute = await browser.open(`${relay.url}/view/cam-mute`);
+    await waitFor('five sessions of cam-mute', () => offers.length >= 5, { timeout: 45000 });
+    const gaps = offers.slice(1, 5).map((t, i) => t - offers[i]);
+    await waitFor('the tile to say when it tries again', async () =>
+      /session ended: timeout \(trying again in \d+ s\)/.test(await mute.textContent('figure.tile[data-camera="cam-mute"] .note')));
+    assert.ok(gaps[0] < 3500, `the first retry comes soon: ${gaps}`);
+    assert.ok(gaps[3] >= 4500, `the fourth retry waits longer (1 s timeout + at least 4 s): ${gaps}`);
+    assert.ok(gaps[3] > gaps[0], `later retries wait longer: ${gaps}`);
+    assert.deepEqual([...full.errors, ...mute.errors], []);
+  });
+});

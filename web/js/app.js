@@ -1,18 +1,23 @@
 // The pages' shared core: one relay connection, one CameraSession per tile,
-// live figures from getStats, and the hooks tests and benchmarks read
-// (window.sightline, data-state on each tile, data-relay on <body>).
+// live figures from getStats, state changes told to screen readers (#announcer),
+// and the hooks tests and benchmarks read (window.sightline, data-state on each
+// tile, data-relay on <body>).
 
-import { RelayConnection } from './signaling.js';
-import { CameraSession } from './session.js';
+import { CameraSession, RelayConnection } from './signaling.js';
 import { readStats } from './stats.js';
 import { checkSession } from './auth.js';
 import { Visibility } from './visibility.js';
 
-const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offline', error: 'error', paused: 'paused' };
+const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offline', error: 'error', paused: 'paused',
+  refused: 'refused' };
+// Said to screen readers when a tile comes to them (connecting and paused are not news).
+const ANNOUNCED = new Set(['live', 'offline', 'error', 'refused']);
 
-export function startApp({ container, only: asked = null }) {
-  let only = asked;  // one camera; the grid becomes that camera's view in place (focus below)
-  const timing = { start: performance.now() };
+// `boot`: the view page's connection and its camera's session, started by view.html.
+export function startApp({ container, boot = null }) {
+  // One camera (the view page); the grid becomes that camera's view in place (focus below).
+  let only = boot?.session.camera ?? null;
+  const timing = boot?.timing || { start: performance.now() };
   const sessions = new Map();  // camera id -> CameraSession
   const stats = new Map();     // camera id -> latest figures
   const tiles = new Map();     // camera id -> tile elements
@@ -22,32 +27,20 @@ export function startApp({ container, only: asked = null }) {
     for (const session of sessions.values()) if (id === null || id === session.camera) apply(session);
   });
 
-  const boot = window.sightlineBoot || null;
-  const relay = new RelayConnection(undefined, boot);
-  if (boot) timing.boot = boot.ran;  // when the page's first script ran
-  if (boot?.opened) timing.wsOpen = boot.opened;
-  // One camera asked for by name: get its session ready while the socket connects.
-  if (only) {
-    // view.html's boot script may be showing the picture in its own video already.
-    const tile = makeTile(only, document.getElementById('boot-video') || undefined);
+  const relay = boot?.relay || new RelayConnection();
+  const announcer = makeAnnouncer();
+  // The view page's camera: the session view.html started (under way, or playing), in a tile.
+  if (boot) {
+    const { session } = boot;
+    const tile = makeTile(only, session.video);
     tiles.set(only, tile);
     container.append(tile.figure);
-    const session = new CameraSession(relay, only, tile.video, (s) => render(s), timing);
+    session.onChange = (s) => render(s);
     session.wanted = () => visibility.wanted(only);
     sessions.set(only, session);
-    if (boot?.prepared && boot.ws.readyState > WebSocket.OPEN) {
-      boot.prepared.pc.close();  // its socket failed before we got here: start afresh
-      session.prepare();
-    } else if (boot?.prepared) {
-      boot.adopted = true;  // from here on the session sends its own messages
-      session.prepared = boot.prepared;
-      if (boot.sent) session.ref = boot.prepared.ref;
-      if (boot.sent && timing.offerSent === undefined) timing.offerSent = boot.sent;
-    } else {
-      session.prepare();
-    }
+    render(session);
   }
-  document.body.dataset.relay = 'connecting';
+  document.body.dataset.relay = relay.state;
   // In parallel with the socket: what our token allows (a sign-in field if nothing).
   checkSession().then((session) => {
     window.sightline.session = session;
@@ -55,36 +48,37 @@ export function startApp({ container, only: asked = null }) {
   });
   const banner = document.getElementById('banner');
 
-  relay.addEventListener('open', () => { if (timing.wsOpen === undefined) timing.wsOpen = performance.now(); });
+  relay.addEventListener('open', () => { timing.wsOpen ??= performance.now(); });
+  const relayState = (state) => {
+    document.body.dataset.relay = state;
+    banner.hidden = state !== 'reconnecting';
+    if (state === 'reconnecting') {
+      // The relay forgot our sessions; start over when it is back (a refused tile stays refused).
+      for (const s of sessions.values()) if (s.state !== 'refused') { s.stop(); s.set('connecting'); }
+    }
+  };
+  let lost = relay.state === 'reconnecting';
   relay.addEventListener('state', ({ detail }) => {
-    document.body.dataset.relay = detail.state;
-    banner.hidden = detail.state !== 'reconnecting';
-    if (detail.state === 'reconnecting') {
-      // The relay forgot our sessions; start over when it is back.
-      for (const s of sessions.values()) { s.stop(); s.set('connecting'); }
-    }
+    relayState(detail.state);
+    if (detail.state === 'reconnecting' && !lost) announcer.say('Connection to the relay lost; reconnecting.');
+    if (detail.state === 'connected' && lost) announcer.say('Connection to the relay is back.');
+    lost = detail.state === 'reconnecting' || (lost && detail.state !== 'connected');
   });
+  // view.html's first script may have seen the socket drop before this page was here.
+  if (relay.state === 'reconnecting') relayState(relay.state);
   relay.addEventListener('welcome', ({ detail }) => {
-    if (timing.welcome === undefined) timing.welcome = performance.now();
-    update(detail.cameras, true);
+    timing.welcome ??= performance.now();
+    update(detail.cameras);
   });
-  relay.addEventListener('cameras', ({ detail }) => update(detail.cameras, false));
-  for (const type of ['session', 'answer', 'ice', 'session_end', 'error']) {
-    relay.addEventListener(type, ({ detail }) => route(detail));
-  }
-
-  function route(m) {
-    for (const s of sessions.values()) {
-      if ((m.ref && m.ref === s.ref) || (m.session && m.session === s.session)) {
-        s.handle(m);
-        return;
-      }
-    }
-    if (m.type === 'error') console.warn('relay error:', m.code, m.message);
-  }
+  relay.addEventListener('cameras', ({ detail }) => update(detail.cameras));
+  relay.addEventListener('error', ({ detail }) => console.warn('relay error:', detail.code, detail.message));
+  if (relay.cameras) update(relay.cameras);  // welcomed already (view.html)
 
   // The camera list changed (or the relay is new): add, start, stop tiles.
-  function update(cameras, fresh) {
+  // Sessions without a peer connection start (new tiles; all of them after the
+  // relay came back), unless nobody sees them; a tile in 'error' retries by itself,
+  // a refused one stays as it is.
+  function update(cameras) {
     const list = only ? cameras.filter((c) => c.id === only) : cameras;
     if (only && list.length === 0) list.push({ id: only, online: false, unknown: true });
     for (const cam of list) {
@@ -101,12 +95,14 @@ export function startApp({ container, only: asked = null }) {
       }
       tile.info = cam;
       const session = sessions.get(cam.id);
-      if (!cam.online) {
+      if (session.state === 'refused') {
+        render(session);
+      } else if (!cam.online) {
         if (session.state !== 'offline') session.offline();
         else render(session);  // the reason may have changed
       } else if (!visibility.wanted(cam.id)) {
         apply(session);
-      } else if (fresh || session.state === 'offline' || (!session.pc && session.state !== 'error')) {
+      } else if (session.state === 'offline' || (!session.pc && session.state !== 'error')) {
         session.start();
       }
       renderInfo(tile, cam);
@@ -119,7 +115,7 @@ export function startApp({ container, only: asked = null }) {
   function apply(session) {
     const online = tiles.get(session.camera)?.info?.online;
     if (!visibility.wanted(session.camera)) {
-      const idle = ['paused', 'offline'].includes(session.state) || visibility.pending(session.camera);
+      const idle = ['paused', 'offline', 'refused'].includes(session.state) || visibility.pending(session.camera);
       if (!idle) session.pause();
     } else if (online && !session.pc && (session.state === 'paused' || session.state === 'connecting')) {
       session.start();
@@ -129,6 +125,9 @@ export function startApp({ container, only: asked = null }) {
   function render(session) {
     const tile = tiles.get(session.camera);
     if (!tile) return;
+    if (tile.figure.dataset.state !== session.state && ANNOUNCED.has(session.state)) {
+      announcer.say(`${session.camera}: ${STATE_TEXT[session.state]}${session.message ? `. ${session.message}` : ''}`);
+    }
     tile.figure.dataset.state = session.state;
     tile.state.textContent = STATE_TEXT[session.state];
     tile.state.className = `state ${session.state}`;
@@ -168,7 +167,7 @@ export function startApp({ container, only: asked = null }) {
     for (const [other, session] of sessions) {
       const { figure } = tiles.get(other);
       if (other !== id) {
-        session.stop();
+        session.forget();
         sessions.delete(other);
         stats.delete(other);
         figure.remove();
@@ -203,6 +202,20 @@ export function startApp({ container, only: asked = null }) {
   }, 1000);
 
   return { relay, sessions };
+}
+
+// One polite live region (#announcer): what changed since the last turn of the
+// event loop, said in one go.
+function makeAnnouncer() {
+  const region = document.getElementById('announcer');
+  let said = [];
+  return {
+    say(text) {
+      if (!region) return;
+      if (said.length === 0) queueMicrotask(() => { region.textContent = said.join(' '); said = []; });
+      said.push(text);
+    },
+  };
 }
 
 function makeTile(id, video = document.createElement('video')) {

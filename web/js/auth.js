@@ -1,28 +1,12 @@
 // The page's access token (docs/security.md): taken from ?token= in the address
-// (then removed from it, and remembered in this browser), or the one remembered.
+// (then removed from it, and remembered in this browser), or the one remembered
+// (read in js/signaling.js, which the view page loads before anything else).
 // Sent on every request and socket; a sign-in field asks for one when the relay
 // refuses us.
 
-const KEY = 'sightline.token';
+import { KEY, token, withToken } from './signaling.js';
 
-export function token() {
-  const url = new URL(location.href);
-  const given = url.searchParams.get('token');
-  if (given) {
-    localStorage.setItem(KEY, given);
-    url.searchParams.delete('token');
-    history.replaceState(null, '', url.pathname + url.search + url.hash);
-  }
-  return given || localStorage.getItem(KEY) || '';
-}
-
-// `path` with the token as a query parameter (WebSocket upgrades and <img> sources
-// cannot carry an Authorization header).
-export function withToken(path) {
-  const t = token();
-  if (!t) return path;
-  return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}`;
-}
+export { token, withToken };
 
 export function authHeaders() {
   const t = token();
@@ -47,7 +31,8 @@ function showSignIn(why) {
   form.className = 'signin';
   const note = document.createElement('span');
   note.textContent = token() ? `Token refused (${why}).` : 'This relay needs an access token.';
-  const input = Object.assign(document.createElement('input'), { name: 'token', placeholder: 'paste a token', size: 40 });
+  const input = Object.assign(document.createElement('input'), { name: 'token', placeholder: 'paste a token' });
+  input.setAttribute('aria-label', 'access token');
   const button = Object.assign(document.createElement('button'), { type: 'submit', textContent: 'Sign in' });
   form.append(note, input, button);
   form.addEventListener('submit', (e) => {

@@ -62,8 +62,10 @@ export function startControlPanel({ relay, camera, container }) {
       form.append(field);
     }
     if (spec.text) {
-      form.append(el('input', { name: spec.text, type: 'text', placeholder: spec.placeholder,
-        title: 'name=value, name=value' }));
+      const field = el('label', { className: 'field' });
+      field.append(el('span', { className: 'visually-hidden', textContent: `${spec.title}: name=value, name=value` }),
+        el('input', { name: spec.text, type: 'text', placeholder: spec.placeholder, title: 'name=value, name=value' }));
+      form.append(field);
     }
     form.append(el('button', { type: 'submit', textContent: spec.button }));
     form.addEventListener('submit', (e) => {

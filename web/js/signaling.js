@@ -1,13 +1,18 @@
 // The page's side of the signaling protocol (docs/protocol.md): one WebSocket to
-// the relay's /ws/viewer, heartbeats, and reconnection with jittered backoff.
-// The message shapes mirror common/protocol.hpp.
-
-import { withToken } from './auth.js';
+// the relay's /ws/viewer (heartbeats, reconnection with jittered backoff), and one
+// CameraSession per camera watched (its peer connection, its messages, retrying
+// with backoff or stopping when retrying cannot help). The message shapes mirror
+// common/protocol.hpp.
+// One file on purpose: the view page loads it first and alone, to get its picture
+// up before the rest of the app loads (view.html), and each file is one more
+// request before the first frame. The app then goes on with the same objects.
 
 const HEARTBEAT_MS = 5000;
 const SILENCE_MS = 15000;
-const RETRY_FIRST_MS = 250;
-const RETRY_MAX_MS = 5000;
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+// What the relay says about one session: it goes to that session.
+const SESSION_TYPES = new Set(['session', 'answer', 'ice', 'session_end', 'error']);
 
 export const msg = {
   watch: (ref, camera, sdp) => ({ type: 'watch', ref, camera, sdp }),
@@ -18,32 +23,36 @@ export const msg = {
   heartbeat: () => ({ type: 'heartbeat' }),
 };
 
-// Emits: 'state' (connecting|connected|reconnecting), 'welcome', 'cameras',
-// and every other message by its type ('session', 'answer', 'ice', 'session_end', 'error').
+// Emits: 'open', 'state' (connecting|connected|reconnecting), 'welcome', 'cameras',
+// and every other message by its type ('command_result', and an 'error' or
+// 'session_end' no session claimed). A session's own messages go to its handle().
 export class RelayConnection extends EventTarget {
-  // `boot`: a socket the page opened before this module loaded (view.html), with
-  // the messages it received meanwhile.
-  constructor(url = defaultUrl(), boot = null) {
+  // `early`: { ws, events }, a socket the page opened before this module loaded
+  // (view.html) and the message events it got meanwhile; taken over as it is.
+  constructor(url = defaultUrl(), early = null) {
     super();
     this.url = url;
     this.state = 'connecting';
     this.attempt = 0;
+    this.connects = 0;
     this.ws = null;
     this.iceServers = [];
+    this.cameras = null;        // the relay's list, once it welcomed us
+    this.sessions = new Set();  // CameraSessions, for routing
     // ?ice=relay in the page's address: only TURN-relayed paths (for checking TURN).
     this.iceTransportPolicy = new URLSearchParams(location.search).get('ice') === 'relay' ? 'relay' : 'all';
-    this.open(boot);
+    this.open(early);
   }
 
-  open(boot = null) {
-    if (boot && boot.ws.readyState > WebSocket.OPEN) boot = null;  // it failed before we got here
-    const ws = boot ? boot.ws : new WebSocket(this.url);
+  open(early = null) {
+    if (early && early.ws.readyState > WebSocket.OPEN) early = null;  // it failed before we got here
+    const ws = early ? early.ws : new WebSocket(this.url);
     this.ws = ws;
     let lastHeard = performance.now();
     let beat = null;
     const onOpen = () => {
       this.attempt = 0;
-      this.connects = (this.connects || 0) + 1;
+      this.connects++;
       this.emit('open', {});
       beat = setInterval(() => {
         if (performance.now() - lastHeard > SILENCE_MS) ws.close();
@@ -69,26 +78,44 @@ export class RelayConnection extends EventTarget {
         this.setState('connected');
       }
       if (m.type === 'welcome' || m.type === 'cameras') this.cameras = m.cameras || [];
+      if (SESSION_TYPES.has(m.type) && this.route(m)) return;
       this.emit(m.type, m);
     };
-    ws.onmessage = onMessage;
     ws.onclose = () => {
       clearInterval(beat);
       if (this.ws !== ws) return;
       this.setState('reconnecting');
       // Jittered exponential backoff: many pages losing one relay come back spread out.
-      const step = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** this.attempt++);
+      const step = Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** this.attempt++);
       setTimeout(() => this.open(), step / 2 + Math.random() * step / 2);
     };
+    ws.onmessage = onMessage;
     if (ws.readyState === WebSocket.OPEN) {
-      // Adopted after it opened: replay what happened before we listened.
+      // Taken over after it opened: what happened before we listened, in order.
       queueMicrotask(() => {
         onOpen();
-        for (const event of boot.early) onMessage(event);
+        for (const event of early.events) onMessage(event);
       });
     } else {
       ws.onopen = onOpen;
     }
+  }
+
+  // Resolves once the socket is open (at once if it is).
+  opened() {
+    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve) => this.addEventListener('open', resolve, { once: true }));
+  }
+
+  // A message for one session: by the `ref` of its watch, or by its session id.
+  route(m) {
+    for (const s of this.sessions) {
+      if ((m.ref && m.ref === s.ref) || (m.session && m.session === s.session)) {
+        s.handle(m);
+        return true;
+      }
+    }
+    return false;
   }
 
   send(message) {
@@ -106,7 +133,251 @@ export class RelayConnection extends EventTarget {
   }
 }
 
+// The access token (docs/security.md, js/auth.js).
+export const KEY = 'sightline.token';
+
+export function token() {
+  const url = new URL(location.href);
+  const given = url.searchParams.get('token');
+  if (given) {
+    localStorage.setItem(KEY, given);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+  return given || localStorage.getItem(KEY) || '';
+}
+
+// `path` with the token as a query parameter (WebSocket upgrades and <img> sources
+// cannot carry an Authorization header).
+export function withToken(path) {
+  const t = token();
+  if (!t) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(t)}`;
+}
+
 function defaultUrl() {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
   return `${scheme}//${location.host}${withToken('/ws/viewer')}`;
+}
+
+// Watching one camera: an RTCPeerConnection that offers to receive video, the
+// signaling for it, and what to do when a session fails.
+
+let refCounter = 0;
+
+// A failed session is tried again after RETRY_FIRST_MS, doubling up to RETRY_MAX_MS,
+// each wait jittered (half to all of it) so that pages do not come back in step.
+const RETRY_FIRST_MS = 1000;
+const RETRY_MAX_MS = 30000;
+
+export function retryDelay(attempt) {
+  const step = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** attempt);
+  return step / 2 + Math.random() * step / 2;
+}
+
+// Refusals that asking again will not change (docs/protocol.md): the token does not
+// allow it, or the relay's limits on sessions per camera, client or connection are
+// reached. A connection's limit on unanswered sessions is only a matter of time (a
+// grid starting many tiles at once meets it), so that one is tried again.
+export function refusal(m) {
+  if (m.code === 'forbidden') return `Not allowed: ${m.message || 'this token may not watch this camera'}.`;
+  if (m.code === 'too_many_sessions' && !/unanswered/.test(m.message || '')) {
+    return `Refused by the relay: ${m.message || 'too many sessions'}. Close other views and reload to try again.`;
+  }
+  return null;
+}
+
+// States: 'connecting' -> 'live' (first frame shown) ; 'offline' ; 'error' (tried
+// again later) ; 'refused' (not tried again) ; 'paused' (nobody sees the tile: no
+// session, js/visibility.js).
+export class CameraSession {
+  constructor(relay, camera, video, onChange, timing) {
+    this.relay = relay;
+    this.camera = camera;
+    this.video = video;
+    this.onChange = onChange;
+    this.timing = timing;  // filled once, for the first session of the page
+    this.state = 'connecting';
+    this.message = '';
+    this.pc = null;
+    this.session = null;
+    this.ref = null;
+    this.pending = [];
+    this.retry = null;
+    this.failures = 0;     // in a row: how long the next wait is
+    this.prepared = null;  // { pc, offer } made ahead (view.html): the next start() uses them
+    this.wanted = () => true;  // the page says whether the tile is seen
+    relay.sessions.add(this);
+  }
+
+  set(state, message = '') {
+    this.state = state;
+    this.message = message;
+    this.onChange(this);
+  }
+
+  mark(step, at = performance.now()) {
+    if (this.timing && this.timing[step] === undefined && at !== null) this.timing[step] = at;
+  }
+
+  async start() {
+    const prepared = this.prepared;
+    this.prepared = null;
+    this.stop();
+    this.set('connecting');
+    const pc = prepared ? prepared.pc : new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    this.ref = `r${++refCounter}`;
+    this.session = null;
+    this.pending = [];
+    if (!prepared) pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.ontrack = (event) => this.show(pc, event.streams[0] || new MediaStream([event.track]));
+    pc.onicecandidate = (event) => {
+      const c = event.candidate;
+      const m = msg.ice(null, c ? c.candidate : '', c ? c.sdpMLineIndex ?? 0 : 0);
+      if (this.session) this.relay.send({ ...m, session: this.session });
+      else this.pending.push(m);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (pc !== this.pc) return;
+      if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') this.mark('iceConnected');
+      if (pc.iceConnectionState === 'failed') this.fail('network path failed (ICE)');
+    };
+    // The answer may arrive before setLocalDescription is done, and candidates
+    // before the answer: each step waits for the one it needs.
+    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
+    // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
+    pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
+    // The relay's `session` reply carries this session's ICE servers (TURN with
+    // credentials for it alone): gathering waits for them.
+    const sessionReady = new Promise((resolve) => { this.sessionArrived = resolve; });
+    this.localReady = (async () => {
+      const offer = await (prepared ? prepared.offer : pc.createOffer());
+      // The view page's first session asks as soon as the socket is open, without
+      // waiting for the relay's welcome (view.html).
+      await this.relay.opened();
+      if (pc !== this.pc) return;
+      this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
+      this.mark('offerSent');
+      const started = await sessionReady;
+      if (pc !== this.pc) return;
+      if (started.ice_servers?.length) {
+        pc.setConfiguration({ iceServers: started.ice_servers, bundlePolicy: 'max-bundle',
+          iceTransportPolicy: this.relay.iceTransportPolicy || 'all' });
+      }
+      await pc.setLocalDescription(offer);
+    })();
+    await this.localReady.catch((e) => { if (pc === this.pc) this.fail(`cannot start: ${e.message}`); });
+  }
+
+  show(pc, stream) {
+    if (this.video.srcObject !== stream) {  // setting it again would restart playback
+      this.video.srcObject = stream;
+      this.video.play().catch(() => {});
+    }
+    const onFrame = () => {
+      if (pc !== this.pc) return;
+      this.mark('firstFrame');
+      this.failures = 0;
+      if (this.state !== 'live') this.set('live');
+    };
+    if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(onFrame);
+    else this.video.addEventListener('playing', onFrame, { once: true });
+  }
+
+  // Messages from the relay for this session (RelayConnection.route).
+  async handle(m) {
+    if (m.type === 'session') {
+      this.session = m.session;
+      this.sessionArrived?.(m);
+      for (const c of this.pending) this.relay.send({ ...c, session: this.session });
+      this.pending = [];
+    } else if (m.type === 'answer') {
+      this.mark('answer');
+      const pc = this.pc;
+      try {
+        await this.localReady;
+        if (pc !== this.pc) return;
+        await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        this.answered();
+      } catch (e) {
+        if (pc === this.pc) this.fail(`bad answer: ${e.message}`);
+      }
+    } else if (m.type === 'ice') {
+      if (!m.candidate) return;
+      const pc = this.pc;
+      await this.remoteReady;
+      if (pc !== this.pc) return;
+      try {
+        await pc.addIceCandidate({ candidate: m.candidate, sdpMLineIndex: m.sdp_mline_index });
+      } catch (e) {
+        console.warn('candidate refused', e);
+      }
+    } else if (m.type === 'session_end') {
+      this.session = null;
+      if (m.reason === 'camera_offline') this.offline();
+      else if (m.reason === 'pipeline_restart') this.again();
+      else this.fail(`session ended: ${m.reason}`);
+    } else if (m.type === 'error') {
+      // Offline and unknown cameras wait for the camera list to say they are back.
+      if (m.code === 'camera_offline' || m.code === 'unknown_camera') this.offline();
+      else if (refusal(m)) this.refuse(refusal(m));
+      else this.fail(m.message || m.code);
+    }
+  }
+
+  // The camera may still be online: try again, waiting longer after each failure in a row.
+  fail(message) {
+    this.stop();
+    const wait = retryDelay(this.failures++);
+    this.set('error', `${message} (trying again in ${Math.max(1, Math.round(wait / 1000))} s)`);
+    this.retry = setTimeout(() => this.resume(), wait);
+  }
+
+  // Asking again would get the same answer: the tile says why and stays as it is
+  // until the page is loaded again.
+  refuse(message) {
+    this.stop();
+    this.video.srcObject = null;
+    this.set('refused', message);
+  }
+
+  // The camera restarted its pipeline on purpose: watch again at once.
+  again() {
+    this.stop();
+    this.set('connecting');
+    this.retry = setTimeout(() => this.resume(), 200);
+  }
+
+  resume() {
+    if (this.wanted()) this.start();
+    else this.pause();
+  }
+
+  // Nobody sees the tile: the session ends (the agent drops its branch).
+  pause() {
+    this.stop();
+    this.set('paused');
+  }
+
+  offline() {
+    this.stop();
+    this.video.srcObject = null;
+    this.set('offline');
+  }
+
+  stop() {
+    clearTimeout(this.retry);
+    this.retry = null;
+    if (this.session) this.relay.send(msg.stop(this.session));
+    this.session = null;
+    if (this.pc) this.pc.close();
+    this.pc = null;
+  }
+
+  // The tile is gone: no more messages for it.
+  forget() {
+    this.stop();
+    this.relay.sessions.delete(this);
+  }
 }
