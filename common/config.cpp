@@ -179,7 +179,8 @@ Result<CommandLine> parse_command_line(const std::vector<Option> &options, const
   g_autoptr(GOptionContext) context = g_option_context_new(nullptr);
   g_option_context_set_help_enabled(context, FALSE);
   g_option_context_set_main_group(context, flags.release());
-  std::vector<const char *> args{"prog"};
+  // argv[0] as it was: GOptionContext names the program (g_get_prgname) after it.
+  std::vector<const char *> args{argv.empty() ? "" : argv[0].c_str()};
   for (size_t i = 1; i < argv.size(); ++i) args.push_back(argv[i].c_str());
   args.push_back(nullptr);
   g_auto(GStrv) rest = g_strdupv(const_cast<gchar **>(args.data()));
