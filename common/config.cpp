@@ -1,4 +1,5 @@
-// Settings from an INI file and the command line, checked against one table.
+// Settings from an INI file and the command line, checked against one table:
+// defaults, then the file, then the flags (parsed by GOptionContext).
 #include "config.hpp"
 
 #include "gobj.hpp"
@@ -8,8 +9,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace sl::config {
 
@@ -23,250 +26,284 @@ const std::vector<std::string> &Settings::list(const std::string &key) const {
 }
 void Settings::set(const std::string &key, Value v) { values_[key] = std::move(v); }
 
-struct Loader {
-  const std::vector<Option> &options;
-  std::string where;  // "in FILE" or "on the command line", for messages
-  std::string error;
+namespace {
 
-  const Option *find(const std::string &key) const {
-    for (const auto &o : options)
-      if (o.key == key) return &o;
-    return nullptr;
-  }
+const Option *find(const std::vector<Option> &options, const std::string &key) {
+  for (const auto &o : options)
+    if (o.key == key) return &o;
+  return nullptr;
+}
 
-  std::optional<Value> convert(const Option &o, const std::string &text) {
-    switch (o.kind) {
-      case Kind::String:
-        return Value(text);
-      case Kind::Int: {
-        errno = 0;
-        char *end = nullptr;
-        long v = std::strtol(text.c_str(), &end, 10);
-        if (text.empty() || errno != 0 || *end != '\0') {
-          error = "Setting '" + o.key + "' " + where + " must be a whole number, not '" + text + "'.";
-          return std::nullopt;
-        }
-        if (v < o.min || v > o.max) {
-          error = "Setting '" + o.key + "' " + where + " must be between " + std::to_string(o.min) + " and " +
-                  std::to_string(o.max) + ", not " + text + ".";
-          return std::nullopt;
-        }
-        return Value(v);
-      }
-      case Kind::Bool: {
-        std::string t = text;
-        for (auto &c : t) c = char(g_ascii_tolower(c));
-        if (t == "true" || t == "yes" || t == "1" || t == "on") return Value(true);
-        if (t == "false" || t == "no" || t == "0" || t == "off") return Value(false);
-        error = "Setting '" + o.key + "' " + where + " must be true or false, not '" + text + "'.";
-        return std::nullopt;
-      }
-      case Kind::StringList: {
-        std::vector<std::string> items;
-        std::stringstream ss(text);
-        std::string item;
-        while (std::getline(ss, item, ';')) {
-          std::string trimmed = g_strstrip(item.data());
-          if (!trimmed.empty()) items.push_back(trimmed);
-        }
-        return Value(items);
-      }
+// `text` as option `o` wants it; `where` ("in FILE", "on the command line") for the message.
+Result<Value> convert(const Option &o, const std::string &text, const std::string &where) {
+  switch (o.kind) {
+    case Kind::String:
+      return Value(text);
+    case Kind::Int: {
+      errno = 0;
+      char *end = nullptr;
+      const long v = std::strtol(text.c_str(), &end, 10);
+      if (text.empty() || errno != 0 || *end != '\0')
+        return fail("Setting '" + o.key + "' " + where + " must be a whole number, not '" + text + "'.");
+      if (v < o.min || v > o.max)
+        return fail("Setting '" + o.key + "' " + where + " must be between " + std::to_string(o.min) + " and " +
+                    std::to_string(o.max) + ", not " + text + ".");
+      return Value(v);
     }
-    return std::nullopt;
+    case Kind::Bool: {
+      std::string t = text;
+      for (auto &c : t) c = char(g_ascii_tolower(c));
+      if (t == "true" || t == "yes" || t == "1" || t == "on") return Value(true);
+      if (t == "false" || t == "no" || t == "0" || t == "off") return Value(false);
+      return fail("Setting '" + o.key + "' " + where + " must be true or false, not '" + text + "'.");
+    }
+    case Kind::StringList: {
+      std::vector<std::string> items;
+      std::stringstream ss(text);
+      std::string item;
+      while (std::getline(ss, item, ';')) {
+        std::string trimmed = g_strstrip(item.data());
+        if (!trimmed.empty()) items.push_back(trimmed);
+      }
+      return Value(items);
+    }
   }
+  return fail("Setting '" + o.key + "' has an unknown kind.");
+}
+
+Result<Settings> defaults(const std::vector<Option> &options) {
+  Settings settings;
+  for (const auto &o : options) {
+    auto v = convert(o, o.default_value, "(default)");
+    if (!v) return fail(v.error());
+    settings.set(o.key, *v);
+  }
+  return settings;
+}
+
+// What the command line said, in its order, before anything is applied.
+struct CommandLine {
+  const std::vector<Option> *options = nullptr;
+  std::vector<std::pair<const Option *, std::string>> flags;
+  std::string file;  // --config
+  bool help = false;
+  bool version = false;
+  std::vector<std::string> positional;
 };
 
-LoadResult load(const std::vector<Option> &options, const std::string &group, const std::vector<std::string> &argv,
-                const std::string &default_file) {
-  LoadResult r;
-  Loader loader{options, "", ""};
-  for (const auto &o : options) {
-    loader.where = "(default)";
-    auto v = loader.convert(o, o.default_value);
-    if (!v) {
-      r.error = loader.error;
-      return r;
+// The option table as a GOptionGroup: every key a flag (booleans also as
+// --no-KEY, hidden), plus --config, --help and --version. Each flag is only
+// noted here; the file is applied first, whatever the order on the line.
+class FlagGroup {
+ public:
+  FlagGroup(const std::vector<Option> &options, const std::string &group, CommandLine *line) {
+    auto keep = [this](std::string s) { return texts_.emplace_back(std::move(s)).c_str(); };
+    for (const auto &o : options) {
+      GOptionEntry e{};
+      e.long_name = keep(o.key);
+      e.arg = G_OPTION_ARG_CALLBACK;
+      e.arg_data = reinterpret_cast<gpointer>(&FlagGroup::note);
+      std::string help = o.help;
+      if (o.kind == Kind::StringList && help.find("repeatable") == std::string::npos) help += " (repeatable)";
+      if (!o.default_value.empty()) help += " [default: " + o.default_value + "]";
+      e.description = keep(help);
+      switch (o.kind) {
+        case Kind::String:
+          e.arg_description = "VALUE";
+          break;
+        case Kind::Int:
+          e.arg_description = "N";
+          break;
+        case Kind::Bool:
+          e.flags = G_OPTION_FLAG_OPTIONAL_ARG;
+          break;
+        case Kind::StringList:
+          e.arg_description = "VALUE";
+          break;  // in the file: a;b
+      }
+      entries_.push_back(e);
+      if (o.kind == Kind::Bool) {
+        GOptionEntry negated{};
+        negated.long_name = keep("no-" + o.key);
+        negated.flags = G_OPTION_FLAG_NO_ARG | G_OPTION_FLAG_HIDDEN;
+        negated.arg = G_OPTION_ARG_CALLBACK;
+        negated.arg_data = reinterpret_cast<gpointer>(&FlagGroup::note);
+        entries_.push_back(negated);
+      }
     }
-    r.settings.set(o.key, *v);
+    entries_.push_back(GOptionEntry{"config", 0, 0, G_OPTION_ARG_CALLBACK, reinterpret_cast<gpointer>(&FlagGroup::note),
+                                    "Read settings from FILE (INI, one group).", "FILE"});
+    entries_.push_back(GOptionEntry{"help", 'h', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
+                                    reinterpret_cast<gpointer>(&FlagGroup::note), "Show this help.", nullptr});
+    entries_.push_back(GOptionEntry{"version", 0, G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK,
+                                    reinterpret_cast<gpointer>(&FlagGroup::note), "Show the version.", nullptr});
+    entries_.push_back(GOptionEntry{});
+    const std::string title = "Options (each also a key in the config file's [" + group + "] group):";
+    group_ = g_option_group_new(keep(group), keep(title), keep(title), line, nullptr);
+    g_option_group_add_entries(group_, entries_.data());
+  }
+  // For g_option_context_set_main_group, which takes it over.
+  GOptionGroup *release() { return std::exchange(group_, nullptr); }
+  ~FlagGroup() {
+    if (group_) g_option_group_unref(group_);
   }
 
-  // First pass over argv: --config, --help, and the flags themselves (kept for later
-  // so that the file is applied first whatever the order on the line).
-  std::string file;
-  bool file_given = false;
-  std::vector<std::pair<const Option *, std::string>> flags;
+ private:
+  static gboolean note(const gchar *name, const gchar *value, gpointer data, GError **) {
+    auto *line = static_cast<CommandLine *>(data);
+    const std::string key = g_str_has_prefix(name, "--") ? name + 2 : name;
+    if (key == "help" || key == "h") {
+      line->help = true;
+    } else if (key == "version") {
+      line->version = true;
+    } else if (key == "config") {
+      line->file = value;
+    } else if (const Option *o = find(*line->options, key)) {
+      line->flags.emplace_back(o, value ? value : "true");  // a bare boolean flag: true
+    } else if (key.rfind("no-", 0) == 0) {
+      line->flags.emplace_back(find(*line->options, key.substr(3)), "false");
+    }
+    return TRUE;
+  }
+
+  std::deque<std::string> texts_;  // the entries point into these
+  std::vector<GOptionEntry> entries_;
+  GOptionGroup *group_ = nullptr;
+};
+
+Result<CommandLine> parse_command_line(const std::vector<Option> &options, const std::string &group,
+                                       const std::vector<std::string> &argv) {
+  CommandLine line;
+  line.options = &options;
+  FlagGroup flags(options, group, &line);  // before the context: its entries point into it
+  g_autoptr(GOptionContext) context = g_option_context_new(nullptr);
+  g_option_context_set_help_enabled(context, FALSE);
+  g_option_context_set_main_group(context, flags.release());
+  // argv[0] as it was: GOptionContext names the program (g_get_prgname) after it.
+  std::vector<const char *> args{argv.empty() ? "" : argv[0].c_str()};
+  for (size_t i = 1; i < argv.size(); ++i) args.push_back(argv[i].c_str());
+  args.push_back(nullptr);
+  g_auto(GStrv) rest = g_strdupv(const_cast<gchar **>(args.data()));
+  GError *raw = nullptr;
+  if (!g_option_context_parse_strv(context, &rest, &raw)) {
+    Owned<GError> error(raw);
+    return fail(std::string(error->message) + " (see --help).");
+  }
+  for (gchar **arg = rest + 1; *arg; ++arg) line.positional.emplace_back(*arg);
+  return line;
+}
+
+// The program's group of the INI file over `settings`.
+Result<void> apply_file(Settings &settings, const std::vector<Option> &options, const std::string &group,
+                        const std::string &file) {
+  auto kf = adopt(g_key_file_new());
+  GError *raw = nullptr;
+  if (!g_key_file_load_from_file(kf.get(), file.c_str(), G_KEY_FILE_NONE, &raw)) {
+    Owned<GError> e(raw);
+    return fail("Cannot read config file " + file + ": " + e->message);
+  }
+  g_auto(GStrv) groups = g_key_file_get_groups(kf.get(), nullptr);
+  for (gchar **g = groups; *g; ++g)
+    if (group != *g) return fail("Config file " + file + " has a group [" + *g + "]; only [" + group + "] is read.");
+  if (!g_key_file_has_group(kf.get(), group.c_str())) return ok();
+  g_auto(GStrv) keys = g_key_file_get_keys(kf.get(), group.c_str(), nullptr, nullptr);
+  for (gchar **k = keys; *k; ++k) {
+    const Option *o = find(options, *k);
+    if (!o) return fail("Unknown setting '" + std::string(*k) + "' in " + file + " [" + group + "].");
+    OwnedStr text(g_key_file_get_value(kf.get(), group.c_str(), *k, nullptr));
+    auto v = convert(*o, text ? text.get() : "", "in " + file);
+    if (!v) return fail(v.error());
+    settings.set(o->key, *v);
+  }
+  return ok();
+}
+
+// The flags over `settings`. A repeated list flag adds to the list; the first
+// one replaces the file's list.
+Result<void> apply_flags(Settings &settings, const CommandLine &line) {
   std::set<std::string> lists_from_flags;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const std::string &arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      r.help = true;
-      return r;
-    }
-    if (arg == "--version") {
-      r.version = true;
-      return r;
-    }
-    if (arg.rfind("--", 0) != 0) {
-      r.positional.push_back(arg);
-      continue;
-    }
-    std::string key = arg.substr(2);
-    std::string value;
-    bool has_value = false;
-    if (auto eq = key.find('='); eq != std::string::npos) {
-      value = key.substr(eq + 1);
-      key = key.substr(0, eq);
-      has_value = true;
-    }
-    if (key == "config") {
-      if (!has_value) {
-        if (i + 1 >= argv.size()) {
-          r.error = "Option --config needs a file name.";
-          return r;
-        }
-        value = argv[++i];
-      }
-      file = value;
-      file_given = true;
-      continue;
-    }
-    const Option *o = loader.find(key);
-    if (!o && key.rfind("no-", 0) == 0) {
-      const Option *negated = loader.find(key.substr(3));
-      if (negated && negated->kind == Kind::Bool && !has_value) {
-        flags.emplace_back(negated, "false");
-        continue;
-      }
-    }
-    if (!o) {
-      r.error = "Unknown option --" + key + " (see --help).";
-      return r;
-    }
-    if (!has_value) {
-      if (o->kind == Kind::Bool) {
-        value = "true";
-      } else {
-        if (i + 1 >= argv.size()) {
-          r.error = "Option --" + key + " needs a value.";
-          return r;
-        }
-        value = argv[++i];
-      }
-    }
-    flags.emplace_back(o, value);
-  }
-
-  if (!file_given && !default_file.empty() && g_file_test(default_file.c_str(), G_FILE_TEST_EXISTS))
-    file = default_file;
-  if (!file.empty()) {
-    auto kf = adopt(g_key_file_new());
-    GError *raw = nullptr;
-    if (!g_key_file_load_from_file(kf.get(), file.c_str(), G_KEY_FILE_NONE, &raw)) {
-      Owned<GError> e(raw);
-      r.error = "Cannot read config file " + file + ": " + e->message;
-      return r;
-    }
-    gsize ngroups = 0;
-    g_auto(GStrv) groups = g_key_file_get_groups(kf.get(), &ngroups);
-    for (gsize g = 0; g < ngroups; ++g) {
-      if (group != groups[g]) {
-        r.error = "Config file " + file + " has a group [" + groups[g] + "]; only [" + group + "] is read.";
-        return r;
-      }
-    }
-    if (g_key_file_has_group(kf.get(), group.c_str())) {
-      gsize nkeys = 0;
-      g_auto(GStrv) keys = g_key_file_get_keys(kf.get(), group.c_str(), &nkeys, nullptr);
-      loader.where = "in " + file;
-      for (gsize k = 0; k < nkeys; ++k) {
-        const Option *o = loader.find(keys[k]);
-        if (!o || o->key == "config") {
-          r.error = "Unknown setting '" + std::string(keys[k]) + "' in " + file + " [" + group + "].";
-          return r;
-        }
-        OwnedStr raw_value(g_key_file_get_value(kf.get(), group.c_str(), keys[k], nullptr));
-        auto v = loader.convert(*o, raw_value ? raw_value.get() : "");
-        if (!v) {
-          r.error = loader.error;
-          return r;
-        }
-        r.settings.set(o->key, *v);
-      }
-    }
-  }
-
-  loader.where = "on the command line";
-  for (const auto &[o, text] : flags) {
-    auto v = loader.convert(*o, text);
-    if (!v) {
-      r.error = loader.error;
-      return r;
-    }
-    if (o->kind == Kind::StringList) {
-      // A repeated flag adds to the list; the first one replaces the file's list.
-      auto &items = std::get<std::vector<std::string>>(*v);
-      if (lists_from_flags.insert(o->key).second) {
-        r.settings.set(o->key, items);
-      } else {
-        auto merged = r.settings.list(o->key);
-        merged.insert(merged.end(), items.begin(), items.end());
-        r.settings.set(o->key, merged);
-      }
+  for (const auto &[o, text] : line.flags) {
+    auto v = convert(*o, text, "on the command line");
+    if (!v) return fail(v.error());
+    if (o->kind == Kind::StringList && !lists_from_flags.insert(o->key).second) {
+      auto merged = settings.list(o->key);
+      const auto &items = std::get<std::vector<std::string>>(*v);
+      merged.insert(merged.end(), items.begin(), items.end());
+      settings.set(o->key, merged);
     } else {
-      r.settings.set(o->key, *v);
+      settings.set(o->key, *v);
     }
   }
-  return r;
+  return ok();
+}
+
+}  // namespace
+
+Result<Loaded> load(const std::vector<Option> &options, const std::string &group, const std::vector<std::string> &argv,
+                    const std::string &default_file) {
+  auto line = parse_command_line(options, group, argv);
+  if (!line) return fail(line.error());
+  auto settings = defaults(options);
+  if (!settings) return fail(settings.error());
+  Loaded loaded{*settings, line->help, line->version, line->positional};
+  if (loaded.help || loaded.version) return loaded;
+  std::string file = line->file;
+  if (file.empty() && !default_file.empty() && g_file_test(default_file.c_str(), G_FILE_TEST_EXISTS))
+    file = default_file;
+  if (!file.empty())
+    if (auto read = apply_file(loaded.settings, options, group, file); !read) return fail(read.error());
+  if (auto applied = apply_flags(loaded.settings, *line); !applied) return fail(applied.error());
+  return loaded;
 }
 
 Settings load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
                       const std::string &summary, const std::string &version, int argc, char **argv,
                       const std::string &default_file) {
-  LoadResult loaded = load(options, group, std::vector<std::string>(argv, argv + argc), default_file);
-  if (loaded.help) {
+  auto loaded = load(options, group, std::vector<std::string>(argv, argv + argc), default_file);
+  if (!loaded) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), loaded.error().c_str());
+    std::exit(2);
+  }
+  if (loaded->help) {
     std::fputs(usage(program, summary, options).c_str(), stdout);
     std::exit(0);
   }
-  if (loaded.version) {
+  if (loaded->version) {
     std::printf("%s %s\n", program.c_str(), version.c_str());
     std::exit(0);
   }
-  if (!loaded.error.empty()) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), loaded.error.c_str());
-    std::exit(2);
-  }
-  return loaded.settings;
+  return loaded->settings;
 }
 
 std::string usage(const std::string &program, const std::string &summary, const std::vector<Option> &options) {
-  std::string out = "Usage: " + program + " [OPTION...]\n" + summary + "\n\nOptions (each also a key in the config file):\n";
-  out += "  --config FILE\n      Read settings from FILE (INI, one group).\n";
-  for (const auto &o : options) {
-    std::string arg;
-    switch (o.kind) {
-      case Kind::String: arg = " VALUE"; break;
-      case Kind::Int: arg = " N"; break;
-      case Kind::Bool: arg = ""; break;
-      case Kind::StringList: arg = " VALUE (repeatable; in the file: a;b)"; break;
-    }
-    out += "  --" + o.key + arg + "\n      " + o.help;
-    if (!o.default_value.empty()) out += " [default: " + o.default_value + "]";
-    out += "\n";
-  }
-  out += "  --help\n      Show this help.\n";
-  return out;
+  CommandLine unused;
+  unused.options = &options;
+  FlagGroup flags(options, program, &unused);
+  g_autoptr(GOptionContext) context = g_option_context_new(nullptr);
+  g_option_context_set_help_enabled(context, FALSE);
+  g_option_context_set_summary(context, summary.c_str());
+  g_option_context_set_main_group(context, flags.release());
+  const std::string text = take_string(g_option_context_get_help(context, TRUE, nullptr));
+  // GLib names the program by g_get_prgname(); the usage line names it as asked.
+  const auto first_line_end = text.find('\n', text.find("Usage:") + 7);
+  return "Usage:\n  " + program + " [OPTION…]" + text.substr(first_line_end);
+}
+
+Result<std::string> read_secret(const Settings &s, const std::string &key) {
+  const std::string file = s.str(key + "-file");
+  if (file.empty()) return s.str(key);
+  gchar *text = nullptr;
+  if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
+    return fail("Setting '" + key + "-file': cannot read " + file + ".");
+  std::string value = g_strstrip(text);
+  g_free(text);
+  return value;
 }
 
 std::variant<std::string, std::string> secret(const Settings &s, const std::string &key) {
-  using Result = std::variant<std::string, std::string>;
-  const std::string file = s.str(key + "-file");
-  if (file.empty()) return Result(std::in_place_index<0>, s.str(key));
-  gchar *text = nullptr;
-  if (!g_file_get_contents(file.c_str(), &text, nullptr, nullptr))
-    return Result(std::in_place_index<1>, "Setting '" + key + "-file': cannot read " + file + ".");
-  std::string value = g_strstrip(text);
-  g_free(text);
-  return Result(std::in_place_index<0>, value);
+  auto read = read_secret(s, key);
+  if (!read) return std::variant<std::string, std::string>(std::in_place_index<1>, read.error());
+  return std::variant<std::string, std::string>(std::in_place_index<0>, *read);
 }
 
 }  // namespace sl::config

@@ -1,8 +1,9 @@
 // Settings for both programs: one table of options per program, read from an
 // INI file (GKeyFile, one group named after the program) and from the command
-// line, where every key is also a flag (`--key value`, `--key=value`; booleans
-// as `--key` / `--no-key`). Flags win over the file, the file over defaults.
-// Unknown keys and bad values are errors that name the key.
+// line (GOptionContext, the table as its option group), where every key is also
+// a flag (`--key value`, `--key=value`; booleans as `--key` / `--no-key`; lists
+// repeated). Flags win over the file, the file over defaults. Unknown keys and
+// bad values are errors that name the key.
 #pragma once
 
 #include "result.hpp"
@@ -43,21 +44,24 @@ class Settings {
 };
 
 // A secret given as setting `key` or in the file named by `key`-file (the file
-// wins; surrounding whitespace stripped). Index 1: what is wrong, naming the setting.
+// wins; surrounding whitespace stripped); or what is wrong, naming the setting.
+Result<std::string> read_secret(const Settings &s, const std::string &key);
+// The same in the older form (index 1: what is wrong), for agent/settings.cpp
+// until it moves to read_secret; it goes then.
 std::variant<std::string, std::string> secret(const Settings &s, const std::string &key);
 
-struct LoadResult {
+struct Loaded {
   Settings settings;
-  std::string error;       // empty when fine; otherwise a sentence naming the key
-  bool help = false;       // --help was given: print usage() and exit 0
-  bool version = false;    // --version was given
+  bool help = false;                    // --help was given: print usage() and exit 0
+  bool version = false;                 // --version was given
   std::vector<std::string> positional;  // arguments that are not options (sub-commands)
 };
 
 // `group` is the INI group (e.g. "agent"). argv[0] is skipped. `--config FILE`
-// names the file; without it, `default_file` is read when it exists.
-LoadResult load(const std::vector<Option> &options, const std::string &group,
-                const std::vector<std::string> &argv, const std::string &default_file);
+// names the file; without it, `default_file` is read when it exists. The error
+// is a sentence naming the key.
+Result<Loaded> load(const std::vector<Option> &options, const std::string &group, const std::vector<std::string> &argv,
+                    const std::string &default_file);
 
 // For main(): loads the settings, or prints --help, --version or the error and
 // exits (0, 0 and 2).
@@ -66,11 +70,19 @@ Settings load_or_exit(const std::vector<Option> &options, const std::string &gro
                       const std::string &default_file);
 
 // For main(): the checked settings, or their error printed and exit 2.
-template <typename T> T checked_or_exit(std::variant<T, std::string> checked, const std::string &program) {
-  if (auto *error = std::get_if<std::string>(&checked)) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), error->c_str());
+template <typename T>
+T checked_or_exit(Result<T> checked, const std::string &program) {
+  if (!checked) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), checked.error().c_str());
     std::exit(2);
   }
+  return std::move(checked).value();
+}
+// The same for settings checked in the older form (index 1: the error), until
+// agent/settings.cpp returns a Result; it goes then.
+template <typename T>
+T checked_or_exit(std::variant<T, std::string> checked, const std::string &program) {
+  if (auto *error = std::get_if<std::string>(&checked)) return checked_or_exit(Result<T>(fail(*error)), program);
   return std::get<T>(std::move(checked));
 }
 template <typename T> T checked_or_exit(Result<T> checked, const std::string &program) {
@@ -81,8 +93,7 @@ template <typename T> T checked_or_exit(Result<T> checked, const std::string &pr
   return *std::move(checked);
 }
 
-// The --help text: every option with its default and help.
-std::string usage(const std::string &program, const std::string &summary,
-                  const std::vector<Option> &options);
+// The --help text (GOptionContext's): every option with its default and help.
+std::string usage(const std::string &program, const std::string &summary, const std::vector<Option> &options);
 
 }  // namespace sl::config

@@ -33,9 +33,12 @@ std::optional<Role> role_from(std::string_view name) {
 
 const char *role_name(Role role) {
   switch (role) {
-    case Role::Viewer: return "viewer";
-    case Role::Operator: return "operator";
-    case Role::Admin: return "admin";
+    case Role::Viewer:
+      return "viewer";
+    case Role::Operator:
+      return "operator";
+    case Role::Admin:
+      return "admin";
   }
   return "viewer";
 }
@@ -62,9 +65,12 @@ std::string base64url(std::string_view bytes) {
 std::optional<std::string> unbase64url(std::string_view text) {
   std::string s(text);
   for (char &c : s) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (!g_ascii_isalnum(c)) return std::nullopt;
+    if (c == '-')
+      c = '+';
+    else if (c == '_')
+      c = '/';
+    else if (!g_ascii_isalnum(c))
+      return std::nullopt;
   }
   if (s.size() % 4 == 1) return std::nullopt;
   while (s.size() % 4) s += '=';
@@ -77,7 +83,9 @@ std::optional<std::string> unbase64url(std::string_view text) {
 
 std::string sign_token(const Claims &c, std::string_view secret) {
   json::Writer w;
-  w.str("role", role_name(c.role)).integer("iat", long(c.issued_at_s)).integer("exp", long(c.expires_at_s))
+  w.str("role", role_name(c.role))
+      .integer("iat", long(c.issued_at_s))
+      .integer("exp", long(c.expires_at_s))
       .opt_str("sub", c.subject);
   if (!c.cameras.empty()) {
     JsonBuilder *b = w.raw();
@@ -94,26 +102,26 @@ std::string sign_jwt(std::string_view claims_json, std::string_view secret) {
   return signing_input + "." + base64url(hmac_sha256(secret, signing_input));
 }
 
-std::variant<Claims, std::string> verify_token(std::string_view token, std::string_view secret, int64_t now_s) {
-  if (token.empty()) return std::string("no token");
-  if (token.size() > kMaxTokenBytes) return std::string("token too long");
+Result<Claims> verify_token(std::string_view token, std::string_view secret, int64_t now_s) {
+  if (token.empty()) return fail("no token");
+  if (token.size() > kMaxTokenBytes) return fail("token too long");
   const size_t dot1 = token.find('.');
   const size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
   if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
-    return std::string("not a JWT (three dot-separated parts)");
+    return fail("not a JWT (three dot-separated parts)");
   const auto header = unbase64url(token.substr(0, dot1));
   const auto payload = unbase64url(token.substr(dot1 + 1, dot2 - dot1 - 1));
   const auto signature = unbase64url(token.substr(dot2 + 1));
-  if (!header || !payload || !signature) return std::string("not base64url");
+  if (!header || !payload || !signature) return fail("not base64url");
   // The signature first: nothing else of a forged token is worth reading.
-  if (!equal_secrets(*signature, hmac_sha256(secret, token.substr(0, dot2)))) return std::string("bad signature");
+  if (!equal_secrets(*signature, hmac_sha256(secret, token.substr(0, dot2)))) return fail("bad signature");
   std::string error;
   auto h = json::parse_object(*header, error);
-  if (!h) return "header: " + error;
+  if (!h) return fail("header: " + error);
   json::Reader hr(json_node_get_object(h.get()));
-  if (hr.str("alg", 16) != "HS256" || !hr.ok()) return std::string("only HS256 tokens are accepted");
+  if (hr.str("alg", 16) != "HS256" || !hr.ok()) return fail("only HS256 tokens are accepted");
   auto p = json::parse_object(*payload, error);
-  if (!p) return "claims: " + error;
+  if (!p) return fail("claims: " + error);
   JsonObject *obj = json_node_get_object(p.get());
   json::Reader r(obj);
   Claims c;
@@ -126,11 +134,11 @@ std::variant<Claims, std::string> verify_token(std::string_view token, std::stri
     for (const auto &id : c.cameras)
       if (r.ok() && !json::valid_id(id)) r.fail("cameras", "'" + id + "' is not a camera id");
   }
-  if (!r.ok()) return "claims: " + r.error();
+  if (!r.ok()) return fail("claims: " + r.error());
   const auto parsed = role_from(role);
-  if (!parsed) return "claims: unknown role '" + role + "'";
+  if (!parsed) return fail("claims: unknown role '" + role + "'");
   c.role = *parsed;
-  if (now_s >= c.expires_at_s) return std::string("token expired");
+  if (now_s >= c.expires_at_s) return fail("token expired");
   return c;
 }
 

@@ -3,11 +3,12 @@
 // an expiry, and optionally the cameras the holder may see.
 #pragma once
 
+#include "result.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 #include <vector>
 
 namespace sl::auth {
@@ -30,7 +31,7 @@ std::string sign_token(const Claims &claims, std::string_view secret);
 // A JWT of any claims (JSON object text), signed HS256.
 std::string sign_jwt(std::string_view claims_json, std::string_view secret);
 // The claims of a well-formed, correctly signed, unexpired token; otherwise why not.
-std::variant<Claims, std::string> verify_token(std::string_view token, std::string_view secret, int64_t now_s);
+Result<Claims> verify_token(std::string_view token, std::string_view secret, int64_t now_s);
 
 // Compares in time independent of where the first difference is.
 bool equal_secrets(std::string_view a, std::string_view b);

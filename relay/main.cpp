@@ -6,13 +6,15 @@
 #include "gobj.hpp"
 #include "http/handshake_timeout.hpp"
 #include "http/http_routes.hpp"
+#include "http/socket_hub.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
-#include "settings.hpp"
-#include "token.hpp"
-#include "http/socket_hub.hpp"
 #include "nat/stun_responder.hpp"
+#include "nat/turn.hpp"
+#include "sessions/session_table.hpp"
+#include "settings.hpp"
 #include "tcp.hpp"
+#include "token.hpp"
 
 #include <libsoup/soup.h>
 
@@ -24,6 +26,25 @@
 #include <vector>
 
 namespace {
+
+std::string random_session_id() {
+  char buf[33];
+  for (int i = 0; i < 4; ++i) g_snprintf(buf + i * 8, 9, "%08x", g_random_int());
+  return std::string(buf, 32);
+}
+
+// The session table with the settings' limits, and TURN credentials minted per session.
+sl::relay::SessionTable session_table(const sl::relay::RelaySettings &settings) {
+  using namespace sl::relay;
+  return SessionTable(settings.ice_servers, int64_t(settings.session_timeout_s) * 1000,
+                      Limits{size_t(settings.max_sessions_per_socket), size_t(settings.max_sessions_per_camera),
+                             size_t(settings.max_pending_sessions), int64_t(settings.session_lifetime_s) * 1000,
+                             size_t(settings.max_sessions_per_client)},
+                      random_session_id, [&settings](const std::string &session, int64_t valid_for_s) {
+                        const int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;  // coturn compares with wall time
+                        return turn_servers(settings.turn_urls, settings.turn_secret, session, now_s + valid_for_s);
+                      });
+}
 
 // `sightline-relay token --role R --ttl SECONDS [--cameras a,b] [--subject NAME]`:
 // prints a token signed with the configured secret (settings as for the relay).
@@ -42,13 +63,17 @@ int print_token(int argc, char **argv) {
       out = argv[++i];
     };
     std::string ttl_text;
-    if (a == "--role") value(role);
-    else if (a == "--cameras") value(cameras);
-    else if (a == "--subject") value(subject);
+    if (a == "--role")
+      value(role);
+    else if (a == "--cameras")
+      value(cameras);
+    else if (a == "--subject")
+      value(subject);
     else if (a == "--ttl") {
       value(ttl_text);
       ttl = std::strtol(ttl_text.c_str(), nullptr, 10);
-    } else rest.push_back(argv[i]);
+    } else
+      rest.push_back(argv[i]);
   }
   const auto parsed_role = auth::role_from(role);
   if (!parsed_role || ttl <= 0) {
@@ -59,12 +84,11 @@ int print_token(int argc, char **argv) {
       relay::relay_options(), "relay", "sightline-relay token",
       "Prints an access token: token --role viewer|operator|admin --ttl SECONDS [--cameras a,b] [--subject NAME].",
       SL_VERSION, int(rest.size()), rest.data(), "/etc/sightline/relay.conf");
-  const auto found = relay::token_secret(loaded);
-  if (found.index() == 1) {
-    std::fprintf(stderr, "sightline-relay token: %s\n", std::get<1>(found).c_str());
+  const auto secret = relay::token_secret(loaded);
+  if (!secret) {
+    std::fprintf(stderr, "sightline-relay token: %s\n", secret.error().c_str());
     return 2;
   }
-  const std::string secret = std::get<0>(found);
   auth::Claims claims;
   claims.role = *parsed_role;
   claims.subject = subject;
@@ -79,7 +103,7 @@ int print_token(int argc, char **argv) {
       std::fprintf(stderr, "sightline-relay token: '%s' is not a camera id\n", id.c_str());
       return 2;
     }
-  std::printf("%s\n", auth::sign_token(claims, secret).c_str());
+  std::printf("%s\n", auth::sign_token(claims, *secret).c_str());
   return 0;
 }
 
@@ -90,10 +114,9 @@ int main(int argc, char **argv) {
   if (argc > 1 && std::string(argv[1]) == "token") return print_token(argc, argv);
   setup_logging();
 
-  const config::Settings loaded =
-      config::load_or_exit(relay::relay_options(), "relay", "sightline-relay",
-                           "Serves the Sightline web app and brokers signaling.", SL_VERSION, argc, argv,
-                           "/etc/sightline/relay.conf");
+  const config::Settings loaded = config::load_or_exit(relay::relay_options(), "relay", "sightline-relay",
+                                                       "Serves the Sightline web app and brokers signaling.",
+                                                       SL_VERSION, argc, argv, "/etc/sightline/relay.conf");
   const relay::RelaySettings settings = config::checked_or_exit(relay::relay_settings(loaded), "sightline-relay");
 
   // One server: the web app and API over HTTP, signaling over WebSockets.
@@ -103,22 +126,25 @@ int main(int argc, char **argv) {
   soup_server_remove_websocket_extension(server.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   // Every connection, HTTP or WebSocket, sends its small messages at once (common/tcp.hpp).
   g_signal_connect(server.get(), "request-started", G_CALLBACK(+[](SoupServer *, SoupServerMessage *msg, gpointer) {
-    set_tcp_nodelay(soup_server_message_get_socket(msg));
-  }), nullptr);
+                     set_tcp_nodelay(soup_server_message_get_socket(msg));
+                   }),
+                   nullptr);
   relay::Access access(settings);
   if (access.insecure()) g_warning("insecure-dev: no authentication at all (loopback only)");
-  relay::SocketHub hub(server.get(), settings, access);
+  // Who is connected and which session is whose; the sockets and the control plane feed it.
+  relay::SessionTable table = session_table(settings);
   // The control plane: camera state in, commands out (answers 'unavailable' without a broker).
-  relay::ControlBridge commands(settings, hub.table(), [&hub](const relay::Actions &actions) { hub.apply(actions); });
-  hub.set_commands(&commands);
-  relay::HttpRoutes routes(server.get(), settings.web_root, hub.table(), commands, access);
+  relay::ControlBridge commands(settings, table);
+  relay::SocketHub hub(server.get(), settings, access, table, commands);
+  relay::HttpRoutes routes(server.get(), settings.web_root, table, commands, access);
   relay::HandshakeTimeout handshake_timeout(server.get(), guint(settings.handshake_timeout_s));
 
   // TLS: https:// and wss:// on the same port.
   SoupServerListenOptions listen_options = SoupServerListenOptions(0);
   GError *raw = nullptr;
   if (!settings.tls_cert.empty()) {
-    auto certificate = adopt(g_tls_certificate_new_from_files(settings.tls_cert.c_str(), settings.tls_key.c_str(), &raw));
+    auto certificate =
+        adopt(g_tls_certificate_new_from_files(settings.tls_cert.c_str(), settings.tls_key.c_str(), &raw));
     if (!certificate) {
       Owned<GError> error(raw);
       std::fprintf(stderr, "sightline-relay: settings 'tls-cert'/'tls-key': %s\n", error ? error->message : "unusable");
@@ -127,7 +153,8 @@ int main(int argc, char **argv) {
     soup_server_set_tls_certificate(server.get(), certificate.get());
     listen_options = SOUP_SERVER_LISTEN_HTTPS;
   }
-  auto address = adopt(g_inet_socket_address_new_from_string(settings.listen_host.c_str(), guint(settings.listen_port)));
+  auto address =
+      adopt(g_inet_socket_address_new_from_string(settings.listen_host.c_str(), guint(settings.listen_port)));
   if (!address || !soup_server_listen(server.get(), address.get(), listen_options, &raw)) {
     Owned<GError> error(raw);
     std::fprintf(stderr, "sightline-relay: cannot listen on %s:%d: %s\n", settings.listen_host.c_str(),
@@ -141,8 +168,8 @@ int main(int argc, char **argv) {
   // The built-in STUN responder, for deployments without coturn.
   relay::StunResponder stun;
   if (!settings.stun_listen_host.empty()) {
-    if (auto error = stun.listen(settings.stun_listen_host, settings.stun_listen_port)) {
-      std::fprintf(stderr, "sightline-relay: setting 'stun-listen': %s\n", error->c_str());
+    if (auto listening = stun.listen(settings.stun_listen_host, settings.stun_listen_port); !listening) {
+      std::fprintf(stderr, "sightline-relay: setting 'stun-listen': %s\n", listening.error().c_str());
       return 2;
     }
     g_message("answering STUN on udp %s:%d", settings.stun_listen_host.c_str(), settings.stun_listen_port);
@@ -152,19 +179,22 @@ int main(int argc, char **argv) {
   std::function<void()> reload = [&] {
     if (access.insecure()) return;
     auto devices = relay::load_device_secrets(settings.device_secrets_file);
-    if (auto *error = std::get_if<std::string>(&devices)) {
-      g_warning("reload: %s Keeping the previous list.", error->c_str());
+    if (!devices) {
+      g_warning("reload: %s Keeping the previous list.", devices.error().c_str());
       return;
     }
-    const size_t count = std::get<0>(devices).size();
-    hub.close_devices(access.replace_device_secrets(std::move(std::get<0>(devices))));
+    const size_t count = devices->size();
+    hub.close_devices(access.replace_device_secrets(std::move(*devices)));
     g_message("reload: %zu device(s) allowed in", count);
   };
-  g_unix_signal_add(SIGHUP, [](gpointer fn) -> gboolean {
-    (*static_cast<std::function<void()> *>(fn))();
-    return G_SOURCE_CONTINUE;
-  }, &reload);
-  commands.start();
+  g_unix_signal_add(
+      SIGHUP,
+      [](gpointer fn) -> gboolean {
+        (*static_cast<std::function<void()> *>(fn))();
+        return G_SOURCE_CONTINUE;
+      },
+      &reload);
+  commands.start([&hub](const relay::Actions &actions) { hub.apply(actions); });
   run_until_signalled();
   g_message("stopping");
   return 0;

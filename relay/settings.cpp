@@ -1,8 +1,9 @@
 #include "settings.hpp"
 
 #include "control.hpp"
-#include "mqtt_url.hpp"
+#include "gobj.hpp"
 #include "json_io.hpp"
+#include "mqtt_url.hpp"
 
 #include <glib.h>
 
@@ -17,8 +18,10 @@ const std::vector<config::Option> &relay_options() {
   static const std::vector<config::Option> options = {
       {"listen", Kind::String, "127.0.0.1:8080", "Address and port to serve HTTP and WebSockets on (HOST:PORT)."},
       {"web-root", Kind::String, "", "Folder of the web app. Default: the installed one, or the source tree's web/."},
-      {"stun", Kind::StringList, "", "STUN server URL handed to viewers and agents, e.g. stun:stun.example.org:3478 (repeatable)."},
-      {"heartbeat-interval", Kind::Int, "5", "Seconds between heartbeats; a socket silent for 3 intervals is dropped.", 1, 300},
+      {"stun", Kind::StringList, "",
+       "STUN server URL handed to viewers and agents, e.g. stun:stun.example.org:3478 (repeatable)."},
+      {"heartbeat-interval", Kind::Int, "5", "Seconds between heartbeats; a socket silent for 3 intervals is dropped.",
+       1, 300},
       {"session-timeout", Kind::Int, "10", "Seconds a session may wait for the camera's answer.", 1, 300},
       {"max-message-size", Kind::Int, "65536", "Largest WebSocket message accepted, in bytes.", 1024, 16 * 1024 * 1024},
       {"mqtt", Kind::String, "", "MQTT broker for commands and camera state: tcp://HOST:PORT or ssl://HOST:PORT."},
@@ -38,49 +41,51 @@ const std::vector<config::Option> &relay_options() {
        "Origins whose scripts may call the HTTP API from the browser (CORS; repeatable; * for any). Default: none."},
       {"tls-cert", Kind::String, "", "PEM certificate (chain) for https:// and wss://."},
       {"tls-key", Kind::String, "", "PEM private key of tls-cert."},
-      {"handshake-timeout", Kind::Int, "10", "Seconds a client has to send its whole request (HTTP or WebSocket upgrade).", 1, 300},
-      {"turn", Kind::StringList, "", "TURN server URL handed out with per-session credentials, e.g. turn:turn.example.org:3478 (repeatable)."},
+      {"handshake-timeout", Kind::Int, "10",
+       "Seconds a client has to send its whole request (HTTP or WebSocket upgrade).", 1, 300},
+      {"turn", Kind::StringList, "",
+       "TURN server URL handed out with per-session credentials, e.g. turn:turn.example.org:3478 (repeatable)."},
       {"turn-secret", Kind::String, "", "coturn's static-auth-secret: signs the per-session TURN credentials."},
       {"turn-secret-file", Kind::String, "", "File holding the TURN secret (instead of turn-secret)."},
-      {"session-lifetime", Kind::Int, "43200", "Seconds a viewing session lasts at most (its TURN credentials expire then; the page renews).", 60, 7 * 86400},
-      {"stun-listen", Kind::String, "", "Answer STUN binding requests on this UDP HOST:PORT (a small deployment without coturn)."},
+      {"session-lifetime", Kind::Int, "43200",
+       "Seconds a viewing session lasts at most (its TURN credentials expire then; the page renews).", 60, 7 * 86400},
+      {"stun-listen", Kind::String, "",
+       "Answer STUN binding requests on this UDP HOST:PORT (a small deployment without coturn)."},
       {"max-messages-per-second", Kind::Int, "50", "Messages a WebSocket may send per second before it is closed.", 1,
        100000},
       {"max-sessions-per-socket", Kind::Int, "16", "Sessions one viewer socket (one page) may hold at once.", 1, 10000},
-      {"max-sessions-per-client", Kind::Int, "32", "Sessions one client address may hold at once, across its sockets.", 1,
-       100000},
+      {"max-sessions-per-client", Kind::Int, "32", "Sessions one client address may hold at once, across its sockets.",
+       1, 100000},
       {"max-sessions-per-camera", Kind::Int, "64", "Viewers one camera may have at once.", 1, 10000},
-      {"max-pending-sessions", Kind::Int, "4", "Sessions one viewer socket may have waiting for the camera's answer.", 1,
-       1000},
+      {"max-pending-sessions", Kind::Int, "4", "Sessions one viewer socket may have waiting for the camera's answer.",
+       1, 1000},
   };
   return options;
 }
 
-bool parse_listen(const std::string &text, std::string &host, int &port) {
+Result<HostPort> parse_listen(const std::string &text) {
   std::string h, p;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return false;
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return fail("an IPv6 address goes in brackets: [ADDRESS]:PORT");
     h = text.substr(1, close - 1);
     p = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string::npos) return false;
+    if (colon == std::string::npos) return fail("no :PORT");
     h = text.substr(0, colon);
     p = text.substr(colon + 1);
   }
   char *end = nullptr;
   const long n = std::strtol(p.c_str(), &end, 10);
-  if (h.empty() || p.empty() || *end != '\0' || n < 0 || n > 65535) return false;
-  GInetAddress *address = g_inet_address_new_from_string(h.c_str());
-  if (!address && h != "localhost") return false;
-  if (address) g_object_unref(address);
-  host = h == "localhost" ? "127.0.0.1" : h;
-  port = int(n);
-  return true;
+  if (h.empty() || p.empty() || *end != '\0' || n < 0 || n > 65535) return fail("not HOST:PORT with a port 0-65535");
+  auto address = adopt(g_inet_address_new_from_string(h.c_str()));
+  if (!address && h != "localhost") return fail("'" + h + "' is not an IP address");
+  return HostPort{h == "localhost" ? "127.0.0.1" : h, int(n)};
 }
 
-std::variant<std::map<std::string, std::string>, std::string> parse_device_secrets(const std::string &text) {
+Result<std::map<std::string, std::string>> parse_device_secrets(const std::string &text) {
   std::map<std::string, std::string> out;
   std::istringstream in(text);
   std::string line;
@@ -91,32 +96,27 @@ std::variant<std::map<std::string, std::string>, std::string> parse_device_secre
     if (id.empty() || id[0] == '#') continue;
     words >> secret >> extra;
     const std::string where = "line " + std::to_string(n) + ": ";
-    if (!json::valid_id(id)) return where + "'" + id + "' is not a device id (A-Z a-z 0-9 . _ -)";
-    if (secret.size() < 16) return where + "the secret of " + id + " must be at least 16 characters";
-    if (!extra.empty()) return where + "expected 'id secret'";
-    if (!out.emplace(id, secret).second) return where + id + " appears twice";
+    if (!json::valid_id(id)) return fail(where + "'" + id + "' is not a device id (A-Z a-z 0-9 . _ -)");
+    if (secret.size() < 16) return fail(where + "the secret of " + id + " must be at least 16 characters");
+    if (!extra.empty()) return fail(where + "expected 'id secret'");
+    if (!out.emplace(id, secret).second) return fail(where + id + " appears twice");
   }
   return out;
 }
 
-std::variant<std::string, std::string> token_secret(const config::Settings &s) {
-  using Result = std::variant<std::string, std::string>;
-  auto read = config::secret(s, "token-secret");
-  if (read.index() == 1) return read;
-  const std::string secret = std::get<0>(read);
-  if (secret.size() < 32)
-    return Result(std::in_place_index<1>,
-                  "Setting 'token-secret' (or 'token-secret-file') is needed, at least 32 characters "
-                  "(e.g. openssl rand -hex 32); or 'insecure-dev' on a loopback address for development.");
-  return Result(std::in_place_index<0>, secret);
+Result<std::string> token_secret(const config::Settings &s) {
+  auto secret = config::read_secret(s, "token-secret");
+  if (!secret) return fail(secret.error());
+  if (secret->size() < 32)
+    return fail(
+        "Setting 'token-secret' (or 'token-secret-file') is needed, at least 32 characters "
+        "(e.g. openssl rand -hex 32); or 'insecure-dev' on a loopback address for development.");
+  return secret;
 }
 
 bool is_loopback(const std::string &host) {
-  GInetAddress *address = g_inet_address_new_from_string(host.c_str());
-  if (!address) return false;
-  const bool loopback = g_inet_address_get_is_loopback(address);
-  g_object_unref(address);
-  return loopback;
+  auto address = adopt(g_inet_address_new_from_string(host.c_str()));
+  return address && g_inet_address_get_is_loopback(address.get());
 }
 
 std::string default_web_root() {
@@ -128,17 +128,20 @@ std::string default_web_root() {
   return SL_WEB_INSTALL_DIR;
 }
 
-std::variant<RelaySettings, std::string> relay_settings(const config::Settings &s) {
+Result<RelaySettings> relay_settings(const config::Settings &s) {
   RelaySettings r;
-  if (!parse_listen(s.str("listen"), r.listen_host, r.listen_port))
-    return "Setting 'listen' must be HOST:PORT with an IP address (e.g. 127.0.0.1:8080 or [::]:8080), not '" +
-           s.str("listen") + "'.";
+  auto listen = parse_listen(s.str("listen"));
+  if (!listen)
+    return fail("Setting 'listen' must be HOST:PORT with an IP address (e.g. 127.0.0.1:8080 or [::]:8080), not '" +
+                s.str("listen") + "'.");
+  r.listen_host = listen->host;
+  r.listen_port = listen->port;
   r.web_root = s.str("web-root").empty() ? default_web_root() : s.str("web-root");
   if (!g_file_test((r.web_root + "/index.html").c_str(), G_FILE_TEST_EXISTS))
-    return "Setting 'web-root': no index.html in " + r.web_root + ".";
+    return fail("Setting 'web-root': no index.html in " + r.web_root + ".");
   for (const auto &url : s.list("stun")) {
     if (url.rfind("stun:", 0) != 0 && url.rfind("stuns:", 0) != 0)
-      return "Setting 'stun' must be a stun: URL such as stun:stun.example.org:3478, not '" + url + "'.";
+      return fail("Setting 'stun' must be a stun: URL such as stun:stun.example.org:3478, not '" + url + "'.");
     r.ice_servers.push_back(proto::IceServer{{url}, "", ""});
   }
   r.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
@@ -146,15 +149,14 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
   r.max_message_size = int(s.integer("max-message-size"));
   r.mqtt_url = s.str("mqtt");
   if (!r.mqtt_url.empty()) {
-    auto uri = paho_server_uri(r.mqtt_url);
-    if (uri.index() == 1) return "Setting 'mqtt' " + std::get<1>(uri) + ".";
+    if (auto uri = broker_uri(r.mqtt_url); !uri) return fail("Setting 'mqtt' " + uri.error() + ".");
   }
   r.mqtt_user = s.str("mqtt-user");
   r.mqtt_password = s.str("mqtt-password");
   r.mqtt_ca_file = s.str("mqtt-ca-file");
   r.mqtt_prefix = s.str("mqtt-prefix");
   if (!control::valid_prefix(r.mqtt_prefix))
-    return "Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + r.mqtt_prefix + "'.";
+    return fail("Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + r.mqtt_prefix + "'.");
   r.command_timeout_s = int(s.integer("command-timeout"));
   r.max_messages_per_second = int(s.integer("max-messages-per-second"));
   r.handshake_timeout_s = int(s.integer("handshake-timeout"));
@@ -165,47 +167,51 @@ std::variant<RelaySettings, std::string> relay_settings(const config::Settings &
   r.turn_urls = s.list("turn");
   for (const auto &url : r.turn_urls)
     if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)
-      return "Setting 'turn' must be a turn: or turns: URL such as turn:turn.example.org:3478, not '" + url + "'.";
-  auto turn_secret = config::secret(s, "turn-secret");
-  if (turn_secret.index() == 1) return std::get<1>(turn_secret);
-  r.turn_secret = std::get<0>(turn_secret);
+      return fail("Setting 'turn' must be a turn: or turns: URL such as turn:turn.example.org:3478, not '" + url +
+                  "'.");
+  auto turn_secret = config::read_secret(s, "turn-secret");
+  if (!turn_secret) return fail(turn_secret.error());
+  r.turn_secret = *turn_secret;
   if (!r.turn_urls.empty() && r.turn_secret.empty())
-    return "Setting 'turn' needs 'turn-secret' (coturn's static-auth-secret) to mint credentials.";
+    return fail("Setting 'turn' needs 'turn-secret' (coturn's static-auth-secret) to mint credentials.");
   r.session_lifetime_s = int(s.integer("session-lifetime"));
-  if (const std::string stun = s.str("stun-listen"); !stun.empty() &&
-                                                     !parse_listen(stun, r.stun_listen_host, r.stun_listen_port))
-    return "Setting 'stun-listen' must be HOST:PORT with an IP address, not '" + stun + "'.";
+  if (const std::string stun = s.str("stun-listen"); !stun.empty()) {
+    auto where = parse_listen(stun);
+    if (!where) return fail("Setting 'stun-listen' must be HOST:PORT with an IP address, not '" + stun + "'.");
+    r.stun_listen_host = where->host;
+    r.stun_listen_port = where->port;
+  }
   r.allowed_origins = s.list("allowed-origins");
   r.cors_origins = s.list("cors-origins");
   r.tls_cert = s.str("tls-cert");
   r.tls_key = s.str("tls-key");
-  if (r.tls_cert.empty() != r.tls_key.empty()) return "Settings 'tls-cert' and 'tls-key' go together.";
+  if (r.tls_cert.empty() != r.tls_key.empty()) return fail("Settings 'tls-cert' and 'tls-key' go together.");
   r.insecure_dev = s.flag("insecure-dev");
   if (r.insecure_dev) {
     if (!is_loopback(r.listen_host))
-      return "Setting 'insecure-dev' turns authentication off and is refused on a non-loopback 'listen' (" +
-             r.listen_host + ").";
+      return fail("Setting 'insecure-dev' turns authentication off and is refused on a non-loopback 'listen' (" +
+                  r.listen_host + ").");
     return r;
   }
   auto secret = token_secret(s);
-  if (secret.index() == 1) return std::get<1>(secret);
-  r.token_secret = std::get<0>(secret);
+  if (!secret) return fail(secret.error());
+  r.token_secret = *secret;
   r.device_secrets_file = s.str("device-secrets");
   if (r.device_secrets_file.empty())
-    return "Setting 'device-secrets' is needed: a file with one 'device-id secret' line per agent allowed in.";
+    return fail("Setting 'device-secrets' is needed: a file with one 'device-id secret' line per agent allowed in.");
   auto devices = load_device_secrets(r.device_secrets_file);
-  if (auto *error = std::get_if<std::string>(&devices)) return *error;
-  r.device_secrets = std::get<0>(devices);
+  if (!devices) return fail(devices.error());
+  r.device_secrets = *devices;
   return r;
 }
 
-std::variant<std::map<std::string, std::string>, std::string> load_device_secrets(const std::string &path) {
+Result<std::map<std::string, std::string>> load_device_secrets(const std::string &path) {
   gchar *text = nullptr;
   if (!g_file_get_contents(path.c_str(), &text, nullptr, nullptr))
-    return "Setting 'device-secrets': cannot read " + path + ".";
+    return fail("Setting 'device-secrets': cannot read " + path + ".");
   auto parsed = parse_device_secrets(text);
   g_free(text);
-  if (auto *error = std::get_if<std::string>(&parsed)) return "Setting 'device-secrets' (" + path + "), " + *error + ".";
+  if (!parsed) return fail("Setting 'device-secrets' (" + path + "), " + parsed.error() + ".");
   return parsed;
 }
 

@@ -3,10 +3,10 @@
 
 #include "config.hpp"
 #include "protocol.hpp"
+#include "result.hpp"
 
 #include <map>
 #include <string>
-#include <variant>
 #include <vector>
 
 namespace sl::relay {
@@ -44,24 +44,28 @@ struct RelaySettings {
   int stun_listen_port = 0;
 };
 
-// "id secret" lines (# comments, blank lines) -> map; error text naming the line.
-std::variant<std::map<std::string, std::string>, std::string> parse_device_secrets(const std::string &text);
+// "id secret" lines (# comments, blank lines) -> map; or what is wrong, naming the line.
+Result<std::map<std::string, std::string>> parse_device_secrets(const std::string &text);
 
-// Reads and parses the device-secrets file (index 1: what is wrong, naming the setting).
-std::variant<std::map<std::string, std::string>, std::string> load_device_secrets(const std::string &path);
+// Reads and parses the device-secrets file (or what is wrong, naming the setting).
+Result<std::map<std::string, std::string>> load_device_secrets(const std::string &path);
 
-// The token secret from token-secret or token-secret-file (index 1: what is wrong).
-std::variant<std::string, std::string> token_secret(const config::Settings &s);
+// The token secret from token-secret or token-secret-file (or what is wrong).
+Result<std::string> token_secret(const config::Settings &s);
 
 // Whether `host` (an IP address from --listen) is a loopback address.
 bool is_loopback(const std::string &host);
 
 const std::vector<config::Option> &relay_options();
 
-std::variant<RelaySettings, std::string> relay_settings(const config::Settings &s);
+Result<RelaySettings> relay_settings(const config::Settings &s);
 
-// "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80" -> host and port.
-bool parse_listen(const std::string &text, std::string &host, int &port);
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+// "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:80" -> host and port ("localhost": 127.0.0.1).
+Result<HostPort> parse_listen(const std::string &text);
 
 // Where the web app is: the setting, else the installed copy, else the source
 // tree's web/ (running from the build directory).

@@ -5,7 +5,6 @@
 
 #include <glib.h>
 
-
 namespace sl::relay {
 
 namespace {
@@ -26,10 +25,13 @@ std::string header(SoupServerMessage *msg, const char *name) {
 }  // namespace
 
 Access::Access(const RelaySettings &s)
-    : insecure_(s.insecure_dev), token_secret_(s.token_secret), device_secrets_(s.device_secrets),
-      allowed_origins_(s.allowed_origins), cors_origins_(s.cors_origins) {}
+    : insecure_(s.insecure_dev),
+      token_secret_(s.token_secret),
+      device_secrets_(s.device_secrets),
+      allowed_origins_(s.allowed_origins),
+      cors_origins_(s.cors_origins) {}
 
-std::variant<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const {
+Result<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const {
   if (insecure_) return auth::Claims{auth::Role::Admin, 0, 0, "insecure-dev", {}};
   std::string token;
   const std::string authorization = header(msg, "Authorization");
@@ -38,19 +40,19 @@ std::variant<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const
   else
     token = query_token(msg);
   if (token.empty())
-    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized",
-                   "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN"};
+    return fail(Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                        "a token is needed: Authorization: Bearer TOKEN, or ?token=TOKEN"});
   auto verified = auth::verify_token(token, token_secret_, g_get_real_time() / G_USEC_PER_SEC);
-  if (auto *why = std::get_if<std::string>(&verified))
-    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "token refused: " + *why};
-  return std::get<auth::Claims>(verified);
+  if (!verified) return fail(Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "token refused: " + verified.error()});
+  return *verified;
 }
 
-std::variant<std::string, Refusal> Access::device(SoupServerMessage *msg) const {
+Result<std::string, Refusal> Access::device(SoupServerMessage *msg) const {
   if (insecure_) return std::string();
   const std::string authorization = header(msg, "Authorization");
   if (authorization.rfind("Basic ", 0) != 0)
-    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "agents authenticate with their device id and secret"};
+    return fail(
+        Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "agents authenticate with their device id and secret"});
   gsize len = 0;
   guchar *raw = g_base64_decode(authorization.substr(6).c_str(), &len);
   const std::string pair(reinterpret_cast<const char *>(raw), len);
@@ -61,21 +63,21 @@ std::variant<std::string, Refusal> Access::device(SoupServerMessage *msg) const 
   auto known = device_secrets_.find(id);
   // The same answer for an unknown id and a wrong secret.
   if (known == device_secrets_.end() || !auth::equal_secrets(known->second, secret))
-    return Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "unknown device or wrong secret"};
+    return fail(Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "unknown device or wrong secret"});
   return id;
 }
 
-std::optional<Refusal> Access::check_origin(SoupServerMessage *msg) const {
+Result<void, Refusal> Access::check_origin(SoupServerMessage *msg) const {
   const std::string origin = header(msg, "Origin");
-  if (origin.empty()) return std::nullopt;  // not a browser (agents, scripts)
+  if (origin.empty()) return ok();  // not a browser (agents, scripts)
   for (const auto &allowed : allowed_origins_)
-    if (allowed == "*" || allowed == origin) return std::nullopt;
+    if (allowed == "*" || allowed == origin) return ok();
   if (allowed_origins_.empty()) {
     // By default the page must come from this relay itself.
     const std::string host = header(msg, "Host");
-    if (origin == "http://" + host || origin == "https://" + host) return std::nullopt;
+    if (origin == "http://" + host || origin == "https://" + host) return ok();
   }
-  return Refusal{SOUP_STATUS_FORBIDDEN, "bad_origin", "origin " + origin + " is not allowed"};
+  return fail(Refusal{SOUP_STATUS_FORBIDDEN, "bad_origin", "origin " + origin + " is not allowed"});
 }
 
 std::vector<std::string> Access::replace_device_secrets(std::map<std::string, std::string> secrets) {

@@ -5,6 +5,7 @@
 // an admin and any agent may claim any id (loopback only).
 #pragma once
 
+#include "result.hpp"
 #include "settings.hpp"
 #include "token.hpp"
 
@@ -12,7 +13,6 @@
 
 #include <map>
 #include <string>
-#include <variant>
 
 namespace sl::relay {
 
@@ -27,11 +27,11 @@ class Access {
   explicit Access(const RelaySettings &settings);
 
   // A browser's or API client's claims.
-  std::variant<auth::Claims, Refusal> client(SoupServerMessage *msg) const;
+  Result<auth::Claims, Refusal> client(SoupServerMessage *msg) const;
   // An agent: the device id it proved with its secret ("" = any, insecure-dev).
-  std::variant<std::string, Refusal> device(SoupServerMessage *msg) const;
+  Result<std::string, Refusal> device(SoupServerMessage *msg) const;
   // WebSocket upgrades from browsers: their Origin must be allowed (agents send none).
-  std::optional<Refusal> check_origin(SoupServerMessage *msg) const;
+  Result<void, Refusal> check_origin(SoupServerMessage *msg) const;
 
   // CORS for the HTTP API, only for the origins in cors-origins: adds the
   // Access-Control-* headers when the request's Origin is one of them. Returns

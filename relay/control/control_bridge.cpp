@@ -10,8 +10,8 @@ using control::Ack;
 using control::Topic;
 
 namespace {
-Ack relay_error(const std::string &code, const std::string &message, const std::string &camera,
-                const std::string &type, const std::string &param = {}) {
+Ack relay_error(const std::string &code, const std::string &message, const std::string &camera, const std::string &type,
+                const std::string &param = {}) {
   Ack a = control::error_ack(code, message, param);
   a.camera = camera;
   a.type = type;
@@ -20,9 +20,7 @@ Ack relay_error(const std::string &code, const std::string &message, const std::
 }
 }  // namespace
 
-ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table,
-                             std::function<void(const Actions &)> apply)
-    : settings_(settings), table_(table), apply_(std::move(apply)) {
+ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table) : settings_(settings), table_(table) {
   // Command ids unique across relays and restarts: a random run prefix and a counter.
   char run[9];
   g_snprintf(run, sizeof run, "%08x", g_random_int());
@@ -36,13 +34,15 @@ ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table,
   options.client_id = "sightline-relay-" + std::string(run);
   options.clean_session = true;
   link_ = std::make_unique<MqttLink>(
-      options, MqttLink::Handlers{nullptr,
-                                  [this](const std::string &topic, const std::string &payload) { on_message(topic, payload); },
-                                  nullptr});
+      options,
+      MqttLink::Handlers{nullptr,
+                         [this](const std::string &topic, const std::string &payload) { on_message(topic, payload); },
+                         nullptr});
   for (const char *leaf : {"state", "ack", "snapshot"}) link_->subscribe(settings_.mqtt_prefix + "/+/" + leaf, 1);
 }
 
-void ControlBridge::start() {
+void ControlBridge::start(std::function<void(const Actions &)> apply) {
+  apply_ = std::move(apply);
   if (link_) link_->start();
 }
 
@@ -59,17 +59,21 @@ void ControlBridge::when_snapshot(const std::string &camera, int64_t since_ms, g
     return;
   }
   // Whichever comes first, the picture or the deadline, runs `ready` once.
-  auto once = std::make_shared<std::function<void()>>(std::move(ready));
-  snapshot_waiters_.emplace(camera, once);
-  after_ms(timeout_ms, [this, camera, once] {
+  auto waiter = std::make_unique<Waiter>();
+  waiter->ready = std::move(ready);
+  Waiter *key = waiter.get();
+  waiter->deadline.reset(after_ms(timeout_ms, [this, camera, key] {
     auto range = snapshot_waiters_.equal_range(camera);
     for (auto w = range.first; w != range.second; ++w)
-      if (w->second == once) {
+      if (w->second.get() == key) {
+        auto late = std::move(w->second);
         snapshot_waiters_.erase(w);
-        (*once)();
+        late->deadline.release();  // this very timeout, ending now
+        late->ready();
         return;
       }
-  });
+  }));
+  snapshot_waiters_.emplace(camera, std::move(waiter));
 }
 
 void ControlBridge::on_message(const std::string &topic, const std::string &payload) {
@@ -96,10 +100,10 @@ void ControlBridge::on_message(const std::string &topic, const std::string &payl
     case Topic::Snapshot: {
       snapshots_[camera] = Picture{payload, control::wall_clock_ms()};
       auto range = snapshot_waiters_.equal_range(camera);
-      std::vector<std::shared_ptr<std::function<void()>>> ready;
-      for (auto w = range.first; w != range.second; ++w) ready.push_back(w->second);
+      std::vector<std::unique_ptr<Waiter>> ready;  // their deadlines go with them
+      for (auto w = range.first; w != range.second; ++w) ready.push_back(std::move(w->second));
       snapshot_waiters_.erase(range.first, range.second);
-      for (auto &r : ready) (*r)();
+      for (auto &r : ready) r->ready();
       break;
     }
     case Topic::Cmd:
@@ -122,8 +126,9 @@ void ControlBridge::send(const std::string &camera, const std::string &type, con
     return;
   }
   if (!link_ || !link_->is_up()) {
-    done(relay_error("unavailable", link_ ? "control plane unavailable: the MQTT broker is unreachable"
-                                          : "control plane unavailable: this relay has no MQTT broker configured",
+    done(relay_error("unavailable",
+                     link_ ? "control plane unavailable: the MQTT broker is unreachable"
+                           : "control plane unavailable: this relay has no MQTT broker configured",
                      camera, type),
          503);
     return;

@@ -23,8 +23,9 @@ class ControlBridge {
   // 400 (bad request), 404 (unknown camera), 503 (no broker), 504 (no ack in time).
   using Done = std::function<void(const control::Ack &ack, int http_status)>;
 
-  ControlBridge(const RelaySettings &settings, SessionTable &table, std::function<void(const Actions &)> apply);
-  void start();
+  ControlBridge(const RelaySettings &settings, SessionTable &table);
+  // Connects; what camera state makes the table decide goes to `apply`.
+  void start(std::function<void(const Actions &)> apply);
 
   void send(const std::string &camera, const std::string &type, const std::string &params_json, int64_t ttl_ms,
             Done done);
@@ -54,7 +55,13 @@ class ControlBridge {
     int64_t received_ms = 0;
   };
   std::map<std::string, Picture> snapshots_;  // camera -> last JPEG
-  std::multimap<std::string, std::shared_ptr<std::function<void()>>> snapshot_waiters_;
+  // Someone waiting for a camera's next snapshot, until its deadline (kept here, so
+  // that it goes with this bridge).
+  struct Waiter {
+    std::function<void()> ready;
+    SourceId deadline;
+  };
+  std::multimap<std::string, std::unique_ptr<Waiter>> snapshot_waiters_;
   uint64_t next_id_ = 0;
   std::string id_prefix_;
 };

@@ -9,10 +9,16 @@ namespace sl::relay {
 
 const char *content_type_for(const std::string &name) {
   static const std::pair<const char *, const char *> types[] = {
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-      {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-      {".ico", "image/x-icon"}, {".jpg", "image/jpeg"}, {".txt", "text/plain; charset=utf-8"},
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".mjs", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".json", "application/json"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".ico", "image/x-icon"},
+      {".jpg", "image/jpeg"},
+      {".txt", "text/plain; charset=utf-8"},
   };
   for (const auto &[ext, type] : types)
     if (g_str_has_suffix(name.c_str(), ext)) return type;
@@ -54,11 +60,11 @@ constexpr size_t kMaxCommandBody = 16 * 1024;
 
 std::optional<auth::Claims> HttpRoutes::authorize(SoupServerMessage *msg) {
   auto claims = access_.client(msg);
-  if (auto *refusal = std::get_if<Refusal>(&claims)) {
-    refuse(msg, *refusal);
+  if (!claims) {
+    refuse(msg, claims.error());
     return std::nullopt;
   }
-  return std::get<auth::Claims>(claims);
+  return *claims;
 }
 
 void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
@@ -76,6 +82,7 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
     const std::string commanded = camera_in(path, "commands");
     const std::string pictured = camera_in(path, "snapshot.jpg");
     const std::string camera = !commanded.empty() ? commanded : pictured;
+    // A camera outside the token's scope is answered like one that does not exist.
     if (!camera.empty() && !claims->may_see(camera)) {
       control::Ack a = control::error_ack("unknown_camera", "there is no camera '" + camera + "'");
       a.camera = camera;
@@ -83,11 +90,12 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
       return;
     }
     if (!commanded.empty()) {
+      const auto allowed = may_command(*claims, commanded);  // the same rule as on viewer sockets
       if (method != SOUP_METHOD_POST) {
         soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow", "POST");
         respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Commands are sent with POST.\n");
-      } else if (claims->role < auth::Role::Operator) {
-        refuse(msg, Refusal{SOUP_STATUS_FORBIDDEN, "forbidden", "commands need the operator role"});
+      } else if (!allowed) {
+        refuse(msg, Refusal{SOUP_STATUS_FORBIDDEN, allowed.error().code, allowed.error().message});
       } else {
         post_command(msg, commanded);
       }
@@ -105,7 +113,8 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
     } else if (path == "/api/session") {
       // What the caller's token allows: the page shows it and knows whether to offer commands.
       json::Writer w;
-      w.str("role", auth::role_name(claims->role)).integer("expires_at", long(claims->expires_at_s))
+      w.str("role", auth::role_name(claims->role))
+          .integer("expires_at", long(claims->expires_at_s))
           .boolean("insecure", access_.insecure());
       JsonBuilder *b = w.raw();
       json_builder_set_member_name(b, "cameras");
@@ -124,10 +133,12 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
     return;
   }
   if (path == "/healthz") {
-    respond(msg, SOUP_STATUS_OK, "application/json",
-            "{\"status\":\"ok\",\"agents\":" + std::to_string(table_.agent_count()) +
-                ",\"viewers\":" + std::to_string(table_.viewer_count()) +
-                ",\"sessions\":" + std::to_string(table_.session_count()) + "}");
+    json::Writer health;
+    health.str("status", "ok")
+        .integer("agents", long(table_.agent_count()))
+        .integer("viewers", long(table_.viewer_count()))
+        .integer("sessions", long(table_.session_count()));
+    respond(msg, SOUP_STATUS_OK, "application/json", health.done());
   } else if (path == "/" || path == "/index.html") {
     serve_file(msg, "index.html");
   } else if (path.rfind("/view/", 0) == 0) {
@@ -140,20 +151,23 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
 void HttpRoutes::post_command(SoupServerMessage *msg, const std::string &camera) {
   SoupMessageBody *body = soup_server_message_get_request_body(msg);
   const std::string text = body && body->data ? std::string(body->data, size_t(body->length)) : std::string();
-  auto fail = [&](const std::string &code, const std::string &message, const std::string &param = {}) {
+  auto bad_request = [&](const std::string &code, const std::string &message, const std::string &param = {}) {
     control::Ack a = control::error_ack(code, message, param);
     a.camera = camera;
     respond_ack(msg, a, SOUP_STATUS_BAD_REQUEST);
   };
-  if (!proto::valid_id(camera)) return fail("unknown_camera", "'" + camera + "' is not a camera id");
-  if (text.size() > kMaxCommandBody) return fail("bad_message", "the body is larger than 16 KiB");
+  if (!proto::valid_id(camera)) return bad_request("unknown_camera", "'" + camera + "' is not a camera id");
+  if (text.size() > kMaxCommandBody) return bad_request("bad_message", "the body is larger than 16 KiB");
   // The body is the envelope without id and issued_at: the relay assigns both.
   auto parsed = control::parse_command(text);
-  if (auto *bad = std::get_if<control::Ack>(&parsed)) return fail(bad->code, bad->message, bad->param);
+  if (auto *bad = std::get_if<control::Ack>(&parsed)) return bad_request(bad->code, bad->message, bad->param);
   const auto &command = std::get<control::Command>(parsed);
   g_object_ref(msg);
   soup_server_message_pause(msg);
-  const bool ttl_given = text.find("\"ttl_ms\"") != std::string::npos;
+  // No ttl_ms in the body: the relay's own command timeout (parse_command reads an absent one as its default).
+  std::string unused;
+  const auto body_object = json::parse_object(text, unused);
+  const bool ttl_given = body_object && json_object_has_member(json_node_get_object(body_object.get()), "ttl_ms");
   commands_.send(camera, command.type, command.params, ttl_given ? command.ttl_ms : 0,
                  [msg](const control::Ack &ack, int status) {
                    respond_ack(msg, ack, status);

@@ -1,12 +1,13 @@
 // The relay's WebSocket connections: agents on /ws/agent, viewers on
 // /ws/viewer. Gives each a peer id, reads and validates what it sends, feeds
-// the session table, delivers what the table says to send, keeps heartbeats
-// going and drops silent peers.
+// the session table (which decides, checks included), carries out what the
+// table says (send, close, forward a command, log), keeps heartbeats going and
+// drops silent peers. The table and the control bridge are lent by main.
 #pragma once
 
-#include "gobj.hpp"
 #include "auth/access.hpp"
 #include "control/control_bridge.hpp"
+#include "gobj.hpp"
 #include "sessions/session_table.hpp"
 #include "settings.hpp"
 
@@ -20,17 +21,15 @@ namespace sl::relay {
 
 class SocketHub {
  public:
-  SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access);
+  SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access, SessionTable &table,
+            ControlBridge &commands);
   ~SocketHub();
 
-  SessionTable &table() { return table_; }
-  // Delivers what the session table decided (also for events from the control plane).
+  // Carries out what the session table decided (also for events from the control plane).
   void apply(const Actions &actions);
   // Closes the sockets of agents that proved one of these device ids (their
   // entry changed or went away from the device list).
   void close_devices(const std::vector<std::string> &ids);
-  // Where viewers' commands go (none: they are not answered).
-  void set_commands(ControlBridge *commands) { commands_ = commands; }
 
  private:
   enum class Role { Agent, Viewer };
@@ -40,9 +39,7 @@ class SocketHub {
     Owned<SoupWebsocketConnection> conn;
     std::string address;
     gint64 last_heard_us = 0;
-    bool said_hello = false;  // agents only
-    std::string device;       // agents: the id proven by their secret ("" = any, insecure-dev)
-    auth::Claims claims;      // viewers: what their token allows
+    std::string device;          // agents: the id proven by their secret ("" = any, insecure-dev), for close_devices
     gint64 window_start_us = 0;  // message rate: the current one-second window
     int window_count = 0;
     gulong message_handler = 0;
@@ -60,8 +57,8 @@ class SocketHub {
   bool over_rate(Peer &peer);
   const RelaySettings &settings_;
   const Access &access_;
-  SessionTable table_;
-  ControlBridge *commands_ = nullptr;
+  SessionTable &table_;
+  ControlBridge &commands_;
   std::map<PeerId, std::unique_ptr<Peer>> peers_;
   PeerId next_id_ = 1;
   SourceId heartbeat_timer_;

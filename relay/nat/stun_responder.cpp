@@ -101,21 +101,20 @@ StunResponder::~StunResponder() {
   }
 }
 
-std::optional<std::string> StunResponder::listen(const std::string &host, int port) {
+Result<void> StunResponder::listen(const std::string &host, int port) {
   auto address = adopt(g_inet_socket_address_new_from_string(host.c_str(), guint(port)));
-  if (!address) return "not an address: " + host;
+  if (!address) return fail("not an address: " + host);
   GError *raw = nullptr;
-  socket_ = adopt(g_socket_new(g_socket_address_get_family(address.get()), G_SOCKET_TYPE_DATAGRAM,
-                               G_SOCKET_PROTOCOL_UDP, &raw));
+  socket_ = adopt(
+      g_socket_new(g_socket_address_get_family(address.get()), G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &raw));
   if (!socket_ || !g_socket_bind(socket_.get(), address.get(), TRUE, &raw)) {
     Owned<GError> error(raw);
-    return std::string(error ? error->message : "cannot bind");
+    return fail(std::string(error ? error->message : "cannot bind"));
   }
   g_socket_set_blocking(socket_.get(), FALSE);
   source_ = g_socket_create_source(socket_.get(), G_IO_IN, nullptr);
   g_source_set_callback(
-      source_,
-      G_SOURCE_FUNC(+[](GSocket *socket, GIOCondition, gpointer data) -> gboolean {
+      source_, G_SOURCE_FUNC(+[](GSocket *socket, GIOCondition, gpointer data) -> gboolean {
         auto *self = static_cast<StunResponder *>(data);
         char buffer[1500];
         // Bounded: at most 64 datagrams per wake-up, then back to the main loop.
@@ -134,7 +133,7 @@ std::optional<std::string> StunResponder::listen(const std::string &host, int po
       }),
       this, nullptr);
   g_source_attach(source_, nullptr);
-  return std::nullopt;
+  return ok();
 }
 
 }  // namespace sl::relay

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "gobj.hpp"
+#include "result.hpp"
 
 #include <gio/gio.h>
 
@@ -22,8 +23,8 @@ class StunResponder {
  public:
   StunResponder() = default;
   ~StunResponder();
-  // Binds the UDP socket; an error text on failure.
-  std::optional<std::string> listen(const std::string &host, int port);
+  // Binds the UDP socket, or says why not.
+  Result<void> listen(const std::string &host, int port);
   uint64_t answered() const { return answered_; }
 
  private:

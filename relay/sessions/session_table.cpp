@@ -7,8 +7,18 @@ namespace sl::relay {
 
 SessionTable::SessionTable(std::vector<proto::IceServer> ice_servers, int64_t session_timeout_ms, Limits limits,
                            std::function<std::string()> new_session_id, MintIce mint_ice)
-    : ice_servers_(std::move(ice_servers)), session_timeout_ms_(session_timeout_ms), limits_(limits),
-      new_session_id_(std::move(new_session_id)), mint_ice_(std::move(mint_ice)) {}
+    : ice_servers_(std::move(ice_servers)),
+      session_timeout_ms_(session_timeout_ms),
+      limits_(limits),
+      new_session_id_(std::move(new_session_id)),
+      mint_ice_(std::move(mint_ice)) {}
+
+Result<void, CommandRefusal> may_command(const auth::Claims &claims, const std::string &camera) {
+  if (!claims.may_see(camera)) return fail(CommandRefusal{"unknown_camera", "there is no camera '" + camera + "'"});
+  if (claims.role < auth::Role::Operator)
+    return fail(CommandRefusal{"forbidden", "commands need the operator role; this token is a viewer's"});
+  return ok();
+}
 
 void SessionTable::refresh_viewer_counts() {
   for (auto &[id, camera] : cameras_) camera.entry.viewers = 0;
@@ -56,8 +66,26 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
   if (tell_viewer) to_viewer(out, s.viewer, proto::SessionEnd{id, reason});
 }
 
+void SessionTable::agent_joined(PeerId agent, std::string device) { devices_[agent] = std::move(device); }
+
 Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
   Actions out;
+  // An agent speaks for its own device only.
+  const auto proven = devices_.find(agent);
+  const std::string device = proven == devices_.end() ? std::string() : proven->second;
+  bool own = device.empty() || hello.agent == device;
+  for (const auto &c : hello.cameras) own = own && (device.empty() || c.id == device);
+  if (!own) {
+    out.logs.push_back({agent, true, "device " + device + " claimed another id (" + hello.agent + "); closing"});
+    to_agent(out, agent, proto::Error{"forbidden", "device " + device + " may only announce itself", "", ""});
+    out.closes.push_back(Close{agent, 1008, "not your id"});
+    return out;
+  }
+  for (const auto &c : hello.cameras)
+    out.logs.push_back({agent, false,
+                        "camera " + c.id + " online (agent " + hello.agent + ", " + std::to_string(c.width) + "x" +
+                            std::to_string(c.height) + "@" + std::to_string(c.fps) + " " + c.codec + " via " +
+                            c.encoder + ")"});
   // A camera already online elsewhere is taken over by this newer connection:
   // usually the same agent, back before the relay noticed its old socket died.
   for (const auto &info : hello.cameras) {
@@ -138,6 +166,7 @@ bool SessionTable::has_camera(const std::string &id) const { return cameras_.cou
 
 Actions SessionTable::agent_gone(PeerId agent) {
   Actions out;
+  devices_.erase(agent);
   if (!agents_.count(agent)) return out;
   forget_agent(agent, out);
   broadcast_cameras(out);
@@ -149,6 +178,13 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
   auto error = [&](const std::string &code, const std::string &text, const std::string &session) {
     to_agent(out, agent, proto::Error{code, text, session, ""});
   };
+  if (std::holds_alternative<proto::Hello>(message)) return agent_hello(agent, std::get<proto::Hello>(message));
+  if (!agents_.count(agent)) {
+    out.logs.push_back({agent, true, "spoke before saying hello; closing"});
+    error("bad_message", "the first message must be hello", "");
+    out.closes.push_back(Close{agent, 1008, "hello first"});
+    return out;
+  }
   if (auto *answer = std::get_if<proto::Answer>(&message)) {
     Session *s = session_for(answer->session, &Session::agent, agent);
     if (!s) {
@@ -191,16 +227,17 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
       e.info.height = status->height;
     }
     if (!(before == e)) broadcast_cameras(out);
-  } else if (std::holds_alternative<proto::Hello>(message)) {
-    return agent_hello(agent, std::get<proto::Hello>(message));
+  } else if (auto *report = std::get_if<proto::Error>(&message)) {
+    out.logs.push_back({agent, true, "reports: " + report->code + ": " + report->message});
   }
-  // Heartbeat: nothing to do. Error: the hub logs it.
+  // Heartbeat: nothing to do.
   return out;
 }
 
-Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client) {
+Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client, auth::Role role) {
   Actions out;
   clients_[viewer] = std::move(client);
+  roles_[viewer] = role;
   viewers_[viewer] = std::move(only);
   to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, cameras(viewers_[viewer])});
   return out;
@@ -209,6 +246,7 @@ Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::strin
 Actions SessionTable::viewer_gone(PeerId viewer) {
   Actions out;
   clients_.erase(viewer);
+  roles_.erase(viewer);
   if (!viewers_.erase(viewer)) return out;
   std::vector<std::string> ending;
   for (const auto &[id, s] : sessions_)
@@ -221,8 +259,27 @@ Actions SessionTable::viewer_gone(PeerId viewer) {
   return out;
 }
 
+Actions SessionTable::viewer_command(PeerId viewer, const proto::CommandRequest &command) {
+  Actions out;
+  const auto scope = viewers_.find(viewer);
+  if (scope == viewers_.end()) return out;
+  auth::Claims claims;
+  claims.cameras = scope->second;
+  claims.role = roles_.count(viewer) ? roles_.at(viewer) : auth::Role::Viewer;
+  if (auto allowed = may_command(claims, command.camera); !allowed) {
+    control::Ack a = control::error_ack(allowed.error().code, allowed.error().message);
+    a.type = command.command;
+    a.camera = command.camera;
+    to_viewer(out, viewer, proto::CommandResult{command.ref, command.camera, a});
+    return out;
+  }
+  out.commands.push_back(ForwardCommand{viewer, command});
+  return out;
+}
+
 Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms) {
   Actions out;
+  if (auto *command = std::get_if<proto::CommandRequest>(&message)) return viewer_command(viewer, *command);
   if (auto *watch = std::get_if<proto::Watch>(&message)) {
     auto refuse = [&](const std::string &code, const std::string &text) {
       to_viewer(out, viewer, proto::Error{code, text, "", watch->ref});
@@ -238,8 +295,9 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
       return out;
     }
     if (!cam->second.capturing) {
-      refuse("camera_offline", "camera '" + watch->camera + "' delivers no video: it failed or was unplugged, and its "
-                               "agent is trying to open it again");
+      refuse("camera_offline", "camera '" + watch->camera +
+                                   "' delivers no video: it failed or was unplugged, and its "
+                                   "agent is trying to open it again");
       return out;
     }
     size_t of_viewer = 0, of_camera = 0, pending = 0, of_client = 0;
@@ -267,8 +325,8 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
       return out;
     }
     if (of_camera >= limits_.sessions_per_camera) {
-      refuse("too_many_sessions", "camera '" + watch->camera + "' already has " + std::to_string(of_camera) +
-                                      " viewers");
+      refuse("too_many_sessions",
+             "camera '" + watch->camera + "' already has " + std::to_string(of_camera) + " viewers");
       return out;
     }
     Session s{new_session_id_(), watch->camera, cam->second.agent, viewer, now_ms, false};

@@ -1,11 +1,15 @@
 // The relay's state, as a plain state machine with no sockets and no timers:
-// who is connected, which cameras exist, which session belongs to whom. Events
-// go in (a peer joined, said something, left; time passed), and the messages
-// to send and the sockets to close come out. The socket hub is the thin shell
-// that feeds it; tests drive it directly.
+// who is connected, which cameras exist, which session belongs to whom, and who
+// may do what (an agent announces only its own device; commands need the
+// operator role and a camera in the token's scope). Events go in (a peer joined,
+// said something, left; time passed), and the messages to send, the sockets to
+// close, the commands to forward and the lines to log come out. The socket hub
+// is the thin shell that feeds it; tests drive it directly.
 #pragma once
 
 #include "protocol.hpp"
+#include "result.hpp"
+#include "token.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -29,10 +33,32 @@ struct Close {
   unsigned short code = 1000;
   std::string reason;
 };
+// A command a viewer may send: the shell hands it to the control plane and
+// sends the camera's answer back to `viewer` as a command_result.
+struct ForwardCommand {
+  PeerId viewer = 0;
+  proto::CommandRequest request;
+};
+// A line for the log, about `peer`; the shell adds who the peer is.
+struct LogLine {
+  PeerId peer = 0;
+  bool warning = false;
+  std::string text;
+};
 struct Actions {
   std::vector<Outgoing> sends;
   std::vector<Close> closes;
+  std::vector<ForwardCommand> commands;
+  std::vector<LogLine> logs;
 };
+
+// Why a command is refused: `code` is the ack's error code.
+struct CommandRefusal {
+  std::string code;  // unknown_camera (outside the token's scope: as if it did not exist), forbidden
+  std::string message;
+};
+// Whether a token's holder may command `camera` (HTTP API and viewer sockets alike).
+Result<void, CommandRefusal> may_command(const auth::Claims &claims, const std::string &camera);
 
 struct Limits {
   size_t sessions_per_viewer = 16;
@@ -51,11 +77,18 @@ class SessionTable {
   SessionTable(std::vector<proto::IceServer> ice_servers, int64_t session_timeout_ms, Limits limits,
                std::function<std::string()> new_session_id, MintIce mint_ice = {});
 
+  // An agent's socket opened; `device` is the id it proved with its secret
+  // ("" = any id, insecure-dev). An agent never joined may announce any id.
+  void agent_joined(PeerId agent, std::string device);
+  // Refused (forbidden, socket closed) when it names another device than its own.
   Actions agent_hello(PeerId agent, const proto::Hello &hello);
   Actions agent_message(PeerId agent, const proto::AgentToRelay &message);
   Actions agent_gone(PeerId agent);
   // `client` names who is behind the socket (its address): limits count across its sockets.
-  Actions viewer_joined(PeerId viewer, CameraFilter only = {}, std::string client = {});
+  // `role` is its token's: commands need operator or admin.
+  Actions viewer_joined(PeerId viewer, CameraFilter only = {}, std::string client = {},
+                        auth::Role role = auth::Role::Viewer);
+  // A command becomes a ForwardCommand when allowed, else a command_result with the refusal.
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);
   // A camera's retained state from the control plane (MQTT): known cameras and
@@ -75,8 +108,8 @@ class SessionTable {
  private:
   struct Camera {
     proto::CameraEntry entry;
-    PeerId agent = 0;        // 0 = offline
-    bool capturing = true;   // its agent's last status: the camera delivers video
+    PeerId agent = 0;       // 0 = offline
+    bool capturing = true;  // its agent's last status: the camera delivers video
   };
   struct Session {
     std::string id;
@@ -91,7 +124,9 @@ class SessionTable {
   void broadcast_cameras(Actions &out) const;
   void refresh_viewer_counts();
   static void to_agent(Actions &out, PeerId peer, proto::RelayToAgent m) { out.sends.push_back({peer, std::move(m)}); }
-  static void to_viewer(Actions &out, PeerId peer, proto::RelayToViewer m) { out.sends.push_back({peer, std::move(m)}); }
+  static void to_viewer(Actions &out, PeerId peer, proto::RelayToViewer m) {
+    out.sends.push_back({peer, std::move(m)});
+  }
   // The session `id` if `peer` is its `end` (&Session::agent or &Session::viewer).
   Session *session_for(const std::string &id, PeerId Session::*end, PeerId peer);
   // Ends an agent's sessions and takes its cameras offline, without telling viewers
@@ -105,8 +140,12 @@ class SessionTable {
   Limits limits_;
   std::function<std::string()> new_session_id_;
   MintIce mint_ice_;
-  std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids
+  Actions viewer_command(PeerId viewer, const proto::CommandRequest &command);
+
+  std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids (after its hello)
+  std::map<PeerId, std::string> devices_;              // agent -> the device id it proved ("" = any)
   std::map<PeerId, CameraFilter> viewers_;
+  std::map<PeerId, auth::Role> roles_;     // viewer -> its token's role
   std::map<PeerId, std::string> clients_;  // viewer -> its client
   std::map<std::string, Camera> cameras_;
   std::map<std::string, Session> sessions_;

@@ -27,8 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }();
   g_file_set_contents(path.c_str(), reinterpret_cast<const char *>(data), gssize(size), nullptr);
   auto result = load(options, "agent", {"prog", "--config", path}, "");
-  if (result.error.empty()) {
-    const long count = result.settings.integer("count");
+  if (result) {
+    const long count = result->settings.integer("count");
     if (count < 0 || count > 100) std::abort();  // the bounds hold for anything accepted
   }
   return 0;

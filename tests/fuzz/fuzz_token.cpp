@@ -10,9 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const std::string_view text(reinterpret_cast<const char *>(data), size);
   const auto now = int64_t(1'800'000'000);
   auto verified = sl::auth::verify_token(text, "fuzzing-secret-fuzzing-secret-32", now);
-  if (std::holds_alternative<sl::auth::Claims>(verified) &&
-      std::holds_alternative<sl::auth::Claims>(sl::auth::verify_token(text, "another-secret-another-secret-32", now)))
-    std::abort();
+  if (verified.ok() && sl::auth::verify_token(text, "another-secret-another-secret-32", now).ok()) std::abort();
   if (auto decoded = sl::auth::unbase64url(text))
     if (sl::auth::unbase64url(sl::auth::base64url(*decoded)) != decoded) std::abort();
   return 0;

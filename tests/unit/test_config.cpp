@@ -32,59 +32,69 @@ std::string write_file(const std::string &text) {
 
 TEST_CASE("defaults apply with no file and no flags") {
   auto r = load(kOptions, "relay", {"prog"}, "/nonexistent/relay.conf");
-  REQUIRE(r.error.empty());
-  CHECK(r.settings.str("listen") == "127.0.0.1:8080");
-  CHECK(r.settings.integer("fps") == 30);
-  CHECK_FALSE(r.settings.flag("stamp"));
-  CHECK(r.settings.list("stun").empty());
+  REQUIRE(r.ok());
+  CHECK(r->settings.str("listen") == "127.0.0.1:8080");
+  CHECK(r->settings.integer("fps") == 30);
+  CHECK_FALSE(r->settings.flag("stamp"));
+  CHECK(r->settings.list("stun").empty());
 }
 
 TEST_CASE("flags in both spellings, booleans and repeated lists") {
   auto r = load(kOptions, "relay",
                 {"prog", "--listen", "0.0.0.0:1", "--fps=15", "--stamp", "--stun", "stun:a:1", "--stun=stun:b:2"}, "");
-  REQUIRE(r.error.empty());
-  CHECK(r.settings.str("listen") == "0.0.0.0:1");
-  CHECK(r.settings.integer("fps") == 15);
-  CHECK(r.settings.flag("stamp"));
-  CHECK(r.settings.list("stun") == std::vector<std::string>{"stun:a:1", "stun:b:2"});
-  CHECK_FALSE(load(kOptions, "relay", {"prog", "--stamp", "--no-stamp"}, "").settings.flag("stamp"));
+  REQUIRE(r.ok());
+  CHECK(r->settings.str("listen") == "0.0.0.0:1");
+  CHECK(r->settings.integer("fps") == 15);
+  CHECK(r->settings.flag("stamp"));
+  CHECK(r->settings.list("stun") == std::vector<std::string>{"stun:a:1", "stun:b:2"});
+  CHECK_FALSE(load(kOptions, "relay", {"prog", "--stamp", "--no-stamp"}, "")->settings.flag("stamp"));
 }
 
 TEST_CASE("the file is read and flags win over it") {
   auto path = write_file("[relay]\nfps=10\nstun=stun:a:1;stun:b:2\nstamp=true\n");
   auto r = load(kOptions, "relay", {"prog", "--config", path, "--fps", "20"}, "");
-  REQUIRE(r.error.empty());
-  CHECK(r.settings.integer("fps") == 20);
-  CHECK(r.settings.flag("stamp"));
-  CHECK(r.settings.list("stun").size() == 2);
+  REQUIRE(r.ok());
+  CHECK(r->settings.integer("fps") == 20);
+  CHECK(r->settings.flag("stamp"));
+  CHECK(r->settings.list("stun").size() == 2);
   // The default file is read when present and no --config is given.
-  CHECK(load(kOptions, "relay", {"prog"}, path).settings.integer("fps") == 10);
+  CHECK(load(kOptions, "relay", {"prog"}, path)->settings.integer("fps") == 10);
+  // Flags win whatever their place on the line; the first list flag replaces the file's list.
+  auto before =
+      load(kOptions, "relay", {"prog", "--fps=20", "--stamp=false", "--stun", "stun:c:3", "--config", path}, "");
+  REQUIRE(before.ok());
+  CHECK(before->settings.integer("fps") == 20);
+  CHECK_FALSE(before->settings.flag("stamp"));
+  CHECK(before->settings.list("stun") == std::vector<std::string>{"stun:c:3"});
   g_remove(path.c_str());
 }
 
 TEST_CASE("errors name the key") {
-  CHECK(load(kOptions, "relay", {"prog", "--fps", "fast"}, "").error.find("'fps'") != std::string::npos);
-  CHECK(load(kOptions, "relay", {"prog", "--fps", "500"}, "").error.find("between 1 and 120") != std::string::npos);
-  CHECK(load(kOptions, "relay", {"prog", "--colour", "red"}, "").error.find("--colour") != std::string::npos);
-  CHECK(load(kOptions, "relay", {"prog", "--fps"}, "").error.find("needs a value") != std::string::npos);
+  CHECK(load(kOptions, "relay", {"prog", "--fps", "fast"}, "").error().find("'fps'") != std::string::npos);
+  CHECK(load(kOptions, "relay", {"prog", "--fps", "500"}, "").error().find("between 1 and 120") != std::string::npos);
+  CHECK(load(kOptions, "relay", {"prog", "--colour", "red"}, "").error().find("--colour") != std::string::npos);
+  CHECK(load(kOptions, "relay", {"prog", "--fps"}, "").error().find("--fps") != std::string::npos);  // no value
   auto path = write_file("[relay]\nframes=3\n");
-  CHECK(load(kOptions, "relay", {"prog", "--config", path}, "").error.find("'frames'") != std::string::npos);
+  CHECK(load(kOptions, "relay", {"prog", "--config", path}, "").error().find("'frames'") != std::string::npos);
   g_remove(path.c_str());
   auto bad_bool = write_file("[relay]\nstamp=maybe\n");
-  CHECK(load(kOptions, "relay", {"prog", "--config", bad_bool}, "").error.find("'stamp'") != std::string::npos);
+  CHECK(load(kOptions, "relay", {"prog", "--config", bad_bool}, "").error().find("'stamp'") != std::string::npos);
   g_remove(bad_bool.c_str());
   auto other_group = write_file("[agent]\nfps=3\n");
-  CHECK(load(kOptions, "relay", {"prog", "--config", other_group}, "").error.find("[agent]") != std::string::npos);
+  CHECK(load(kOptions, "relay", {"prog", "--config", other_group}, "").error().find("[agent]") != std::string::npos);
   g_remove(other_group.c_str());
-  CHECK(load(kOptions, "relay", {"prog", "--config", "/nonexistent.conf"}, "").error.find("Cannot read") !=
+  CHECK(load(kOptions, "relay", {"prog", "--config", "/nonexistent.conf"}, "").error().find("Cannot read") !=
         std::string::npos);
 }
 
 TEST_CASE("help and positional arguments") {
-  CHECK(load(kOptions, "relay", {"prog", "--help"}, "").help);
+  CHECK(load(kOptions, "relay", {"prog", "--help"}, "")->help);
   auto r = load(kOptions, "relay", {"prog", "token", "--fps", "5"}, "");
-  CHECK(r.positional == std::vector<std::string>{"token"});
+  CHECK(r->positional == std::vector<std::string>{"token"});
   const std::string text = usage("prog", "does things", kOptions);
-  CHECK(text.find("--fps N") != std::string::npos);
+  CHECK(text.find("--fps=N") != std::string::npos);
   CHECK(text.find("[default: 30]") != std::string::npos);
+  for (const char *flag : {"--listen", "--stamp", "--stun", "--config", "--help"})
+    CHECK(text.find(flag) != std::string::npos);
+  CHECK(text.find("--no-stamp") == std::string::npos);  // there, but not worth a line of its own
 }

@@ -3,22 +3,22 @@
 
 #include <doctest/doctest.h>
 
+using sl::broker_uri;
 using sl::connect_failure_words;
-using sl::paho_server_uri;
 
 TEST_CASE("broker URLs become what Paho takes, with the default port") {
-  CHECK(std::get<0>(paho_server_uri("mqtt://broker.lan")) == "tcp://broker.lan:1883");
-  CHECK(std::get<0>(paho_server_uri("tcp://127.0.0.1:1884")) == "tcp://127.0.0.1:1884");
-  CHECK(std::get<0>(paho_server_uri("mqtts://broker.example.org")) == "ssl://broker.example.org:8883");
-  CHECK(std::get<0>(paho_server_uri("ssl://10.0.0.2:9999")) == "ssl://10.0.0.2:9999");
+  CHECK(*broker_uri("mqtt://broker.lan") == "tcp://broker.lan:1883");
+  CHECK(*broker_uri("tcp://127.0.0.1:1884") == "tcp://127.0.0.1:1884");
+  CHECK(*broker_uri("mqtts://broker.example.org") == "ssl://broker.example.org:8883");
+  CHECK(*broker_uri("ssl://10.0.0.2:9999") == "ssl://10.0.0.2:9999");
 }
 
 TEST_CASE("bad broker URLs say what is wrong") {
   for (const char *bad : {"broker.lan", "http://broker.lan", "tcp://", ""}) {
     CAPTURE(bad);
-    const auto r = paho_server_uri(bad);
-    REQUIRE(r.index() == 1);
-    CHECK_FALSE(std::get<1>(r).empty());
+    const auto r = broker_uri(bad);
+    REQUIRE_FALSE(r);
+    CHECK_FALSE(r.error().empty());
   }
 }
 

@@ -14,8 +14,9 @@ constexpr PeerId kAgent = 1, kAgent2 = 2, kViewer = 10, kViewer2 = 11;
 
 struct Fixture {
   int next = 0;
-  SessionTable table{{proto::IceServer{{"stun:127.0.0.1:3478"}, "", ""}}, 10000, Limits{2, 3},
-                     [this] { return "s" + std::to_string(++next); }};
+  SessionTable table{{proto::IceServer{{"stun:127.0.0.1:3478"}, "", ""}}, 10000, Limits{2, 3}, [this] {
+                       return "s" + std::to_string(++next);
+                     }};
 
   static proto::Hello hello(const std::string &camera) {
     return proto::Hello{1, "agent-" + camera, {proto::CameraInfo{camera, 640, 480, 30, "H264", "test", "x264enc"}}};
@@ -23,7 +24,8 @@ struct Fixture {
 };
 
 // Messages of type T sent to `peer`.
-template <typename T> std::vector<T> sent(const Actions &a, PeerId peer) {
+template <typename T>
+std::vector<T> sent(const Actions &a, PeerId peer) {
   std::vector<T> out;
   for (const auto &s : a.sends) {
     if (s.peer != peer) continue;
@@ -208,7 +210,8 @@ TEST_CASE("a camera whose agent says it delivers no video is offline and refuses
   REQUIRE(update.size() == 1);
   CHECK_FALSE(update[0].cameras[0].online);
   CHECK(update[0].cameras[0].connected);  // its agent is still here
-  auto refused = sent<proto::Error>(f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0), kViewer);
+  auto refused =
+      sent<proto::Error>(f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0), kViewer);
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].code == "camera_offline");
   CHECK(refused[0].message.find("unplugged") != std::string::npos);
@@ -301,13 +304,99 @@ TEST_CASE("a viewer whose token names cameras sees and watches only those") {
   CHECK_FALSE(f.table.viewer_may_see(kViewer, "garage"));
 }
 
+TEST_CASE("an agent announces only its own device: another id is refused and its socket closed") {
+  Fixture f;
+  f.table.viewer_joined(kViewer);
+  f.table.agent_joined(kAgent, "porch");
+  proto::Hello other{1, "garage", {proto::CameraInfo{"garage", 640, 480, 30, "H264", "test", "x264enc"}}};
+  auto a = f.table.agent_message(kAgent, other);
+  auto errors = sent<proto::Error>(a, kAgent);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == "forbidden");
+  REQUIRE(a.closes.size() == 1);
+  CHECK(a.closes[0].peer == kAgent);
+  CHECK(a.closes[0].code == 1008);
+  CHECK(sent<proto::Cameras>(a, kViewer).empty());
+  CHECK_FALSE(f.table.has_camera("garage"));
+  // Its own id, with a camera of another id, is refused too.
+  proto::Hello sneaky{1, "porch", {proto::CameraInfo{"garage", 640, 480, 30, "H264", "test", "x264enc"}}};
+  CHECK(sent<proto::Error>(f.table.agent_message(kAgent, sneaky), kAgent).at(0).code == "forbidden");
+  // Its own id is welcome.
+  proto::Hello own{1, "porch", {proto::CameraInfo{"porch", 640, 480, 30, "H264", "test", "x264enc"}}};
+  auto welcomed = f.table.agent_message(kAgent, own);
+  CHECK(sent<proto::AgentWelcome>(welcomed, kAgent).size() == 1);
+  CHECK(welcomed.closes.empty());
+  CHECK(f.table.has_camera("porch"));
+  // insecure-dev: a device proven as "" may announce any id.
+  f.table.agent_joined(kAgent2, "");
+  CHECK(sent<proto::AgentWelcome>(f.table.agent_message(kAgent2, Fixture::hello("yard")), kAgent2).size() == 1);
+}
+
+TEST_CASE("an agent's first message must be its hello") {
+  Fixture f;
+  f.table.agent_joined(kAgent, "cam");
+  auto a = f.table.agent_message(kAgent, proto::Status{"cam", 0, 0, 0, 0, 0});
+  CHECK(sent<proto::Error>(a, kAgent).at(0).code == "bad_message");
+  REQUIRE(a.closes.size() == 1);
+  CHECK(a.closes[0].peer == kAgent);
+}
+
+namespace {
+proto::CommandRequest command_for(const std::string &camera) {
+  return proto::CommandRequest{"c1", camera, "set_video", R"({"fps":15})", 0};
+}
+}  // namespace
+
+TEST_CASE("commands need the operator role") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer, {}, "", auth::Role::Viewer);
+  auto refused = f.table.viewer_message(kViewer, command_for("cam"), 0);
+  CHECK(refused.commands.empty());
+  auto results = sent<proto::CommandResult>(refused, kViewer);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].ref == "c1");
+  CHECK_FALSE(results[0].ack.ok);
+  CHECK(results[0].ack.code == "forbidden");
+
+  f.table.viewer_joined(kViewer2, {}, "", auth::Role::Operator);
+  auto allowed = f.table.viewer_message(kViewer2, command_for("cam"), 0);
+  REQUIRE(allowed.commands.size() == 1);
+  CHECK(allowed.commands[0].viewer == kViewer2);
+  CHECK(allowed.commands[0].request == command_for("cam"));
+  CHECK(sent<proto::CommandResult>(allowed, kViewer2).empty());
+}
+
+TEST_CASE("a token scoped to cameras a and b cannot command c") {
+  Fixture f;
+  for (const char *camera : {"a", "b", "c"}) f.table.agent_hello(kAgent, Fixture::hello(camera));
+  f.table.viewer_joined(kViewer, {"a", "b"}, "", auth::Role::Admin);
+  auto refused = f.table.viewer_message(kViewer, command_for("c"), 0);
+  CHECK(refused.commands.empty());
+  auto results = sent<proto::CommandResult>(refused, kViewer);
+  REQUIRE(results.size() == 1);
+  CHECK(results[0].ack.code == "unknown_camera");  // as if it did not exist
+  CHECK(f.table.viewer_message(kViewer, command_for("b"), 0).commands.size() == 1);
+
+  // The HTTP API asks the same rule.
+  auth::Claims scoped;
+  scoped.role = auth::Role::Operator;
+  scoped.cameras = {"a", "b"};
+  CHECK(may_command(scoped, "a"));
+  CHECK(may_command(scoped, "c").error().code == "unknown_camera");
+  auth::Claims viewer;
+  viewer.role = auth::Role::Viewer;
+  CHECK(may_command(viewer, "a").error().code == "forbidden");
+}
+
 TEST_CASE("device secrets file: one 'id secret' a line, checked") {
   auto ok = parse_device_secrets("# devices\nporch 0123456789abcdef0123\n\ngarage  fedcba9876543210fedc  \n");
-  REQUIRE(std::holds_alternative<std::map<std::string, std::string>>(ok));
-  CHECK(std::get<0>(ok).at("garage") == "fedcba9876543210fedc");
-  CHECK(std::get<1>(parse_device_secrets("porch short\n")).find("16 characters") != std::string::npos);
-  CHECK(std::get<1>(parse_device_secrets("a 0123456789abcdef\na 0123456789abcdef\n")).find("twice") != std::string::npos);
-  CHECK(std::get<1>(parse_device_secrets("ok 0123456789abcdef\nb@d 0123456789abcdef\n")).find("line 2") != std::string::npos);
+  REQUIRE(ok);
+  CHECK(ok->at("garage") == "fedcba9876543210fedc");
+  CHECK(parse_device_secrets("porch short\n").error().find("16 characters") != std::string::npos);
+  CHECK(parse_device_secrets("a 0123456789abcdef\na 0123456789abcdef\n").error().find("twice") != std::string::npos);
+  CHECK(parse_device_secrets("ok 0123456789abcdef\nb@d 0123456789abcdef\n").error().find("line 2") !=
+        std::string::npos);
   CHECK(is_loopback("127.0.0.1"));
   CHECK(is_loopback("::1"));
   CHECK_FALSE(is_loopback("0.0.0.0"));
