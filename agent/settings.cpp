@@ -116,16 +116,15 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
   a.reconnect_max_s = int(s.integer("reconnect-max"));
   a.keyframe_interval_s = int(s.integer("keyframe-interval"));
   a.max_playout_delay_ms = int(s.integer("max-playout-delay"));
-  auto device_secret = config::secret(s, "device-secret");
-  if (device_secret.index() == 1) return fail(std::get<1>(device_secret));
-  a.device_secret = std::get<0>(device_secret);
+  auto device_secret = config::read_secret(s, "device-secret");
+  if (!device_secret) return fail(device_secret.error());
+  a.device_secret = *device_secret;
   a.ca_file = s.str("ca-file");
   if (!a.ca_file.empty() && !g_file_test(a.ca_file.c_str(), G_FILE_TEST_IS_REGULAR))
     return fail("Setting 'ca-file': no such file " + a.ca_file + ".");
   a.mqtt_url = s.str("mqtt");
   if (!a.mqtt_url.empty()) {
-    auto uri = paho_server_uri(a.mqtt_url);
-    if (uri.index() == 1) return fail("Setting 'mqtt' " + std::get<1>(uri) + ".");
+    if (auto uri = broker_uri(a.mqtt_url); !uri) return fail("Setting 'mqtt' " + uri.error() + ".");
   }
   a.mqtt_user = s.str("mqtt-user");
   a.mqtt_password = s.str("mqtt-password");

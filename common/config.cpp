@@ -300,10 +300,5 @@ Result<std::string> read_secret(const Settings &s, const std::string &key) {
   return value;
 }
 
-std::variant<std::string, std::string> secret(const Settings &s, const std::string &key) {
-  auto read = read_secret(s, key);
-  if (!read) return std::variant<std::string, std::string>(std::in_place_index<1>, read.error());
-  return std::variant<std::string, std::string>(std::in_place_index<0>, *read);
-}
 
 }  // namespace sl::config

@@ -46,9 +46,6 @@ class Settings {
 // A secret given as setting `key` or in the file named by `key`-file (the file
 // wins; surrounding whitespace stripped); or what is wrong, naming the setting.
 Result<std::string> read_secret(const Settings &s, const std::string &key);
-// The same in the older form (index 1: what is wrong), for agent/settings.cpp
-// until it moves to read_secret; it goes then.
-std::variant<std::string, std::string> secret(const Settings &s, const std::string &key);
 
 struct Loaded {
   Settings settings;
@@ -77,20 +74,6 @@ T checked_or_exit(Result<T> checked, const std::string &program) {
     std::exit(2);
   }
   return std::move(checked).value();
-}
-// The same for settings checked in the older form (index 1: the error), until
-// agent/settings.cpp returns a Result; it goes then.
-template <typename T>
-T checked_or_exit(std::variant<T, std::string> checked, const std::string &program) {
-  if (auto *error = std::get_if<std::string>(&checked)) return checked_or_exit(Result<T>(fail(*error)), program);
-  return std::get<T>(std::move(checked));
-}
-template <typename T> T checked_or_exit(Result<T> checked, const std::string &program) {
-  if (!checked) {
-    std::fprintf(stderr, "%s: %s\n", program.c_str(), checked.error().c_str());
-    std::exit(2);
-  }
-  return *std::move(checked);
 }
 
 // The --help text (GOptionContext's): every option with its default and help.

@@ -70,9 +70,9 @@ MqttLink::MqttLink(MqttOptions options, Handlers handlers)
       backoff_(250, uint32_t(options_.reconnect_max_s) * 1000, [] { return g_random_double(); }) {
   shared_->link = this;
   shared_->self = shared_;
-  const auto uri = paho_server_uri(options_.url);
+  const auto uri = broker_uri(options_.url);
   // Settings are checked at start-up; an URL that got here unchecked fails to connect.
-  const std::string server = uri.index() == 0 ? std::get<0>(uri) : "tcp://invalid:1";
+  const std::string server = uri ? *uri : "tcp://invalid:1";
   shared_->tls = server.rfind("ssl://", 0) == 0;
   mqtt::create_options create(MQTTVERSION_3_1_1);
   client_ = std::make_unique<mqtt::async_client>(server, options_.client_id, create, nullptr);
@@ -107,7 +107,7 @@ void MqttLink::connect() {
   if (!options_.user.empty()) builder.user_name(options_.user).password(options_.password);
   if (options_.will)
     builder.will(mqtt::will_options(options_.will->topic, options_.will->payload.data(), options_.will->payload.size(), 1, true));
-  if (std::get<0>(paho_server_uri(options_.url)).rfind("ssl://", 0) == 0) {
+  if (shared_->tls) {
     auto ssl = mqtt::ssl_options_builder();
     ssl.enable_server_cert_auth(true).verify(true);
     if (!options_.ca_file.empty()) ssl.trust_store(options_.ca_file);
@@ -127,7 +127,7 @@ void MqttLink::on_connected() {
   up_ = true;
   backoff_.reset();
   last_failure_.clear();
-  const auto uri = std::get<0>(paho_server_uri(options_.url));
+  const std::string uri = broker_uri(options_.url).value();
   const int nodelay = set_nodelay_on_connections_to(std::atoi(uri.substr(uri.rfind(':') + 1).c_str()));
   g_message("mqtt: connected to %s as %s (TCP_NODELAY set on %d socket%s)", options_.url.c_str(),
             options_.client_id.c_str(), nodelay, nodelay == 1 ? "" : "s");

@@ -23,12 +23,6 @@ Result<std::string> broker_uri(const std::string &url) {
   return std::string(tls ? "ssl" : "tcp") + "://" + h + ":" + std::to_string(port > 0 ? port : tls ? 8883 : 1883);
 }
 
-std::variant<std::string, std::string> paho_server_uri(const std::string &url) {
-  auto uri = broker_uri(url);
-  if (!uri) return std::variant<std::string, std::string>(std::in_place_index<1>, uri.error());
-  return std::variant<std::string, std::string>(std::in_place_index<0>, *uri);
-}
-
 std::string connect_failure_words(int code, bool tls) {
   switch (code) {
     case -1:

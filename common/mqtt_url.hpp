@@ -12,9 +12,6 @@ namespace sl {
 
 // "mqtt://host" -> "tcp://host:1883"; or what is wrong ("must look like ...").
 Result<std::string> broker_uri(const std::string &url);
-// The same in the older form (index 1: what is wrong), for the callers not yet
-// moved to broker_uri (agent/settings.cpp, common/mqtt_link.cpp); it goes with them.
-std::variant<std::string, std::string> paho_server_uri(const std::string &url);
 
 // A failed connect's return code (Paho: -1 for TCP/TLS, else the broker's
 // CONNACK refusal) -> what it means and what to check.
