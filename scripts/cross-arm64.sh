@@ -146,7 +146,8 @@ in_chroot() {
 
 in_chroot /bin/bash -euc '
   cd /src
-  SIGHTLINE_FILES=build-cross/files bash scripts/package.sh arm64
+  # debhelper builds with one job unless told otherwise.
+  DEB_BUILD_OPTIONS="parallel=$(nproc)" SIGHTLINE_FILES=build-cross/files bash scripts/package.sh arm64
 
   # The unit tests for arm64, run through the cross file exe_wrapper (qemu).
   if [ ! -d build-arm64 ]; then
