@@ -138,7 +138,6 @@ in_chroot() {
     mount -t proc proc "$root/proc"
     mount --rbind /dev "$root/dev"
     mount --bind "$src" "$root/src"
-    cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
     chroot "$root" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 \
       DEBIAN_FRONTEND=noninteractive "$@"
   ' sh "$chroot_dir" "$src" "$@"
