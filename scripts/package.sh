@@ -4,7 +4,10 @@
 # way (DEB_BUILD_OPTIONS=nocheck skips them). As root it installs what the
 # build needs first.
 #   bash scripts/package.sh            # amd64 (this machine's architecture)
-#   bash scripts/package.sh arm64      # cross-built (scripts/cross-arm64.sh sets that up)
+#   bash scripts/package.sh arm64      # cross-built (scripts/cross-arm64.sh runs this inside
+#                                      # its build chroot, where the arm64 build-deps are)
+# SIGHTLINE_FILES names a file with the NUL-separated list of files to package,
+# for a tree without git (the cross chroot); otherwise git ls-files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -27,7 +30,8 @@ fi
 work=$(mktemp -d /tmp/sightline-package.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir "$work/sightline"
-git ls-files -z | xargs -0 cp --parents -d -t "$work/sightline"
+if [ -n "${SIGHTLINE_FILES:-}" ]; then cat "$SIGHTLINE_FILES"; else git ls-files -z; fi \
+  | xargs -0 cp --parents -d -t "$work/sightline"
 started=$(date +%s)
 (cd "$work/sightline" && dpkg-buildpackage "${cross[@]}" -b -us -uc >"$work/build.log" 2>&1) || {
   tail -60 "$work/build.log"

@@ -3,7 +3,11 @@
 # normal build and once under AddressSanitizer + UndefinedBehaviorSanitizer, then
 # every parser under libFuzzer for a bounded time (SIGHTLINE_FUZZ_SECONDS, 20 each),
 # then the Debian packages: built, installed, both services started; then arm64:
-# packages cross-built, unit tests under qemu-user.
+# packages cross-built and unit tests run under qemu-user, all inside a build
+# chroot (scripts/cross-arm64.sh: mmdebstrap, /var/cache/sightline-cross), which
+# leaves this machine's packages as they were: checked (nothing removed or
+# changed), and a native build checked to still work (tests/cross/native-check.sh).
+# Safe to run again on the same machine.
 # Ends with one line "N passed, N failed, N skipped" from the real results.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,13 +42,36 @@ else
   echo "FAIL package build" > build-package/results
 fi
 # arm64: the packages cross-built, the unit tests run under qemu (their results
-# are in build-arm64's testlog, counted below). Last: it installs :arm64 -dev packages.
+# are in build-arm64's testlog, counted below), inside the cross chroot. Then:
+# the host's packages are as they were (none removed or changed, no foreign
+# architecture or :arm64 package added; the cross step may install mmdebstrap),
+# and a native build still works.
+host_packages() { dpkg --print-foreign-architectures | sed 's/^/foreign architecture /'
+                 dpkg-query -W -f='${Package}:${Architecture} ${Version}\n'; }
+host_packages | sort > build-package/host-packages.before
 if bash scripts/cross-arm64.sh > build-package/cross.log 2>&1 && ls dist/sightline-agent_*_arm64.deb >/dev/null; then
   echo "OK arm64 package build (cross)" >> build-package/results
   grep -A3 "^package: built" build-package/cross.log
+  grep "^cross-arm64:" build-package/cross.log
 else
   tail -40 build-package/cross.log
   echo "FAIL arm64 package build (cross)" >> build-package/results
+fi
+host_packages | sort > build-package/host-packages.after
+changed=$(comm -23 build-package/host-packages.before build-package/host-packages.after
+          comm -13 build-package/host-packages.before build-package/host-packages.after | grep '^foreign\|:arm64 ')
+if [ -z "$changed" ]; then
+  echo "OK host packages unchanged by the cross build" >> build-package/results
+else
+  echo "host packages removed or changed (or :arm64 added) by the cross build:"
+  echo "$changed"
+  echo "FAIL host packages unchanged by the cross build" >> build-package/results
+fi
+if bash tests/cross/native-check.sh build > build-package/native-check.log 2>&1; then
+  echo "OK native build after the cross build" >> build-package/results
+else
+  tail -30 build-package/native-check.log
+  echo "FAIL native build after the cross build" >> build-package/results
 fi
 
 python3 - build/meson-logs/testlog.json build-asan/meson-logs/testlog.json build-fuzz/meson-logs/testlog.json \
