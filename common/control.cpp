@@ -100,10 +100,10 @@ std::string to_json(const Ack &a) {
   return w.done();
 }
 
-std::optional<Ack> parse_ack(std::string_view text, std::string &error) {
-  Owned<JsonNode> root = json::parse_object(text, error);
-  if (!root) return std::nullopt;
-  JsonObject *obj = json_node_get_object(root.get());
+Result<Ack> parse_ack(std::string_view text) {
+  auto root = json::parse_object(text);
+  if (!root) return fail(root.error());
+  JsonObject *obj = json_node_get_object(root->get());
   Reader r(obj);
   Ack a;
   a.id = r.id("id", false);
@@ -124,10 +124,7 @@ std::optional<Ack> parse_ack(std::string_view text, std::string &error) {
     a.param = r.str("param", 64, false);
   }
   if (json_object_has_member(obj, "acked_at")) a.acked_at_ms = r.integer("acked_at", 0, kMaxEpochMs);
-  if (!r.ok()) {
-    error = r.error();
-    return std::nullopt;
-  }
+  if (!r.ok()) return fail(r.error());
   return a;
 }
 
@@ -142,17 +139,16 @@ std::string to_json(const Command &c) {
   return w.done();
 }
 
-std::variant<Command, Ack> parse_command(std::string_view text) {
+Result<Command, Ack> parse_command(std::string_view text) {
   if (text.size() > kMaxCommandBytes)
-    return error_ack("bad_message", "command is larger than " + std::to_string(kMaxCommandBytes) + " bytes");
-  std::string problem;
-  Owned<JsonNode> root = json::parse_object(text, problem);
-  if (!root) return error_ack("bad_message", problem);
-  JsonObject *obj = json_node_get_object(root.get());
+    return fail(error_ack("bad_message", "command is larger than " + std::to_string(kMaxCommandBytes) + " bytes"));
+  auto root = json::parse_object(text);
+  if (!root) return fail(error_ack("bad_message", root.error()));
+  JsonObject *obj = json_node_get_object(root->get());
   Command c;
   Reader r(obj);
   c.id = r.id("id", false);
-  if (!r.ok()) return error_ack("bad_message", r.error(), "id");
+  if (!r.ok()) return fail(error_ack("bad_message", r.error(), "id"));
   c.type = r.str("type", 64);
   JsonNode *params = json_object_get_member(obj, "params");
   if (params && !JSON_NODE_HOLDS_NULL(params)) {
@@ -169,23 +165,22 @@ std::variant<Command, Ack> parse_command(std::string_view text) {
     Ack a = error_ack("bad_message", r.error(), field_of(r.error()));
     a.id = c.id;
     a.type = c.type;
-    return a;
+    return fail(a);
   }
   return c;
 }
 
-std::variant<Params, Ack> parse_params(const std::string &type, const std::string &params_json) {
-  std::string problem;
-  Owned<JsonNode> root = json::parse_object(params_json, problem);
-  if (!root) return error_ack("bad_params", type + ": params " + problem, "params");
-  JsonObject *obj = json_node_get_object(root.get());
+Result<Params, Ack> parse_params(const std::string &type, const std::string &params_json) {
+  auto root = json::parse_object(params_json);
+  if (!root) return fail(error_ack("bad_params", type + ": params " + root.error(), "params"));
+  JsonObject *obj = json_node_get_object(root->get());
   Reader r(obj);
-  auto no_params = [&](auto value) -> std::variant<Params, Ack> {
+  auto no_params = [&](auto value) -> Result<Params, Ack> {
     if (json_object_get_size(obj) != 0) {
       GList *names = json_object_get_members(obj);
       std::string first = static_cast<const char *>(names->data);
       g_list_free(names);
-      return error_ack("bad_params", type + ": takes no parameters, got '" + first + "'", first);
+      return fail(error_ack("bad_params", type + ": takes no parameters, got '" + first + "'", first));
     }
     return Params(value);
   };
@@ -199,22 +194,22 @@ std::variant<Params, Ack> parse_params(const std::string &type, const std::strin
     v.height = opt_int(r, obj, "height", 16, 4320);
     v.fps = opt_int(r, obj, "fps", 1, 120);
     v.bitrate_kbps = opt_int(r, obj, "bitrate", 50, 50000);
-    if (!r.ok()) return bad_params(type, r.error());
+    if (!r.ok()) return fail(bad_params(type, r.error()));
     GList *names = json_object_get_members(obj);
     for (GList *n = names; n; n = n->next) {
       const std::string name = static_cast<const char *>(n->data);
       if (name != "width" && name != "height" && name != "fps" && name != "bitrate") {
         g_list_free(names);
-        return error_ack("bad_params", type + ": unknown parameter '" + name + "'", name);
+        return fail(error_ack("bad_params", type + ": unknown parameter '" + name + "'", name));
       }
     }
     g_list_free(names);
     if (!v.width && !v.height && !v.fps && !v.bitrate_kbps)
-      return error_ack("bad_params", type + ": give at least one of width, height, fps, bitrate", "params");
+      return fail(error_ack("bad_params", type + ": give at least one of width, height, fps, bitrate", "params"));
     if (v.width.has_value() != v.height.has_value())
-      return error_ack("bad_params", type + ": width and height go together", v.width ? "height" : "width");
+      return fail(error_ack("bad_params", type + ": width and height go together", v.width ? "height" : "width"));
     if (v.width && (*v.width % 2 || *v.height % 2))
-      return error_ack("bad_params", type + ": width and height must be even", *v.width % 2 ? "width" : "height");
+      return fail(error_ack("bad_params", type + ": width and height must be even", *v.width % 2 ? "width" : "height"));
     return Params(v);
   }
   if (type == "set_controls") {
@@ -224,19 +219,19 @@ std::variant<Params, Ack> parse_params(const std::string &type, const std::strin
       const char *name = static_cast<const char *>(n->data);
       if (!valid_control_name(name)) {
         g_list_free(names);
-        return error_ack("bad_params", type + ": '" + name + "' is not a control name (a-z 0-9 _)", name);
+        return fail(error_ack("bad_params", type + ": '" + name + "' is not a control name (a-z 0-9 _)", name));
       }
       const long value = r.integer(name, -(1L << 31), (1L << 31) - 1);
       if (r.ok()) s.values.emplace_back(name, value);
     }
     g_list_free(names);
-    if (!r.ok()) return bad_params(type, r.error());
-    if (s.values.empty()) return error_ack("bad_params", type + ": give at least one control", "params");
-    if (s.values.size() > kMaxControls) return error_ack("bad_params", type + ": too many controls", "params");
+    if (!r.ok()) return fail(bad_params(type, r.error()));
+    if (s.values.empty()) return fail(error_ack("bad_params", type + ": give at least one control", "params"));
+    if (s.values.size() > kMaxControls) return fail(error_ack("bad_params", type + ": too many controls", "params"));
     return Params(s);
   }
-  return error_ack("unknown_type", "unknown command type '" + type + "'; known: get_state, set_video, "
-                                   "force_keyframe, restart_pipeline, snapshot, set_controls");
+  return fail(error_ack("unknown_type", "unknown command type '" + type + "'; known: get_state, set_video, "
+                                   "force_keyframe, restart_pipeline, snapshot, set_controls"));
 }
 
 // ---- state ------------------------------------------------------------------
@@ -271,14 +266,11 @@ std::string to_json(const CameraState &s) {
   return w.done();
 }
 
-std::optional<CameraState> parse_state(std::string_view text, std::string &error) {
-  if (text.size() > kMaxCommandBytes) {
-    error = "state is larger than " + std::to_string(kMaxCommandBytes) + " bytes";
-    return std::nullopt;
-  }
-  Owned<JsonNode> root = json::parse_object(text, error);
-  if (!root) return std::nullopt;
-  JsonObject *obj = json_node_get_object(root.get());
+Result<CameraState> parse_state(std::string_view text) {
+  if (text.size() > kMaxCommandBytes) return fail("state is larger than " + std::to_string(kMaxCommandBytes) + " bytes");
+  auto root = json::parse_object(text);
+  if (!root) return fail(root.error());
+  JsonObject *obj = json_node_get_object(root->get());
   Reader r(obj);
   CameraState s;
   s.camera = r.id("camera");
@@ -310,10 +302,7 @@ std::optional<CameraState> parse_state(std::string_view text, std::string &error
         s.controls.push_back(info);
       });
   }
-  if (!r.ok()) {
-    error = r.error();
-    return std::nullopt;
-  }
+  if (!r.ok()) return fail(r.error());
   return s;
 }
 

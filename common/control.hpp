@@ -4,6 +4,8 @@
 // code, and docs/control.md describes the same for people.
 #pragma once
 
+#include "result.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -61,7 +63,7 @@ struct Ack {
 Ack ok_ack(std::string result_json);
 Ack error_ack(std::string code, std::string message, std::string param = {});
 std::string to_json(const Ack &ack);
-std::optional<Ack> parse_ack(std::string_view text, std::string &error);
+Result<Ack> parse_ack(std::string_view text);
 
 // ---- commands ---------------------------------------------------------------
 struct Command {
@@ -74,10 +76,10 @@ struct Command {
 std::string to_json(const Command &command);
 // Reads the envelope; an error comes back as the ack to send (with the id when
 // one could be read).
-std::variant<Command, Ack> parse_command(std::string_view text);
+Result<Command, Ack> parse_command(std::string_view text);
 // Reads the parameters of a known type; unknown_type or bad_params (naming the
 // parameter) otherwise.
-std::variant<Params, Ack> parse_params(const std::string &type, const std::string &params_json);
+Result<Params, Ack> parse_params(const std::string &type, const std::string &params_json);
 
 // ---- state (retained) -------------------------------------------------------
 struct ControlInfo {
@@ -104,7 +106,7 @@ struct CameraState {
   bool operator==(const CameraState &) const = default;
 };
 std::string to_json(const CameraState &state);
-std::optional<CameraState> parse_state(std::string_view text, std::string &error);
+Result<CameraState> parse_state(std::string_view text);
 
 // "now" in milliseconds since the Unix epoch.
 int64_t wall_clock_ms();

@@ -9,28 +9,23 @@ bool valid_id(std::string_view id) {
   return true;
 }
 
-Owned<JsonNode> parse_object(std::string_view text, std::string &error) {
+Result<Owned<JsonNode>> parse_object(std::string_view text) {
   auto parser = adopt(json_parser_new_immutable());
   GError *raw_error = nullptr;
   if (!json_parser_load_from_data(parser.get(), text.data(), gssize(text.size()), &raw_error)) {
     Owned<GError> e(raw_error);
-    error = std::string("not valid JSON: ") + e->message;
-    return nullptr;
+    return fail(std::string("not valid JSON: ") + e->message);
   }
   JsonNode *root = json_parser_get_root(parser.get());
-  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-    error = "message must be a JSON object";
-    return nullptr;
-  }
+  if (!root || !JSON_NODE_HOLDS_OBJECT(root)) return fail("message must be a JSON object");
   return ref(root);
 }
 
 void add_object_text(JsonBuilder *b, const char *name, const std::string &text) {
-  std::string ignored;
-  Owned<JsonNode> node = parse_object(text.empty() ? "{}" : text, ignored);
+  auto node = parse_object(text.empty() ? "{}" : text);
   json_builder_set_member_name(b, name);
   if (node) {
-    json_builder_add_value(b, json_node_copy(node.get()));
+    json_builder_add_value(b, json_node_copy(node->get()));
   } else {
     json_builder_begin_object(b);
     json_builder_end_object(b);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "gobj.hpp"
+#include "result.hpp"
 
 #include <json-glib/json-glib.h>
 
@@ -241,7 +242,7 @@ void add_object_text(JsonBuilder *b, const char *name, const std::string &text);
 // text that is not JSON (it writes numbers such as 4e80 or 1e-5 as "4e+80.0").
 std::optional<std::string> node_text(JsonNode *node);
 
-// Parses text that must hold one JSON object; nullptr with `error` set otherwise.
-Owned<JsonNode> parse_object(std::string_view text, std::string &error);
+// Parses text that must hold one JSON object (the node is one), or says why not.
+Result<Owned<JsonNode>> parse_object(std::string_view text);
 
 }  // namespace sl::json

@@ -53,10 +53,12 @@ CameraInfo read_camera_info(Reader &r) {
 std::optional<control::CameraState> read_state_member(Reader &r, const char *name) {
   JsonNode *n = json_object_get_member(r.object(), name);
   if (!n || JSON_NODE_HOLDS_NULL(n)) return std::nullopt;
-  std::string error;
-  auto state = control::parse_state(take_string(json_to_string(n, FALSE)), error);
-  if (!state) r.fail(name, error);
-  return state;
+  auto state = control::parse_state(take_string(json_to_string(n, FALSE)));
+  if (!state) {
+    r.fail(name, state.error());
+    return std::nullopt;
+  }
+  return *state;
 }
 
 CameraEntry read_camera_entry(Reader &r) {
@@ -186,10 +188,9 @@ CommandResult read(Reader &r, std::type_identity<CommandResult>) {
     r.fail("ack", "must be an object");
     return m;
   }
-  std::string error;
-  auto parsed = control::parse_ack(take_string(json_to_string(ack, FALSE)), error);
+  auto parsed = control::parse_ack(take_string(json_to_string(ack, FALSE)));
   if (!parsed)
-    r.fail("ack", error);
+    r.fail("ack", parsed.error());
   else
     m.ack = *parsed;
   return m;
@@ -219,10 +220,9 @@ template <typename... Ts> struct Dispatch<std::variant<Ts...>> {
     using V = std::variant<Ts...>;
     if (text.size() > kMaxMessageBytes)
       return fail(ParseError{"too_large", "message is larger than " + std::to_string(kMaxMessageBytes) + " bytes"});
-    std::string problem;
-    Owned<JsonNode> root = json::parse_object(text, problem);
-    if (!root) return fail(ParseError{"bad_message", problem});
-    JsonObject *obj = json_node_get_object(root.get());
+    auto root = json::parse_object(text);
+    if (!root) return fail(ParseError{"bad_message", root.error()});
+    JsonObject *obj = json_node_get_object(root->get());
     Reader top(obj);
     std::string type = top.str("type", 64);
     if (!top.ok()) return fail(ParseError{"bad_message", top.error()});

@@ -115,14 +115,13 @@ Result<Claims> verify_token(std::string_view token, std::string_view secret, int
   if (!header || !payload || !signature) return fail("not base64url");
   // The signature first: nothing else of a forged token is worth reading.
   if (!equal_secrets(*signature, hmac_sha256(secret, token.substr(0, dot2)))) return fail("bad signature");
-  std::string error;
-  auto h = json::parse_object(*header, error);
-  if (!h) return fail("header: " + error);
-  json::Reader hr(json_node_get_object(h.get()));
+  auto h = json::parse_object(*header);
+  if (!h) return fail("header: " + h.error());
+  json::Reader hr(json_node_get_object(h->get()));
   if (hr.str("alg", 16) != "HS256" || !hr.ok()) return fail("only HS256 tokens are accepted");
-  auto p = json::parse_object(*payload, error);
-  if (!p) return fail("claims: " + error);
-  JsonObject *obj = json_node_get_object(p.get());
+  auto p = json::parse_object(*payload);
+  if (!p) return fail("claims: " + p.error());
+  JsonObject *obj = json_node_get_object(p->get());
   json::Reader r(obj);
   Claims c;
   const std::string role = r.str("role", 16);

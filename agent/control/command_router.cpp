@@ -13,12 +13,13 @@ void CommandRouter::on(const std::string &type, Handler handler) { handlers_[typ
 
 void CommandRouter::handle(const std::string &payload) {
   auto parsed = control::parse_command(payload);
-  if (auto *refused = std::get_if<control::Ack>(&parsed)) {
-    g_warning("command refused: %s", refused->message.c_str());
-    finish(refused->id, refused->type, *refused);
+  if (!parsed) {
+    const control::Ack &refused = parsed.error();
+    g_warning("command refused: %s", refused.message.c_str());
+    finish(refused.id, refused.type, refused);
     return;
   }
-  control::Command command = std::get<control::Command>(std::move(parsed));
+  control::Command command = *std::move(parsed);
   if (!command.id.empty()) {
     auto seen = seen_.find(command.id);
     if (seen != seen_.end()) {
@@ -34,7 +35,7 @@ void CommandRouter::handle(const std::string &payload) {
   const auto handler = handlers_.find(command.type);
   if (handler == handlers_.end()) {
     g_warning("command %s: unknown type '%s'", command.id.c_str(), command.type.c_str());
-    finish(command.id, command.type, std::get<control::Ack>(control::parse_params(command.type, "{}")));
+    finish(command.id, command.type, control::parse_params(command.type, "{}").error());
     return;
   }
   const int64_t now = now_ms_();
@@ -47,9 +48,9 @@ void CommandRouter::handle(const std::string &payload) {
     return;
   }
   auto params = control::parse_params(command.type, command.params);
-  if (auto *bad = std::get_if<control::Ack>(&params)) {
-    g_message("command %s (%s): %s", command.id.c_str(), command.type.c_str(), bad->message.c_str());
-    finish(command.id, command.type, *bad);
+  if (!params) {
+    g_message("command %s (%s): %s", command.id.c_str(), command.type.c_str(), params.error().message.c_str());
+    finish(command.id, command.type, params.error());
     return;
   }
   remember(command.id);
@@ -57,7 +58,7 @@ void CommandRouter::handle(const std::string &payload) {
   g_message("command %s (%s): running", command.id.c_str(), command.type.c_str());
   // The reply may come much later (a snapshot, a restart); once only.
   auto answered = std::make_shared<bool>(false);
-  handler->second(std::get<control::Params>(params),
+  handler->second(*params,
                   [this, answered, id = command.id, type = command.type](control::Ack ack) {
                     if (*answered) return;
                     *answered = true;

@@ -80,21 +80,21 @@ void ControlBridge::on_message(const std::string &topic, const std::string &payl
   std::string camera;
   Topic which;
   if (!control::split_topic(settings_.mqtt_prefix, topic, camera, which)) return;
-  std::string error;
   switch (which) {
     case Topic::State:
       if (payload.empty()) return;  // a cleared retained message
-      if (auto state = control::parse_state(payload, error); state && state->camera == camera)
+      if (auto state = control::parse_state(payload); state && state->camera == camera)
         apply_(table_.camera_state(*state));
       else
-        g_warning("mqtt: ignoring state on %s: %s", topic.c_str(), state ? "camera id differs" : error.c_str());
+        g_warning("mqtt: ignoring state on %s: %s", topic.c_str(),
+                  state ? "camera id differs" : state.error().c_str());
       break;
     case Topic::Ack:
-      if (auto ack = control::parse_ack(payload, error)) {
+      if (auto ack = control::parse_ack(payload)) {
         auto it = pending_.find(ack->id);
         if (it != pending_.end() && it->second->camera == camera) finish(ack->id, *ack, 200);
       } else {
-        g_warning("mqtt: ignoring ack on %s: %s", topic.c_str(), error.c_str());
+        g_warning("mqtt: ignoring ack on %s: %s", topic.c_str(), ack.error().c_str());
       }
       break;
     case Topic::Snapshot: {
@@ -114,8 +114,8 @@ void ControlBridge::on_message(const std::string &topic, const std::string &payl
 void ControlBridge::send(const std::string &camera, const std::string &type, const std::string &params_json,
                          int64_t ttl_ms, Done done) {
   // Checked here with the agent's own code, so a bad request never reaches the camera.
-  if (auto parsed = control::parse_params(type, params_json); std::holds_alternative<Ack>(parsed)) {
-    Ack a = std::get<Ack>(parsed);
+  if (auto parsed = control::parse_params(type, params_json); !parsed) {
+    Ack a = parsed.error();
     a.camera = camera;
     a.type = type;
     done(a, 400);

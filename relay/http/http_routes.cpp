@@ -160,14 +160,13 @@ void HttpRoutes::post_command(SoupServerMessage *msg, const std::string &camera)
   if (text.size() > kMaxCommandBody) return bad_request("bad_message", "the body is larger than 16 KiB");
   // The body is the envelope without id and issued_at: the relay assigns both.
   auto parsed = control::parse_command(text);
-  if (auto *bad = std::get_if<control::Ack>(&parsed)) return bad_request(bad->code, bad->message, bad->param);
-  const auto &command = std::get<control::Command>(parsed);
+  if (!parsed) return bad_request(parsed.error().code, parsed.error().message, parsed.error().param);
+  const auto &command = *parsed;
   g_object_ref(msg);
   soup_server_message_pause(msg);
   // No ttl_ms in the body: the relay's own command timeout (parse_command reads an absent one as its default).
-  std::string unused;
-  const auto body_object = json::parse_object(text, unused);
-  const bool ttl_given = body_object && json_object_has_member(json_node_get_object(body_object.get()), "ttl_ms");
+  const auto body_object = json::parse_object(text);
+  const bool ttl_given = body_object && json_object_has_member(json_node_get_object(body_object->get()), "ttl_ms");
   commands_.send(camera, command.type, command.params, ttl_given ? command.ttl_ms : 0,
                  [msg](const control::Ack &ack, int status) {
                    respond_ack(msg, ack, status);

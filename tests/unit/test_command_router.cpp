@@ -120,10 +120,9 @@ TEST_CASE("Home Assistant discovery names our topics and templates our state") {
   REQUIRE(by_topic.count("homeassistant/button/sightline_cam1/keyframe/config"));
   REQUIRE(by_topic.count("homeassistant/camera/sightline_cam1/snapshot/config"));
   for (const auto &[topic, payload] : configs) {
-    std::string error;
-    auto node = json::parse_object(payload, error);
-    REQUIRE_MESSAGE(node, topic << ": " << error);
-    json::Reader r(json_node_get_object(node.get()));
+    auto node = json::parse_object(payload);
+    REQUIRE_MESSAGE(node, topic << ": " << (node ? "" : node.error()));
+    json::Reader r(json_node_get_object(node->get()));
     CHECK(r.str("availability_topic", 256) == "sightline/cam1/state");
     CHECK(!r.str("unique_id", 128).empty());
   }
