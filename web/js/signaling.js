@@ -177,11 +177,11 @@ export function retryDelay(attempt) {
 
 // Refusals that asking again will not change (docs/protocol.md): the token does not
 // allow it, or the relay's limits on sessions per camera, client or connection are
-// reached. A connection's limit on unanswered sessions is only a matter of time (a
-// grid starting many tiles at once meets it), so that one is tried again.
+// reached. A connection's limit on unanswered sessions (too_many_pending) is only a
+// matter of time (a grid starting many tiles at once meets it): tried again.
 export function refusal(m) {
   if (m.code === 'forbidden') return `Not allowed: ${m.message || 'this token may not watch this camera'}.`;
-  if (m.code === 'too_many_sessions' && !/unanswered/.test(m.message || '')) {
+  if (m.code === 'too_many_sessions') {
     return `Refused by the relay: ${m.message || 'too many sessions'}. Close other views and reload to try again.`;
   }
   return null;
