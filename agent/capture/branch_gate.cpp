@@ -1,5 +1,7 @@
 #include "branch_gate.hpp"
 
+#include "gst_owned.hpp"
+
 namespace sl::agent {
 
 std::shared_ptr<BranchGate> BranchGate::install(GstPad *tee_pad) {
@@ -62,9 +64,8 @@ size_t BranchGate::open() {
   if (open_) return 0;
   open_ = true;
   const size_t held = held_.size();
-  auto *tee_pad = static_cast<GstPad *>(g_weak_ref_get(&tee_pad_));
-  GstPad *branch_sink = tee_pad ? gst_pad_get_peer(tee_pad) : nullptr;
-  if (tee_pad) gst_object_unref(tee_pad);
+  auto tee_pad = adopt(static_cast<GstPad *>(g_weak_ref_get(&tee_pad_)));
+  auto branch_sink = tee_pad ? adopt(gst_pad_get_peer(tee_pad.get())) : nullptr;
   if (!branch_sink) {
     drop_held();
     return held;
@@ -72,13 +73,12 @@ size_t BranchGate::open() {
   // The send thread is either not in the probe or waiting for the lock: these
   // reach the branch before any live frame, and nothing else pushes into it.
   for (GstMiniObject *o : held_) {  // chain takes the reference
-    const GstFlowReturn flow = GST_IS_BUFFER_LIST(o) ? gst_pad_chain_list(branch_sink, GST_BUFFER_LIST_CAST(o))
-                                                     : gst_pad_chain(branch_sink, GST_BUFFER_CAST(o));
+    const GstFlowReturn flow = GST_IS_BUFFER_LIST(o) ? gst_pad_chain_list(branch_sink.get(), GST_BUFFER_LIST_CAST(o))
+                                                     : gst_pad_chain(branch_sink.get(), GST_BUFFER_CAST(o));
     if (flow != GST_FLOW_OK && flow != GST_FLOW_FLUSHING)
-      GST_WARNING_OBJECT(branch_sink, "held packets refused: %s", gst_flow_get_name(flow));
+      GST_WARNING_OBJECT(branch_sink.get(), "held packets refused: %s", gst_flow_get_name(flow));
   }
   held_.clear();
-  gst_object_unref(branch_sink);
   return held;
 }
 

@@ -1,6 +1,6 @@
 #include "devices.hpp"
 
-#include "gobj.hpp"
+#include "gst_owned.hpp"
 #include "sources.hpp"
 
 #include <gst/gst.h>
@@ -53,10 +53,7 @@ std::vector<CameraDevice> list_cameras() {
     camera.source = source_of(device);
     if (camera.source.empty()) continue;
     camera.name = take_string(gst_device_get_display_name(device));
-    if (GstCaps *caps = gst_device_get_caps(device)) {
-      camera.modes = modes_from_caps(caps);
-      gst_caps_unref(caps);
-    }
+    if (auto caps = adopt(gst_device_get_caps(device))) camera.modes = modes_from_caps(caps.get());
     out.push_back(std::move(camera));
   }
   g_list_free_full(devices, gst_object_unref);

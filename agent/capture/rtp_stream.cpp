@@ -56,9 +56,8 @@ GstPadProbeReturn answer_caps_query(GstPad *, GstPadProbeInfo *info, gpointer da
   if (GST_QUERY_TYPE(query) != GST_QUERY_CAPS) return GST_PAD_PROBE_OK;
   GstCaps *ours = GST_CAPS(data), *filter = nullptr;
   gst_query_parse_caps(query, &filter);
-  GstCaps *result = filter ? gst_caps_intersect(ours, filter) : gst_caps_ref(ours);
-  gst_query_set_caps_result(query, result);
-  gst_caps_unref(result);
+  auto result = adopt(filter ? gst_caps_intersect(ours, filter) : gst_caps_ref(ours));
+  gst_query_set_caps_result(query, result.get());
   return GST_PAD_PROBE_HANDLED;
 }
 
@@ -76,7 +75,7 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   // the payloader asks for it as it negotiates them (request-extension below).
   if (format.playout_delay_id)
     s->caps_ += ",extmap-" + std::to_string(format.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
-  s->rtp_caps_ = gst_caps_from_string(s->caps_.c_str());
+  s->rtp_caps_ = adopt(gst_caps_from_string(s->caps_.c_str()));
   if (!s->rtp_caps_) return nullptr;
 
   GstElement *payloader = nullptr;
@@ -93,7 +92,7 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   if (!payloader) return nullptr;
 
   int pt = 0;
-  gst_structure_get_int(gst_caps_get_structure(s->rtp_caps_, 0), "payload", &pt);
+  gst_structure_get_int(gst_caps_get_structure(s->rtp_caps_.get(), 0), "payload", &pt);
   g_object_set(payloader, "pt", guint(pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
   g_signal_connect(payloader, "request-extension",
                    G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
@@ -118,7 +117,7 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   gst_pad_add_probe(pay_src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                     on_packets, mark, nullptr);
   gst_pad_add_probe(pay_src.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_caps_query,
-                    gst_caps_ref(s->rtp_caps_), [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
+                    ref(s->rtp_caps_.get()).release(), [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
   gst_element_add_pad(s->bin_.get(), gst_ghost_pad_new("sink", pay_sink.get()));
   s->release_ = std::move(release);
   return s;
@@ -126,7 +125,6 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
 
 RtpStream::~RtpStream() {
   if (release_) release_(bin_.get());
-  if (rtp_caps_) gst_caps_unref(rtp_caps_);
 }
 
 }  // namespace sl::agent

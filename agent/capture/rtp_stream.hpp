@@ -14,7 +14,7 @@
 #pragma once
 
 #include "encoder_choice.hpp"
-#include "gobj.hpp"
+#include "gst_owned.hpp"
 
 #include <gst/gst.h>
 
@@ -49,7 +49,7 @@ class RtpStream {
   // extensions): what a viewer's webrtcbin is told to expect, and answers with.
   // As text, and parsed once for every viewer (transfer none).
   const std::string &caps() const { return caps_; }
-  GstCaps *rtp_caps() const { return rtp_caps_; }
+  GstCaps *rtp_caps() const { return rtp_caps_.get(); }
   GstElement *bin() const { return bin_.get(); }
   GstElement *tee() const { return tee_.get(); }
 
@@ -59,7 +59,7 @@ class RtpStream {
   Owned<GstElement> bin_;
   Owned<GstElement> tee_;
   std::string caps_;
-  GstCaps *rtp_caps_ = nullptr;
+  Owned<GstCaps> rtp_caps_;
   std::function<void(GstElement *)> release_;
 };
 

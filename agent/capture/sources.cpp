@@ -1,6 +1,6 @@
 #include "sources.hpp"
 
-#include "gobj.hpp"
+#include "gst_owned.hpp"
 
 #include <gst/gst.h>
 
@@ -37,10 +37,7 @@ int dimension(const GstStructure *s, const char *field, int wanted) {
 }  // namespace
 
 bool element_available(const std::string &name) {
-  GstElementFactory *f = gst_element_factory_find(name.c_str());
-  if (!f) return false;
-  gst_object_unref(f);
-  return true;
+  return adopt(gst_element_factory_find(name.c_str())) != nullptr;
 }
 
 std::vector<CameraMode> modes_from_caps(const GstCaps *caps) {
@@ -77,9 +74,8 @@ Result<std::vector<CameraMode>> probe_v4l2_modes(const std::string &device) {
     return fail("Cannot open camera " + device + " (is it plugged in, and may this user read it? try the video group).");
   }
   auto pad = adopt(gst_element_get_static_pad(src.get(), "src"));
-  GstCaps *caps = gst_pad_query_caps(pad.get(), nullptr);
-  std::vector<CameraMode> modes = modes_from_caps(caps);
-  if (caps) gst_caps_unref(caps);
+  auto caps = adopt(gst_pad_query_caps(pad.get(), nullptr));
+  std::vector<CameraMode> modes = modes_from_caps(caps.get());
   gst_element_set_state(src.get(), GST_STATE_NULL);
   if (modes.empty()) return fail("Camera " + device + " offers no video format this agent can use.");
   return modes;

@@ -1,6 +1,6 @@
 #include "snapshot.hpp"
 
-#include "gobj.hpp"
+#include "gst_owned.hpp"
 #include "main_context.hpp"
 
 #include <gst/app/gstappsink.h>
@@ -32,28 +32,24 @@ Jpeg run(GstSample *keyframe) {
   GST_BUFFER_DTS(buffer) = GST_CLOCK_TIME_NONE;
   gst_app_src_push_buffer(GST_APP_SRC(in.get()), buffer);
   gst_app_src_end_of_stream(GST_APP_SRC(in.get()));
-  GstSample *jpeg = gst_app_sink_try_pull_sample(GST_APP_SINK(sink_element.get()), kTimeout);
-  if (jpeg) {
+  if (auto jpeg = adopt(gst_app_sink_try_pull_sample(GST_APP_SINK(sink_element.get()), kTimeout))) {
     GstMapInfo map;
-    GstBuffer *b = gst_sample_get_buffer(jpeg);
+    GstBuffer *b = gst_sample_get_buffer(jpeg.get());
     if (b && gst_buffer_map(b, &map, GST_MAP_READ)) {
       out.bytes.assign(reinterpret_cast<const char *>(map.data), map.size);
       gst_buffer_unmap(b, &map);
     }
-    const GstStructure *s = gst_caps_get_structure(gst_sample_get_caps(jpeg), 0);
+    const GstStructure *s = gst_caps_get_structure(gst_sample_get_caps(jpeg.get()), 0);
     gst_structure_get_int(s, "width", &out.width);
     gst_structure_get_int(s, "height", &out.height);
-    gst_sample_unref(jpeg);
   }
   if (out.bytes.empty()) {
     auto bus = adopt(gst_element_get_bus(pipeline.get()));
-    GstMessage *msg = gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR);
-    if (msg) {
-      GError *e = nullptr;
-      gst_message_parse_error(msg, &e, nullptr);
+    if (auto msg = adopt(gst_bus_pop_filtered(bus.get(), GST_MESSAGE_ERROR))) {
+      GError *raw_error = nullptr;
+      gst_message_parse_error(msg.get(), &raw_error, nullptr);
+      Owned<GError> e(raw_error);
       out.error = std::string("cannot decode the picture: ") + (e ? e->message : "unknown");
-      g_clear_error(&e);
-      gst_message_unref(msg);
     } else {
       out.error = "no picture came out of the decoder within 3 s";
     }
@@ -64,10 +60,9 @@ Jpeg run(GstSample *keyframe) {
 }  // namespace
 
 void encode_jpeg(GstSample *keyframe, std::function<void(Jpeg)> done) {
-  gst_sample_ref(keyframe);
-  std::thread([keyframe, done = std::move(done)]() mutable {
-    Jpeg jpeg = run(keyframe);
-    gst_sample_unref(keyframe);
+  std::thread([keyframe = ref(keyframe), done = std::move(done)]() mutable {
+    Jpeg jpeg = run(keyframe.get());
+    keyframe.reset();
     post_to_main([jpeg = std::move(jpeg), done = std::move(done)]() mutable { done(std::move(jpeg)); });
   }).detach();
 }

@@ -1,21 +1,17 @@
 #include "sdp_payload.hpp"
 
 #include "capture/playout_delay.hpp"
+#include "gst_webrtc_owned.hpp"
 
 #include <gst/sdp/sdp.h>
 
 #include <cstdlib>
-#include <memory>
 #include <optional>
 #include <string_view>
 
 namespace sl::agent {
 
 namespace {
-
-struct SdpDeleter {
-  void operator()(GstSDPMessage *m) const { gst_sdp_message_free(m); }
-};
 
 // "a=fmtp:<pt> k=v;k=v" parameter lookup.
 std::optional<std::string> fmtp_param(const GstSDPMedia *media, int pt, std::string_view key) {
@@ -76,7 +72,7 @@ Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) 
   const GstSDPResult parsed = gst_sdp_message_new_from_text(offer_sdp.c_str(), &raw);
   // Owned whatever the result: the message is allocated before parsing fails
   // (a leak found by tests/fuzz/fuzz_sdp_offer.cpp).
-  std::unique_ptr<GstSDPMessage, SdpDeleter> msg(raw);
+  Owned<GstSDPMessage> msg(raw);
   if (parsed != GST_SDP_OK || !raw) return fail("the offer is not valid SDP");
 
   for (guint m = 0; m < gst_sdp_message_medias_len(msg.get()); ++m) {
