@@ -2,11 +2,11 @@
 
 #include "capture/devices.hpp"
 #include "capture/encoder_choice.hpp"
+#include "capture/sources.hpp"
 #include "gobj.hpp"
 #include "main_context.hpp"
 #include "mqtt_link.hpp"
 #include "signaling/relay_link.hpp"
-#include "capture/sources.hpp"
 
 #include <gst/gst.h>
 #include <unistd.h>
@@ -48,10 +48,13 @@ bool check_camera(const AgentSettings &s, Report &report, const std::vector<Came
     }
     const std::string want = s.source.size() > 10 ? s.source : "";
     bool present = false;
-    for (const auto &c : found) present = present || (c.source.rfind("libcamera", 0) == 0 && (want.empty() || c.source == want));
+    for (const auto &c : found)
+      present = present || (c.source.rfind("libcamera", 0) == 0 && (want.empty() || c.source == want));
     if (!present) {
-      report.line("camera", false, "source=" + s.source + ": libcamera finds no such camera (is the ribbon cable seated "
-                                   "and the camera enabled? --list-devices shows what there is)");
+      report.line("camera", false,
+                  "source=" + s.source +
+                      ": libcamera finds no such camera (is the ribbon cable seated "
+                      "and the camera enabled? --list-devices shows what there is)");
       return false;
     }
   }
@@ -87,8 +90,9 @@ bool check_camera(const AgentSettings &s, Report &report, const std::vector<Came
 
 void check_encoder(const AgentSettings &s, Report &report, bool passthrough) {
   if (passthrough) {
-    report.line("encoder", true, "none: the camera's H.264 is passed through (checked for constrained baseline by "
-                                 "the browser's negotiation)");
+    report.line("encoder", true,
+                "none: the camera's H.264 is passed through (checked for constrained baseline by "
+                "the browser's negotiation)");
   } else {
     auto choice = choose_encoder(s.encoder, element_available);
     if (!choice) {
@@ -96,21 +100,23 @@ void check_encoder(const AgentSettings &s, Report &report, bool passthrough) {
     } else {
       const auto &c = *choice;
       const bool hardware = c.element == "v4l2h264enc";
-      report.line("encoder", true, c.element + (hardware ? " (hardware)" : " (software)") + ", " + codec_name(c.codec) +
-                                       (c.codec == Codec::H264 ? " constrained baseline" : "") + ", " +
-                                       std::to_string(s.bitrate_kbps) + " kbit/s");
+      report.line("encoder", true,
+                  c.element + (hardware ? " (hardware)" : " (software)") + ", " + codec_name(c.codec) +
+                      (c.codec == Codec::H264 ? " constrained baseline" : "") + ", " + std::to_string(s.bitrate_kbps) +
+                      " kbit/s");
     }
   }
   // What WebRTC needs besides the encoder, with the package that has it.
   const std::pair<const char *, const char *> needed[] = {
-      {"webrtcbin", "gstreamer1.0-plugins-bad"}, {"nicesrc", "gstreamer1.0-nice"},
+      {"webrtcbin", "gstreamer1.0-plugins-bad"},   {"nicesrc", "gstreamer1.0-nice"},
       {"dtlssrtpenc", "gstreamer1.0-plugins-bad"}, {"rtph264pay", "gstreamer1.0-plugins-good"},
-      {"rtpvp8pay", "gstreamer1.0-plugins-good"}, {"jpegenc", "gstreamer1.0-plugins-good"}};
+      {"rtpvp8pay", "gstreamer1.0-plugins-good"},  {"jpegenc", "gstreamer1.0-plugins-good"}};
   std::string missing;
   for (const auto &[element, package] : needed)
-    if (!element_available(element)) missing += std::string(missing.empty() ? "" : ", ") + element + " (" + package + ")";
-  report.line("webrtc", missing.empty(), missing.empty() ? "webrtcbin, libnice, DTLS-SRTP, RTP payloaders present"
-                                                         : "missing: " + missing);
+    if (!element_available(element))
+      missing += std::string(missing.empty() ? "" : ", ") + element + " (" + package + ")";
+  report.line("webrtc", missing.empty(),
+              missing.empty() ? "webrtcbin, libnice, DTLS-SRTP, RTP payloaders present" : "missing: " + missing);
 }
 
 }  // namespace
@@ -142,14 +148,14 @@ int run_check(const AgentSettings &s) {
   auto relay = std::make_unique<RelayLink>(
       // A hello with no cameras proves the id and secret without taking the
       // camera over from an agent of the same id that is running right now.
-      s.relay_url, proto::Hello{proto::kProtocolVersion, s.id, {}},
-      s.heartbeat_interval_s, s.reconnect_max_s,
+      s.relay_url, proto::Hello{proto::kProtocolVersion, s.id, {}}, s.heartbeat_interval_s, s.reconnect_max_s,
       RelayLink::Handlers{
           nullptr,
           [&](const proto::RelayToAgent &m) {
             if (std::holds_alternative<proto::AgentWelcome>(m))
-              finish_relay(true, s.relay_url + ": connected, camera '" + s.id + "' accepted" +
-                                     (s.device_secret.empty() ? " (no device secret: the relay runs insecure-dev)" : ""));
+              finish_relay(true,
+                           s.relay_url + ": connected, camera '" + s.id + "' accepted" +
+                               (s.device_secret.empty() ? " (no device secret: the relay runs insecure-dev)" : ""));
             else if (auto *e = std::get_if<proto::Error>(&m))
               finish_relay(false, s.relay_url + ": refused: " + e->code + ": " + e->message);
           },
@@ -173,20 +179,23 @@ int run_check(const AgentSettings &s) {
     // Not the agent's own client id: a running agent keeps its session.
     options.client_id = "sightline-check-" + s.id + "-" + std::to_string(getpid());
     broker = std::make_unique<MqttLink>(
-        options, MqttLink::Handlers{
-                     [&] {
-                       finish_broker(true, s.mqtt_url + ": connected" +
-                                               (s.mqtt_user.empty() ? "" : " as '" + s.mqtt_user + "'"));
-                     },
-                     nullptr, nullptr, [&](const std::string &why) { finish_broker(false, s.mqtt_url + ": " + why); }});
+        options, MqttLink::Handlers{[&] {
+                                      finish_broker(true, s.mqtt_url + ": connected" +
+                                                              (s.mqtt_user.empty() ? "" : " as '" + s.mqtt_user + "'"));
+                                    },
+                                    nullptr, nullptr,
+                                    [&](const std::string &why) { finish_broker(false, s.mqtt_url + ": " + why); }});
     broker->start();
   }
 
   // The deadline stays attached until it goes out of scope (SourceId removes it).
-  SourceId deadline(g_timeout_add(kNetworkTimeoutMs, [](gpointer l) -> gboolean {
-    g_main_loop_quit(static_cast<GMainLoop *>(l));
-    return G_SOURCE_CONTINUE;
-  }, loop.get()));
+  SourceId deadline(g_timeout_add(
+      kNetworkTimeoutMs,
+      [](gpointer l) -> gboolean {
+        g_main_loop_quit(static_cast<GMainLoop *>(l));
+        return G_SOURCE_CONTINUE;
+      },
+      loop.get()));
   g_main_loop_run(loop.get());
   const std::string waited = "no answer in " + std::to_string(kNetworkTimeoutMs / 1000) + " s";
   finish_relay(false, s.relay_url + ": " + waited);

@@ -1,18 +1,18 @@
 // sightline-agent: captures one camera, encodes it once, and streams it over
 // WebRTC to every viewer the relay sends its way.
 #include "capture/capture_pipeline.hpp"
+#include "capture/devices.hpp"
 #include "check.hpp"
 #include "config.hpp"
-#include "capture/devices.hpp"
 #include "control/camera_keeper.hpp"
 #include "control/control_plane.hpp"
 #include "gobj.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
+#include "settings.hpp"
 #include "signaling/relay_link.hpp"
 #include "signaling/relay_signaller.hpp"
 #include "viewers/sessions.hpp"
-#include "settings.hpp"
 
 #include <gst/gst.h>
 
@@ -71,8 +71,8 @@ int main(int argc, char **argv) {
   }
   auto pipeline = *std::move(created);
   const auto &camera = pipeline->info();
-  g_message("camera %s: %s, %dx%d@%d, %s via %s", camera.id.c_str(), camera.source.c_str(), camera.width,
-            camera.height, camera.fps, camera.codec.c_str(), camera.encoder.c_str());
+  g_message("camera %s: %s, %dx%d@%d, %s via %s", camera.id.c_str(), camera.source.c_str(), camera.width, camera.height,
+            camera.fps, camera.codec.c_str(), camera.encoder.c_str());
   prepare_dtls_certificate();
 
   // The viewer sessions, and the relay link that brings their offers.

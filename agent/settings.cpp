@@ -1,10 +1,10 @@
 #include "settings.hpp"
 #include "stamp_geometry.hpp"
 
-#include "gobj.hpp"
-#include "protocol.hpp"
 #include "control.hpp"
+#include "gobj.hpp"
 #include "mqtt_url.hpp"
+#include "protocol.hpp"
 
 #include <glib.h>
 
@@ -19,7 +19,9 @@ const std::vector<config::Option> &agent_options() {
   static const std::vector<config::Option> options = {
       {"id", Kind::String, "", "Camera id shown to viewers (A-Z a-z 0-9 . _ -). Default: this machine's host name."},
       {"relay", Kind::String, "ws://127.0.0.1:8080", "The relay's address: ws://HOST:PORT or wss://HOST."},
-      {"source", Kind::String, "test", "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI camera module; --list-devices names them)."},
+      {"source", Kind::String, "test",
+       "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI "
+       "camera module; --list-devices names them)."},
       {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
       {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
@@ -44,7 +46,8 @@ const std::vector<config::Option> &agent_options() {
        -1, 40950},
       {"keyframe-interval", Kind::Int, "2", "Seconds between keyframes (viewers joining get one at once anyway).", 1,
        600},
-      {"mqtt", Kind::String, "", "MQTT broker for commands and state: tcp://HOST:PORT or ssl://HOST:PORT. Default: none."},
+      {"mqtt", Kind::String, "",
+       "MQTT broker for commands and state: tcp://HOST:PORT or ssl://HOST:PORT. Default: none."},
       {"mqtt-user", Kind::String, "", "MQTT user name."},
       {"mqtt-password", Kind::String, "", "MQTT password."},
       {"mqtt-ca-file", Kind::String, "", "ssl:// only: the CA certificate to trust (default: the system's)."},
@@ -60,7 +63,8 @@ Result<std::string> agent_socket_url(const std::string &relay) {
   GError *raw = nullptr;
   auto uri = adopt(g_uri_parse(relay.c_str(), G_URI_FLAGS_NONE, &raw));
   Owned<GError> error(raw);
-  if (!uri) return fail("Setting 'relay' is not a URL (" + std::string(error ? error->message : "invalid") + "): " + relay);
+  if (!uri)
+    return fail("Setting 'relay' is not a URL (" + std::string(error ? error->message : "invalid") + "): " + relay);
   const std::string scheme = g_uri_get_scheme(uri.get());
   const char *host = g_uri_get_host(uri.get());
   const int port = g_uri_get_port(uri.get());
@@ -83,7 +87,8 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
     if (a.id.empty()) a.id = "camera";
     if (a.id.size() > proto::kMaxIdLength) a.id.resize(proto::kMaxIdLength);
   }
-  if (!proto::valid_id(a.id)) return fail("Setting 'id' must be 1-64 characters of A-Z a-z 0-9 . _ -, not '" + a.id + "'.");
+  if (!proto::valid_id(a.id))
+    return fail("Setting 'id' must be 1-64 characters of A-Z a-z 0-9 . _ -, not '" + a.id + "'.");
   auto url = agent_socket_url(s.str("relay"));
   if (!url) return fail(url.error());
   a.relay_url = *url;
@@ -103,7 +108,8 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
   a.encoder = s.str("encoder");
   static const char *const encoders[] = {"auto", "v4l2h264enc", "x264enc", "openh264enc", "vp8enc"};
   if (std::find(std::begin(encoders), std::end(encoders), a.encoder) == std::end(encoders))
-    return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder + "'.");
+    return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder +
+                "'.");
   a.stamp = s.flag("stamp");
   if (a.stamp && a.source != "test") return fail("Setting 'stamp' works with the test source only.");
   if (a.stamp && (a.width < kStampWidth || a.height < kStampHeight))

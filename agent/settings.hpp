@@ -28,8 +28,8 @@ struct AgentSettings {
   int reconnect_max_s = 10;
   int keyframe_interval_s = 2;
   int max_playout_delay_ms = 0;  // sent to browsers; -1: not sent
-  std::string device_secret;  // proves this agent's id to the relay
-  std::string ca_file;        // wss://: the CA to trust (default: the system's)
+  std::string device_secret;     // proves this agent's id to the relay
+  std::string ca_file;           // wss://: the CA to trust (default: the system's)
   // Control plane (MQTT); no url = no control plane, video works the same.
   std::string mqtt_url;
   std::string mqtt_user, mqtt_password, mqtt_ca_file;

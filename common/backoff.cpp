@@ -5,7 +5,8 @@
 namespace sl {
 
 Backoff::Backoff(uint32_t initial_ms, uint32_t max_ms, std::function<double()> random01)
-    : initial_ms_(std::max<uint32_t>(initial_ms, 1)), max_ms_(std::max(max_ms, initial_ms_)),
+    : initial_ms_(std::max<uint32_t>(initial_ms, 1)),
+      max_ms_(std::max(max_ms, initial_ms_)),
       random01_(std::move(random01)) {}
 
 uint32_t Backoff::next_delay_ms() {

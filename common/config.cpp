@@ -300,5 +300,4 @@ Result<std::string> read_secret(const Settings &s, const std::string &key) {
   return value;
 }
 
-
 }  // namespace sl::config

@@ -18,8 +18,6 @@ constexpr const char *kLeaves[] = {"cmd", "ack", "state", "snapshot"};
 constexpr size_t kMaxControls = 64;
 constexpr int64_t kMaxEpochMs = int64_t(1) << 52;
 
-
-
 // An optional whole-number member.
 std::optional<int> opt_int(Reader &r, JsonObject *obj, const char *name, long min, long max) {
   if (!json_object_has_member(obj, name)) return std::nullopt;
@@ -41,7 +39,8 @@ Ack bad_params(const std::string &type, const std::string &error) {
 
 bool valid_control_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
-  return std::all_of(name.begin(), name.end(), [](char c) { return g_ascii_islower(c) || g_ascii_isdigit(c) || c == '_'; });
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return g_ascii_islower(c) || g_ascii_isdigit(c) || c == '_'; });
 }
 
 }  // namespace
@@ -230,8 +229,9 @@ Result<Params, Ack> parse_params(const std::string &type, const std::string &par
     if (s.values.size() > kMaxControls) return fail(error_ack("bad_params", type + ": too many controls", "params"));
     return Params(s);
   }
-  return fail(error_ack("unknown_type", "unknown command type '" + type + "'; known: get_state, set_video, "
-                                   "force_keyframe, restart_pipeline, snapshot, set_controls"));
+  return fail(error_ack("unknown_type", "unknown command type '" + type +
+                                            "'; known: get_state, set_video, "
+                                            "force_keyframe, restart_pipeline, snapshot, set_controls"));
 }
 
 // ---- state ------------------------------------------------------------------
@@ -243,10 +243,19 @@ std::string to_json(const CameraState &s) {
     if (s.updated_at_ms) w.integer("updated_at", long(s.updated_at_ms));
     return w.done();
   }
-  w.str("pipeline", s.pipeline).str("source", s.source).str("encoder", s.encoder).str("codec", s.codec)
-      .integer("width", s.width).integer("height", s.height).number("fps", s.fps).integer("fps_target", s.fps_target)
-      .number("bitrate_kbps", s.bitrate_kbps).integer("bitrate_target_kbps", s.bitrate_target_kbps)
-      .integer("viewers", s.viewers).integer("uptime_s", long(s.uptime_s)).integer("keyframes", long(s.keyframes))
+  w.str("pipeline", s.pipeline)
+      .str("source", s.source)
+      .str("encoder", s.encoder)
+      .str("codec", s.codec)
+      .integer("width", s.width)
+      .integer("height", s.height)
+      .number("fps", s.fps)
+      .integer("fps_target", s.fps_target)
+      .number("bitrate_kbps", s.bitrate_kbps)
+      .integer("bitrate_target_kbps", s.bitrate_target_kbps)
+      .integer("viewers", s.viewers)
+      .integer("uptime_s", long(s.uptime_s))
+      .integer("keyframes", long(s.keyframes))
       .integer("restarts", long(s.restarts));
   JsonBuilder *b = w.raw();
   json_builder_set_member_name(b, "controls");
@@ -267,7 +276,8 @@ std::string to_json(const CameraState &s) {
 }
 
 Result<CameraState> parse_state(std::string_view text) {
-  if (text.size() > kMaxCommandBytes) return fail("state is larger than " + std::to_string(kMaxCommandBytes) + " bytes");
+  if (text.size() > kMaxCommandBytes)
+    return fail("state is larger than " + std::to_string(kMaxCommandBytes) + " bytes");
   auto root = json::parse_object(text);
   if (!root) return fail(root.error());
   JsonObject *obj = json_node_get_object(root->get());

@@ -42,8 +42,8 @@ struct SetControls {  // V4L2 control name (as v4l2-ctl prints it) -> value
 using Params = std::variant<GetState, ForceKeyframe, RestartPipeline, Snapshot, SetVideo, SetControls>;
 
 // Every command type, in the order of Params.
-inline constexpr const char *kCommandTypes[] = {"get_state",  "force_keyframe", "restart_pipeline",
-                                                "snapshot",   "set_video",      "set_controls"};
+inline constexpr const char *kCommandTypes[] = {"get_state", "force_keyframe", "restart_pipeline",
+                                                "snapshot",  "set_video",      "set_controls"};
 
 // ---- acks -------------------------------------------------------------------
 // Error codes: unknown_type, bad_params, bad_message, expired, busy, failed,
@@ -67,7 +67,7 @@ Result<Ack> parse_ack(std::string_view text);
 
 // ---- commands ---------------------------------------------------------------
 struct Command {
-  std::string id;            // empty: the sender wants no idempotency (e.g. a Home Assistant button)
+  std::string id;  // empty: the sender wants no idempotency (e.g. a Home Assistant button)
   std::string type;
   std::string params = "{}";  // JSON object text
   int64_t issued_at_ms = 0;   // 0: not given, counts from arrival

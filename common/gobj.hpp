@@ -32,95 +32,123 @@ typedef struct _GstWebRTCSessionDescription GstWebRTCSessionDescription;
 
 namespace sl {
 
-template <typename T> inline constexpr bool is_gst_boxed = false;
-template <> inline constexpr bool is_gst_boxed<GstMiniObject> = true;
-template <> inline constexpr bool is_gst_boxed<GstCaps> = true;
-template <> inline constexpr bool is_gst_boxed<GstMessage> = true;
-template <> inline constexpr bool is_gst_boxed<GstSample> = true;
-template <> inline constexpr bool is_gst_boxed<GstBuffer> = true;
-template <> inline constexpr bool is_gst_boxed<GstBufferList> = true;
-template <> inline constexpr bool is_gst_boxed<GstEvent> = true;
-template <> inline constexpr bool is_gst_boxed<GstQuery> = true;
-template <> inline constexpr bool is_gst_boxed<GstPromise> = true;
-template <> inline constexpr bool is_gst_boxed<GstStructure> = true;
-template <> inline constexpr bool is_gst_boxed<GstWebRTCSessionDescription> = true;
+template <typename T>
+inline constexpr bool is_gst_boxed = false;
+template <>
+inline constexpr bool is_gst_boxed<GstMiniObject> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstCaps> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstMessage> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstSample> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstBuffer> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstBufferList> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstEvent> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstQuery> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstPromise> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstStructure> = true;
+template <>
+inline constexpr bool is_gst_boxed<GstWebRTCSessionDescription> = true;
 
-
-template <typename T> struct Unref;
-
+template <typename T>
+struct Unref;
 
 // GObject and everything derived from it (GstElement included: gst_object_unref
 // is g_object_unref for our purposes, and works on floating refs we sank).
-template <typename T> struct GObjectUnref {
+template <typename T>
+struct GObjectUnref {
   static_assert(!is_gst_boxed<T>, "not a GObject: include gst_owned.hpp, which owns GStreamer's mini-objects");
   void operator()(T *p) const {
     if (p) g_object_unref(p);
   }
 };
 
-template <typename T> struct Unref : GObjectUnref<T> {};
+template <typename T>
+struct Unref : GObjectUnref<T> {};
 
-template <> struct Unref<JsonNode> {
+template <>
+struct Unref<JsonNode> {
   void operator()(JsonNode *p) const {
     if (p) json_node_unref(p);
   }
 };
-template <> struct Unref<JsonObject> {
+template <>
+struct Unref<JsonObject> {
   void operator()(JsonObject *p) const {
     if (p) json_object_unref(p);
   }
 };
-template <> struct Unref<JsonArray> {
+template <>
+struct Unref<JsonArray> {
   void operator()(JsonArray *p) const {
     if (p) json_array_unref(p);
   }
 };
-template <> struct Unref<GError> {
+template <>
+struct Unref<GError> {
   void operator()(GError *p) const {
     if (p) g_error_free(p);
   }
 };
-template <> struct Unref<GBytes> {
+template <>
+struct Unref<GBytes> {
   void operator()(GBytes *p) const {
     if (p) g_bytes_unref(p);
   }
 };
-template <> struct Unref<GKeyFile> {
+template <>
+struct Unref<GKeyFile> {
   void operator()(GKeyFile *p) const {
     if (p) g_key_file_unref(p);
   }
 };
-template <> struct Unref<GMainLoop> {
+template <>
+struct Unref<GMainLoop> {
   void operator()(GMainLoop *p) const {
     if (p) g_main_loop_unref(p);
   }
 };
-template <> struct Unref<GSource> {
+template <>
+struct Unref<GSource> {
   void operator()(GSource *p) const {
     if (p) g_source_unref(p);
   }
 };
-template <> struct Unref<GUri> {
+template <>
+struct Unref<GUri> {
   void operator()(GUri *p) const {
     if (p) g_uri_unref(p);
   }
 };
 
-template <typename T> using Owned = std::unique_ptr<T, Unref<T>>;
+template <typename T>
+using Owned = std::unique_ptr<T, Unref<T>>;
 
 // The callee gave us a reference (transfer full): own it.
-template <typename T> Owned<T> adopt(T *p) { return Owned<T>(p); }
+template <typename T>
+Owned<T> adopt(T *p) {
+  return Owned<T>(p);
+}
 
 // A new object with a floating reference (gst_element_factory_make, ...): sink it
 // so that we hold one full reference whatever a bin does with it later.
-template <typename T> Owned<T> sink(T *p) {
+template <typename T>
+Owned<T> sink(T *p) {
   static_assert(!is_gst_boxed<T>, "not a GObject");
   if (p) g_object_ref_sink(p);
   return Owned<T>(p);
 }
 
 // Borrowed pointer (transfer none): take our own reference.
-template <typename T> Owned<T> ref(T *p) {
+template <typename T>
+Owned<T> ref(T *p) {
   static_assert(!is_gst_boxed<T>, "not a GObject: gst_owned.hpp has ref() for mini-objects");
   if (p) g_object_ref(p);
   return Owned<T>(p);

@@ -12,8 +12,9 @@
 
 namespace sl {
 
-#define SL_GST_UNREF(Type, free_fn) \
-  template <> struct Unref<Type> {   \
+#define SL_GST_UNREF(Type, free_fn)  \
+  template <>                        \
+  struct Unref<Type> {               \
     void operator()(Type *p) const { \
       if (p) free_fn(p);             \
     }                                \

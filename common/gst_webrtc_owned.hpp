@@ -10,12 +10,14 @@
 
 namespace sl {
 
-template <> struct Unref<GstSDPMessage> {
+template <>
+struct Unref<GstSDPMessage> {
   void operator()(GstSDPMessage *p) const {
     if (p) gst_sdp_message_free(p);
   }
 };
-template <> struct Unref<GstWebRTCSessionDescription> {
+template <>
+struct Unref<GstWebRTCSessionDescription> {
   void operator()(GstWebRTCSessionDescription *p) const {
     if (p) gst_webrtc_session_description_free(p);
   }

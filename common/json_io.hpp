@@ -10,9 +10,9 @@
 
 #include <cmath>
 #include <functional>
-#include <string_view>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sl::json {
@@ -65,8 +65,7 @@ class Reader {
 
   std::string id(const char *name, bool required = true) {
     std::string s = str(name, kMaxIdLength, required);
-    if (ok() && (required || !s.empty()) && !valid_id(s))
-      fail(name, "must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    if (ok() && (required || !s.empty()) && !valid_id(s)) fail(name, "must be 1-64 characters of A-Z a-z 0-9 . _ -");
     return s;
   }
 
@@ -180,8 +179,8 @@ class Reader {
       fail(name, "missing");
       return 0;
     }
-    if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_INT64 &&
-                                      json_node_get_value_type(n) != G_TYPE_DOUBLE)) {
+    if (!JSON_NODE_HOLDS_VALUE(n) ||
+        (json_node_get_value_type(n) != G_TYPE_INT64 && json_node_get_value_type(n) != G_TYPE_DOUBLE)) {
       fail(name, "must be a number");
       return 0;
     }
@@ -192,7 +191,6 @@ class Reader {
   std::string prefix_;
   std::string error_;
 };
-
 
 class Writer {
  public:
@@ -233,7 +231,6 @@ class Writer {
  private:
   Owned<JsonBuilder> b_;
 };
-
 
 // Adds member `name` holding the JSON object `text` (an empty object if it is not one).
 void add_object_text(JsonBuilder *b, const char *name, const std::string &text);

@@ -33,7 +33,8 @@ inline guint every_ms(guint interval_ms, std::function<bool()> fn) {
       [](gpointer data) -> gboolean {
         return (*static_cast<std::function<bool()> *>(data))() ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
       },
-      new std::function<bool()>(std::move(fn)), [](gpointer data) { delete static_cast<std::function<bool()> *>(data); });
+      new std::function<bool()>(std::move(fn)),
+      [](gpointer data) { delete static_cast<std::function<bool()> *>(data); });
 }
 
 // Runs `fn` once after `delay_ms` on the main loop (unless the id is removed first).
@@ -44,7 +45,8 @@ inline guint after_ms(guint delay_ms, std::function<void()> fn) {
         (*static_cast<std::function<void()> *>(data))();
         return G_SOURCE_REMOVE;
       },
-      new std::function<void()>(std::move(fn)), [](gpointer data) { delete static_cast<std::function<void()> *>(data); });
+      new std::function<void()>(std::move(fn)),
+      [](gpointer data) { delete static_cast<std::function<void()> *>(data); });
 }
 
 // Runs the process's main loop until SIGINT or SIGTERM.

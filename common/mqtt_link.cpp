@@ -66,7 +66,9 @@ int set_nodelay_on_connections_to(int port) {
 }
 
 MqttLink::MqttLink(MqttOptions options, Handlers handlers)
-    : options_(std::move(options)), handlers_(std::move(handlers)), shared_(std::make_shared<Shared>()),
+    : options_(std::move(options)),
+      handlers_(std::move(handlers)),
+      shared_(std::make_shared<Shared>()),
       backoff_(250, uint32_t(options_.reconnect_max_s) * 1000, [] { return g_random_double(); }) {
   shared_->link = this;
   shared_->self = shared_;
@@ -85,7 +87,8 @@ MqttLink::MqttLink(MqttOptions options, Handlers handlers)
     });
   });
   client_->set_connection_lost_handler([weak](const std::string &cause) {
-    if (auto s = weak.lock()) Shared::post(s, [cause](MqttLink &l) { l.on_lost(cause.empty() ? "connection lost" : cause); });
+    if (auto s = weak.lock())
+      Shared::post(s, [cause](MqttLink &l) { l.on_lost(cause.empty() ? "connection lost" : cause); });
   });
 }
 
@@ -106,7 +109,8 @@ void MqttLink::connect() {
       .automatic_reconnect(false);
   if (!options_.user.empty()) builder.user_name(options_.user).password(options_.password);
   if (options_.will)
-    builder.will(mqtt::will_options(options_.will->topic, options_.will->payload.data(), options_.will->payload.size(), 1, true));
+    builder.will(mqtt::will_options(options_.will->topic, options_.will->payload.data(), options_.will->payload.size(),
+                                    1, true));
   if (shared_->tls) {
     auto ssl = mqtt::ssl_options_builder();
     ssl.enable_server_cert_auth(true).verify(true);
@@ -190,7 +194,8 @@ void MqttLink::stop(const std::string &topic, const std::string &payload) {
   stopped_ = true;
   retry_timer_.reset();
   try {
-    if (up_ && !topic.empty()) client_->publish(topic, payload.data(), payload.size(), 1, true)->wait_for(std::chrono::milliseconds(500));
+    if (up_ && !topic.empty())
+      client_->publish(topic, payload.data(), payload.size(), 1, true)->wait_for(std::chrono::milliseconds(500));
     if (client_->is_connected()) client_->disconnect(std::chrono::milliseconds(500))->wait_for(std::chrono::seconds(1));
   } catch (const mqtt::exception &e) {
     g_debug("mqtt: while stopping: %s", e.what());

@@ -196,26 +196,77 @@ CommandResult read(Reader &r, std::type_identity<CommandResult>) {
   return m;
 }
 
-template <typename T> constexpr const char *type_name();
-template <> constexpr const char *type_name<Heartbeat>() { return "heartbeat"; }
-template <> constexpr const char *type_name<Error>() { return "error"; }
-template <> constexpr const char *type_name<Ice>() { return "ice"; }
-template <> constexpr const char *type_name<SessionEnd>() { return "session_end"; }
-template <> constexpr const char *type_name<Hello>() { return "hello"; }
-template <> constexpr const char *type_name<AgentWelcome>() { return "welcome"; }
-template <> constexpr const char *type_name<Offer>() { return "offer"; }
-template <> constexpr const char *type_name<Answer>() { return "answer"; }
-template <> constexpr const char *type_name<Status>() { return "status"; }
-template <> constexpr const char *type_name<ViewerWelcome>() { return "welcome"; }
-template <> constexpr const char *type_name<Cameras>() { return "cameras"; }
-template <> constexpr const char *type_name<Watch>() { return "watch"; }
-template <> constexpr const char *type_name<SessionStarted>() { return "session"; }
-template <> constexpr const char *type_name<Stop>() { return "stop"; }
-template <> constexpr const char *type_name<CommandRequest>() { return "command"; }
-template <> constexpr const char *type_name<CommandResult>() { return "command_result"; }
+template <typename T>
+constexpr const char *type_name();
+template <>
+constexpr const char *type_name<Heartbeat>() {
+  return "heartbeat";
+}
+template <>
+constexpr const char *type_name<Error>() {
+  return "error";
+}
+template <>
+constexpr const char *type_name<Ice>() {
+  return "ice";
+}
+template <>
+constexpr const char *type_name<SessionEnd>() {
+  return "session_end";
+}
+template <>
+constexpr const char *type_name<Hello>() {
+  return "hello";
+}
+template <>
+constexpr const char *type_name<AgentWelcome>() {
+  return "welcome";
+}
+template <>
+constexpr const char *type_name<Offer>() {
+  return "offer";
+}
+template <>
+constexpr const char *type_name<Answer>() {
+  return "answer";
+}
+template <>
+constexpr const char *type_name<Status>() {
+  return "status";
+}
+template <>
+constexpr const char *type_name<ViewerWelcome>() {
+  return "welcome";
+}
+template <>
+constexpr const char *type_name<Cameras>() {
+  return "cameras";
+}
+template <>
+constexpr const char *type_name<Watch>() {
+  return "watch";
+}
+template <>
+constexpr const char *type_name<SessionStarted>() {
+  return "session";
+}
+template <>
+constexpr const char *type_name<Stop>() {
+  return "stop";
+}
+template <>
+constexpr const char *type_name<CommandRequest>() {
+  return "command";
+}
+template <>
+constexpr const char *type_name<CommandResult>() {
+  return "command_result";
+}
 
-template <typename V> struct Dispatch;
-template <typename... Ts> struct Dispatch<std::variant<Ts...>> {
+template <typename V>
+struct Dispatch;
+template <typename... Ts>
+struct Dispatch<std::variant<Ts...>> {
   static Parsed<std::variant<Ts...>> parse(std::string_view text) {
     using V = std::variant<Ts...>;
     if (text.size() > kMaxMessageBytes)
@@ -261,7 +312,6 @@ void add_camera_fields(JsonBuilder *b, const CameraInfo &c) {
   s("source", c.source);
   s("encoder", c.encoder);
 }
-
 
 void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras) {
   json_builder_begin_array(b);
@@ -318,12 +368,19 @@ Parsed<RelayToViewer> parse_relay_to_viewer(std::string_view t) { return Dispatc
 
 std::string to_json(const Heartbeat &) { return Writer(type_name<Heartbeat>()).done(); }
 std::string to_json(const Error &m) {
-  return Writer(type_name<Error>()).str("code", m.code).str("message", m.message).opt_str("session", m.session)
-      .opt_str("ref", m.ref).done();
+  return Writer(type_name<Error>())
+      .str("code", m.code)
+      .str("message", m.message)
+      .opt_str("session", m.session)
+      .opt_str("ref", m.ref)
+      .done();
 }
 std::string to_json(const Ice &m) {
-  return Writer(type_name<Ice>()).str("session", m.session).str("candidate", m.candidate)
-      .integer("sdp_mline_index", m.sdp_mline_index).done();
+  return Writer(type_name<Ice>())
+      .str("session", m.session)
+      .str("candidate", m.candidate)
+      .integer("sdp_mline_index", m.sdp_mline_index)
+      .done();
 }
 std::string to_json(const SessionEnd &m) {
   return Writer(type_name<SessionEnd>()).str("session", m.session).str("reason", m.reason).done();
@@ -357,9 +414,15 @@ std::string to_json(const Answer &m) {
   return Writer(type_name<Answer>()).str("session", m.session).str("sdp", m.sdp).done();
 }
 std::string to_json(const Status &m) {
-  return Writer(type_name<Status>()).str("camera", m.camera).integer("branches", m.branches).number("fps", m.fps)
-      .number("bitrate_kbps", m.bitrate_kbps).integer("width", m.width).integer("height", m.height)
-      .boolean("capturing", m.capturing).done();
+  return Writer(type_name<Status>())
+      .str("camera", m.camera)
+      .integer("branches", m.branches)
+      .number("fps", m.fps)
+      .number("bitrate_kbps", m.bitrate_kbps)
+      .integer("width", m.width)
+      .integer("height", m.height)
+      .boolean("capturing", m.capturing)
+      .done();
 }
 std::string to_json(const ViewerWelcome &m) {
   Writer w(type_name<ViewerWelcome>());

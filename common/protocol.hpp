@@ -45,8 +45,8 @@ struct CameraEntry {
   CameraInfo info;
   bool online = false;     // its agent is connected, or its control-plane state says online
   bool connected = false;  // its agent's WebSocket is connected to this relay: video can be watched
-  int viewers = 0;   // sessions the relay brokers for this camera
-  int branches = 0;  // live branches as last reported by the agent
+  int viewers = 0;         // sessions the relay brokers for this camera
+  int branches = 0;        // live branches as last reported by the agent
   double fps_measured = 0;
   double bitrate_kbps = 0;
   std::optional<control::CameraState> state;  // the agent's retained MQTT state, when known
@@ -166,7 +166,8 @@ struct ParseError {
   bool operator==(const ParseError &) const = default;
 };
 
-template <typename T> using Parsed = Result<T, ParseError>;
+template <typename T>
+using Parsed = Result<T, ParseError>;
 
 Parsed<AgentToRelay> parse_agent_to_relay(std::string_view text);
 Parsed<RelayToAgent> parse_relay_to_agent(std::string_view text);
@@ -189,7 +190,8 @@ std::string to_json(const SessionStarted &);
 std::string to_json(const Stop &);
 std::string to_json(const CommandRequest &);
 std::string to_json(const CommandResult &);
-template <typename... Ts> std::string to_json(const std::variant<Ts...> &v) {
+template <typename... Ts>
+std::string to_json(const std::variant<Ts...> &v) {
   return std::visit([](const auto &m) { return to_json(m); }, v);
 }
 

@@ -18,16 +18,22 @@ namespace sl {
 
 // The failure half of a Result, whatever its value type: `return fail(...)`
 // converts to any Result<T, E> whose E can be made from it.
-template <typename E = std::string> struct Failure {
+template <typename E = std::string>
+struct Failure {
   E error;
 };
-template <typename E> Failure<std::decay_t<E>> fail(E &&error) { return {std::forward<E>(error)}; }
+template <typename E>
+Failure<std::decay_t<E>> fail(E &&error) {
+  return {std::forward<E>(error)};
+}
 inline Failure<std::string> fail(const char *error) { return {error}; }
 
-template <typename T, typename E = std::string> class [[nodiscard]] Result {
+template <typename T, typename E = std::string>
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  template <typename F> Result(Failure<F> failure) : v_(std::in_place_index<1>, std::move(failure.error)) {}
+  template <typename F>
+  Result(Failure<F> failure) : v_(std::in_place_index<1>, std::move(failure.error)) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -46,10 +52,12 @@ template <typename T, typename E = std::string> class [[nodiscard]] Result {
 };
 
 struct Done {};
-template <typename E> class [[nodiscard]] Result<void, E> {
+template <typename E>
+class [[nodiscard]] Result<void, E> {
  public:
   Result(Done) {}
-  template <typename F> Result(Failure<F> failure) : error_(std::move(failure.error)), failed_(true) {}
+  template <typename F>
+  Result(Failure<F> failure) : error_(std::move(failure.error)), failed_(true) {}
 
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   # build
-  meson ninja-build pkg-config g++ clang libclang-rt-14-dev
+  meson ninja-build pkg-config g++ clang libclang-rt-14-dev clang-format
   libglib2.0-dev libjson-glib-dev libsoup-3.0-dev doctest-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev

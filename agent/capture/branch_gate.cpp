@@ -7,8 +7,7 @@ namespace sl::agent {
 std::shared_ptr<BranchGate> BranchGate::install(GstPad *tee_pad) {
   std::shared_ptr<BranchGate> gate(new BranchGate(tee_pad));
   gst_pad_add_probe(tee_pad, GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                    &BranchGate::on_data,
-                    new std::shared_ptr<BranchGate>(gate),
+                    &BranchGate::on_data, new std::shared_ptr<BranchGate>(gate),
                     [](gpointer data) { delete static_cast<std::shared_ptr<BranchGate> *>(data); });
   return gate;
 }
@@ -45,8 +44,8 @@ GstPadProbeReturn BranchGate::on_data(GstPad *, GstPadProbeInfo *info, gpointer 
     GstBuffer *oldest = first_packet(gate.held_.front());
     const GstClockTime first = oldest ? GST_BUFFER_PTS(oldest) : GST_CLOCK_TIME_NONE;
     const GstClockTime now = buffer ? GST_BUFFER_PTS(buffer) : GST_CLOCK_TIME_NONE;
-    const bool too_old = GST_CLOCK_TIME_IS_VALID(first) && GST_CLOCK_TIME_IS_VALID(now) && now > first &&
-                         now - first > kMaxHeldSpan;
+    const bool too_old =
+        GST_CLOCK_TIME_IS_VALID(first) && GST_CLOCK_TIME_IS_VALID(now) && now > first && now - first > kMaxHeldSpan;
     if (too_old || gate.held_.size() >= kMaxHeldPushes) {
       gate.drop_held();
       if (!key) {

@@ -56,9 +56,10 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
     encoder = *choice;
   }
 
-  const std::string description = plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
-                                  " ! queue name=send leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
-                                  " ! tee name=tee allow-not-linked=true";
+  const std::string description =
+      plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
+      " ! queue name=send leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
+      " ! tee name=tee allow-not-linked=true";
   GST_INFO("pipeline: %s", description.c_str());
   GError *raw = nullptr;
   auto built = sink(gst_parse_launch(description.c_str(), &raw));
@@ -80,7 +81,8 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
   p->passthrough_ = plan.h264_passthrough;
   p->stamped_ = s.stamp;
   p->bitrate_kbps_ = s.bitrate_kbps;
-  p->info_ = proto::CameraInfo{s.id, plan.width, plan.height, plan.fps, codec_name(encoder.codec), s.source, encoder.element};
+  p->info_ =
+      proto::CameraInfo{s.id, plan.width, plan.height, plan.fps, codec_name(encoder.codec), s.source, encoder.element};
   p->width_ = plan.width;
   p->height_ = plan.height;
   p->fps_ = plan.fps;

@@ -24,8 +24,8 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace sl::agent {
@@ -137,7 +137,7 @@ class CapturePipeline {
   Owned<GstElement> pipeline_;
   Owned<GstElement> tee_;
   std::map<std::string, std::weak_ptr<RtpStream>> streams_;  // by RtpFormat::key()
-  std::set<GstElement *> viewer_bins_;  // branches and streams in the pipeline (main loop only)
+  std::set<GstElement *> viewer_bins_;                       // branches and streams in the pipeline (main loop only)
   unsigned stream_serial_ = 0;
   Owned<GstElement> encoder_;
   proto::CameraInfo info_;

@@ -33,9 +33,12 @@ std::string source_of(GstDevice *device) {
 
 std::string format_name(const CameraMode &m) {
   switch (m.kind) {
-    case PixelKind::H264: return "H.264 (passed through, no encoding)";
-    case PixelKind::MJPEG: return "MJPEG";
-    case PixelKind::Raw: break;
+    case PixelKind::H264:
+      return "H.264 (passed through, no encoding)";
+    case PixelKind::MJPEG:
+      return "MJPEG";
+    case PixelKind::Raw:
+      break;
   }
   return m.format;
 }
@@ -70,9 +73,8 @@ std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
     std::map<std::string, std::vector<CameraMode>> by_format;
     for (const auto &m : camera.modes) by_format[format_name(m)].push_back(m);
     for (auto &[format, modes] : by_format) {
-      std::sort(modes.begin(), modes.end(), [](const CameraMode &a, const CameraMode &b) {
-        return a.width * a.height > b.width * b.height;
-      });
+      std::sort(modes.begin(), modes.end(),
+                [](const CameraMode &a, const CameraMode &b) { return a.width * a.height > b.width * b.height; });
       out += "  " + format + ":";
       for (size_t i = 0; i < modes.size(); ++i) {
         if (i > 0 && modes[i].width == modes[i - 1].width && modes[i].height == modes[i - 1].height) continue;

@@ -27,7 +27,8 @@ constexpr const char *kH264Tail =
 
 const char *codec_name(Codec c) { return c == Codec::H264 ? "H264" : "VP8"; }
 
-Result<EncoderChoice> choose_encoder(const std::string &forced, const std::function<bool(const std::string &)> &available) {
+Result<EncoderChoice> choose_encoder(const std::string &forced,
+                                     const std::function<bool(const std::string &)> &available) {
   if (forced.empty() || forced == "auto") {
     for (const auto &k : kKnown)
       if (available(k.element)) return EncoderChoice{k.element, k.codec};
@@ -61,8 +62,8 @@ std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps, 
   auto rate = bitrate_setting(c.element, bitrate_kbps);
   const std::string bitrate = rate ? " " + rate->property + "=" + rate->value : "";
   if (c.element == "x264enc")
-    return "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=" +
-           std::to_string(gop) + bitrate + " vbv-buf-capacity=200" + kH264Tail;
+    return "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=" + std::to_string(gop) +
+           bitrate + " vbv-buf-capacity=200" + kH264Tail;
   if (c.element == "openh264enc")
     return "openh264enc name=encoder usage-type=camera complexity=low rate-control=bitrate gop-size=" +
            std::to_string(gop) + bitrate + kH264Tail;
@@ -74,7 +75,8 @@ std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps, 
            ",repeat_sequence_header=1\" ! video/x-h264,level=(string)4" + kH264Tail;
   if (c.element == "vp8enc")
     return "vp8enc name=encoder deadline=1 cpu-used=8 end-usage=cbr lag-in-frames=0 error-resilient=partitions"
-           " threads=2 keyframe-max-dist=" + std::to_string(gop) + bitrate;
+           " threads=2 keyframe-max-dist=" +
+           std::to_string(gop) + bitrate;
   return "identity name=encoder";  // passthrough: the camera's own H.264 goes to the tee as it is
 }
 

@@ -21,7 +21,8 @@ struct EncoderChoice {
 
 // `forced` is "auto" or an element name; `available` says whether an element
 // factory exists. Returns the choice or a sentence saying what is wrong.
-Result<EncoderChoice> choose_encoder(const std::string &forced, const std::function<bool(const std::string &)> &available);
+Result<EncoderChoice> choose_encoder(const std::string &forced,
+                                     const std::function<bool(const std::string &)> &available);
 
 // gst-launch description of the encoding chain from raw video to encoded
 // frames ready for the tee (byte-stream H.264 with SPS/PPS on every IDR, or VP8).

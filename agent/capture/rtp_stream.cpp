@@ -94,12 +94,13 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   int pt = 0;
   gst_structure_get_int(gst_caps_get_structure(s->rtp_caps_.get(), 0), "payload", &pt);
   g_object_set(payloader, "pt", guint(pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
-  g_signal_connect(payloader, "request-extension",
-                   G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
-                     if (g_strcmp0(uri, kPlayoutDelayUri) != 0) return nullptr;
-                     return make_playout_delay_extension(id, GPOINTER_TO_INT(max_ms));
-                   }),
-                   GINT_TO_POINTER(format.max_playout_delay_ms));
+  g_signal_connect(
+      payloader, "request-extension",
+      G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
+        if (g_strcmp0(uri, kPlayoutDelayUri) != 0) return nullptr;
+        return make_playout_delay_extension(id, GPOINTER_TO_INT(max_ms));
+      }),
+      GINT_TO_POINTER(format.max_playout_delay_ms));
 
   GstElement *tee = gst_element_factory_make("tee", nullptr);
   g_object_set(tee, "allow-not-linked", TRUE, nullptr);

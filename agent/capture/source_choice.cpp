@@ -8,9 +8,12 @@ namespace sl::agent {
 namespace {
 int kind_rank(PixelKind k) {
   switch (k) {
-    case PixelKind::H264: return 0;
-    case PixelKind::MJPEG: return 1;
-    case PixelKind::Raw: return 2;
+    case PixelKind::H264:
+      return 0;
+    case PixelKind::MJPEG:
+      return 1;
+    case PixelKind::Raw:
+      return 2;
   }
   return 3;
 }

@@ -18,7 +18,8 @@ double max_rate(const GValue *v) {
   if (GST_VALUE_HOLDS_FRACTION_RANGE(v)) return max_rate(gst_value_get_fraction_range_max(v));
   if (GST_VALUE_HOLDS_LIST(v)) {
     double best = 0;
-    for (guint i = 0; i < gst_value_list_get_size(v); ++i) best = std::max(best, max_rate(gst_value_list_get_value(v, i)));
+    for (guint i = 0; i < gst_value_list_get_size(v); ++i)
+      best = std::max(best, max_rate(gst_value_list_get_value(v, i)));
     return best;
   }
   return 0;
@@ -36,9 +37,7 @@ int dimension(const GstStructure *s, const char *field, int wanted) {
 
 }  // namespace
 
-bool element_available(const std::string &name) {
-  return adopt(gst_element_factory_find(name.c_str())) != nullptr;
-}
+bool element_available(const std::string &name) { return adopt(gst_element_factory_find(name.c_str())) != nullptr; }
 
 std::vector<CameraMode> modes_from_caps(const GstCaps *caps) {
   std::vector<CameraMode> modes;
@@ -71,7 +70,8 @@ Result<std::vector<CameraMode>> probe_v4l2_modes(const std::string &device) {
   g_object_set(src.get(), "device", device.c_str(), nullptr);
   if (gst_element_set_state(src.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
     gst_element_set_state(src.get(), GST_STATE_NULL);
-    return fail("Cannot open camera " + device + " (is it plugged in, and may this user read it? try the video group).");
+    return fail("Cannot open camera " + device +
+                " (is it plugged in, and may this user read it? try the video group).");
   }
   auto pad = adopt(gst_element_get_static_pad(src.get(), "src"));
   auto caps = adopt(gst_pad_query_caps(pad.get(), nullptr));
@@ -83,17 +83,20 @@ Result<std::vector<CameraMode>> probe_v4l2_modes(const std::string &device) {
 
 namespace {
 std::string size_caps(int width, int height, int fps) {
-  return ",width=" + std::to_string(width) + ",height=" + std::to_string(height) + ",framerate=" +
-         std::to_string(fps) + "/1";
+  return ",width=" + std::to_string(width) + ",height=" + std::to_string(height) + ",framerate=" + std::to_string(fps) +
+         "/1";
 }
 }  // namespace
 
 std::string mode_caps(const CameraMode &mode, int width, int height, int fps) {
   const std::string size = size_caps(width, height, fps);
   switch (mode.kind) {
-    case PixelKind::H264: return "video/x-h264" + size;
-    case PixelKind::MJPEG: return "image/jpeg" + size;
-    case PixelKind::Raw: break;
+    case PixelKind::H264:
+      return "video/x-h264" + size;
+    case PixelKind::MJPEG:
+      return "image/jpeg" + size;
+    case PixelKind::Raw:
+      break;
   }
   return "video/x-raw,format=" + mode.format + size;
 }
@@ -119,8 +122,9 @@ Result<SourcePlan> plan_source(const AgentSettings &s) {
     plan.src_caps = "video/x-raw,width=" + std::to_string(s.width) + ",height=" + std::to_string(s.height);
     const std::string name = s.source.size() > 10 ? s.source.substr(10) : "";
     plan.description = "libcamerasrc name=src" + (name.empty() ? "" : " camera-name=\"" + name + "\"") +
-                       " ! capsfilter name=srccaps caps=" + plan.src_caps + " ! videorate drop-only=true max-rate=" +
-                       std::to_string(s.fps) + " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
+                       " ! capsfilter name=srccaps caps=" + plan.src_caps +
+                       " ! videorate drop-only=true max-rate=" + std::to_string(s.fps) +
+                       " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
     return plan;
   }
   const std::string device = s.source.substr(5);
@@ -134,8 +138,8 @@ Result<SourcePlan> plan_source(const AgentSettings &s) {
   plan.modes = *probed;
   plan.mode = *mode;
   plan.src_caps = mode_caps(*mode, plan.width, plan.height, plan.fps);
-  const std::string src = "v4l2src name=src device=" + device + " do-timestamp=true ! capsfilter name=srccaps caps=" +
-                          plan.src_caps;
+  const std::string src =
+      "v4l2src name=src device=" + device + " do-timestamp=true ! capsfilter name=srccaps caps=" + plan.src_caps;
   switch (mode->kind) {
     case PixelKind::H264:
       plan.h264_passthrough = true;

@@ -22,7 +22,8 @@ std::string control_name(const std::string &v4l2_name) {
 }
 
 namespace {
-template <typename F> void each_control(int fd, F &&fn) {
+template <typename F>
+void each_control(int fd, F &&fn) {
   v4l2_queryctrl q{};
   q.id = V4L2_CTRL_FLAG_NEXT_CTRL;
   while (ioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {

@@ -5,10 +5,9 @@
 namespace sl::agent {
 
 CameraKeeper::CameraKeeper(CapturePipeline &pipeline, Sessions &sessions) : pipeline_(pipeline), sessions_(sessions) {
-  pipeline_.set_error_handlers([this](const std::string &what) { failed(what); },
-                               [this](GstElement *branch, const std::string &) {
-                                 sessions_.end_for_branch(branch, "error");
-                               });
+  pipeline_.set_error_handlers(
+      [this](const std::string &what) { failed(what); },
+      [this](GstElement *branch, const std::string &) { sessions_.end_for_branch(branch, "error"); });
 }
 
 Result<void> CameraKeeper::start() {

@@ -42,9 +42,10 @@ void CommandRouter::handle(const std::string &payload) {
   if (command.issued_at_ms && now > command.issued_at_ms + command.ttl_ms) {
     g_message("command %s (%s): expired %lld ms ago, not run", command.id.c_str(), command.type.c_str(),
               (long long)(now - command.issued_at_ms - command.ttl_ms));
-    finish(command.id, command.type,
-           control::error_ack("expired", "issued " + std::to_string(now - command.issued_at_ms) +
-                                             " ms ago, older than its ttl of " + std::to_string(command.ttl_ms) + " ms"));
+    finish(
+        command.id, command.type,
+        control::error_ack("expired", "issued " + std::to_string(now - command.issued_at_ms) +
+                                          " ms ago, older than its ttl of " + std::to_string(command.ttl_ms) + " ms"));
     return;
   }
   auto params = control::parse_params(command.type, command.params);
@@ -58,12 +59,11 @@ void CommandRouter::handle(const std::string &payload) {
   g_message("command %s (%s): running", command.id.c_str(), command.type.c_str());
   // The reply may come much later (a snapshot, a restart); once only.
   auto answered = std::make_shared<bool>(false);
-  handler->second(*params,
-                  [this, answered, id = command.id, type = command.type](control::Ack ack) {
-                    if (*answered) return;
-                    *answered = true;
-                    finish(id, type, std::move(ack));
-                  });
+  handler->second(*params, [this, answered, id = command.id, type = command.type](control::Ack ack) {
+    if (*answered) return;
+    *answered = true;
+    finish(id, type, std::move(ack));
+  });
 }
 
 void CommandRouter::remember(const std::string &id) {
@@ -82,7 +82,8 @@ void CommandRouter::finish(const std::string &id, const std::string &type, contr
   ack.acked_at_ms = now_ms_();
   if (!id.empty()) {
     auto seen = seen_.find(id);
-    if (seen != seen_.end()) seen->second = ack;
+    if (seen != seen_.end())
+      seen->second = ack;
     else if (ack.code != "bad_message") {
       // Refused before running (expired, bad params, unknown type): remembered
       // too, so that a repeat gets the same answer.

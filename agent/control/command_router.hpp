@@ -39,7 +39,7 @@ class CommandRouter {
   Publish publish_;
   std::map<std::string, Handler> handlers_;
   std::map<std::string, std::optional<control::Ack>> seen_;  // id -> ack (nullopt: running)
-  std::deque<std::string> order_;                              // ids, oldest first
+  std::deque<std::string> order_;                            // ids, oldest first
   uint64_t run_ = 0;
   uint64_t anonymous_ = 0;
 };

@@ -1,9 +1,9 @@
 #include "control_plane.hpp"
 
+#include "capture/v4l2_controls.hpp"
 #include "homeassistant.hpp"
 #include "main_context.hpp"
 #include "snapshot.hpp"
-#include "capture/v4l2_controls.hpp"
 
 namespace sl::agent {
 
@@ -31,9 +31,14 @@ int device_fd(GstElement *source) {
 
 ControlPlane::ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions,
                            CameraKeeper &keeper)
-    : settings_(settings), pipeline_(pipeline), sessions_(sessions), camera_(keeper),
+    : settings_(settings),
+      pipeline_(pipeline),
+      sessions_(sessions),
+      camera_(keeper),
       router_(settings.id, control::wall_clock_ms, [this](const Ack &ack) {
-        if (link_) link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Ack), control::to_json(ack), 1, false);
+        if (link_)
+          link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Ack), control::to_json(ack), 1,
+                         false);
       }) {
   add_handlers();
   if (settings_.mqtt_url.empty()) return;
@@ -51,19 +56,18 @@ ControlPlane::ControlPlane(const AgentSettings &settings, CapturePipeline &pipel
   options.will = MqttWill{control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(offline)};
   options.reconnect_max_s = settings_.reconnect_max_s;
   link_ = std::make_unique<MqttLink>(
-      options, MqttLink::Handlers{
-                   [this] {
-                     publish_state();
-                     if (settings_.homeassistant_discovery) publish_discovery();
-                   },
-                   [this](const std::string &topic, const std::string &payload) {
-                     std::string camera;
-                     Topic which;
-                     if (control::split_topic(settings_.mqtt_prefix, topic, camera, which) && which == Topic::Cmd &&
-                         camera == settings_.id)
-                       router_.handle(payload);
-                   },
-                   nullptr});
+      options, MqttLink::Handlers{[this] {
+                                    publish_state();
+                                    if (settings_.homeassistant_discovery) publish_discovery();
+                                  },
+                                  [this](const std::string &topic, const std::string &payload) {
+                                    std::string camera;
+                                    Topic which;
+                                    if (control::split_topic(settings_.mqtt_prefix, topic, camera, which) &&
+                                        which == Topic::Cmd && camera == settings_.id)
+                                      router_.handle(payload);
+                                  },
+                                  nullptr});
   link_->subscribe(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Cmd), 1);
 }
 
@@ -188,7 +192,9 @@ void ControlPlane::set_video(const control::SetVideo &p, Reply reply) {
   const int fps = p.fps.value_or(pipeline_.info().fps);
   auto answer = [this, reply] {
     const auto v = pipeline_.video();
-    reply(control::ok_ack(result({{"width", v.width}, {"height", v.height}, {"fps", pipeline_.info().fps},
+    reply(control::ok_ack(result({{"width", v.width},
+                                  {"height", v.height},
+                                  {"fps", pipeline_.info().fps},
                                   {"bitrate", pipeline_.bitrate_kbps()}})));
     state_changed();
   };

@@ -9,8 +9,8 @@
 #include "command_router.hpp"
 #include "control.hpp"
 #include "mqtt_link.hpp"
-#include "viewers/sessions.hpp"
 #include "settings.hpp"
+#include "viewers/sessions.hpp"
 
 #include <memory>
 #include <string>

@@ -23,7 +23,9 @@ std::vector<std::pair<std::string, std::string>> homeassistant_configs(const Dis
   // will turns it offline), and one device per camera.
   auto entity = [&](const std::string &component, const std::string &object, const std::string &name) {
     json::Writer w;
-    w.str("name", name).str("unique_id", node + "_" + object).str("object_id", node + "_" + object)
+    w.str("name", name)
+        .str("unique_id", node + "_" + object)
+        .str("object_id", node + "_" + object)
         .str("availability_topic", state)
         .str("availability_template", "{{ 'online' if value_json.online else 'offline' }}");
     JsonBuilder *b = w.raw();
@@ -32,8 +34,10 @@ std::vector<std::pair<std::string, std::string>> homeassistant_configs(const Dis
     json_builder_begin_array(b);
     json_builder_add_string_value(b, node.c_str());
     json_builder_end_array(b);
-    for (auto [k, v] : {std::pair{"name", in.camera}, {"manufacturer", std::string("Sightline")},
-                        {"model", in.model}, {"sw_version", in.version}}) {
+    for (auto [k, v] : {std::pair{"name", in.camera},
+                        {"manufacturer", std::string("Sightline")},
+                        {"model", in.model},
+                        {"sw_version", in.version}}) {
       json_builder_set_member_name(b, k);
       json_builder_add_string_value(b, v.c_str());
     }
@@ -43,15 +47,20 @@ std::vector<std::pair<std::string, std::string>> homeassistant_configs(const Dis
   auto sensor = [&](const std::string &object, const std::string &name, const std::string &field,
                     const std::string &unit, const std::string &device_class) {
     auto [topic, w] = entity("sensor", object, name);
-    w.str("state_topic", state).str("value_template", "{{ value_json." + field + " | default(0) }}")
-        .str("unit_of_measurement", unit).str("state_class", "measurement").opt_str("device_class", device_class);
+    w.str("state_topic", state)
+        .str("value_template", "{{ value_json." + field + " | default(0) }}")
+        .str("unit_of_measurement", unit)
+        .str("state_class", "measurement")
+        .opt_str("device_class", device_class);
     out.emplace_back(topic, w.done());
   };
   auto button = [&](const std::string &object, const std::string &name, const std::string &type,
                     const std::string &device_class) {
     auto [topic, w] = entity("button", object, name);
     // No id: each press is a new command (an id would make repeats answer the first ack).
-    w.str("command_topic", cmd).str("payload_press", "{\"type\":\"" + type + "\"}").integer("qos", 1)
+    w.str("command_topic", cmd)
+        .str("payload_press", "{\"type\":\"" + type + "\"}")
+        .integer("qos", 1)
         .opt_str("device_class", device_class);
     out.emplace_back(topic, w.done());
   };

@@ -17,7 +17,8 @@ Jpeg run(GstSample *keyframe) {
   Jpeg out;
   GError *raw = nullptr;
   auto pipeline = sink(gst_parse_launch(
-      "appsrc name=in format=time ! decodebin ! videoconvert ! jpegenc quality=85 ! appsink name=out sync=false", &raw));
+      "appsrc name=in format=time ! decodebin ! videoconvert ! jpegenc quality=85 ! appsink name=out sync=false",
+      &raw));
   Owned<GError> error(raw);
   if (!pipeline || error) {
     out.error = std::string("cannot build the JPEG pipeline: ") + (error ? error->message : "unknown");

@@ -13,10 +13,14 @@ constexpr gint64 kStableUs = 10 * G_USEC_PER_SEC;
 
 RelayLink::RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
                      std::string device_secret, const std::string &ca_file)
-    : url_(std::move(url)), hello_(std::move(hello)), device_secret_(std::move(device_secret)),
-      heartbeat_s_(heartbeat_s), handlers_(std::move(handlers)),
+    : url_(std::move(url)),
+      hello_(std::move(hello)),
+      device_secret_(std::move(device_secret)),
+      heartbeat_s_(heartbeat_s),
+      handlers_(std::move(handlers)),
       backoff_(kFirstRetryMs, uint32_t(reconnect_max_s) * 1000, [] { return g_random_double(); }),
-      session_(adopt(soup_session_new())), cancellable_(adopt(g_cancellable_new())) {
+      session_(adopt(soup_session_new())),
+      cancellable_(adopt(g_cancellable_new())) {
   if (!ca_file.empty()) {
     GError *raw = nullptr;
     auto database = adopt(g_tls_file_database_new(ca_file.c_str(), &raw));
@@ -102,10 +106,9 @@ void RelayLink::on_connected(SoupWebsocketConnection *conn) {
         self->on_text(std::string(text ? text : "", size));
       }),
       this);
-  closed_handler_ = g_signal_connect(conn, "closed", G_CALLBACK(+[](SoupWebsocketConnection *, gpointer data) {
-                                       static_cast<RelayLink *>(data)->on_closed();
-                                     }),
-                                     this);
+  closed_handler_ = g_signal_connect(
+      conn, "closed",
+      G_CALLBACK(+[](SoupWebsocketConnection *, gpointer data) { static_cast<RelayLink *>(data)->on_closed(); }), this);
   last_heard_us_ = connected_at_us_ = g_get_monotonic_time();
   g_message("connected to relay %s", url_.c_str());
   send(proto::to_json(hello_));

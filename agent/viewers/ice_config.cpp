@@ -25,7 +25,8 @@ WebrtcbinIce to_webrtcbin(const std::vector<proto::IceServer> &servers) {
       if (scheme == "stun" && out.stun_server.empty()) {
         out.stun_server = "stun://" + rest;
       } else if (scheme == "turn" || scheme == "turns") {
-        out.turn_servers.push_back(scheme + "://" + escape(server.username) + ":" + escape(server.credential) + "@" + rest);
+        out.turn_servers.push_back(scheme + "://" + escape(server.username) + ":" + escape(server.credential) + "@" +
+                                   rest);
       }
     }
   }

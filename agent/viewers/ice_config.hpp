@@ -11,7 +11,7 @@
 namespace sl::agent {
 
 struct WebrtcbinIce {
-  std::string stun_server;               // webrtcbin holds one
+  std::string stun_server;                // webrtcbin holds one
   std::vector<std::string> turn_servers;  // for the add-turn-server signal
 };
 

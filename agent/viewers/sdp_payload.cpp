@@ -86,7 +86,8 @@ Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) 
       const std::string prefix = std::to_string(pt) + " ";
       for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
         const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
-        if (g_strcmp0(a->key, "rtpmap") == 0 && a->value && std::string_view(a->value).substr(0, prefix.size()) == prefix) {
+        if (g_strcmp0(a->key, "rtpmap") == 0 && a->value &&
+            std::string_view(a->value).substr(0, prefix.size()) == prefix) {
           std::string_view rest = std::string_view(a->value).substr(prefix.size());
           encoding = std::string(rest.substr(0, rest.find('/')));
         }
@@ -101,16 +102,17 @@ Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) 
     }
     if (best_pt < 0)
       return fail(std::string("the offer's video has no ") +
-             (codec == Codec::H264 ? "H.264 (packetization-mode 1, constrained baseline)" : "VP8") + " payload");
+                  (codec == Codec::H264 ? "H.264 (packetization-mode 1, constrained baseline)" : "VP8") + " payload");
     PayloadChoice c;
     c.mline = m;
     c.pt = best_pt;
     if (codec == Codec::H264)
-      c.rtp_caps = "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=" +
-                   std::to_string(best_pt) +
-                   ",packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
+      c.rtp_caps =
+          "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=" + std::to_string(best_pt) +
+          ",packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
     else
-      c.rtp_caps = "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" + std::to_string(best_pt);
+      c.rtp_caps =
+          "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" + std::to_string(best_pt);
     c.playout_delay_id = extmap_id(media, kPlayoutDelayUri);
     return c;
   }

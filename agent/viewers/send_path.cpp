@@ -36,8 +36,10 @@ bool pass_through_fec_bin(GstElement *bin) {
   int children = 0;
   for (GList *l = GST_BIN_CHILDREN(GST_BIN(bin)); l; l = l->next, ++children) {
     auto *child = GST_ELEMENT(l->data);
-    if (made_by(child, "rtpulpfecenc")) ulpfec = child;
-    else if (made_by(child, "rtpredenc")) red = child;
+    if (made_by(child, "rtpulpfecenc"))
+      ulpfec = child;
+    else if (made_by(child, "rtpredenc"))
+      red = child;
   }
   if (children != 2 || !ulpfec || !red) return false;
   // rtpulpfecenc passes packets on untouched without a payload type (255: FEC

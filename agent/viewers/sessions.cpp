@@ -96,7 +96,7 @@ void Sessions::end_for_branch(GstElement *branch, const std::string &reason) {
 
 proto::Status Sessions::status() const {
   const auto &info = pipeline_.info();
-  return proto::Status{info.id,    int(sessions_.size()), figures_.fps, figures_.bitrate_kbps,
+  return proto::Status{info.id,    int(sessions_.size()), figures_.fps,       figures_.bitrate_kbps,
                        info.width, info.height,           pipeline_.running()};
 }
 

@@ -116,8 +116,9 @@ void ViewerSession::configure_ice(const std::vector<proto::IceServer> &offered, 
 
 void ViewerSession::connect_signals() {
   auto connect = [this](const char *signal, GCallback cb) {
-    handlers_.push_back(g_signal_connect_data(webrtc_.get(), signal, cb, new Ctx{events_, id_},
-                                              [](gpointer d, GClosure *) { delete_ctx(d); }, GConnectFlags(0)));
+    handlers_.push_back(g_signal_connect_data(
+        webrtc_.get(), signal, cb, new Ctx{events_, id_}, [](gpointer d, GClosure *) { delete_ctx(d); },
+        GConnectFlags(0)));
   };
   connect("on-ice-candidate", G_CALLBACK(+[](GstElement *, guint mline, gchar *candidate, gpointer data) {
             auto *ctx = static_cast<Ctx *>(data);
@@ -148,10 +149,9 @@ Owned<GstPromise> ViewerSession::promise(void (ViewerSession::*then)(const GstSt
         const bool replied = gst_promise_wait(p) == GST_PROMISE_RESULT_REPLIED;
         // The reply belongs to the promise: copied for the main loop.
         const GstStructure *reply = replied ? gst_promise_get_reply(p) : nullptr;
-        std::shared_ptr<GstStructure> copy(replied ? (reply ? gst_structure_copy(reply)
-                                                            : gst_structure_new_empty("empty"))
-                                                   : nullptr,
-                                           Unref<GstStructure>());
+        std::shared_ptr<GstStructure> copy(
+            replied ? (reply ? gst_structure_copy(reply) : gst_structure_new_empty("empty")) : nullptr,
+            Unref<GstStructure>());
         post_to_main([events = step->events, id = step->id, then = step->then, copy] {
           if (ViewerSession *live = events->find(id)) (live->*then)(copy.get());
         });
@@ -233,8 +233,8 @@ void ViewerSession::on_connection_state(int state) {
         trimmed_ = send_path::trim(webrtc_.get(), mline_);
         const size_t held = gate_->open();
         if (!held) pipeline_.force_keyframe();
-        GST_DEBUG("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer",
-                id_.c_str(), ms_since_start(), held);
+        GST_DEBUG("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer", id_.c_str(),
+                  ms_since_start(), held);
         if (events_->connected) events_->connected(id_);
       }
       break;

@@ -39,8 +39,8 @@ class ViewerSession {
   // Makes the branch, joins it to the pipeline and sets the offer; the answer
   // follows through `events` once webrtcbin has made it.
   static Result<std::unique_ptr<ViewerSession>> start(CapturePipeline &pipeline, const proto::Offer &offer,
-                                                     const AgentSettings &settings,
-                                                     std::shared_ptr<SessionEvents> events);
+                                                      const AgentSettings &settings,
+                                                      std::shared_ptr<SessionEvents> events);
   ~ViewerSession();
   ViewerSession(const ViewerSession &) = delete;
   ViewerSession &operator=(const ViewerSession &) = delete;

@@ -86,8 +86,7 @@ void ControlBridge::on_message(const std::string &topic, const std::string &payl
       if (auto state = control::parse_state(payload); state && state->camera == camera)
         apply_(table_.camera_state(*state));
       else
-        g_warning("mqtt: ignoring state on %s: %s", topic.c_str(),
-                  state ? "camera id differs" : state.error().c_str());
+        g_warning("mqtt: ignoring state on %s: %s", topic.c_str(), state ? "camera id differs" : state.error().c_str());
       break;
     case Topic::Ack:
       if (auto ack = control::parse_ack(payload)) {

@@ -318,7 +318,7 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
     }
     if (pending >= limits_.pending_per_viewer) {
       refuse("too_many_pending", "this connection already has " + std::to_string(pending) +
-                                         " unanswered sessions; ask again once one is answered");
+                                     " unanswered sessions; ask again once one is answered");
       return out;
     }
     if (of_viewer >= limits_.sessions_per_viewer) {

@@ -8,7 +8,8 @@
 
 using namespace sl::proto;
 
-template <typename V> static void round_trip(const Parsed<V> &parsed, Parsed<V> (*parse)(std::string_view)) {
+template <typename V>
+static void round_trip(const Parsed<V> &parsed, Parsed<V> (*parse)(std::string_view)) {
   if (!parsed) return;
   const std::string again = to_json(*parsed);
   const auto back = parse(again);

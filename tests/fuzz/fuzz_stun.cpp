@@ -7,8 +7,7 @@
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static GInetSocketAddress *from =
-      G_INET_SOCKET_ADDRESS(g_inet_socket_address_new_from_string("203.0.113.9", 40000));
+  static GInetSocketAddress *from = G_INET_SOCKET_ADDRESS(g_inet_socket_address_new_from_string("203.0.113.9", 40000));
   const std::string datagram(reinterpret_cast<const char *>(data), size);
   if (auto reply = sl::relay::stun_binding_response(datagram, from)) {
     if (reply->size() < 20 || reply->size() % 4 != 0) std::abort();

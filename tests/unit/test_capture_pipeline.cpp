@@ -35,14 +35,14 @@ bool starts_keyframe(GstBuffer *packet) {
   const guint8 pt = gst_rtp_buffer_get_payload_type(&rtp);
   gst_rtp_buffer_unmap(&rtp);
   if (n < 6) return false;
-  if (pt == 96) {  // VP8 (RFC 7741): descriptor, then the payload header
+  if (pt == 96) {                                       // VP8 (RFC 7741): descriptor, then the payload header
     if (!(p[0] & 0x10) || (p[0] & 0x07)) return false;  // not the start of partition 0
     guint at = 1;
     if (p[0] & 0x80) {  // extensions
       const uint8_t x = p[at++];
       if (x & 0x80) at += (p[at] & 0x80) ? 2 : 1;  // picture id
-      if (x & 0x40) at += 1;                        // TL0PICIDX
-      if (x & 0x30) at += 1;                        // TID / KEYIDX
+      if (x & 0x40) at += 1;                       // TL0PICIDX
+      if (x & 0x30) at += 1;                       // TID / KEYIDX
     }
     return at < n && !(p[at] & 0x01);  // P bit 0: a keyframe
   }
@@ -55,10 +55,10 @@ bool starts_keyframe(GstBuffer *packet) {
 
 struct Frame {
   GstClockTime pts;
-  bool delta;      // the flag on its first packet, as the gate reads it
-  bool key;        // what its first packet's payload says
+  bool delta;  // the flag on its first packet, as the gate reads it
+  bool key;    // what its first packet's payload says
   guint32 ssrc;
-  guint16 seq;     // its first packet's
+  guint16 seq;         // its first packet's
   bool playout_delay;  // its first packet carries header extension 6
 };
 
@@ -117,12 +117,15 @@ GstElement *recording_branch(Seen &seen) {
                    &seen);
   gst_bin_add(GST_BIN(bin), sink);
   GstPad *pad = gst_element_get_static_pad(sink, "sink");
-  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER_LIST, [](GstPad *, GstPadProbeInfo *, gpointer data) {
-    auto *s = static_cast<Seen *>(data);
-    std::lock_guard lock(s->mutex);
-    ++s->lists;
-    return GST_PAD_PROBE_OK;
-  }, &seen, nullptr);
+  gst_pad_add_probe(
+      pad, GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      [](GstPad *, GstPadProbeInfo *, gpointer data) {
+        auto *s = static_cast<Seen *>(data);
+        std::lock_guard lock(s->mutex);
+        ++s->lists;
+        return GST_PAD_PROBE_OK;
+      },
+      &seen, nullptr);
   gst_element_add_pad(bin, gst_ghost_pad_new("sink", pad));
   gst_object_unref(pad);
   return bin;
@@ -214,7 +217,8 @@ TEST_CASE_FIXTURE(Linked, "a branch linked mid-GOP gets nothing before the next 
   detach();
 }
 
-TEST_CASE_FIXTURE(Linked, "an opened gate passes the held frames from the keyframe on, then the live ones, without a gap") {
+TEST_CASE_FIXTURE(Linked,
+                  "an opened gate passes the held frames from the keyframe on, then the live ones, without a gap") {
   if (!pipeline) return;  // x264enc missing: skipped
   pipeline->force_keyframe();
   REQUIRE(spin_until([&] { return gate->held() >= 3; }, 5000));
@@ -233,12 +237,12 @@ TEST_CASE_FIXTURE(Linked, "an opened gate passes the held frames from the keyfra
     CAPTURE(i);
     const GstClockTime step = seen.frames[i].pts - seen.frames[i - 1].pts;
     CHECK(seen.frames[i].pts > seen.frames[i - 1].pts);  // in order, no frame twice
-    CHECK(step < frame + frame / 2);                      // no frame missing
+    CHECK(step < frame + frame / 2);                     // no frame missing
   }
 }
 
 TEST_CASE_FIXTURE(Linked, "a gate opened before any keyframe came still starts the branch at one") {
-  if (!pipeline) return;  // x264enc missing: skipped
+  if (!pipeline) return;      // x264enc missing: skipped
   CHECK_FALSE(gate->open());  // nothing held: the caller would ask for a keyframe
   let_frames_pass(*pipeline, 9);
   CHECK(seen.count() == 0);  // delta frames still kept out
@@ -259,7 +263,7 @@ TEST_CASE_FIXTURE(Linked, "a gate held longer than its span drops what it held a
 }
 
 TEST_CASE_FIXTURE(LinkedVp8, "a VP8 stream marks its keyframes too: a branch linked mid-GOP starts at one") {
-  if (!pipeline) return;  // vp8enc missing: skipped
+  if (!pipeline) return;      // vp8enc missing: skipped
   CHECK_FALSE(gate->open());  // no keyframe held yet
   let_frames_pass(*pipeline, 9);
   CHECK(seen.count() == 0);  // rtpvp8pay flags nothing itself: the stream's marks keep delta frames out
@@ -322,7 +326,8 @@ TEST_CASE("viewers of one format share an RTP stream, which goes with the last o
   CHECK(spin_until([&] { return count_elements(*pipeline, "rtph264pay") == 0; }, 3000));
 }
 
-TEST_CASE_FIXTURE(Linked, "a viewer's keyframe request (webrtcbin's, on the browser's PLI) reaches the encoder through its stream") {
+TEST_CASE_FIXTURE(
+    Linked, "a viewer's keyframe request (webrtcbin's, on the browser's PLI) reaches the encoder through its stream") {
   if (!pipeline) return;  // x264enc missing: skipped
   const uint64_t before = pipeline->keyframes();
   let_frames_pass(*pipeline, 9);

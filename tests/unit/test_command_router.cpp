@@ -1,10 +1,10 @@
 // The agent's command table: one ack per id, repeats answered without running,
 // ttl, unknown types, bad parameters, bounded memory. Also the Home Assistant
 // discovery configs and V4L2 control names.
+#include "capture/v4l2_controls.hpp"
 #include "control/command_router.hpp"
 #include "control/homeassistant.hpp"
 #include "json_io.hpp"
-#include "capture/v4l2_controls.hpp"
 
 #include <doctest/doctest.h>
 
@@ -105,7 +105,7 @@ TEST_CASE("memory of ids is bounded: the oldest are forgotten first") {
   for (size_t i = 0; i < CommandRouter::kRemembered + 10; ++i)
     f.router.handle(R"({"id":"n)" + std::to_string(i) + R"(","type":"force_keyframe"})");
   const int runs = f.runs;
-  f.router.handle(R"({"id":"n0","type":"force_keyframe"})");  // forgotten: runs again
+  f.router.handle(R"({"id":"n0","type":"force_keyframe"})");    // forgotten: runs again
   f.router.handle(R"({"id":"n500","type":"force_keyframe"})");  // remembered
   CHECK(f.runs == runs + 1);
 }
@@ -126,9 +126,12 @@ TEST_CASE("Home Assistant discovery names our topics and templates our state") {
     CHECK(r.str("availability_topic", 256) == "sightline/cam1/state");
     CHECK(!r.str("unique_id", 128).empty());
   }
-  CHECK(by_topic["homeassistant/button/sightline_cam1/snapshot/config"].find(R"("command_topic":"sightline/cam1/cmd")") != std::string::npos);
-  CHECK(by_topic["homeassistant/camera/sightline_cam1/snapshot/config"].find(R"("topic":"sightline/cam1/snapshot")") != std::string::npos);
-  CHECK(by_topic["homeassistant/sensor/sightline_cam1/bitrate/config"].find("value_json.bitrate_kbps") != std::string::npos);
+  CHECK(by_topic["homeassistant/button/sightline_cam1/snapshot/config"].find(
+            R"("command_topic":"sightline/cam1/cmd")") != std::string::npos);
+  CHECK(by_topic["homeassistant/camera/sightline_cam1/snapshot/config"].find(R"("topic":"sightline/cam1/snapshot")") !=
+        std::string::npos);
+  CHECK(by_topic["homeassistant/sensor/sightline_cam1/bitrate/config"].find("value_json.bitrate_kbps") !=
+        std::string::npos);
 }
 
 TEST_CASE("V4L2 control names are written as v4l2-ctl writes them") {

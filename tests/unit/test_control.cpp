@@ -90,7 +90,8 @@ TEST_CASE("parameters are checked per type and the faulty one is named") {
   auto unknown = parse_params("self_destruct", "{}");
   REQUIRE_FALSE(unknown.ok());
   CHECK(unknown.error().code == "unknown_type");
-  for (const char *type : kCommandTypes) CHECK(parse_params(type, "{}").ok() == !(std::string(type) == "set_video" || std::string(type) == "set_controls"));
+  for (const char *type : kCommandTypes)
+    CHECK(parse_params(type, "{}").ok() == !(std::string(type) == "set_video" || std::string(type) == "set_controls"));
 }
 
 TEST_CASE("acks round-trip, ok with a result and error with a code") {

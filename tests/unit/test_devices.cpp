@@ -35,9 +35,12 @@ TEST_CASE("modes come from a camera's caps: H.264, MJPEG, raw, with the highest 
 }
 
 TEST_CASE("the camera list names the source setting and groups sizes by format") {
-  CameraDevice usb{"HD Webcam", "v4l2:/dev/video0",
-                   {{PixelKind::MJPEG, "", 640, 480, 30}, {PixelKind::MJPEG, "", 1920, 1080, 30},
-                    {PixelKind::Raw, "YUY2", 640, 480, 30}, {PixelKind::Raw, "YUY2", 640, 480, 15}}};
+  CameraDevice usb{"HD Webcam",
+                   "v4l2:/dev/video0",
+                   {{PixelKind::MJPEG, "", 640, 480, 30},
+                    {PixelKind::MJPEG, "", 1920, 1080, 30},
+                    {PixelKind::Raw, "YUY2", 640, 480, 30},
+                    {PixelKind::Raw, "YUY2", 640, 480, 15}}};
   CameraDevice csi{"imx708", "libcamera:/base/soc/i2c0mux/i2c@1/imx708@1a", {}};
   const std::string text = describe_cameras({usb, csi});
   CHECK(text.find("HD Webcam\n  source=v4l2:/dev/video0\n") != std::string::npos);

@@ -68,7 +68,7 @@ TEST_CASE("a running encoder's bitrate is set through the same knowledge that bu
   auto x264 = bitrate_setting("x264enc", 1500);
   REQUIRE(x264);
   CHECK(x264->property == "bitrate");
-  CHECK(x264->value == "1500");  // kbit/s
+  CHECK(x264->value == "1500");                              // kbit/s
   CHECK(bitrate_setting("vp8enc", 800)->value == "800000");  // bit/s
   CHECK(bitrate_setting("vp8enc", 800)->property == "target-bitrate");
   CHECK(bitrate_setting("v4l2h264enc", 2000)->value == "controls,video_bitrate=2000000");

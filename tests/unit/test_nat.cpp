@@ -1,8 +1,8 @@
 // NAT traversal pieces of the relay: coturn REST credentials, per-session ICE
 // servers handed to both ends, session lifetime, and the built-in STUN responder.
-#include "sessions/session_table.hpp"
 #include "nat/stun_responder.hpp"
 #include "nat/turn.hpp"
+#include "sessions/session_table.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,15 +15,16 @@ TEST_CASE("TURN credentials follow coturn's REST scheme") {
   CHECK(c.username == "1800000000:s1");
   CHECK(c.password == "OocqsECCiYJgFPT3a3M6TFB2/mQ=");
   CHECK(turn_servers({}, "north", "s1", 1).empty());
-  const auto servers = turn_servers({"turn:198.51.100.7:3478", "turn:198.51.100.7:3478?transport=tcp"}, "north", "s1",
-                                    1800000000);
+  const auto servers =
+      turn_servers({"turn:198.51.100.7:3478", "turn:198.51.100.7:3478?transport=tcp"}, "north", "s1", 1800000000);
   REQUIRE(servers.size() == 1);
   CHECK(servers[0].urls.size() == 2);
   CHECK(servers[0].username == "1800000000:s1");
 }
 
 namespace {
-template <typename T, typename V> std::vector<T> of(const Actions &a, PeerId peer) {
+template <typename T, typename V>
+std::vector<T> of(const Actions &a, PeerId peer) {
   std::vector<T> out;
   for (const auto &s : a.sends)
     if (s.peer == peer)
@@ -36,12 +37,13 @@ template <typename T, typename V> std::vector<T> of(const Actions &a, PeerId pee
 TEST_CASE("each session gets its own TURN credentials, the same at both ends, and ends with its lifetime") {
   int next = 0;
   std::vector<std::pair<std::string, int64_t>> minted;
-  SessionTable table({proto::IceServer{{"stun:198.51.100.7:3478"}, "", ""}}, 10000, Limits{16, 64, 4, 60000},
-                     [&] { return "s" + std::to_string(++next); },
-                     [&](const std::string &session, int64_t valid_for_s) {
-                       minted.emplace_back(session, valid_for_s);
-                       return turn_servers({"turn:198.51.100.7:3478"}, "north", session, 1800000000);
-                     });
+  SessionTable table(
+      {proto::IceServer{{"stun:198.51.100.7:3478"}, "", ""}}, 10000, Limits{16, 64, 4, 60000},
+      [&] { return "s" + std::to_string(++next); },
+      [&](const std::string &session, int64_t valid_for_s) {
+        minted.emplace_back(session, valid_for_s);
+        return turn_servers({"turn:198.51.100.7:3478"}, "north", session, 1800000000);
+      });
   table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
   table.viewer_joined(10);
   auto a = table.viewer_message(10, proto::Watch{"r1", "cam", "sdp"}, 1000);
@@ -98,9 +100,13 @@ TEST_CASE("sessions per client count across all of its sockets") {
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].code == "too_many_sessions");
   // Another client is not affected; a client that leaves frees its share.
-  CHECK(of<proto::SessionStarted, proto::RelayToViewer>(table.viewer_message(12, proto::Watch{"e", "cam", "sdp"}, 0), 12).size() == 1);
+  CHECK(
+      of<proto::SessionStarted, proto::RelayToViewer>(table.viewer_message(12, proto::Watch{"e", "cam", "sdp"}, 0), 12)
+          .size() == 1);
   table.viewer_gone(10);
-  CHECK(of<proto::SessionStarted, proto::RelayToViewer>(table.viewer_message(11, proto::Watch{"f", "cam", "sdp"}, 0), 11).size() == 1);
+  CHECK(
+      of<proto::SessionStarted, proto::RelayToViewer>(table.viewer_message(11, proto::Watch{"f", "cam", "sdp"}, 0), 11)
+          .size() == 1);
 }
 
 TEST_CASE("the STUN responder answers a Binding request with the XOR-mapped source") {
@@ -115,7 +121,7 @@ TEST_CASE("the STUN responder answers a Binding request with the XOR-mapped sour
   CHECK(u16(0) == 0x0101);
   CHECK(size_t(u16(2)) + 20 == r.size());
   CHECK(r.substr(4, 16) == request.substr(4, 16));
-  CHECK(u16(20) == 0x0020);   // XOR-MAPPED-ADDRESS first
+  CHECK(u16(20) == 0x0020);    // XOR-MAPPED-ADDRESS first
   CHECK(uint8_t(r[25]) == 1);  // IPv4
   CHECK((u16(26) ^ 0x2112) == 40000);
   CHECK((uint8_t(r[28]) ^ 0x21) == 203);

@@ -5,14 +5,16 @@
 
 using namespace sl::proto;
 
-template <typename V, typename T> const T &as(const Parsed<V> &p) {
+template <typename V, typename T>
+const T &as(const Parsed<V> &p) {
   REQUIRE(p.ok());
   const V &v = *p;
   REQUIRE(std::holds_alternative<T>(v));
   return std::get<T>(v);
 }
 
-template <typename V> ParseError error_of(const Parsed<V> &p) {
+template <typename V>
+ParseError error_of(const Parsed<V> &p) {
   REQUIRE_FALSE(p.ok());
   return p.error();
 }
@@ -22,7 +24,8 @@ TEST_CASE("every message survives a round trip through JSON") {
   Hello hello{1, "agent-1", {cam}};
   CHECK(as<AgentToRelay, Hello>(parse_agent_to_relay(to_json(hello))) == hello);
 
-  Offer offer{"s1", "cam-1", "v=0\r\n", {IceServer{{"stun:127.0.0.1:3478"}, "", ""}, IceServer{{"turn:h:1"}, "u", "p"}}};
+  Offer offer{
+      "s1", "cam-1", "v=0\r\n", {IceServer{{"stun:127.0.0.1:3478"}, "", ""}, IceServer{{"turn:h:1"}, "u", "p"}}};
   CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
 
   Answer answer{"s1", "v=0\r\nanswer"};
@@ -102,16 +105,16 @@ TEST_CASE("fields are checked for presence, type and bounds") {
         "watch: field camera: missing");
   CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":5,"sdp":"x"})")).message ==
         "watch: field camera: must be a string");
-  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":"../etc","sdp":"x"})")).message.find(
-            "field camera") != std::string::npos);
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":"../etc","sdp":"x"})"))
+            .message.find("field camera") != std::string::npos);
   CHECK(error_of(parse_viewer_to_relay(R"({"type":"ice","session":"s","candidate":"c","sdp_mline_index":-1})"))
             .message.find("sdp_mline_index") != std::string::npos);
   CHECK(error_of(parse_viewer_to_relay(R"({"type":"ice","session":"s","candidate":"c","sdp_mline_index":1.5})"))
             .message == "ice: field sdp_mline_index: must be a whole number");
-  CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":2,"agent":"a","cameras":[]})")).message.find(
-            "not supported") != std::string::npos);
-  CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":1,"agent":"a","cameras":[{"id":"c"}]})"))
-            .message == "hello: field cameras[0].width: missing");
+  CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":2,"agent":"a","cameras":[]})"))
+            .message.find("not supported") != std::string::npos);
+  CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":1,"agent":"a","cameras":[{"id":"c"}]})")).message ==
+        "hello: field cameras[0].width: missing");
   CHECK(error_of(parse_agent_to_relay(R"({"type":"hello","protocol":1,"agent":"a","cameras":{}})")).message ==
         "hello: field cameras: must be an array");
 }
@@ -120,8 +123,8 @@ TEST_CASE("oversized messages and fields are refused") {
   std::string big(kMaxMessageBytes + 1, ' ');
   CHECK(error_of(parse_viewer_to_relay(big)).code == "too_large");
   std::string sdp(kMaxSdpBytes + 1, 'a');
-  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":"c","sdp":")" + sdp + "\"}")).message.find(
-            "longer than") != std::string::npos);
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":"c","sdp":")" + sdp + "\"}"))
+            .message.find("longer than") != std::string::npos);
 }
 
 TEST_CASE("ids") {
@@ -144,11 +147,11 @@ TEST_CASE("a status without 'capturing' (an older agent) means the camera delive
 
 TEST_CASE("a string escape JSON does not have is refused, not turned into bytes that are not UTF-8") {
   // json-glib reads "\7000" as an octal escape, the byte 0xC0 (fuzz regression).
-  const auto e = error_of(parse_agent_to_relay(
-      R"({"type":"ice","session":"s1","candidate":"candi udp 1 127\7000","sdp_mline_index":0})"));
+  const auto e = error_of(
+      parse_agent_to_relay(R"({"type":"ice","session":"s1","candidate":"candi udp 1 127\7000","sdp_mline_index":0})"));
   CHECK(e.message == "ice: field candidate: must be valid UTF-8");
   // Real UTF-8 and JSON's own escapes still read.
-  const Ice ice = as<AgentToRelay, Ice>(parse_agent_to_relay(
-      R"({"type":"ice","session":"s1","candidate":"caméra \u00e9 \"x\"","sdp_mline_index":0})"));
+  const Ice ice = as<AgentToRelay, Ice>(
+      parse_agent_to_relay(R"({"type":"ice","session":"s1","candidate":"caméra \u00e9 \"x\"","sdp_mline_index":0})"));
   CHECK(ice.candidate == "caméra é \"x\"");
 }

@@ -40,12 +40,15 @@ TEST_CASE("plain baseline is accepted when nothing better is offered") {
 TEST_CASE("VP8 is found for the VP8 encoder") { CHECK(chosen(choose_payload(kOffer, Codec::VP8)).pt == 96); }
 
 TEST_CASE("offers we cannot serve are refused with a reason") {
-  const std::string audio_only = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n";
+  const std::string audio_only =
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 "
+      "opus/48000/2\r\n";
   auto v = choose_payload(audio_only, Codec::H264);
   REQUIRE_FALSE(v.ok());
   CHECK(v.error().find("no video") != std::string::npos);
   const std::string high_only =
-      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 108\r\na=rtpmap:108 H264/90000\r\n"
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 108\r\na=rtpmap:108 "
+      "H264/90000\r\n"
       "a=fmtp:108 packetization-mode=1;profile-level-id=640032\r\n";
   CHECK_FALSE(choose_payload(high_only, Codec::H264).ok());
   CHECK_FALSE(choose_payload("garbage", Codec::H264).ok());
@@ -54,12 +57,14 @@ TEST_CASE("offers we cannot serve are refused with a reason") {
 TEST_CASE("the offer's id for the playout-delay extension is found, 0 without one") {
   CHECK(chosen(choose_payload(kOffer, Codec::H264)).playout_delay_id == 0);
   std::string offer = kOffer;
-  offer.insert(offer.find("a=rtpmap:96"), "a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
-                                          "a=extmap:5 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
+  offer.insert(offer.find("a=rtpmap:96"),
+               "a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n"
+               "a=extmap:5 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
   CHECK(chosen(choose_payload(offer, Codec::H264)).playout_delay_id == 5);
   // With a direction, and an id out of range.
   std::string directed = kOffer;
-  directed.insert(directed.find("a=rtpmap:96"), "a=extmap:12/recvonly http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
+  directed.insert(directed.find("a=rtpmap:96"),
+                  "a=extmap:12/recvonly http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");
   CHECK(chosen(choose_payload(directed, Codec::VP8)).playout_delay_id == 12);
   std::string bad = kOffer;
   bad.insert(bad.find("a=rtpmap:96"), "a=extmap:300 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay\r\n");

@@ -59,13 +59,14 @@ struct Layout {
     if (connected) gst_ghost_pad_set_target(GST_GHOST_PAD(sink), target.get());
     gst_element_add_pad(webrtc, sink);
     auto counted = adopt(gst_element_get_static_pad(out, "sink"));
-    gst_pad_add_probe(counted.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
-                      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
-                        auto *a = static_cast<Arrivals *>(data);
-                        (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST ? a->lists : a->buffers)++;
-                        return GST_PAD_PROBE_OK;
-                      },
-                      &arrivals, nullptr);
+    gst_pad_add_probe(
+        counted.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
+        [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+          auto *a = static_cast<Arrivals *>(data);
+          (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST ? a->lists : a->buffers)++;
+          return GST_PAD_PROBE_OK;
+        },
+        &arrivals, nullptr);
     REQUIRE(gst_element_set_state(pipeline.get(), GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
   }
   ~Layout() { gst_element_set_state(pipeline.get(), GST_STATE_NULL); }
@@ -109,7 +110,8 @@ struct Layout {
 
   void start_stream() {
     gst_pad_send_event(sink, gst_event_new_stream_start("test"));
-    GstCaps *caps = gst_caps_from_string("application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000");
+    GstCaps *caps =
+        gst_caps_from_string("application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000");
     gst_pad_send_event(sink, gst_event_new_caps(caps));
     gst_caps_unref(caps);
     GstSegment segment;

@@ -39,9 +39,9 @@ std::string receive_only_offer() {
   auto offerer = sink(gst_element_factory_make("webrtcbin", nullptr));
   REQUIRE(offerer);
   REQUIRE(gst_element_set_state(offerer.get(), GST_STATE_READY) != GST_STATE_CHANGE_FAILURE);
-  auto caps = adopt(gst_caps_from_string(
-      "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
-      "packetization-mode=(string)1,profile-level-id=(string)42e01f"));
+  auto caps =
+      adopt(gst_caps_from_string("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+                                 "packetization-mode=(string)1,profile-level-id=(string)42e01f"));
   GstWebRTCRTPTransceiver *trans = nullptr;
   g_signal_emit_by_name(offerer.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(),
                         &trans);
@@ -58,7 +58,8 @@ std::string receive_only_offer() {
   return sdp;
 }
 
-template <typename F> bool spin_until(F done, int timeout_ms) {
+template <typename F>
+bool spin_until(F done, int timeout_ms) {
   const gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
   while (!done() && g_get_monotonic_time() < deadline) g_main_context_iteration(nullptr, TRUE);
   return done();

@@ -16,10 +16,10 @@ TEST_CASE("bit layout: sync, T, S, CRC, most significant first") {
   auto bits = stamp_bits(0x80000001u, 0x21);
   CHECK(bits[0]);
   CHECK_FALSE(bits[1]);
-  CHECK(bits[2]);    // T's top bit
+  CHECK(bits[2]);  // T's top bit
   CHECK_FALSE(bits[3]);
-  CHECK(bits[33]);   // T's lowest bit
-  CHECK(bits[34]);   // S = 100001
+  CHECK(bits[33]);  // T's lowest bit
+  CHECK(bits[34]);  // S = 100001
   CHECK_FALSE(bits[35]);
   CHECK(bits[39]);
   const uint8_t bytes[5] = {0x80, 0, 0, 1, 0x21};
@@ -31,11 +31,11 @@ TEST_CASE("a stamped I420 frame reads back; a damaged one does not") {
   const int w = 640, h = 480;
   std::vector<uint8_t> y(w * h, 90), u(w * h / 4, 60), v(w * h / 4, 200);
   write_stamp(y.data(), w, u.data(), w / 2, v.data(), w / 2, 1234567890u, 42);
-  CHECK(y[0] == 235);            // block 0 is 1
-  CHECK(y[16] == 16);            // block 1 is 0
+  CHECK(y[0] == 235);  // block 0 is 1
+  CHECK(y[16] == 16);  // block 1 is 0
   CHECK(u[0] == 128);
   CHECK(v[(15) * (w / 2) + 191] == 128);
-  CHECK(y[32 * w] == 90);        // below the stamp: untouched
+  CHECK(y[32 * w] == 90);  // below the stamp: untouched
   auto luma = [&](int x, int yy) { return y[yy * w + x]; };
   auto read = read_stamp(luma);
   REQUIRE(read);
