@@ -260,6 +260,7 @@ void release_tee_pad(GstPad *pad) {
 // A branch (or stream) on its way out: unlinked from a streaming thread, then
 // stopped and removed on the main loop. Shared by the probe and the main loop.
 struct Detach {
+  Detach(Owned<GstElement> in, Owned<GstElement> leaving) : pipeline(std::move(in)), branch(std::move(leaving)) {}
   Owned<GstElement> pipeline;
   Owned<GstElement> branch;
   std::atomic<bool> unlinked{false};
