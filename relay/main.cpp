@@ -27,6 +27,9 @@
 
 namespace {
 
+// listen(2) caps the backlog at net.core.somaxconn: asking for the most gets that.
+constexpr int kListenBacklog = 65535;
+
 std::string random_session_id() {
   char buf[33];
   for (int i = 0; i < 4; ++i) g_snprintf(buf + i * 8, 9, "%08x", g_random_int());
@@ -107,6 +110,27 @@ int print_token(int argc, char **argv) {
   return 0;
 }
 
+// The listening socket, with a backlog for a fleet: after a relay restart every
+// agent connects at once, and GSocketListener's default backlog of 10 made most of
+// 50 wait for the kernel's 1 s SYN retry. It gets net.core.somaxconn (4096 by
+// default), the most the kernel gives; an operator raises that sysctl for more.
+sl::Result<sl::Owned<GSocket>> listen_socket(const std::string &host, int port) {
+  using namespace sl;
+  auto address = adopt(g_inet_socket_address_new_from_string(host.c_str(), guint(port)));
+  if (!address) return fail("'" + host + "' is not an IP address");
+  GError *raw = nullptr;
+  auto socket = adopt(
+      g_socket_new(g_socket_address_get_family(address.get()), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &raw));
+  Owned<GError> error(raw);
+  if (!socket) return fail(error ? error->message : "no socket");
+  g_socket_set_listen_backlog(socket.get(), kListenBacklog);
+  if (!g_socket_bind(socket.get(), address.get(), TRUE, &raw) || !g_socket_listen(socket.get(), &raw)) {
+    error.reset(raw);
+    return fail(error ? error->message : "cannot bind");
+  }
+  return socket;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -153,12 +177,11 @@ int main(int argc, char **argv) {
     soup_server_set_tls_certificate(server.get(), certificate.get());
     listen_options = SOUP_SERVER_LISTEN_HTTPS;
   }
-  auto address =
-      adopt(g_inet_socket_address_new_from_string(settings.listen_host.c_str(), guint(settings.listen_port)));
-  if (!address || !soup_server_listen(server.get(), address.get(), listen_options, &raw)) {
+  auto listener = listen_socket(settings.listen_host, settings.listen_port);
+  if (!listener || !soup_server_listen_socket(server.get(), listener->get(), listen_options, &raw)) {
     Owned<GError> error(raw);
     std::fprintf(stderr, "sightline-relay: cannot listen on %s:%d: %s\n", settings.listen_host.c_str(),
-                 settings.listen_port, error ? error->message : "bad address");
+                 settings.listen_port, listener ? (error ? error->message : "refused") : listener.error().c_str());
     return 1;
   }
   g_message("serving %s on %s://%s%s%s:%d/", settings.web_root.c_str(), settings.tls_cert.empty() ? "http" : "https",

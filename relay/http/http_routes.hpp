@@ -19,6 +19,8 @@ class HttpRoutes {
              const Access &access);
 
  private:
+  // Before the body is read: refuses what would be refused anyway (credentials, size).
+  void screen(SoupServerMessage *msg, const std::string &path);
   void handle(SoupServerMessage *msg, const char *path);
   // The caller's claims, or nullopt after answering 401.
   std::optional<auth::Claims> authorize(SoupServerMessage *msg);
