@@ -62,6 +62,8 @@ void respond_ack(SoupServerMessage *msg, const control::Ack &ack, int status) {
 }
 
 constexpr size_t kMaxCommandBody = 16 * 1024;
+// The API request's claims, checked from its headers by screen().
+constexpr const char *kClaimsKey = "sightline-claims";
 }  // namespace
 
 // Judged from the headers alone, before any of the body is read: libsoup reads no
@@ -77,13 +79,17 @@ void HttpRoutes::screen(SoupServerMessage *msg, const std::string &path) {
   const bool api = path.rfind("/api/", 0) == 0;
   const char *method = soup_server_message_get_method(msg);
   if (api && strcmp(method, "OPTIONS") != 0) {
-    if (auto claims = access_.client(msg); !claims) {
+    auto claims = access_.client(msg);
+    if (!claims) {
       if (length > 0 || encoding == SOUP_ENCODING_CHUNKED)
         g_message("http: %s %s refused before its body was read (%s; %lld bytes announced)", method, path.c_str(),
                   claims.error().code.c_str(), (long long)length);
       refuse(msg, claims.error());
       return;
     }
+    // Kept with the request: its handler uses them, the token is checked once.
+    g_object_set_data_full(G_OBJECT(msg), kClaimsKey, new auth::Claims(*std::move(claims)),
+                           [](gpointer c) { delete static_cast<auth::Claims *>(c); });
   }
   const size_t limit = api && !camera_in(path, "commands").empty() ? kMaxCommandBody : 0;
   if (api && encoding == SOUP_ENCODING_CHUNKED) {
@@ -97,6 +103,7 @@ void HttpRoutes::screen(SoupServerMessage *msg, const std::string &path) {
 }
 
 std::optional<auth::Claims> HttpRoutes::authorize(SoupServerMessage *msg) {
+  if (auto *checked = static_cast<auth::Claims *>(g_object_get_data(G_OBJECT(msg), kClaimsKey))) return *checked;
   auto claims = access_.client(msg);
   if (!claims) {
     refuse(msg, claims.error());
