@@ -111,6 +111,12 @@ struct Unref<GUri> {
     if (p) g_uri_unref(p);
   }
 };
+template <>
+struct Unref<GHashTable> {
+  void operator()(GHashTable *p) const {
+    if (p) g_hash_table_unref(p);
+  }
+};
 
 template <typename T>
 using Owned = std::unique_ptr<T, Unref<T>>;

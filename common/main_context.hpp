@@ -7,7 +7,11 @@
 #include <glib-unix.h>
 #include <glib.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <functional>
+#include <thread>
 
 namespace sl {
 
@@ -49,19 +53,31 @@ inline guint after_ms(guint delay_ms, std::function<void()> fn) {
       [](gpointer data) { delete static_cast<std::function<void()> *>(data); });
 }
 
-// Runs the process's main loop until SIGINT or SIGTERM.
-inline void run_until_signalled() {
-  GMainLoop *loop = g_main_loop_new(nullptr, FALSE);
+// Runs the process's main loop until SIGINT or SIGTERM. The signals are seen
+// before any other pending work (high priority). With `hard_stop_ms`, the process
+// also ends that long after the signal whatever its teardown is doing.
+inline void run_until_signalled(guint hard_stop_ms = 0) {
+  struct Stop {
+    GMainLoop *loop;
+    guint hard_stop_ms;
+  } stop{g_main_loop_new(nullptr, FALSE), hard_stop_ms};
   auto quit = +[](gpointer data) -> gboolean {
-    g_main_loop_quit(static_cast<GMainLoop *>(data));
+    auto *s = static_cast<Stop *>(data);
+    g_main_loop_quit(s->loop);
+    if (s->hard_stop_ms)
+      std::thread([ms = s->hard_stop_ms] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        g_message("still stopping after %u ms: exiting now", ms);
+        _exit(0);
+      }).detach();
     return G_SOURCE_CONTINUE;  // removed below, once
   };
-  const guint sigint = g_unix_signal_add(SIGINT, quit, loop);
-  const guint sigterm = g_unix_signal_add(SIGTERM, quit, loop);
-  g_main_loop_run(loop);
+  const guint sigint = g_unix_signal_add_full(G_PRIORITY_HIGH, SIGINT, quit, &stop, nullptr);
+  const guint sigterm = g_unix_signal_add_full(G_PRIORITY_HIGH, SIGTERM, quit, &stop, nullptr);
+  g_main_loop_run(stop.loop);
   g_source_remove(sigint);
   g_source_remove(sigterm);
-  g_main_loop_unref(loop);
+  g_main_loop_unref(stop.loop);
 }
 
 }  // namespace sl

@@ -139,13 +139,59 @@ Status read(Reader &r, std::type_identity<Status>) {
   m.capturing = r.boolean("capturing", true);
   return m;
 }
+Totals read_totals(Reader &r) {
+  Totals t;
+  JsonNode *n = json_object_get_member(r.object(), "totals");
+  if (!n || !JSON_NODE_HOLDS_OBJECT(n)) {
+    r.fail("totals", "must be an object");
+    return t;
+  }
+  Reader in(json_node_get_object(n), "totals.");
+  t.cameras = int(in.integer("cameras", 0, INT32_MAX));
+  t.online = int(in.integer("online", 0, INT32_MAX));
+  t.offline = int(in.integer("offline", 0, INT32_MAX));
+  t.watched = int(in.integer("watched", 0, INT32_MAX));
+  if (!in.ok()) r.fail("totals", in.error());
+  return t;
+}
+CameraPage read_page(Reader &r) {
+  CameraPage p;
+  p.cameras = read_camera_entries(r);
+  p.total = size_t(r.integer("total", 0, INT32_MAX));
+  p.offset = size_t(r.integer("offset", 0, INT32_MAX));
+  p.totals = read_totals(r);
+  return p;
+}
 ViewerWelcome read(Reader &r, std::type_identity<ViewerWelcome>) {
   ViewerWelcome m;
   m.ice_servers = read_ice_servers(r);
-  m.cameras = read_camera_entries(r);
+  m.page = read_page(r);
   return m;
 }
-Cameras read(Reader &r, std::type_identity<Cameras>) { return {read_camera_entries(r)}; }
+Cameras read(Reader &r, std::type_identity<Cameras>) {
+  Cameras m;
+  m.ref = r.str("ref", kMaxIdLength, false);
+  m.page = read_page(r);
+  return m;
+}
+CameraUpdate read(Reader &r, std::type_identity<CameraUpdate>) { return {read_camera_entries(r)}; }
+TotalsUpdate read(Reader &r, std::type_identity<TotalsUpdate>) { return {read_totals(r)}; }
+Subscribe read(Reader &r, std::type_identity<Subscribe>) {
+  Subscribe m;
+  m.ref = r.str("ref", kMaxIdLength, false);
+  // Any number the message's size allows: the relay says what is over its limit.
+  if (json_object_has_member(r.object(), "ids")) {
+    m.ids = r.strings("ids", kMaxMessageBytes / 3, kMaxIdLength);
+    for (const auto &id : m.ids)
+      if (r.ok() && !valid_id(id)) r.fail("ids", "'" + id + "' is not a camera id");
+    if (r.ok() && m.ids.empty()) r.fail("ids", "must not be empty (leave it out to subscribe to a query)");
+  }
+  m.query.q = r.str("q", kMaxIdLength, false);
+  if (json_object_has_member(r.object(), "online")) m.query.online = r.boolean("online");
+  if (json_object_has_member(r.object(), "offset")) m.query.offset = size_t(r.integer("offset", 0, INT32_MAX));
+  if (json_object_has_member(r.object(), "limit")) m.query.limit = size_t(r.integer("limit", 1, INT32_MAX));
+  return m;
+}
 Watch read(Reader &r, std::type_identity<Watch>) {
   Watch m;
   m.ref = r.id("ref");
@@ -243,6 +289,18 @@ constexpr const char *type_name<Cameras>() {
   return "cameras";
 }
 template <>
+constexpr const char *type_name<CameraUpdate>() {
+  return "camera_update";
+}
+template <>
+constexpr const char *type_name<TotalsUpdate>() {
+  return "totals";
+}
+template <>
+constexpr const char *type_name<Subscribe>() {
+  return "subscribe";
+}
+template <>
 constexpr const char *type_name<Watch>() {
   return "watch";
 }
@@ -336,6 +394,25 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
   json_builder_end_array(b);
 }
 
+void add_totals(Writer &w, const Totals &totals) {
+  JsonBuilder *b = w.raw();
+  json_builder_set_member_name(b, "totals");
+  json_builder_begin_object(b);
+  for (auto [name, value] : {std::pair{"cameras", totals.cameras}, std::pair{"online", totals.online},
+                             std::pair{"offline", totals.offline}, std::pair{"watched", totals.watched}}) {
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, value);
+  }
+  json_builder_end_object(b);
+}
+
+void add_page(Writer &w, const CameraPage &page) {
+  json_builder_set_member_name(w.raw(), "cameras");
+  add_camera_entries(w.raw(), page.cameras);
+  w.integer("total", long(page.total)).integer("offset", long(page.offset));
+  add_totals(w, page.totals);
+}
+
 void add_ice_servers(Writer &w, const std::vector<IceServer> &servers) {
   JsonBuilder *b = w.raw();
   json_builder_set_member_name(b, "ice_servers");
@@ -427,15 +504,40 @@ std::string to_json(const Status &m) {
 std::string to_json(const ViewerWelcome &m) {
   Writer w(type_name<ViewerWelcome>());
   add_ice_servers(w, m.ice_servers);
-  json_builder_set_member_name(w.raw(), "cameras");
-  add_camera_entries(w.raw(), m.cameras);
+  add_page(w, m.page);
   return w.done();
 }
 std::string to_json(const Cameras &m) {
   Writer w(type_name<Cameras>());
+  w.opt_str("ref", m.ref);
+  add_page(w, m.page);
+  return w.done();
+}
+std::string to_json(const CameraUpdate &m) {
+  Writer w(type_name<CameraUpdate>());
   json_builder_set_member_name(w.raw(), "cameras");
   add_camera_entries(w.raw(), m.cameras);
   return w.done();
+}
+std::string to_json(const TotalsUpdate &m) {
+  Writer w(type_name<TotalsUpdate>());
+  add_totals(w, m.totals);
+  return w.done();
+}
+std::string to_json(const Subscribe &m) {
+  Writer w(type_name<Subscribe>());
+  w.opt_str("ref", m.ref);
+  if (!m.ids.empty()) {
+    JsonBuilder *b = w.raw();
+    json_builder_set_member_name(b, "ids");
+    json_builder_begin_array(b);
+    for (const auto &id : m.ids) json_builder_add_string_value(b, id.c_str());
+    json_builder_end_array(b);
+    return w.done();
+  }
+  w.opt_str("q", m.query.q);
+  if (m.query.online) w.boolean("online", *m.query.online);
+  return w.integer("offset", long(m.query.offset)).integer("limit", long(m.query.limit)).done();
 }
 std::string to_json(const Watch &m) {
   return Writer(type_name<Watch>()).str("ref", m.ref).str("camera", m.camera).str("sdp", m.sdp).done();
@@ -461,11 +563,21 @@ std::string to_json(const CommandResult &m) {
   return w.done();
 }
 
-std::string cameras_to_json_array(const std::vector<CameraEntry> &cameras) {
-  auto b = adopt(json_builder_new_immutable());
-  add_camera_entries(b.get(), cameras);
-  auto root = adopt(json_builder_get_root(b.get()));
-  return take_string(json_to_string(root.get(), FALSE));
+std::string page_to_json(const CameraPage &page, size_t limit) {
+  Writer w;
+  add_page(w, page);
+  return w.integer("limit", long(limit)).done();
 }
+
+namespace {
+template <typename V>
+const char *name_of(const V &v) {
+  return std::visit([](const auto &m) { return type_name<std::decay_t<decltype(m)>>(); }, v);
+}
+}  // namespace
+const char *type_of(const AgentToRelay &m) { return name_of(m); }
+const char *type_of(const RelayToAgent &m) { return name_of(m); }
+const char *type_of(const ViewerToRelay &m) { return name_of(m); }
+const char *type_of(const RelayToViewer &m) { return name_of(m); }
 
 }  // namespace sl::proto

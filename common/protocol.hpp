@@ -109,14 +109,58 @@ struct Status {
   bool capturing = true;
   bool operator==(const Status &) const = default;
 };
+// Counts over the cameras a token may see.
+struct Totals {
+  int cameras = 0;
+  int online = 0;
+  int offline = 0;
+  int watched = 0;  // cameras with at least one session
+  bool operator==(const Totals &) const = default;
+};
+inline constexpr size_t kDefaultPageSize = 24;
+inline constexpr size_t kMaxSubscription = 200;  // ids, or a query's limit, per socket
+// Which part of the camera list: cameras whose id contains `q` (any case), online
+// or offline only, from `offset`, at most `limit` (GET /api/cameras and `subscribe`).
+struct CameraQuery {
+  std::string q;
+  std::optional<bool> online;
+  size_t offset = 0;
+  size_t limit = kDefaultPageSize;
+  bool operator==(const CameraQuery &) const = default;
+};
+// One page of the list: the entries asked for, how many match, and the totals.
+struct CameraPage {
+  std::vector<CameraEntry> cameras;
+  size_t total = 0;
+  size_t offset = 0;
+  Totals totals;
+  bool operator==(const CameraPage &) const = default;
+};
 struct ViewerWelcome {
   std::vector<IceServer> ice_servers;
-  std::vector<CameraEntry> cameras;
+  CameraPage page;  // the first page; the socket starts subscribed to it
   bool operator==(const ViewerWelcome &) const = default;
 };
-struct Cameras {
-  std::vector<CameraEntry> cameras;
+// A page's subscription: the cameras `ids`, or (when `ids` is empty) the `query`'s page.
+struct Subscribe {
+  std::string ref;  // optional
+  std::vector<std::string> ids;
+  CameraQuery query;
+  bool operator==(const Subscribe &) const = default;
+};
+struct Cameras {  // the answer to `subscribe`
+  std::string ref;
+  CameraPage page;
   bool operator==(const Cameras &) const = default;
+};
+// Entries that changed among those a socket subscribed to.
+struct CameraUpdate {  // JSON type "camera_update"
+  std::vector<CameraEntry> cameras;
+  bool operator==(const CameraUpdate &) const = default;
+};
+struct TotalsUpdate {  // JSON type "totals"
+  Totals totals;
+  bool operator==(const TotalsUpdate &) const = default;
 };
 struct Watch {
   std::string ref;
@@ -154,9 +198,9 @@ struct CommandResult {  // JSON type "command_result"
 // What each end may receive.
 using AgentToRelay = std::variant<Heartbeat, Hello, Answer, Ice, SessionEnd, Status, Error>;
 using RelayToAgent = std::variant<Heartbeat, AgentWelcome, Offer, Ice, SessionEnd, Error>;
-using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop, CommandRequest>;
-using RelayToViewer =
-    std::variant<Heartbeat, ViewerWelcome, Cameras, SessionStarted, Answer, Ice, SessionEnd, Error, CommandResult>;
+using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop, CommandRequest, Subscribe>;
+using RelayToViewer = std::variant<Heartbeat, ViewerWelcome, Cameras, CameraUpdate, TotalsUpdate, SessionStarted,
+                                   Answer, Ice, SessionEnd, Error, CommandResult>;
 
 // Why a message was refused: `code` is one of the protocol's error codes
 // (bad_message, unknown_type, too_large), `message` names the field.
@@ -185,6 +229,9 @@ std::string to_json(const Answer &);
 std::string to_json(const Status &);
 std::string to_json(const ViewerWelcome &);
 std::string to_json(const Cameras &);
+std::string to_json(const Subscribe &);
+std::string to_json(const CameraUpdate &);
+std::string to_json(const TotalsUpdate &);
 std::string to_json(const Watch &);
 std::string to_json(const SessionStarted &);
 std::string to_json(const Stop &);
@@ -195,8 +242,13 @@ std::string to_json(const std::variant<Ts...> &v) {
   return std::visit([](const auto &m) { return to_json(m); }, v);
 }
 
-// The JSON array of GET /api/cameras.
-std::string cameras_to_json_array(const std::vector<CameraEntry> &cameras);
+// GET /api/cameras: {"cameras": [...], "total", "offset", "limit", "totals"}.
+std::string page_to_json(const CameraPage &page, size_t limit);
+// The JSON type name of a message ("welcome", "camera_update", ...), for counting.
+const char *type_of(const AgentToRelay &m);
+const char *type_of(const RelayToAgent &m);
+const char *type_of(const ViewerToRelay &m);
+const char *type_of(const RelayToViewer &m);
 
 using json::valid_id;
 

@@ -9,6 +9,7 @@
 #include "http/socket_hub.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
+#include "metrics.hpp"
 #include "nat/stun_responder.hpp"
 #include "nat/turn.hpp"
 #include "sessions/session_table.hpp"
@@ -158,9 +159,25 @@ int main(int argc, char **argv) {
   // Who is connected and which session is whose; the sockets and the control plane feed it.
   relay::SessionTable table = session_table(settings);
   // The control plane: camera state in, commands out (answers 'unavailable' without a broker).
-  relay::ControlBridge commands(settings, table);
-  relay::SocketHub hub(server.get(), settings, access, table, commands);
-  relay::HttpRoutes routes(server.get(), settings.web_root, table, commands, access);
+  relay::Metrics metrics;
+  relay::ControlBridge commands(settings, table, metrics);
+  relay::SocketHub hub(server.get(), settings, access, table, commands, metrics);
+  // GET /metrics: the counters, and the gauges read from their owners at the scrape.
+  auto scrape = [&] {
+    relay::Gauges g;
+    g.agents = table.agent_count();
+    g.viewers = table.viewer_count();
+    g.cameras = table.camera_count();
+    g.cameras_online = table.online_count();
+    g.sessions_pending = table.pending_session_count();
+    g.sessions_answered = table.session_count() - g.sessions_pending;
+    g.subscriptions = table.subscription_count();
+    g.mqtt_configured = commands.configured();
+    g.mqtt_connected = commands.connected();
+    hub.gauges(g);
+    return relay::render(metrics, g);
+  };
+  relay::HttpRoutes routes(server.get(), settings.web_root, table, commands, access, scrape);
   relay::HandshakeTimeout handshake_timeout(server.get(), guint(settings.handshake_timeout_s));
 
   // TLS: https:// and wss:// on the same port.
@@ -218,7 +235,9 @@ int main(int argc, char **argv) {
       },
       &reload);
   commands.start([&hub](const relay::Actions &actions) { hub.apply(actions); });
-  run_until_signalled();
+  // Stopped within a second whatever it is doing (a fleet's sockets need no goodbye:
+  // the agents reconnect to another relay or to this one when it is back).
+  run_until_signalled(900);
   g_message("stopping");
   return 0;
 }

@@ -59,6 +59,17 @@ const std::vector<config::Option> &relay_options() {
       {"max-sessions-per-camera", Kind::Int, "64", "Viewers one camera may have at once.", 1, 10000},
       {"max-pending-sessions", Kind::Int, "4", "Sessions one viewer socket may have waiting for the camera's answer.",
        1, 1000},
+      {"max-agents", Kind::Int, "100000", "Agent sockets held at once; more are refused with 503 and Retry-After.", 1,
+       10000000},
+      {"max-viewers", Kind::Int, "10000", "Viewer sockets (pages) held at once; more are refused with 503.", 1,
+       10000000},
+      {"busy-lag-ms", Kind::Int, "500",
+       "The relay counts as saturated while its main loop runs this late: new sockets are refused with 503.", 50,
+       60000},
+      {"peer-queue-kb", Kind::Int, "256",
+       "Bytes a socket may have waiting to be sent before its figure updates are dropped (it gets a fresh copy "
+       "once it reads again); past 16 times this, it is closed.",
+       16, 1048576},
   };
   return options;
 }
@@ -164,6 +175,10 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   r.max_sessions_per_client = int(s.integer("max-sessions-per-client"));
   r.max_sessions_per_camera = int(s.integer("max-sessions-per-camera"));
   r.max_pending_sessions = int(s.integer("max-pending-sessions"));
+  r.max_agents = int(s.integer("max-agents"));
+  r.max_viewers = int(s.integer("max-viewers"));
+  r.busy_lag_ms = int(s.integer("busy-lag-ms"));
+  r.peer_queue_bytes = int(s.integer("peer-queue-kb")) * 1024;
   r.turn_urls = s.list("turn");
   for (const auto &url : r.turn_urls)
     if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)

@@ -36,6 +36,10 @@ struct RelaySettings {
   int handshake_timeout_s = 10;
   int max_sessions_per_socket = 16, max_sessions_per_client = 32, max_sessions_per_camera = 64;
   int max_pending_sessions = 4;
+  // Load (docs/fleet.md).
+  int max_agents = 100000, max_viewers = 10000;
+  int busy_lag_ms = 500;              // main loop this late: saturated, new sockets refused with 503
+  int peer_queue_bytes = 256 * 1024;  // unsent bytes before a socket's figure updates are dropped
   // NAT traversal (docs/nat.md).
   std::vector<std::string> turn_urls;  // turn:HOST:PORT[?transport=udp|tcp], turns:...
   std::string turn_secret;             // coturn's static-auth-secret

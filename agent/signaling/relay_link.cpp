@@ -1,5 +1,7 @@
 #include "relay_link.hpp"
 
+#include <algorithm>
+
 #include "main_context.hpp"
 #include "tcp.hpp"
 
@@ -9,6 +11,10 @@ namespace {
 constexpr uint32_t kFirstRetryMs = 250;
 // A link that lasted this long was healthy: the next failure starts the backoff over.
 constexpr gint64 kStableUs = 10 * G_USEC_PER_SEC;
+// A relay (or a proxy in front of it) that closes with 1013, Try Again Later, is
+// left alone 5-15 s: a fleet it shed comes back spread out, not all at once.
+constexpr gushort kTryAgainLater = 1013;
+constexpr uint32_t kBusyWaitMs = 5000;
 }  // namespace
 
 RelayLink::RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
@@ -76,6 +82,19 @@ void RelayLink::connect() {
         if (!conn) {
           const guint status = self->pending_ ? soup_message_get_status(self->pending_.get()) : 0;
           std::string why;
+          uint32_t at_least_ms = 0;
+          if (status == SOUP_STATUS_SERVICE_UNAVAILABLE) {
+            // Busy (it sheds a reconnecting fleet): as long as it asks, 5-15 s if it does not say.
+            const char *retry =
+                soup_message_headers_get_one(soup_message_get_response_headers(self->pending_.get()), "Retry-After");
+            guint64 seconds = 0;
+            if (!retry || !g_ascii_string_to_unsigned(retry, 10, 1, 600, &seconds, nullptr))
+              seconds = 5 + guint64(g_random_int_range(0, 11));
+            at_least_ms = uint32_t(seconds * 1000);
+            g_message("relay %s is busy: trying again in %llu s", self->url_.c_str(), (unsigned long long)seconds);
+            self->schedule_reconnect(at_least_ms);
+            return;
+          }
           if (status == SOUP_STATUS_UNAUTHORIZED || status == SOUP_STATUS_FORBIDDEN)
             why = "relay " + self->url_ + " refused this agent (HTTP " + std::to_string(status) +
                   "): check 'device-secret' for id " + self->hello_.agent + " against the relay's device-secrets";
@@ -156,13 +175,14 @@ void RelayLink::on_closed() {
   g_signal_handler_disconnect(conn_.get(), closed_handler_);
   conn_.reset();
   heartbeat_timer_.reset();
-  if (g_get_monotonic_time() - connected_at_us_ > kStableUs) backoff_.reset();
+  const bool busy = code == kTryAgainLater;
+  if (!busy && g_get_monotonic_time() - connected_at_us_ > kStableUs) backoff_.reset();
   if (handlers_.disconnected) handlers_.disconnected();
-  schedule_reconnect();
+  schedule_reconnect(busy ? kBusyWaitMs + uint32_t(g_random_int_range(0, 2 * kBusyWaitMs)) : 0);
 }
 
-void RelayLink::schedule_reconnect() {
-  const uint32_t delay = backoff_.next_delay_ms();
+void RelayLink::schedule_reconnect(uint32_t at_least_ms) {
+  const uint32_t delay = std::max(backoff_.next_delay_ms(), at_least_ms);
   g_message("reconnecting to the relay in %u ms (attempt %u)", delay, backoff_.attempts());
   reconnect_timer_.reset(g_timeout_add(
       delay,

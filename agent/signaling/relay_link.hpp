@@ -38,7 +38,8 @@ class RelayLink {
   void on_connected(SoupWebsocketConnection *conn);
   void on_text(const std::string &text);
   void on_closed();
-  void schedule_reconnect();
+  // After the backoff's delay, and at least `at_least_ms`.
+  void schedule_reconnect(uint32_t at_least_ms = 0);
 
   std::string url_;
   proto::Hello hello_;

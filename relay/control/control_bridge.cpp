@@ -20,7 +20,8 @@ Ack relay_error(const std::string &code, const std::string &message, const std::
 }
 }  // namespace
 
-ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table) : settings_(settings), table_(table) {
+ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table, Metrics &metrics)
+    : settings_(settings), table_(table), metrics_(metrics) {
   // Command ids unique across relays and restarts: a random run prefix and a counter.
   char run[9];
   g_snprintf(run, sizeof run, "%08x", g_random_int());
@@ -142,6 +143,7 @@ void ControlBridge::send(const std::string &camera, const std::string &type, con
   auto pending = std::make_unique<Pending>();
   pending->camera = camera;
   pending->done = std::move(done);
+  pending->sent_us = g_get_monotonic_time();
   const std::string id = command.id;
   // Wait as long as the command may still run, and no longer than the relay's limit.
   pending->deadline.reset(after_ms(guint(std::min(command.ttl_ms, timeout_ms)), [this, id, camera, type] {
@@ -161,6 +163,7 @@ void ControlBridge::finish(const std::string &id, const Ack &ack, int status) {
   auto pending = std::move(it->second);
   pending_.erase(it);
   pending->deadline.reset();
+  if (status == 200) metrics_.command_rtt.observe(double(g_get_monotonic_time() - pending->sent_us) / G_USEC_PER_SEC);
   pending->done(ack, status);
 }
 

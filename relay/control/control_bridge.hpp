@@ -6,6 +6,7 @@
 #pragma once
 
 #include "control.hpp"
+#include "metrics.hpp"
 #include "mqtt_link.hpp"
 #include "sessions/session_table.hpp"
 #include "settings.hpp"
@@ -23,9 +24,12 @@ class ControlBridge {
   // 400 (bad request), 404 (unknown camera), 503 (no broker), 504 (no ack in time).
   using Done = std::function<void(const control::Ack &ack, int http_status)>;
 
-  ControlBridge(const RelaySettings &settings, SessionTable &table);
+  // Round trips go into `metrics` (command_rtt).
+  ControlBridge(const RelaySettings &settings, SessionTable &table, Metrics &metrics);
   // Connects; what camera state makes the table decide goes to `apply`.
   void start(std::function<void(const Actions &)> apply);
+  bool configured() const { return link_ != nullptr; }
+  bool connected() const { return link_ && link_->is_up(); }
 
   void send(const std::string &camera, const std::string &type, const std::string &params_json, int64_t ttl_ms,
             Done done);
@@ -41,12 +45,14 @@ class ControlBridge {
     std::string camera;
     Done done;
     SourceId deadline;
+    gint64 sent_us = 0;
   };
   void on_message(const std::string &topic, const std::string &payload);
   void finish(const std::string &id, const control::Ack &ack, int status);
 
   const RelaySettings &settings_;
   SessionTable &table_;
+  Metrics &metrics_;
   std::function<void(const Actions &)> apply_;
   std::unique_ptr<MqttLink> link_;
   std::map<std::string, std::unique_ptr<Pending>> pending_;  // command id -> waiter

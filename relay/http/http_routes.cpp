@@ -26,8 +26,8 @@ const char *content_type_for(const std::string &name) {
 }
 
 HttpRoutes::HttpRoutes(SoupServer *server, std::string web_root, const SessionTable &table, ControlBridge &commands,
-                       const Access &access)
-    : web_root_(std::move(web_root)), table_(table), commands_(commands), access_(access) {
+                       const Access &access, std::function<std::string()> scrape)
+    : web_root_(std::move(web_root)), table_(table), commands_(commands), access_(access), scrape_(std::move(scrape)) {
   soup_server_add_early_handler(
       server, nullptr,
       [](SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self) {
@@ -154,7 +154,7 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
     if (!pictured.empty()) {
       get_snapshot(msg, pictured);
     } else if (path == "/api/cameras") {
-      respond(msg, SOUP_STATUS_OK, "application/json", proto::cameras_to_json_array(table_.cameras(claims->cameras)));
+      list_cameras(msg, *claims);
     } else if (path == "/api/session") {
       // What the caller's token allows: the page shows it and knows whether to offer commands.
       json::Writer w;
@@ -177,7 +177,17 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
     respond(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "text/plain", "Only GET and HEAD are served here.\n");
     return;
   }
-  if (path == "/healthz") {
+  if (path == "/metrics") {
+    // Counts only, but about everyone's cameras: an admin's token (a Prometheus
+    // scrape job's `authorization` credentials), like the API.
+    const auto claims = authorize(msg);
+    if (!claims) return;
+    if (claims->role < auth::Role::Admin) {
+      refuse(msg, Refusal{SOUP_STATUS_FORBIDDEN, "forbidden", "/metrics needs the admin role"});
+      return;
+    }
+    respond(msg, SOUP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", scrape_());
+  } else if (path == "/healthz") {
     json::Writer health;
     health.str("status", "ok")
         .integer("agents", long(table_.agent_count()))
@@ -191,6 +201,55 @@ void HttpRoutes::handle(SoupServerMessage *msg, const char *raw_path) {
   } else {
     serve_file(msg, path.substr(1));
   }
+}
+
+Result<proto::CameraQuery> parse_camera_query(GHashTable *params) {
+  proto::CameraQuery query;
+  query.limit = 100;
+  auto value = [&](const char *name) -> const char * {
+    return params ? static_cast<const char *>(g_hash_table_lookup(params, name)) : nullptr;
+  };
+  auto whole = [&](const char *name, size_t min, size_t max, size_t &out) -> Result<void> {
+    const char *text = value(name);
+    if (!text) return ok();
+    guint64 n = 0;
+    if (!g_ascii_string_to_unsigned(text, 10, min, max, &n, nullptr))
+      return fail("parameter '" + std::string(name) + "' must be a whole number from " + std::to_string(min) + " to " +
+                  std::to_string(max) + ", not '" + text + "'");
+    out = size_t(n);
+    return ok();
+  };
+  if (auto r = whole("offset", 0, 1u << 30, query.offset); !r) return fail(r.error());
+  if (auto r = whole("limit", 1, 1000, query.limit); !r) return fail(r.error());
+  if (const char *online = value("online")) {
+    if (!strcmp(online, "true"))
+      query.online = true;
+    else if (!strcmp(online, "false"))
+      query.online = false;
+    else
+      return fail("parameter 'online' must be true or false, not '" + std::string(online) + "'");
+  }
+  if (const char *q = value("q")) {
+    if (strlen(q) > json::kMaxIdLength) return fail("parameter 'q' is longer than a camera id");
+    query.q = q;
+  }
+  return query;
+}
+
+void HttpRoutes::list_cameras(SoupServerMessage *msg, const auth::Claims &claims) {
+  const char *raw = g_uri_get_query(soup_server_message_get_uri(msg));
+  Owned<GHashTable> params(raw ? g_uri_parse_params(raw, -1, "&", G_URI_PARAMS_WWW_FORM, nullptr) : nullptr);
+  if (raw && !params) {
+    respond(msg, SOUP_STATUS_BAD_REQUEST, "text/plain", "The query string is malformed.\n");
+    return;
+  }
+  auto query = parse_camera_query(params.get());
+  if (!query) {
+    respond(msg, SOUP_STATUS_BAD_REQUEST, "text/plain", query.error() + ".\n");
+    return;
+  }
+  respond(msg, SOUP_STATUS_OK, "application/json",
+          proto::page_to_json(table_.list(claims.cameras, *query), query->limit));
 }
 
 void HttpRoutes::post_command(SoupServerMessage *msg, const std::string &camera) {

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+
 #include "main_context.hpp"
 
 namespace sl::relay {
@@ -10,6 +13,7 @@ namespace {
 int64_t now_ms() { return g_get_monotonic_time() / 1000; }
 
 const char *role_name(bool agent) { return agent ? "agent" : "viewer"; }
+
 }  // namespace
 
 struct SocketHub::Signal {
@@ -18,8 +22,8 @@ struct SocketHub::Signal {
 };
 
 SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access, SessionTable &table,
-                     ControlBridge &commands)
-    : settings_(settings), access_(access), table_(table), commands_(commands) {
+                     ControlBridge &commands, Metrics &metrics)
+    : settings_(settings), access_(access), table_(table), commands_(commands), metrics_(metrics) {
   auto handler = [](Role role) {
     return role == Role::Agent
                ? +[](SoupServer *, SoupServerMessage *msg, const char *, SoupWebsocketConnection *conn,
@@ -30,7 +34,10 @@ SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Ac
   };
   // Checked before the upgrade: a refused peer gets an HTTP status and never a socket.
   auto check = [](SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self) {
-    const auto &rules = static_cast<SocketHub *>(self)->access_;
+    auto *hub = static_cast<SocketHub *>(self);
+    // Saturated or full: refused before the upgrade, which is cheaper than any socket.
+    if (hub->shed(msg, std::string(path) == "/ws/agent")) return;
+    const auto &rules = hub->access_;
     Result<void, Refusal> allowed = rules.check_origin(msg);
     if (allowed && std::string(path) == "/ws/agent") {
       if (auto device = rules.device(msg); !device) allowed = fail(device.error());
@@ -52,7 +59,7 @@ SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Ac
     return true;
   }));
   tick_timer_.reset(every_ms(1000, [this] {
-    apply(table_.tick(now_ms()));
+    tick();
     return true;
   }));
 }
@@ -67,13 +74,43 @@ SocketHub::~SocketHub() {
   }
 }
 
+bool SocketHub::shed(SoupServerMessage *msg, bool agent) {
+  const size_t held = agent ? agents_held_ : viewers_held_;
+  const size_t limit = size_t(agent ? settings_.max_agents : settings_.max_viewers);
+  std::string why;
+  if (held >= limit)
+    why = std::to_string(held) + " " + role_name(agent) + "s held, the limit";
+  else if (lag_.saturated(settings_.busy_lag_ms))
+    why = "main loop " + std::to_string(lag_.recent_max_us() / 1000) + " ms late";
+  else
+    return false;
+  ++metrics_.sockets_shed;
+  const gint64 now = g_get_monotonic_time();
+  ++shed_unlogged_;
+  if (now - shed_logged_us_ >= G_USEC_PER_SEC) {
+    const char *host = soup_server_message_get_remote_host(msg);
+    g_warning("shedding new sockets (%s): %zu refused with 503 since the last line, the latest a %s from %s",
+              why.c_str(), shed_unlogged_, role_name(agent), host ? host : "?");
+    shed_logged_us_ = now;
+    shed_unlogged_ = 0;
+  }
+  // Come back spread out over 5-15 s, not all at once.
+  const std::string retry = std::to_string(g_random_int_range(5, 16));
+  soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After", retry.c_str());
+  const std::string body = "The relay is busy (" + why + "); try again in " + retry + " s.\n";
+  soup_server_message_set_status(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, nullptr);
+  soup_server_message_set_response(msg, "text/plain", SOUP_MEMORY_COPY, body.data(), body.size());
+  return true;
+}
+
 void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnection *conn) {
+  const char *host = soup_server_message_get_remote_host(msg);
   auto peer = std::make_unique<Peer>();
   peer->id = next_id_++;
   peer->role = role;
   peer->conn = ref(conn);
-  const char *host = soup_server_message_get_remote_host(msg);
   peer->address = host ? host : "?";
+  if (GSocket *socket = soup_server_message_get_socket(msg)) peer->fd = g_socket_get_fd(socket);
   peer->last_heard_us = g_get_monotonic_time();
   g_object_set(conn, "max-incoming-payload-size", guint64(settings_.max_message_size), nullptr);
   // Checked once more here (the upgrade already passed): what this peer may do.
@@ -120,6 +157,7 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
   const PeerId id = peer->id;
   const std::string address = peer->address, device = peer->device;
   peers_[id] = std::move(peer);
+  ++(role == Role::Agent ? agents_held_ : viewers_held_);
   if (role == Role::Agent)
     table_.agent_joined(id, device);
   else
@@ -133,6 +171,7 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
   peer.last_heard_us = g_get_monotonic_time();
   if (over_rate(peer)) return;
   auto refuse = [&](const proto::ParseError &e) {
+    ++metrics_.bad_messages;
     g_warning("%s %llu (%s) sent a bad message: %s: %s", role_name(peer.role == Role::Agent), (unsigned long long)id,
               peer.address.c_str(), e.code.c_str(), e.message.c_str());
     send(peer, proto::to_json(proto::Error{e.code, e.message, "", ""}));
@@ -140,10 +179,12 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
   if (peer.role == Role::Agent) {
     auto parsed = proto::parse_agent_to_relay(text);
     if (!parsed) return refuse(parsed.error());
+    metrics_.in("agent", proto::type_of(*parsed));
     apply(table_.agent_message(id, *parsed));
   } else {
     auto parsed = proto::parse_viewer_to_relay(text);
     if (!parsed) return refuse(parsed.error());
+    metrics_.in("viewer", proto::type_of(*parsed));
     apply(table_.viewer_message(id, *parsed, now_ms()));
   }
 }
@@ -175,6 +216,7 @@ void SocketHub::on_closed(PeerId id) {
   g_signal_handler_disconnect(peer->conn.get(), peer->closed_handler);
   g_signal_handler_disconnect(peer->conn.get(), peer->error_handler);
   const bool agent = peer->role == Role::Agent;
+  --(agent ? agents_held_ : viewers_held_);
   g_message("%s %llu (%s) left (code %u)", role_name(agent), (unsigned long long)id, peer->address.c_str(),
             soup_websocket_connection_get_close_code(peer->conn.get()));
   apply(agent ? table_.agent_gone(id) : table_.viewer_gone(id));
@@ -216,7 +258,10 @@ void SocketHub::apply(const Actions &actions) {
                   g_message("%s %llu (%s) refused: %s: %s", role_name(it->second->role == Role::Agent),
                             (unsigned long long)out.peer, it->second->address.c_str(), m.code.c_str(),
                             m.message.c_str());
-                send(*it->second, proto::to_json(m));
+                constexpr bool figures =
+                    std::is_same_v<T, proto::CameraUpdate> || std::is_same_v<T, proto::TotalsUpdate>;
+                metrics_.out(role_name(it->second->role == Role::Agent), proto::type_of(variant));
+                send(*it->second, proto::to_json(m), figures);
               },
               variant);
         },
@@ -234,28 +279,81 @@ void SocketHub::apply(const Actions &actions) {
                    [this, viewer = forward.viewer, ref = c.ref, camera = c.camera](const control::Ack &ack, int) {
                      // The page may have gone while the camera worked on it.
                      auto found = peers_.find(viewer);
-                     if (found != peers_.end())
-                       send(*found->second, proto::to_json(proto::CommandResult{ref, camera, ack}));
+                     if (found == peers_.end()) return;
+                     metrics_.out("viewer", "command_result");
+                     send(*found->second, proto::to_json(proto::CommandResult{ref, camera, ack}));
                    });
   }
 }
 
-void SocketHub::send(Peer &peer, const std::string &json) {
-  if (soup_websocket_connection_get_state(peer.conn.get()) == SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_send_text(peer.conn.get(), json.c_str());
+size_t SocketHub::queued(const Peer &peer) {
+  int bytes = 0;
+  if (peer.fd < 0 || ioctl(peer.fd, SIOCOUTQ, &bytes) != 0) return 0;
+  return size_t(std::max(bytes, 0));
+}
+
+void SocketHub::send(Peer &peer, const std::string &json, bool droppable) {
+  if (soup_websocket_connection_get_state(peer.conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) return;
+  const size_t limit = size_t(settings_.peer_queue_bytes);
+  // Behind: the kernel holds more than the limit unsent, so anything more waits
+  // in libsoup's queue, in our memory.
+  if (queued(peer) >= limit) {
+    if (droppable) {
+      ++metrics_.updates_dropped;
+      peer.stale = true;
+      return;
+    }
+    peer.sent_behind += json.size();
+    if (peer.sent_behind > 16 * limit) {
+      ++metrics_.sockets_cut;
+      g_warning("%s %llu (%s) does not read what it is sent (%zu bytes waiting); closing",
+                role_name(peer.role == Role::Agent), (unsigned long long)peer.id, peer.address.c_str(),
+                queued(peer) + peer.sent_behind);
+      soup_websocket_connection_close(peer.conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "not reading");
+      return;
+    }
+  } else {
+    peer.sent_behind = 0;
+  }
+  soup_websocket_connection_send_text(peer.conn.get(), json.c_str());
+}
+
+void SocketHub::tick() {
+  apply(table_.tick(now_ms()));
+  // Sockets that went without figure updates and keep up again get a fresh copy.
+  std::vector<PeerId> caught_up;
+  for (const auto &[id, peer] : peers_)
+    if (peer->stale && queued(*peer) < size_t(settings_.peer_queue_bytes) / 2) caught_up.push_back(id);
+  for (PeerId id : caught_up) {
+    peers_.at(id)->stale = false;
+    ++metrics_.resyncs;
+    apply(table_.resync(id));
+  }
+}
+
+void SocketHub::gauges(Gauges &g) const {
+  for (const auto &[id, peer] : peers_) {
+    const size_t bytes = queued(*peer);
+    g.queued_bytes += bytes;
+    g.queued_bytes_max = std::max(g.queued_bytes_max, bytes);
+  }
+  g.loop_lag_s = double(lag_.recent_max_us()) / G_USEC_PER_SEC;
 }
 
 void SocketHub::heartbeat() {
   const gint64 now = g_get_monotonic_time();
   const gint64 limit = gint64(settings_.heartbeat_interval_s) * 3 * G_USEC_PER_SEC;
   const std::string beat = proto::to_json(proto::Heartbeat{});
+  // A relay running late has not read what its peers sent: it drops nobody for it.
+  const bool late = lag_.saturated(settings_.busy_lag_ms);
   for (auto &[id, peer] : peers_) {
-    if (now - peer->last_heard_us > limit) {
+    if (!late && now - peer->last_heard_us > limit) {
       g_warning("%s %llu (%s) silent for %d s; dropping it", role_name(peer->role == Role::Agent),
                 (unsigned long long)id, peer->address.c_str(), settings_.heartbeat_interval_s * 3);
       soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "silent");
       continue;
     }
+    metrics_.out(role_name(peer->role == Role::Agent), "heartbeat");
     send(*peer, beat);
   }
 }

@@ -2,12 +2,20 @@
 // /ws/viewer. Gives each a peer id, reads and validates what it sends, feeds
 // the session table (which decides, checks included), carries out what the
 // table says (send, close, forward a command, log), keeps heartbeats going and
-// drops silent peers. The table and the control bridge are lent by main.
+// drops silent peers. It also keeps each socket's outgoing queue bounded: figure
+// updates are dropped for a socket that does not keep up (it gets a fresh copy
+// once it does), one that stops reading altogether is closed; and while the
+// relay is saturated (or over max-agents / max-viewers) new sockets are refused
+// before the upgrade with 503 and Retry-After (libsoup 3.2 cannot send the
+// WebSocket twin, close code 1013: it turns codes it does not know into 1002). The table, the control bridge and the
+// counters are lent by main.
 #pragma once
 
 #include "auth/access.hpp"
 #include "control/control_bridge.hpp"
 #include "gobj.hpp"
+#include "http/loop_lag.hpp"
+#include "metrics.hpp"
 #include "sessions/session_table.hpp"
 #include "settings.hpp"
 
@@ -22,7 +30,7 @@ namespace sl::relay {
 class SocketHub {
  public:
   SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access, SessionTable &table,
-            ControlBridge &commands);
+            ControlBridge &commands, Metrics &metrics);
   ~SocketHub();
 
   // Carries out what the session table decided (also for events from the control plane).
@@ -30,6 +38,8 @@ class SocketHub {
   // Closes the sockets of agents that proved one of these device ids (their
   // entry changed or went away from the device list).
   void close_devices(const std::vector<std::string> &ids);
+  // The gauges only the hub knows (queues, loop lag) added to `g`.
+  void gauges(Gauges &g) const;
 
  private:
   enum class Role { Agent, Viewer };
@@ -45,22 +55,36 @@ class SocketHub {
     gulong message_handler = 0;
     gulong closed_handler = 0;
     gulong error_handler = 0;
+    int fd = -1;             // its socket, for the kernel's send queue
+    bool stale = false;      // figure updates were dropped: a fresh copy once it keeps up
+    size_t sent_behind = 0;  // bytes sent to it while it was behind
   };
   struct Signal;  // per-connection signal context
 
   void accept(Role role, SoupServerMessage *msg, SoupWebsocketConnection *conn);
   void on_text(PeerId id, const std::string &text);
   void on_closed(PeerId id);
-  void send(Peer &peer, const std::string &json);
+  // `droppable`: figures, which a socket that does not keep up goes without.
+  void send(Peer &peer, const std::string &json, bool droppable = false);
+  // Bytes waiting in the peer's kernel send queue.
+  static size_t queued(const Peer &peer);
   void heartbeat();
+  void tick();
+  // Refuses an upgrade with 503 and Retry-After while saturated or over a limit (true then).
+  bool shed(SoupServerMessage *msg, bool agent);
 
   bool over_rate(Peer &peer);
   const RelaySettings &settings_;
   const Access &access_;
   SessionTable &table_;
   ControlBridge &commands_;
+  Metrics &metrics_;
+  LoopLag lag_;
   std::map<PeerId, std::unique_ptr<Peer>> peers_;
   PeerId next_id_ = 1;
+  size_t agents_held_ = 0, viewers_held_ = 0;
+  gint64 shed_logged_us_ = 0;  // sheds are logged once a second, with how many
+  size_t shed_unlogged_ = 0;
   SourceId heartbeat_timer_;
   SourceId tick_timer_;
 };

@@ -5,6 +5,21 @@
 
 namespace sl::relay {
 
+namespace {
+// What a page must hear of at once; anything else is figures, coalesced.
+bool urgent_change(const proto::CameraEntry &a, const proto::CameraEntry &b) {
+  return a.online != b.online || a.connected != b.connected || a.viewers != b.viewers || !(a.info == b.info);
+}
+
+bool matches(const proto::CameraEntry &e, const proto::CameraQuery &query) {
+  if (query.online && e.online != *query.online) return false;
+  if (query.q.empty()) return true;
+  const auto &id = e.info.id;
+  return std::search(id.begin(), id.end(), query.q.begin(), query.q.end(),
+                     [](char a, char b) { return g_ascii_tolower(a) == g_ascii_tolower(b); }) != id.end();
+}
+}  // namespace
+
 SessionTable::SessionTable(std::vector<proto::IceServer> ice_servers, int64_t session_timeout_ms, Limits limits,
                            std::function<std::string()> new_session_id, MintIce mint_ice)
     : ice_servers_(std::move(ice_servers)),
@@ -20,29 +35,159 @@ Result<void, CommandRefusal> may_command(const auth::Claims &claims, const std::
   return ok();
 }
 
-void SessionTable::refresh_viewer_counts() {
-  for (auto &[id, camera] : cameras_) camera.entry.viewers = 0;
-  for (const auto &[id, s] : sessions_) {
-    auto it = cameras_.find(s.camera);
-    if (it != cameras_.end()) ++it->second.entry.viewers;
-  }
-}
-
-std::vector<proto::CameraEntry> SessionTable::cameras(const CameraFilter &only) const {
-  std::vector<proto::CameraEntry> out;
-  for (const auto &[id, camera] : cameras_)
-    if (only.empty() || std::find(only.begin(), only.end(), id) != only.end()) out.push_back(camera.entry);
-  return out;
-}
-
-void SessionTable::broadcast_cameras(Actions &out) const {
-  for (const auto &[viewer, only] : viewers_) to_viewer(out, viewer, proto::Cameras{cameras(only)});
+bool SessionTable::in_scope(const Viewer &v, const std::string &camera) const {
+  return v.scope.empty() || std::find(v.scope.begin(), v.scope.end(), camera) != v.scope.end();
 }
 
 bool SessionTable::viewer_may_see(PeerId viewer, const std::string &camera) const {
   auto it = viewers_.find(viewer);
-  return it != viewers_.end() &&
-         (it->second.empty() || std::find(it->second.begin(), it->second.end(), camera) != it->second.end());
+  return it != viewers_.end() && in_scope(it->second, camera);
+}
+
+std::vector<proto::CameraEntry> SessionTable::cameras() const {
+  std::vector<proto::CameraEntry> out;
+  for (const auto &[id, camera] : cameras_) out.push_back(camera.entry);
+  return out;
+}
+
+size_t SessionTable::subscription_count() const {
+  size_t n = 0;
+  for (const auto &[id, pages] : watchers_) n += pages.size();
+  return n;
+}
+
+size_t SessionTable::pending_session_count() const {
+  size_t n = 0;
+  for (const auto &[id, s] : sessions_) n += !s.answered;
+  return n;
+}
+
+proto::Totals SessionTable::totals(const CameraFilter &scope) const {
+  proto::Totals t;
+  if (scope.empty()) {
+    t.cameras = int(cameras_.size());
+    t.online = int(online_);
+    t.watched = int(watched_);
+  } else {
+    for (const auto &id : scope) {
+      auto it = cameras_.find(id);
+      if (it == cameras_.end()) continue;
+      ++t.cameras;
+      t.online += it->second.entry.online;
+      t.watched += it->second.entry.viewers > 0;
+    }
+  }
+  t.offline = t.cameras - t.online;
+  return t;
+}
+
+proto::CameraPage SessionTable::list(const CameraFilter &scope, const proto::CameraQuery &query) const {
+  proto::CameraPage page;
+  page.offset = query.offset;
+  page.totals = totals(scope);
+  auto take = [&](const Camera &camera) {
+    if (!matches(camera.entry, query)) return;
+    if (page.total >= query.offset && page.cameras.size() < query.limit) page.cameras.push_back(camera.entry);
+    ++page.total;
+  };
+  if (scope.empty()) {
+    for (const auto &[id, camera] : cameras_) take(camera);
+  } else {
+    std::vector<std::string> ids = scope;
+    std::sort(ids.begin(), ids.end());
+    for (const auto &id : ids)
+      if (auto it = cameras_.find(id); it != cameras_.end()) take(it->second);
+  }
+  return page;
+}
+
+void SessionTable::recount(Camera &camera) {
+  const bool online = camera.entry.online, watched = camera.entry.viewers > 0;
+  if (online != camera.counted_online) {
+    online ? ++online_ : --online_;
+    camera.counted_online = online;
+    totals_changed_ = true;
+  }
+  if (watched != camera.counted_watched) {
+    watched ? ++watched_ : --watched_;
+    camera.counted_watched = watched;
+    totals_changed_ = true;
+  }
+}
+
+void SessionTable::changed(const std::string &id, bool urgent) {
+  auto cam = cameras_.find(id);
+  if (cam == cameras_.end()) return;
+  recount(cam->second);
+  auto pages = watchers_.find(id);
+  if (pages == watchers_.end()) return;
+  if (!urgent) {
+    dirty_.insert(id);
+    return;
+  }
+  dirty_.erase(id);  // the whole entry goes now
+  for (PeerId viewer : pages->second) {
+    auto &ids = urgent_[viewer];
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+}
+
+void SessionTable::send_updates(Actions &out) {
+  for (auto &[viewer, ids] : urgent_) {
+    proto::CameraUpdate update;
+    for (const auto &id : ids)
+      if (auto cam = cameras_.find(id); cam != cameras_.end()) update.cameras.push_back(cam->second.entry);
+    if (!update.cameras.empty()) to_viewer(out, viewer, std::move(update));
+  }
+  urgent_.clear();
+}
+
+void SessionTable::subscribe(PeerId viewer, Viewer &v, std::vector<std::string> ids,
+                             std::optional<proto::CameraQuery> query) {
+  for (const auto &id : v.shown) {
+    auto it = watchers_.find(id);
+    if (it == watchers_.end()) continue;
+    it->second.erase(viewer);
+    if (it->second.empty()) watchers_.erase(it);
+  }
+  v.shown = std::move(ids);
+  v.query = std::move(query);
+  for (const auto &id : v.shown) watchers_[id].insert(viewer);
+  if (v.query && v.shown.size() < v.query->limit)
+    open_pages_.insert(viewer);
+  else
+    open_pages_.erase(viewer);
+}
+
+void SessionTable::added(const std::string &id) {
+  totals_changed_ = true;
+  const auto &entry = cameras_.at(id).entry;
+  std::vector<PeerId> joined;
+  for (PeerId viewer : open_pages_) {
+    Viewer &v = viewers_.at(viewer);
+    // Its page runs to the end of the list: a match after its first entry (or
+    // anywhere, on the first page) belongs in it. Anything else the page hears
+    // of through the totals, and asks again.
+    if (!in_scope(v, id) || !matches(entry, *v.query)) continue;
+    if (v.query->offset > 0 && (v.shown.empty() || id < v.shown.front())) continue;
+    v.shown.push_back(id);
+    std::sort(v.shown.begin(), v.shown.end());
+    watchers_[id].insert(viewer);
+    if (v.shown.size() >= v.query->limit) joined.push_back(viewer);
+  }
+  for (PeerId viewer : joined) open_pages_.erase(viewer);
+}
+
+Actions SessionTable::resync(PeerId viewer) const {
+  Actions out;
+  auto it = viewers_.find(viewer);
+  if (it == viewers_.end()) return out;
+  proto::CameraUpdate update;
+  for (const auto &id : it->second.shown)
+    if (auto cam = cameras_.find(id); cam != cameras_.end()) update.cameras.push_back(cam->second.entry);
+  if (!update.cameras.empty()) to_viewer(out, viewer, std::move(update));
+  to_viewer(out, viewer, proto::TotalsUpdate{totals(it->second.scope)});
+  return out;
 }
 
 SessionTable::Session *SessionTable::session_for(const std::string &id, PeerId Session::*end, PeerId peer) {
@@ -62,6 +207,19 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
   if (it == sessions_.end()) return;
   const Session s = it->second;
   sessions_.erase(it);
+  if (auto a = agent_sessions_.find(s.agent); a != agent_sessions_.end()) {
+    a->second.erase(id);
+    if (a->second.empty()) agent_sessions_.erase(a);
+  }
+  if (auto v = viewers_.find(s.viewer); v != viewers_.end()) {
+    v->second.sessions.erase(id);
+    if (auto c = client_sessions_.find(v->second.client); c != client_sessions_.end() && --c->second == 0)
+      client_sessions_.erase(c);
+  }
+  if (auto cam = cameras_.find(s.camera); cam != cameras_.end()) {
+    --cam->second.entry.viewers;
+    changed(s.camera, true);
+  }
   if (tell_agent) to_agent(out, s.agent, proto::SessionEnd{id, reason});
   if (tell_viewer) to_viewer(out, s.viewer, proto::SessionEnd{id, reason});
 }
@@ -97,6 +255,7 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
   }
   auto &owned = agents_[agent];
   for (const auto &info : hello.cameras) {
+    const bool fresh = !cameras_.count(info.id);
     Camera &camera = cameras_[info.id];
     camera.agent = agent;
     camera.capturing = true;  // until its status says otherwise
@@ -104,29 +263,30 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     reset_figures(camera.entry);
     refresh_online(camera);
     if (std::find(owned.begin(), owned.end(), info.id) == owned.end()) owned.push_back(info.id);
+    if (fresh) added(info.id);
+    changed(info.id, true);
   }
-  refresh_viewer_counts();
   to_agent(out, agent, proto::AgentWelcome{ice_servers_});
-  broadcast_cameras(out);
+  send_updates(out);
   return out;
 }
 
 void SessionTable::forget_agent(PeerId agent, Actions &out) {
   auto it = agents_.find(agent);
   if (it == agents_.end()) return;
-  std::vector<std::string> ending;
-  for (const auto &[id, s] : sessions_)
-    if (s.agent == agent) ending.push_back(id);
-  for (const auto &id : ending) end_session(id, "camera_offline", false, true, out);
+  if (auto own = agent_sessions_.find(agent); own != agent_sessions_.end()) {
+    const std::set<std::string> ending = own->second;
+    for (const auto &id : ending) end_session(id, "camera_offline", false, true, out);
+  }
   for (const auto &camera_id : it->second) {
     auto cam = cameras_.find(camera_id);
     if (cam == cameras_.end() || cam->second.agent != agent) continue;
     cam->second.agent = 0;
     reset_figures(cam->second.entry);
     refresh_online(cam->second);
+    changed(camera_id, true);
   }
   agents_.erase(it);
-  refresh_viewer_counts();
 }
 
 void SessionTable::refresh_online(Camera &camera) {
@@ -139,7 +299,8 @@ void SessionTable::refresh_online(Camera &camera) {
 Actions SessionTable::camera_state(const control::CameraState &state) {
   Actions out;
   auto it = cameras_.find(state.camera);
-  if (it == cameras_.end()) {
+  const bool fresh = it == cameras_.end();
+  if (fresh) {
     if (!state.online) return out;  // an offline camera this relay never saw: nothing to show
     it = cameras_.emplace(state.camera, Camera{}).first;
     it->second.entry.info.id = state.camera;
@@ -157,8 +318,10 @@ Actions SessionTable::camera_state(const control::CameraState &state) {
   }
   camera.entry.state = state;
   refresh_online(camera);
-  // Figures change at every state message: pages hear of it at the state's pace.
-  if (!(before == camera.entry)) broadcast_cameras(out);
+  if (fresh) added(state.camera);
+  // Figures change at every state message: pages hear of them at most once a second.
+  if (!(before == camera.entry)) changed(state.camera, urgent_change(before, camera.entry) || !before.state);
+  send_updates(out);
   return out;
 }
 
@@ -169,7 +332,7 @@ Actions SessionTable::agent_gone(PeerId agent) {
   devices_.erase(agent);
   if (!agents_.count(agent)) return out;
   forget_agent(agent, out);
-  broadcast_cameras(out);
+  send_updates(out);
   return out;
 }
 
@@ -203,8 +366,6 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
   } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
     if (!session_for(end->session, &Session::agent, agent)) return out;  // already gone: nothing to tell anyone
     end_session(end->session, end->reason, false, true, out);
-    refresh_viewer_counts();
-    broadcast_cameras(out);
   } else if (auto *status = std::get_if<proto::Status>(&message)) {
     auto cam = cameras_.find(status->camera);
     if (cam == cameras_.end() || cam->second.agent != agent) {
@@ -216,8 +377,7 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
     // The camera failed or came back: the agent ended its sessions itself.
     cam->second.capturing = status->capturing;
     refresh_online(cam->second);
-    // One decimal: the camera list goes to every page, and a change in the
-    // noise of a measurement is not worth a broadcast.
+    // One decimal: a change in the noise of a measurement is not news.
     const auto tenth = [](double v) { return std::round(v * 10) / 10; };
     e.branches = status->branches;
     e.fps_measured = tenth(status->fps);
@@ -226,46 +386,90 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
       e.info.width = status->width;
       e.info.height = status->height;
     }
-    if (!(before == e)) broadcast_cameras(out);
+    if (!(before == e)) changed(status->camera, urgent_change(before, e));
   } else if (auto *report = std::get_if<proto::Error>(&message)) {
     out.logs.push_back({agent, true, "reports: " + report->code + ": " + report->message});
   }
   // Heartbeat: nothing to do.
+  send_updates(out);
   return out;
 }
 
 Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client, auth::Role role) {
   Actions out;
-  clients_[viewer] = std::move(client);
-  roles_[viewer] = role;
-  viewers_[viewer] = std::move(only);
-  to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, cameras(viewers_[viewer])});
+  Viewer &v = viewers_[viewer];
+  v.scope = std::move(only);
+  v.role = role;
+  v.client = std::move(client);
+  // It starts subscribed to the first page of the list.
+  proto::CameraPage page = list(v.scope, proto::CameraQuery{});
+  std::vector<std::string> ids;
+  for (const auto &e : page.cameras) ids.push_back(e.info.id);
+  subscribe(viewer, v, std::move(ids), proto::CameraQuery{});
+  to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, std::move(page)});
   return out;
 }
 
 Actions SessionTable::viewer_gone(PeerId viewer) {
   Actions out;
-  clients_.erase(viewer);
-  roles_.erase(viewer);
-  if (!viewers_.erase(viewer)) return out;
-  std::vector<std::string> ending;
-  for (const auto &[id, s] : sessions_)
-    if (s.viewer == viewer) ending.push_back(id);
+  auto it = viewers_.find(viewer);
+  if (it == viewers_.end()) return out;
+  subscribe(viewer, it->second, {}, std::nullopt);
+  const std::set<std::string> ending = it->second.sessions;
   for (const auto &id : ending) end_session(id, "viewer_gone", true, false, out);
-  if (!ending.empty()) {
-    refresh_viewer_counts();
-    broadcast_cameras(out);
+  viewers_.erase(viewer);
+  urgent_.erase(viewer);
+  send_updates(out);
+  return out;
+}
+
+Actions SessionTable::viewer_subscribe(PeerId viewer, const proto::Subscribe &request) {
+  Actions out;
+  auto it = viewers_.find(viewer);
+  if (it == viewers_.end()) return out;
+  Viewer &v = it->second;
+  auto refuse = [&](const std::string &code, const std::string &text) {
+    out.logs.push_back({viewer, true, "subscribe refused: " + text});
+    to_viewer(out, viewer, proto::Error{code, text, "", request.ref});
+  };
+  if (request.ids.size() > proto::kMaxSubscription) {
+    refuse("too_large", "subscribe: " + std::to_string(request.ids.size()) + " ids; at most " +
+                            std::to_string(proto::kMaxSubscription) + " (page through the list instead)");
+    return out;
   }
+  if (request.query.limit > proto::kMaxSubscription) {
+    refuse("too_large", "subscribe: limit " + std::to_string(request.query.limit) + "; at most " +
+                            std::to_string(proto::kMaxSubscription));
+    return out;
+  }
+  proto::Cameras reply{request.ref, {}};
+  std::vector<std::string> ids;
+  if (!request.ids.empty()) {
+    // Cameras outside the token's scope are as if they did not exist; ids not seen
+    // yet are kept, so a page waiting for its camera hears when it comes.
+    for (const auto &id : request.ids)
+      if (in_scope(v, id) && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (const auto &id : ids)
+      if (auto cam = cameras_.find(id); cam != cameras_.end()) reply.page.cameras.push_back(cam->second.entry);
+    reply.page.total = reply.page.cameras.size();
+    reply.page.totals = totals(v.scope);
+  } else {
+    reply.page = list(v.scope, request.query);
+    for (const auto &e : reply.page.cameras) ids.push_back(e.info.id);
+  }
+  subscribe(viewer, v, std::move(ids), request.ids.empty() ? std::optional(request.query) : std::nullopt);
+  to_viewer(out, viewer, std::move(reply));
   return out;
 }
 
 Actions SessionTable::viewer_command(PeerId viewer, const proto::CommandRequest &command) {
   Actions out;
-  const auto scope = viewers_.find(viewer);
-  if (scope == viewers_.end()) return out;
+  const auto v = viewers_.find(viewer);
+  if (v == viewers_.end()) return out;
   auth::Claims claims;
-  claims.cameras = scope->second;
-  claims.role = roles_.count(viewer) ? roles_.at(viewer) : auth::Role::Viewer;
+  claims.cameras = v->second.scope;
+  claims.role = v->second.role;
   if (auto allowed = may_command(claims, command.camera); !allowed) {
     control::Ack a = control::error_ack(allowed.error().code, allowed.error().message);
     a.type = command.command;
@@ -277,73 +481,79 @@ Actions SessionTable::viewer_command(PeerId viewer, const proto::CommandRequest 
   return out;
 }
 
-Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms) {
+Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int64_t now_ms) {
   Actions out;
+  auto refuse = [&](const std::string &code, const std::string &text) {
+    to_viewer(out, viewer, proto::Error{code, text, "", watch.ref});
+  };
+  auto vit = viewers_.find(viewer);
+  if (vit == viewers_.end()) return out;
+  Viewer &v = vit->second;
+  auto cam = cameras_.find(watch.camera);
+  // A camera outside the viewer's token is answered like one that does not exist.
+  if (cam == cameras_.end() || !in_scope(v, watch.camera)) {
+    refuse("unknown_camera", "there is no camera '" + watch.camera + "'");
+    return out;
+  }
+  if (cam->second.agent == 0) {
+    refuse("camera_offline", "camera '" + watch.camera + "' is offline");
+    return out;
+  }
+  if (!cam->second.capturing) {
+    refuse("camera_offline", "camera '" + watch.camera +
+                                 "' delivers no video: it failed or was unplugged, and its "
+                                 "agent is trying to open it again");
+    return out;
+  }
+  size_t pending = 0;
+  for (const auto &id : v.sessions)
+    if (auto s = sessions_.find(id); s != sessions_.end()) pending += !s->second.answered;
+  const auto of_client_it = v.client.empty() ? client_sessions_.end() : client_sessions_.find(v.client);
+  const size_t of_client = of_client_it == client_sessions_.end() ? 0 : of_client_it->second;
+  const size_t of_camera = size_t(cam->second.entry.viewers);
+  if (of_client >= limits_.sessions_per_client) {
+    refuse("too_many_sessions", "this client already watches " + std::to_string(of_client) + " sessions");
+    return out;
+  }
+  if (pending >= limits_.pending_per_viewer) {
+    refuse("too_many_pending", "this connection already has " + std::to_string(pending) +
+                                   " unanswered sessions; ask again once one is answered");
+    return out;
+  }
+  if (v.sessions.size() >= limits_.sessions_per_viewer) {
+    refuse("too_many_sessions", "this connection already watches " + std::to_string(v.sessions.size()) + " sessions");
+    return out;
+  }
+  if (of_camera >= limits_.sessions_per_camera) {
+    refuse("too_many_sessions", "camera '" + watch.camera + "' already has " + std::to_string(of_camera) + " viewers");
+    return out;
+  }
+  Session s{new_session_id_(), watch.camera, cam->second.agent, viewer, now_ms, false};
+  sessions_[s.id] = s;
+  agent_sessions_[s.agent].insert(s.id);
+  v.sessions.insert(s.id);
+  if (!v.client.empty()) ++client_sessions_[v.client];
+  ++cam->second.entry.viewers;
+  changed(watch.camera, true);
+  // Both ends get the same ICE servers: the relay's own plus TURN credentials
+  // for this session alone, valid for its lifetime.
+  std::vector<proto::IceServer> servers = ice_servers_;
+  if (mint_ice_) {
+    const int64_t lifetime_ms = limits_.session_lifetime_ms ? limits_.session_lifetime_ms : 24LL * 3600 * 1000;
+    for (auto &server : mint_ice_(s.id, lifetime_ms / 1000)) servers.push_back(std::move(server));
+  }
+  to_viewer(out, viewer, proto::SessionStarted{watch.ref, s.id, s.camera, servers});
+  to_agent(out, s.agent, proto::Offer{s.id, s.camera, watch.sdp, servers});
+  send_updates(out);
+  return out;
+}
+
+Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms) {
   if (auto *command = std::get_if<proto::CommandRequest>(&message)) return viewer_command(viewer, *command);
-  if (auto *watch = std::get_if<proto::Watch>(&message)) {
-    auto refuse = [&](const std::string &code, const std::string &text) {
-      to_viewer(out, viewer, proto::Error{code, text, "", watch->ref});
-    };
-    auto cam = cameras_.find(watch->camera);
-    // A camera outside the viewer's token is answered like one that does not exist.
-    if (cam == cameras_.end() || !viewer_may_see(viewer, watch->camera)) {
-      refuse("unknown_camera", "there is no camera '" + watch->camera + "'");
-      return out;
-    }
-    if (cam->second.agent == 0) {
-      refuse("camera_offline", "camera '" + watch->camera + "' is offline");
-      return out;
-    }
-    if (!cam->second.capturing) {
-      refuse("camera_offline", "camera '" + watch->camera +
-                                   "' delivers no video: it failed or was unplugged, and its "
-                                   "agent is trying to open it again");
-      return out;
-    }
-    size_t of_viewer = 0, of_camera = 0, pending = 0, of_client = 0;
-    auto client_of = [this](PeerId v) {
-      auto it = clients_.find(v);
-      return it == clients_.end() ? std::string() : it->second;
-    };
-    const std::string client = client_of(viewer);
-    for (const auto &[id, s] : sessions_) {
-      of_viewer += s.viewer == viewer;
-      of_camera += s.camera == watch->camera;
-      pending += s.viewer == viewer && !s.answered;
-      of_client += !client.empty() && client_of(s.viewer) == client;
-    }
-    if (of_client >= limits_.sessions_per_client) {
-      refuse("too_many_sessions", "this client already watches " + std::to_string(of_client) + " sessions");
-      return out;
-    }
-    if (pending >= limits_.pending_per_viewer) {
-      refuse("too_many_pending", "this connection already has " + std::to_string(pending) +
-                                     " unanswered sessions; ask again once one is answered");
-      return out;
-    }
-    if (of_viewer >= limits_.sessions_per_viewer) {
-      refuse("too_many_sessions", "this connection already watches " + std::to_string(of_viewer) + " sessions");
-      return out;
-    }
-    if (of_camera >= limits_.sessions_per_camera) {
-      refuse("too_many_sessions",
-             "camera '" + watch->camera + "' already has " + std::to_string(of_camera) + " viewers");
-      return out;
-    }
-    Session s{new_session_id_(), watch->camera, cam->second.agent, viewer, now_ms, false};
-    sessions_[s.id] = s;
-    // Both ends get the same ICE servers: the relay's own plus TURN credentials
-    // for this session alone, valid for its lifetime.
-    std::vector<proto::IceServer> servers = ice_servers_;
-    if (mint_ice_) {
-      const int64_t lifetime_ms = limits_.session_lifetime_ms ? limits_.session_lifetime_ms : 24LL * 3600 * 1000;
-      for (auto &server : mint_ice_(s.id, lifetime_ms / 1000)) servers.push_back(std::move(server));
-    }
-    to_viewer(out, viewer, proto::SessionStarted{watch->ref, s.id, s.camera, servers});
-    to_agent(out, s.agent, proto::Offer{s.id, s.camera, watch->sdp, servers});
-    refresh_viewer_counts();
-    broadcast_cameras(out);
-  } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
+  if (auto *watch = std::get_if<proto::Watch>(&message)) return viewer_watch(viewer, *watch, now_ms);
+  if (auto *request = std::get_if<proto::Subscribe>(&message)) return viewer_subscribe(viewer, *request);
+  Actions out;
+  if (auto *ice = std::get_if<proto::Ice>(&message)) {
     Session *s = session_for(ice->session, &Session::viewer, viewer);
     if (!s) {
       to_viewer(out, viewer, proto::Error{"unknown_session", "no session " + ice->session, ice->session, ""});
@@ -356,8 +566,7 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
       return out;
     }
     end_session(stop->session, "viewer_left", true, false, out);
-    refresh_viewer_counts();
-    broadcast_cameras(out);
+    send_updates(out);
   }
   return out;
 }
@@ -375,10 +584,22 @@ Actions SessionTable::tick(int64_t now_ms) {
   for (const auto &id : late) end_session(id, "timeout", true, true, out);
   // Past its lifetime (its TURN credentials expire): the page asks again.
   for (const auto &id : old) end_session(id, "lifetime", true, true, out);
-  late.insert(late.end(), old.begin(), old.end());
-  if (!late.empty()) {
-    refresh_viewer_counts();
-    broadcast_cameras(out);
+  // Figures that changed since the last tick, one camera_update per page.
+  for (const auto &id : dirty_) {
+    auto pages = watchers_.find(id);
+    if (pages == watchers_.end()) continue;
+    for (PeerId viewer : pages->second) {
+      auto &ids = urgent_[viewer];
+      if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+    }
+  }
+  dirty_.clear();
+  send_updates(out);
+  if (totals_changed_) {
+    totals_changed_ = false;
+    const proto::Totals all = totals(CameraFilter{});
+    for (const auto &[viewer, v] : viewers_)
+      to_viewer(out, viewer, proto::TotalsUpdate{v.scope.empty() ? all : totals(v.scope)});
   }
   return out;
 }

@@ -1,10 +1,17 @@
 // The relay's state, as a plain state machine with no sockets and no timers:
-// who is connected, which cameras exist, which session belongs to whom, and who
-// may do what (an agent announces only its own device; commands need the
-// operator role and a camera in the token's scope). Events go in (a peer joined,
-// said something, left; time passed), and the messages to send, the sockets to
-// close, the commands to forward and the lines to log come out. The socket hub
-// is the thin shell that feeds it; tests drive it directly.
+// who is connected, which cameras exist, which session belongs to whom, which
+// page shows which cameras, and who may do what (an agent announces only its own
+// device; commands need the operator role and a camera in the token's scope).
+// Events go in (a peer joined, said something, left; time passed), and the
+// messages to send, the sockets to close, the commands to forward and the lines
+// to log come out. The socket hub is the thin shell that feeds it; tests drive it
+// directly.
+//
+// Costs follow what changes: an event about a camera costs work for that camera
+// and for the pages subscribed to it, never a pass over the fleet. Pages get
+// `camera_update`s for what they subscribed to: online, connection, viewers and
+// size at once, figures at most once a second (`tick`), and `totals` at most
+// once a second when they changed.
 #pragma once
 
 #include "protocol.hpp"
@@ -14,6 +21,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <variant>
 #include <vector>
@@ -91,25 +100,47 @@ class SessionTable {
   // A command becomes a ForwardCommand when allowed, else a command_result with the refusal.
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);
+  // A fresh copy of what `viewer` subscribed to and the totals: for a page whose
+  // coalesced updates were dropped while it did not keep up.
+  Actions resync(PeerId viewer) const;
   // A camera's retained state from the control plane (MQTT): known cameras and
   // their figures even before (or without) their agent's connection.
   Actions camera_state(const control::CameraState &state);
   bool has_camera(const std::string &id) const;
-  // Ends sessions the agent did not answer in time.
+  // Once a second: ends sessions the agent did not answer in time, sends the
+  // figures that changed since the last tick and the totals if they changed.
   Actions tick(int64_t now_ms);
 
-  std::vector<proto::CameraEntry> cameras() const { return cameras(CameraFilter{}); }
-  std::vector<proto::CameraEntry> cameras(const CameraFilter &only) const;
+  // One page of the list, as `scope` may see it (GET /api/cameras, `subscribe`).
+  proto::CameraPage list(const CameraFilter &scope, const proto::CameraQuery &query) const;
+  proto::Totals totals(const CameraFilter &scope) const;
+  // Every camera (tests).
+  std::vector<proto::CameraEntry> cameras() const;
   bool viewer_may_see(PeerId viewer, const std::string &camera) const;
   size_t agent_count() const { return agents_.size(); }
   size_t viewer_count() const { return viewers_.size(); }
   size_t session_count() const { return sessions_.size(); }
+  size_t camera_count() const { return cameras_.size(); }
+  size_t online_count() const { return online_; }
+  size_t subscription_count() const;     // (page, camera) pairs
+  size_t pending_session_count() const;  // not answered yet
 
  private:
   struct Camera {
     proto::CameraEntry entry;
     PeerId agent = 0;       // 0 = offline
     bool capturing = true;  // its agent's last status: the camera delivers video
+    // Its part in the totals, as last counted.
+    bool counted_online = false;
+    bool counted_watched = false;
+  };
+  struct Viewer {
+    CameraFilter scope;  // from its token; empty: every camera
+    auth::Role role = auth::Role::Viewer;
+    std::string client;
+    std::vector<std::string> shown;           // what it subscribed to
+    std::optional<proto::CameraQuery> query;  // a page of the list (not ids)
+    std::set<std::string> sessions;
   };
   struct Session {
     std::string id;
@@ -121,8 +152,17 @@ class SessionTable {
   };
 
   void end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer, Actions &out);
-  void broadcast_cameras(Actions &out) const;
-  void refresh_viewer_counts();
+  // `id`'s entry changed: `urgent` (online, connection, viewers, size) goes to its
+  // pages with this event's actions, figures wait for the next tick.
+  void changed(const std::string &id, bool urgent);
+  // The urgent updates gathered during one event, one camera_update per page.
+  void send_updates(Actions &out);
+  void recount(Camera &camera);
+  void subscribe(PeerId viewer, Viewer &v, std::vector<std::string> ids,
+                 std::optional<proto::CameraQuery> query = std::nullopt);
+  // A camera new to this relay joins the pages whose list has room for it.
+  void added(const std::string &id);
+  bool in_scope(const Viewer &v, const std::string &camera) const;
   static void to_agent(Actions &out, PeerId peer, proto::RelayToAgent m) { out.sends.push_back({peer, std::move(m)}); }
   static void to_viewer(Actions &out, PeerId peer, proto::RelayToViewer m) {
     out.sends.push_back({peer, std::move(m)});
@@ -141,14 +181,24 @@ class SessionTable {
   std::function<std::string()> new_session_id_;
   MintIce mint_ice_;
   Actions viewer_command(PeerId viewer, const proto::CommandRequest &command);
+  Actions viewer_watch(PeerId viewer, const proto::Watch &watch, int64_t now_ms);
+  Actions viewer_subscribe(PeerId viewer, const proto::Subscribe &request);
 
   std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids (after its hello)
   std::map<PeerId, std::string> devices_;              // agent -> the device id it proved ("" = any)
-  std::map<PeerId, CameraFilter> viewers_;
-  std::map<PeerId, auth::Role> roles_;     // viewer -> its token's role
-  std::map<PeerId, std::string> clients_;  // viewer -> its client
-  std::map<std::string, Camera> cameras_;
+  std::map<PeerId, std::set<std::string>> agent_sessions_;
+  std::map<PeerId, Viewer> viewers_;
+  std::map<std::string, size_t> client_sessions_;  // client -> its sessions across its sockets
+  std::map<std::string, Camera> cameras_;          // in id order: pages of the list
   std::map<std::string, Session> sessions_;
+  // camera id -> the pages subscribed to it (also ids not seen yet: a view page
+  // waiting for its camera).
+  std::map<std::string, std::set<PeerId>> watchers_;
+  std::set<std::string> dirty_;                        // figures changed since the last tick
+  std::set<PeerId> open_pages_;                        // query pages not full: the end of their list is in them
+  std::map<PeerId, std::vector<std::string>> urgent_;  // this event's updates, per page
+  size_t online_ = 0, watched_ = 0;
+  bool totals_changed_ = false;
 };
 
 }  // namespace sl::relay

@@ -47,7 +47,7 @@ test('--check: what the agent would use, and whether relay and broker accept it'
     const token = execFileSync(paths.relay, ['token', '--role', 'viewer', '--ttl', '600', '--token-secret-file',
       path.join(dir, 'token')]).toString().trim();
     const porch = async () => (await (await fetch(`${relay.url}/api/cameras`,
-      { headers: { Authorization: `Bearer ${token}` } })).json()).find((c) => c.id === 'porch');
+      { headers: { Authorization: `Bearer ${token}` } })).json()).cameras.find((c) => c.id === 'porch');
     const base = ['--id', 'porch', '--relay', relayUrl, '--device-secret', secret, '--width', '640', '--height', '480'];
 
     // The agent itself runs meanwhile: the check must not disturb it.

@@ -81,7 +81,7 @@ test('commands over MQTT: each type answered once, with its effect', async () =>
     });
     assert.equal(await page.evaluate(() => window.sightline.sessions.get('cam').session), session, 'same session');
     await waitFor('the camera list to say 640x480', async () => {
-      const cams = await (await fetch(`${relay.url}/api/cameras`)).json();
+      const cams = (await (await fetch(`${relay.url}/api/cameras`)).json()).cameras;
       return cams[0].width === 640 && cams[0].state?.width === 640;
     });
 

@@ -55,7 +55,7 @@ test('the shipped mosquitto ACL confines each camera to its own topics', async (
     assert.ok(!observer.messages.some((m) => m.topic === 'sightline/cam-a/state' && JSON.parse(m.payload).online === false),
       'the forged state never got through');
     assert.ok(!observer.messages.some((m) => m.topic === 'sightline/cam-a/ack' && JSON.parse(m.payload).id === 'forged-1'));
-    const camA = (await (await fetch(`${relay.url}/api/cameras`)).json()).find((c) => c.id === 'cam-a');
+    const camA = (await (await fetch(`${relay.url}/api/cameras`)).json()).cameras.find((c) => c.id === 'cam-a');
     assert.equal(camA.connected, true);
   });
 });

@@ -48,7 +48,7 @@ test('tokens, roles, camera lists, device secrets, origins, floods', async () =>
     const admin = token('--role', 'admin', '--ttl', '600');
     const api = (p, t, init = {}) => fetch(`${relay.url}${p}`,
       { ...init, headers: { ...(t ? { Authorization: `Bearer ${t}` } : {}), ...(init.headers || {}) } });
-    const listed = async () => (await (await api('/api/cameras', admin)).json()).map((c) => c.id);
+    const listed = async () => (await (await api('/api/cameras', admin)).json()).cameras.map((c) => c.id);
 
     // Agents: the right secret gets in; a wrong one, or another device's, does not.
     await startAgent(stack, relay.port, 'cam-a', ['--device-secret', devices['cam-a'], '--width', '640', '--height', '480'],
@@ -101,7 +101,7 @@ test('tokens, roles, camera lists, device secrets, origins, floods', async () =>
 
     // A token limited to cam-a sees nothing else, as if the rest did not exist.
     const onlyA = token('--role', 'operator', '--ttl', '600', '--cameras', 'cam-a');
-    assert.deepEqual((await (await api('/api/cameras', onlyA)).json()).map((c) => c.id), ['cam-a']);
+    assert.deepEqual((await (await api('/api/cameras', onlyA)).json()).cameras.map((c) => c.id), ['cam-a']);
     const hidden = await api('/api/cameras/cam-b/commands', onlyA, { method: 'POST', body: '{"type":"get_state"}' });
     assert.equal(hidden.status, 404);
     assert.equal((await api('/api/cameras/cam-b/snapshot.jpg', onlyA)).status, 404);
@@ -145,7 +145,7 @@ test('tokens, roles, camera lists, device secrets, origins, floods', async () =>
     await startAgent(stack, relay.port, 'cam-d', ['--device-secret', devices['cam-d'], '--width', '320', '--height', '240'],
       { wait: false });
     await waitFor('cam-d listed, cam-b gone', async () => {
-      const list = await (await api('/api/cameras', admin)).json();
+      const list = (await (await api('/api/cameras', admin)).json()).cameras;
       return list.find((c) => c.id === 'cam-d')?.connected && !list.find((c) => c.id === 'cam-b')?.connected;
     });
     assert.match(relay.proc.output(), /device cam-b: no longer in the device list as it was; closing/);
@@ -154,7 +154,7 @@ test('tokens, roles, camera lists, device secrets, origins, floods', async () =>
     fs.writeFileSync(devicesFile, 'cam-a short\n');
     relay.proc.child.kill('SIGHUP');
     await waitFor('the bad list refused', () => /reload: .*Keeping the previous list/.test(relay.proc.output()));
-    assert.ok((await (await api('/api/cameras', admin)).json()).find((c) => c.id === 'cam-d')?.connected);
+    assert.ok((await (await api('/api/cameras', admin)).json()).cameras.find((c) => c.id === 'cam-d')?.connected);
   });
 });
 
@@ -186,7 +186,7 @@ test('limits: sessions per socket, client and camera, pending sessions, slow han
     const agent = await peer(`${ws}/ws/agent`);
     const cam = (id) => ({ id, width: 640, height: 480, fps: 30, codec: 'H264', source: 'test', encoder: 'x264enc' });
     agent.send({ type: 'hello', protocol: 1, agent: 'fake', cameras: [cam('cam-x'), cam('cam-y')] });
-    await waitFor('the cameras listed', async () => (await (await fetch(`${relay.url}/api/cameras`)).json()).length === 2);
+    await waitFor('the cameras listed', async () => (await (await fetch(`${relay.url}/api/cameras`)).json()).cameras.length === 2);
     const answer = async (session) => {
       await waitFor(`offer for ${session}`, () => agent.got.find((m) => m.type === 'offer' && m.session === session));
       agent.send({ type: 'answer', session, sdp: 'v=0' });
@@ -267,7 +267,7 @@ test('limits: sessions per socket, client and camera, pending sessions, slow han
     assert.equal(s11.type, 'session', 'the slot freed on cam-x');
     await answer(s11.session);
     refused(await watch(other, 'r12', 'cam-x'), /camera 'cam-x' already has 4/);
-    const listed = await (await fetch(`${relay.url}/api/cameras`)).json();
+    const listed = (await (await fetch(`${relay.url}/api/cameras`)).json()).cameras;
     assert.equal(listed.find((c) => c.id === 'cam-x').viewers, 4);
 
     // CORS only for the configured origin.
@@ -312,7 +312,7 @@ test('a refused page stops asking, a failing one backs off', async () => {
     });
     const cam = (id) => ({ id, width: 640, height: 480, fps: 30, codec: 'H264', source: 'test', encoder: 'x264enc' });
     agent.send({ type: 'hello', protocol: 1, agent: 'fake', cameras: [cam('cam-full'), cam('cam-mute')] });
-    await waitFor('the cameras listed', async () => (await (await fetch(`${relay.url}/api/cameras`)).json()).length === 2);
+    await waitFor('the cameras listed', async () => (await (await fetch(`${relay.url}/api/cameras`)).json()).cameras.length === 2);
     const holder = await peer(`${ws}/ws/viewer`);
     holder.send({ type: 'watch', ref: 'hold', camera: 'cam-full', sdp: 'v=0' });
     const held = await holder.reply('hold');

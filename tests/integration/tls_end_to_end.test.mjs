@@ -91,7 +91,7 @@ test('MQTT over TLS with user and password: commands flow; wrong password or unk
     assert.doesNotMatch(doubting.output(), /mqtt: connected/);
     // The video side does not depend on the broker: both cameras still come online.
     await waitFor('the refused agents still stream', async () => {
-      const list = await (await fetch(`${relay.url}/api/cameras`)).json();
+      const list = (await (await fetch(`${relay.url}/api/cameras`)).json()).cameras;
       return ['wrong', 'doubting'].every((id) => list.find((c) => c.id === id)?.connected);
     });
   });

@@ -63,7 +63,7 @@ TEST_CASE("each session gets its own TURN credentials, the same at both ends, an
   // Answered sessions live until their lifetime, then both ends are told.
   table.agent_message(1, proto::Answer{"s1", "answer"});
   table.agent_message(1, proto::Answer{"s2", "answer"});
-  CHECK(table.tick(50000).sends.empty());
+  CHECK(of<proto::SessionEnd, proto::RelayToViewer>(table.tick(50000), 10).empty());
   auto ended = table.tick(61500);
   auto ends = of<proto::SessionEnd, proto::RelayToViewer>(ended, 10);
   REQUIRE(ends.size() == 1);

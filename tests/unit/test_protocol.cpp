@@ -50,7 +50,8 @@ TEST_CASE("every message survives a round trip through JSON") {
   state.height = 720;
   state.updated_at_ms = 1700000000000;
   CameraEntry with_state{cam, true, false, 0, 0, 0.0, 0.0, state};
-  CHECK(as<RelayToViewer, Cameras>(parse_relay_to_viewer(to_json(Cameras{{with_state}}))).cameras[0] == with_state);
+  CHECK(as<RelayToViewer, CameraUpdate>(parse_relay_to_viewer(to_json(CameraUpdate{{with_state}}))).cameras[0] ==
+        with_state);
 
   CommandRequest command{"c1", "cam-1", "set_video", R"({"width":640,"height":480})", 5000};
   CHECK(as<ViewerToRelay, CommandRequest>(parse_viewer_to_relay(to_json(command))) == command);
@@ -59,9 +60,16 @@ TEST_CASE("every message survives a round trip through JSON") {
   ack.type = "set_video";
   CommandResult result{"c1", "cam-1", ack};
   CHECK(as<RelayToViewer, CommandResult>(parse_relay_to_viewer(to_json(result))) == result);
-  ViewerWelcome welcome{{IceServer{{"stun:x:1"}, "", ""}}, {entry}};
+  const CameraPage page{{entry}, 40, 24, Totals{100, 60, 40, 3}};
+  ViewerWelcome welcome{{IceServer{{"stun:x:1"}, "", ""}}, page};
   CHECK(as<RelayToViewer, ViewerWelcome>(parse_relay_to_viewer(to_json(welcome))) == welcome);
-  CHECK(as<RelayToViewer, Cameras>(parse_relay_to_viewer(to_json(Cameras{{entry}}))).cameras[0] == entry);
+  CHECK(as<RelayToViewer, Cameras>(parse_relay_to_viewer(to_json(Cameras{"s1", page}))) == Cameras{"s1", page});
+  CHECK(as<RelayToViewer, TotalsUpdate>(parse_relay_to_viewer(to_json(TotalsUpdate{page.totals}))).totals ==
+        page.totals);
+  Subscribe by_query{"s2", {}, CameraQuery{"porch", false, 48, 24}};
+  CHECK(as<ViewerToRelay, Subscribe>(parse_viewer_to_relay(to_json(by_query))) == by_query);
+  Subscribe by_ids{"s3", {"cam-1", "cam-2"}, CameraQuery{}};
+  CHECK(as<ViewerToRelay, Subscribe>(parse_viewer_to_relay(to_json(by_ids))) == by_ids);
 
   Watch watch{"r1", "cam-1", "v=0\r\n"};
   CHECK(as<ViewerToRelay, Watch>(parse_viewer_to_relay(to_json(watch))) == watch);
@@ -75,12 +83,24 @@ TEST_CASE("every message survives a round trip through JSON") {
   CHECK(std::holds_alternative<Heartbeat>(*parse_viewer_to_relay(R"({"type":"heartbeat"})")));
 }
 
-TEST_CASE("the camera list is a plain JSON array") {
+TEST_CASE("a page of the camera list says how many match and the totals") {
   CameraEntry e{{"a", 640, 480, 30, "H264", "test", "x264enc"}, false, 0, 0, 0, 0};
-  const std::string json = cameras_to_json_array({e});
-  CHECK(json.front() == '[');
-  CHECK(json.find("\"id\":\"a\"") != std::string::npos);
+  const std::string json = page_to_json(CameraPage{{e}, 7, 5, Totals{9, 2, 7, 1}}, 1);
+  CHECK(json.find("\"cameras\":[{\"id\":\"a\"") != std::string::npos);
   CHECK(json.find("\"online\":false") != std::string::npos);
+  CHECK(json.find("\"total\":7,\"offset\":5") != std::string::npos);
+  CHECK(json.find("\"totals\":{\"cameras\":9,\"online\":2,\"offline\":7,\"watched\":1}") != std::string::npos);
+  CHECK(json.find("\"limit\":1") != std::string::npos);
+}
+
+TEST_CASE("a subscription is checked as it is read") {
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"subscribe","ids":[]})")).message.find("must not be empty") !=
+        std::string::npos);
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"subscribe","ids":["a b"]})")).code == "bad_message");
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"subscribe","limit":0})")).code == "bad_message");
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"subscribe","online":"yes"})")).code == "bad_message");
+  auto plain = as<ViewerToRelay, Subscribe>(parse_viewer_to_relay(R"({"type":"subscribe"})"));
+  CHECK(plain.query == CameraQuery{});
 }
 
 TEST_CASE("malformed input is refused with a reason") {

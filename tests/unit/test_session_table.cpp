@@ -56,12 +56,13 @@ TEST_CASE("an agent's hello brings its camera online for viewers") {
   auto joined = f.table.viewer_joined(kViewer);
   auto welcome = sent<proto::ViewerWelcome>(joined, kViewer);
   REQUIRE(welcome.size() == 1);
-  CHECK(welcome[0].cameras.empty());
+  CHECK(welcome[0].page.cameras.empty());
   CHECK(welcome[0].ice_servers.size() == 1);
 
+  // Its first page of the list has room: the new camera joins it.
   auto a = f.table.agent_hello(kAgent, Fixture::hello("cam"));
   CHECK(sent<proto::AgentWelcome>(a, kAgent).size() == 1);
-  auto update = sent<proto::Cameras>(a, kViewer);
+  auto update = sent<proto::CameraUpdate>(a, kViewer);
   REQUIRE(update.size() == 1);
   REQUIRE(update[0].cameras.size() == 1);
   CHECK(update[0].cameras[0].online);
@@ -126,7 +127,7 @@ TEST_CASE("an agent that leaves ends its sessions and its camera goes offline") 
   REQUIRE(ends.size() == 1);
   CHECK(ends[0].session == s);
   CHECK(ends[0].reason == "camera_offline");
-  auto update = sent<proto::Cameras>(gone, kViewer);
+  auto update = sent<proto::CameraUpdate>(gone, kViewer);
   REQUIRE_FALSE(update.empty());
   CHECK_FALSE(update.back().cameras.at(0).online);
   // Still listed, offline; watching it now is refused.
@@ -141,6 +142,7 @@ TEST_CASE("an unanswered session times out on both ends") {
   f.table.agent_hello(kAgent, Fixture::hello("cam"));
   f.table.viewer_joined(kViewer);
   const std::string s = start_session(f, kViewer, "cam");
+  f.table.tick(0);  // the totals changed: the first tick tells the page
   CHECK(f.table.tick(9000).sends.empty());
   auto late = f.table.tick(10001);
   CHECK(sent<proto::SessionEnd>(late, kViewer).at(0).reason == "timeout");
@@ -148,7 +150,7 @@ TEST_CASE("an unanswered session times out on both ends") {
   // An answered session does not time out.
   const std::string s2 = start_session(f, kViewer, "cam");
   f.table.agent_message(kAgent, proto::Answer{s2, "sdp"});
-  CHECK(f.table.tick(100000).sends.empty());
+  CHECK(sent<proto::SessionEnd>(f.table.tick(100000), kViewer).empty());
 }
 
 TEST_CASE("unknown cameras and other peers' sessions are refused") {
@@ -193,12 +195,18 @@ TEST_CASE("status figures reach the camera list") {
   Fixture f;
   f.table.agent_hello(kAgent, Fixture::hello("cam"));
   f.table.viewer_joined(kViewer);
+  f.table.tick(0);
   auto a = f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.5, 1900, 640, 480});
-  CHECK(sent<proto::Cameras>(a, kViewer).size() == 1);
+  // Figures wait for the next tick, and several changes make one update.
+  CHECK(sent<proto::CameraUpdate>(a, kViewer).empty());
+  f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.0, 1950, 640, 480});
+  auto ticked = sent<proto::CameraUpdate>(f.table.tick(1000), kViewer);
+  REQUIRE(ticked.size() == 1);
+  CHECK(ticked[0].cameras.at(0).fps_measured == 29.0);
   CHECK(f.table.cameras()[0].branches == 2);
-  CHECK(f.table.cameras()[0].fps_measured == 29.5);
-  // The same figures again are not broadcast.
-  CHECK(f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.5, 1900, 640, 480}).sends.empty());
+  // The same figures again tell nobody.
+  CHECK(f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.0, 1950, 640, 480}).sends.empty());
+  CHECK(sent<proto::CameraUpdate>(f.table.tick(2000), kViewer).empty());
 }
 
 TEST_CASE("a camera whose agent says it delivers no video is offline and refuses viewers") {
@@ -206,7 +214,7 @@ TEST_CASE("a camera whose agent says it delivers no video is offline and refuses
   f.table.agent_hello(kAgent, Fixture::hello("cam"));
   f.table.viewer_joined(kViewer);
   auto failed = f.table.agent_message(kAgent, proto::Status{"cam", 0, 0, 0, 640, 480, false});
-  auto update = sent<proto::Cameras>(failed, kViewer);
+  auto update = sent<proto::CameraUpdate>(failed, kViewer);
   REQUIRE(update.size() == 1);
   CHECK_FALSE(update[0].cameras[0].online);
   CHECK(update[0].cameras[0].connected);  // its agent is still here
@@ -217,7 +225,7 @@ TEST_CASE("a camera whose agent says it delivers no video is offline and refuses
   CHECK(refused[0].message.find("unplugged") != std::string::npos);
 
   auto back = f.table.agent_message(kAgent, proto::Status{"cam", 0, 30, 2000, 640, 480, true});
-  REQUIRE(sent<proto::Cameras>(back, kViewer).size() == 1);
+  REQUIRE(sent<proto::CameraUpdate>(back, kViewer).size() == 1);
   CHECK(f.table.cameras()[0].online);
   start_session(f, kViewer, "cam");
 }
@@ -249,7 +257,7 @@ TEST_CASE("retained control-plane state makes a camera known before its agent co
   state.bitrate_target_kbps = 1500;
   state.codec = "H264";
   auto a = f.table.camera_state(state);
-  auto update = sent<proto::Cameras>(a, kViewer);
+  auto update = sent<proto::CameraUpdate>(a, kViewer);
   REQUIRE(update.size() == 1);
   REQUIRE(update[0].cameras.size() == 1);
   const auto &entry = update[0].cameras[0];
@@ -262,7 +270,7 @@ TEST_CASE("retained control-plane state makes a camera known before its agent co
   CHECK(f.table.has_camera("cam"));
 
   // The same state again changes nothing and tells nobody.
-  CHECK(sent<proto::Cameras>(f.table.camera_state(state), kViewer).empty());
+  CHECK(sent<proto::CameraUpdate>(f.table.camera_state(state), kViewer).empty());
 
   // The agent connects, then dies: the last will turns the camera offline.
   f.table.agent_hello(kAgent, Fixture::hello("cam"));
@@ -272,7 +280,7 @@ TEST_CASE("retained control-plane state makes a camera known before its agent co
   control::CameraState will;
   will.camera = "cam";
   a = f.table.camera_state(will);
-  update = sent<proto::Cameras>(a, kViewer);
+  update = sent<proto::CameraUpdate>(a, kViewer);
   REQUIRE(update.size() == 1);
   CHECK_FALSE(update[0].cameras[0].online);
 }
@@ -293,8 +301,9 @@ TEST_CASE("a viewer whose token names cameras sees and watches only those") {
   auto joined = f.table.viewer_joined(kViewer, {"porch"});
   auto welcome = sent<proto::ViewerWelcome>(joined, kViewer);
   REQUIRE(welcome.size() == 1);
-  REQUIRE(welcome[0].cameras.size() == 1);
-  CHECK(welcome[0].cameras[0].info.id == "porch");
+  REQUIRE(welcome[0].page.cameras.size() == 1);
+  CHECK(welcome[0].page.cameras[0].info.id == "porch");
+  CHECK(welcome[0].page.totals.cameras == 1);  // the totals count only what the token may see
   auto refused = f.table.viewer_message(kViewer, proto::Watch{"r1", "garage", "sdp"}, 0);
   auto errors = sent<proto::Error>(refused, kViewer);
   REQUIRE(errors.size() == 1);
@@ -316,7 +325,7 @@ TEST_CASE("an agent announces only its own device: another id is refused and its
   REQUIRE(a.closes.size() == 1);
   CHECK(a.closes[0].peer == kAgent);
   CHECK(a.closes[0].code == 1008);
-  CHECK(sent<proto::Cameras>(a, kViewer).empty());
+  CHECK(sent<proto::CameraUpdate>(a, kViewer).empty());
   CHECK_FALSE(f.table.has_camera("garage"));
   // Its own id, with a camera of another id, is refused too.
   proto::Hello sneaky{1, "porch", {proto::CameraInfo{"garage", 640, 480, 30, "H264", "test", "x264enc"}}};
@@ -401,4 +410,168 @@ TEST_CASE("device secrets file: one 'id secret' a line, checked") {
   CHECK(is_loopback("::1"));
   CHECK_FALSE(is_loopback("0.0.0.0"));
   CHECK_FALSE(is_loopback("192.0.2.1"));
+}
+
+// ---- pages get what they show (subscriptions), costs follow what changes ----
+
+namespace {
+proto::Hello fleet_hello(const std::string &agent, int from, int count) {
+  proto::Hello h{1, agent, {}};
+  for (int i = from; i < from + count; ++i) {
+    char id[16];
+    g_snprintf(id, sizeof id, "cam%04d", i);
+    h.cameras.push_back(proto::CameraInfo{id, 640, 480, 15, "H264", "test", "x264enc"});
+  }
+  return h;
+}
+proto::Subscribe by_ids(std::vector<std::string> ids, std::string ref = "s") {
+  return proto::Subscribe{std::move(ref), std::move(ids), {}};
+}
+proto::Subscribe by_query(std::string q, std::optional<bool> online, size_t offset, size_t limit) {
+  return proto::Subscribe{"q", {}, proto::CameraQuery{std::move(q), online, offset, limit}};
+}
+}  // namespace
+
+TEST_CASE("a page hears only of the cameras it subscribed to") {
+  Fixture f;
+  f.table.agent_hello(kAgent, fleet_hello("big", 0, 200));
+  f.table.viewer_joined(kViewer);
+  f.table.viewer_joined(kViewer2);
+  auto answer = sent<proto::Cameras>(
+      f.table.viewer_message(kViewer, by_ids({"cam0007", "cam0150", "not-yet"}, "r7"), 0), kViewer);
+  REQUIRE(answer.size() == 1);
+  CHECK(answer[0].ref == "r7");
+  REQUIRE(answer[0].page.cameras.size() == 2);  // "not-yet" is not known (yet)
+  CHECK(answer[0].page.cameras[0].info.id == "cam0007");
+  CHECK(answer[0].page.totals.cameras == 200);
+  f.table.tick(0);
+
+  // Figures of every camera change: the page hears of its two, once, at the tick.
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      char id[16];
+      g_snprintf(id, sizeof id, "cam%04d", i);
+      auto a = f.table.agent_message(kAgent, proto::Status{id, 0, 10.0 + round, 500.0 + i, 640, 480});
+      CHECK(sent<proto::CameraUpdate>(a, kViewer).empty());
+    }
+  }
+  auto ticked = f.table.tick(1000);
+  auto updates = sent<proto::CameraUpdate>(ticked, kViewer);
+  REQUIRE(updates.size() == 1);
+  REQUIRE(updates[0].cameras.size() == 2);
+  CHECK(updates[0].cameras[0].fps_measured == 12.0);
+  // The other page shows the first 24 of the list (its welcome's page): 24 entries.
+  auto others = sent<proto::CameraUpdate>(ticked, kViewer2);
+  REQUIRE(others.size() == 1);
+  CHECK(others[0].cameras.size() == proto::kDefaultPageSize);
+  CHECK(others[0].cameras[0].info.id == "cam0000");
+
+  // A camera it waits for comes: it hears at once.
+  auto came =
+      f.table.agent_hello(kAgent2, proto::Hello{1, "late", {proto::CameraInfo{"not-yet", 1, 1, 1, "H264", "", ""}}});
+  auto now = sent<proto::CameraUpdate>(came, kViewer);
+  REQUIRE(now.size() == 1);
+  CHECK(now[0].cameras.at(0).info.id == "not-yet");
+  CHECK(now[0].cameras.at(0).online);
+  CHECK(sent<proto::CameraUpdate>(came, kViewer2).empty());  // its full page has no room
+  // ...and its totals at the tick, once.
+  auto totals = sent<proto::TotalsUpdate>(f.table.tick(2000), kViewer2);
+  REQUIRE(totals.size() == 1);
+  CHECK(totals[0].totals.cameras == 201);
+  CHECK(sent<proto::TotalsUpdate>(f.table.tick(3000), kViewer2).empty());
+  CHECK(f.table.subscription_count() == 3 + proto::kDefaultPageSize);
+}
+
+TEST_CASE("online, offline and viewer counts reach a page at once, and the totals follow") {
+  Fixture f;
+  f.table.agent_hello(kAgent, fleet_hello("a", 0, 3));
+  f.table.viewer_joined(kViewer);
+  f.table.tick(0);
+  auto failed = f.table.agent_message(kAgent, proto::Status{"cam0001", 0, 0, 0, 640, 480, false});
+  auto now = sent<proto::CameraUpdate>(failed, kViewer);
+  REQUIRE(now.size() == 1);
+  CHECK_FALSE(now[0].cameras.at(0).online);
+  auto totals = sent<proto::TotalsUpdate>(f.table.tick(1000), kViewer);
+  REQUIRE(totals.size() == 1);
+  CHECK(totals[0].totals == proto::Totals{3, 2, 1, 0});
+  start_session(f, kViewer, "cam0002");
+  totals = sent<proto::TotalsUpdate>(f.table.tick(2000), kViewer);
+  REQUIRE(totals.size() == 1);
+  CHECK(totals[0].totals.watched == 1);
+}
+
+TEST_CASE("a query subscription pages and filters the list, with totals") {
+  Fixture f;
+  f.table.agent_hello(kAgent, fleet_hello("a", 0, 100));
+  f.table.agent_message(kAgent, proto::Status{"cam0042", 0, 0, 0, 640, 480, false});
+  f.table.viewer_joined(kViewer);
+  auto page = [&](proto::Subscribe s) {
+    auto a = sent<proto::Cameras>(f.table.viewer_message(kViewer, s, 0), kViewer);
+    REQUIRE(a.size() == 1);
+    return a[0].page;
+  };
+  auto p = page(by_query("", std::nullopt, 90, 20));
+  CHECK(p.total == 100);
+  CHECK(p.offset == 90);
+  REQUIRE(p.cameras.size() == 10);
+  CHECK(p.cameras[0].info.id == "cam0090");
+  CHECK(p.totals == proto::Totals{100, 99, 1, 0});
+  p = page(by_query("CAM004", std::nullopt, 0, 5));  // any case
+  CHECK(p.total == 10);
+  CHECK(p.cameras.size() == 5);
+  p = page(by_query("", false, 0, 24));
+  REQUIRE(p.cameras.size() == 1);
+  CHECK(p.cameras[0].info.id == "cam0042");
+  // What the HTTP API answers is the same list.
+  CHECK(f.table.list({}, proto::CameraQuery{"", false, 0, 24}) == p);
+  // A token scoped to two cameras pages through those two only.
+  CHECK(f.table.list({"cam0003", "cam0001", "elsewhere"}, proto::CameraQuery{}).total == 2);
+  CHECK(f.table.list({"cam0003", "cam0001"}, proto::CameraQuery{}).cameras[0].info.id == "cam0001");
+  CHECK(f.table.totals({"cam0042", "cam0001"}) == proto::Totals{2, 1, 1, 0});
+}
+
+TEST_CASE("a subscription over the limits is refused and the previous one stays") {
+  Fixture f;
+  f.table.agent_hello(kAgent, fleet_hello("a", 0, 5));
+  f.table.viewer_joined(kViewer);
+  f.table.viewer_message(kViewer, by_ids({"cam0001"}), 0);
+  std::vector<std::string> many;
+  for (int i = 0; i < 100000; ++i) many.push_back("c" + std::to_string(i));
+  auto refused = f.table.viewer_message(kViewer, by_ids(many, "big"), 0);
+  auto errors = sent<proto::Error>(refused, kViewer);
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].code == "too_large");
+  CHECK(errors[0].ref == "big");
+  CHECK(refused.logs.size() == 1);
+  CHECK(
+      sent<proto::Error>(f.table.viewer_message(kViewer, by_query("", std::nullopt, 0, 500), 0), kViewer).at(0).code ==
+      "too_large");
+  CHECK(f.table.subscription_count() == 1);
+  f.table.tick(0);
+  f.table.agent_message(kAgent, proto::Status{"cam0001", 1, 9, 9, 640, 480});
+  CHECK(sent<proto::CameraUpdate>(f.table.tick(1000), kViewer).at(0).cameras.at(0).info.id == "cam0001");
+}
+
+TEST_CASE("a token's scope bounds subscriptions too") {
+  Fixture f;
+  f.table.agent_hello(kAgent, fleet_hello("a", 0, 5));
+  f.table.viewer_joined(kViewer, {"cam0001"});
+  auto a = sent<proto::Cameras>(f.table.viewer_message(kViewer, by_ids({"cam0001", "cam0002"}), 0), kViewer);
+  REQUIRE(a.at(0).page.cameras.size() == 1);
+  CHECK(f.table.subscription_count() == 1);
+  auto hid = f.table.agent_message(kAgent, proto::Status{"cam0002", 0, 0, 0, 640, 480, false});
+  CHECK(sent<proto::CameraUpdate>(hid, kViewer).empty());
+}
+
+TEST_CASE("a page that fell behind gets a fresh copy of what it shows") {
+  Fixture f;
+  f.table.agent_hello(kAgent, fleet_hello("a", 0, 3));
+  f.table.viewer_joined(kViewer);
+  auto copy = f.table.resync(kViewer);
+  REQUIRE(sent<proto::CameraUpdate>(copy, kViewer).at(0).cameras.size() == 3);
+  CHECK(sent<proto::TotalsUpdate>(copy, kViewer).at(0).totals.cameras == 3);
+  // A page gone: nothing, and its subscriptions are gone with it.
+  f.table.viewer_gone(kViewer);
+  CHECK(f.table.resync(kViewer).sends.empty());
+  CHECK(f.table.subscription_count() == 0);
 }

@@ -131,7 +131,7 @@ export async function getJson(port, p) {
 }
 
 export async function camera(port, id) {
-  return (await getJson(port, '/api/cameras')).find((c) => c.id === id);
+  return (await getJson(port, `/api/cameras?q=${encodeURIComponent(id)}&limit=1000`)).cameras.find((c) => c.id === id);
 }
 
 // Tests about other things run the relay with --insecure-dev (loopback only);

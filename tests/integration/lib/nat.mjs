@@ -113,7 +113,7 @@ export async function deploy(stack, net, relayArgs) {
     '--heartbeat-interval', '1', '--width', '640', '--height', '480'])));
   const token = viewerToken(path.join(dir, 'token'));
   await waitFor('the camera through NAT A', async () =>
-    (await (await fetch(`${api}/api/cameras`, { headers: { Authorization: `Bearer ${token}` } })).json())[0]?.connected);
+    (await (await fetch(`${api}/api/cameras`, { headers: { Authorization: `Bearer ${token}` } })).json()).cameras[0]?.connected);
   const browser = await startBrowser(stack, { wrap: ['ip', 'netns', 'exec', net.ns.view], debugAddress: net.browserMgmt });
   return { browser, token, url: `http://${PUBLIC}:${PORT}` };
 }
