@@ -172,6 +172,7 @@ int main(int argc, char **argv) {
     g.sessions_pending = table.pending_session_count();
     g.sessions_answered = table.session_count() - g.sessions_pending;
     g.subscriptions = table.subscription_count();
+    g.updates_coalesced = table.coalesced_count();
     g.mqtt_configured = commands.configured();
     g.mqtt_connected = commands.connected();
     hub.gauges(g);

@@ -72,7 +72,7 @@ std::string render(const Metrics &m, const Gauges &g) {
   counter("sightline_updates_dropped_total", "Figure updates dropped for sockets that did not keep up.",
           m.updates_dropped);
   counter("sightline_updates_coalesced_total", "Figure changes folded into a later update (at most one a second).",
-          m.updates_coalesced);
+          g.updates_coalesced);
   counter("sightline_resyncs_total", "Fresh copies sent to sockets that kept up again.", m.resyncs);
   counter("sightline_sockets_shed_total",
           "WebSocket upgrades refused with 503 and Retry-After (saturated or over the limits).", m.sockets_shed);

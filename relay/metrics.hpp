@@ -28,17 +28,17 @@ struct Gauges {
   size_t subscriptions = 0;                       // (page, camera) pairs
   size_t queued_bytes = 0, queued_bytes_max = 0;  // unsent bytes in the sockets' kernel queues
   bool mqtt_configured = false, mqtt_connected = false;
-  double loop_lag_s = 0;  // how late the main loop ran, at most, in the last second
+  double loop_lag_s = 0;           // how late the main loop ran, at most, in the last second
+  uint64_t updates_coalesced = 0;  // a counter the session table keeps (figure changes folded)
 };
 
 struct Metrics {
   // (role, type) -> messages
   std::map<std::pair<std::string, std::string>, uint64_t> messages_in, messages_out;
-  uint64_t updates_dropped = 0;    // figure updates not sent to a socket that did not keep up
-  uint64_t resyncs = 0;            // fresh copies sent once such a socket read again
-  uint64_t updates_coalesced = 0;  // camera entries folded into a later update
-  uint64_t sockets_shed = 0;       // refused with 503 before the upgrade (saturated, or over max-agents / max-viewers)
-  uint64_t sockets_cut = 0;        // closed for not reading (queue over its bound)
+  uint64_t updates_dropped = 0;  // figure updates not sent to a socket that did not keep up
+  uint64_t resyncs = 0;          // fresh copies sent once such a socket read again
+  uint64_t sockets_shed = 0;     // refused with 503 before the upgrade (saturated, or over max-agents / max-viewers)
+  uint64_t sockets_cut = 0;      // closed for not reading (queue over its bound)
   uint64_t bad_messages = 0;
   Histogram command_rtt{{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}};
 

@@ -300,6 +300,9 @@ void SocketHub::send(Peer &peer, const std::string &json, bool droppable) {
   if (queued(peer) >= limit) {
     if (droppable) {
       ++metrics_.updates_dropped;
+      if (!peer.stale)
+        g_warning("%s %llu (%s) falls behind (%zu bytes waiting): its figure updates are dropped until it reads again",
+                  role_name(peer.role == Role::Agent), (unsigned long long)peer.id, peer.address.c_str(), queued(peer));
       peer.stale = true;
       return;
     }
@@ -325,7 +328,10 @@ void SocketHub::tick() {
   for (const auto &[id, peer] : peers_)
     if (peer->stale && queued(*peer) < size_t(settings_.peer_queue_bytes) / 2) caught_up.push_back(id);
   for (PeerId id : caught_up) {
-    peers_.at(id)->stale = false;
+    Peer &peer = *peers_.at(id);
+    g_message("%s %llu (%s) reads again: sending it a fresh copy of what it shows", role_name(peer.role == Role::Agent),
+              (unsigned long long)id, peer.address.c_str());
+    peer.stale = false;
     ++metrics_.resyncs;
     apply(table_.resync(id));
   }

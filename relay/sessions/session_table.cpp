@@ -122,7 +122,7 @@ void SessionTable::changed(const std::string &id, bool urgent) {
   auto pages = watchers_.find(id);
   if (pages == watchers_.end()) return;
   if (!urgent) {
-    dirty_.insert(id);
+    coalesced_ += !dirty_.insert(id).second;
     return;
   }
   dirty_.erase(id);  // the whole entry goes now

@@ -122,8 +122,9 @@ class SessionTable {
   size_t session_count() const { return sessions_.size(); }
   size_t camera_count() const { return cameras_.size(); }
   size_t online_count() const { return online_; }
-  size_t subscription_count() const;     // (page, camera) pairs
-  size_t pending_session_count() const;  // not answered yet
+  size_t subscription_count() const;                       // (page, camera) pairs
+  size_t pending_session_count() const;                    // not answered yet
+  uint64_t coalesced_count() const { return coalesced_; }  // figure changes folded into a later update
 
  private:
   struct Camera {
@@ -199,6 +200,7 @@ class SessionTable {
   std::map<PeerId, std::vector<std::string>> urgent_;  // this event's updates, per page
   size_t online_ = 0, watched_ = 0;
   bool totals_changed_ = false;
+  uint64_t coalesced_ = 0;
 };
 
 }  // namespace sl::relay

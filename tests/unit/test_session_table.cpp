@@ -456,6 +456,9 @@ TEST_CASE("a page hears only of the cameras it subscribed to") {
     }
   }
   auto ticked = f.table.tick(1000);
+  // 25 cameras are on some page (the other page's 24, and cam0150): three rounds, two folded each.
+  // Cameras nobody shows cost nothing at all.
+  CHECK(f.table.coalesced_count() == 2 * 25);
   auto updates = sent<proto::CameraUpdate>(ticked, kViewer);
   REQUIRE(updates.size() == 1);
   REQUIRE(updates[0].cameras.size() == 2);
