@@ -148,7 +148,8 @@ int run_check(const AgentSettings &s) {
   auto relay = std::make_unique<RelayLink>(
       // A hello with no cameras proves the id and secret without taking the
       // camera over from an agent of the same id that is running right now.
-      s.relay_url, proto::Hello{proto::kProtocolVersion, s.id, {}}, s.heartbeat_interval_s, s.reconnect_max_s,
+      std::vector<std::string>{s.relay_url}, proto::Hello{proto::kProtocolVersion, s.id, {}}, s.heartbeat_interval_s,
+      s.reconnect_max_s,
       RelayLink::Handlers{
           nullptr,
           [&](const proto::RelayToAgent &m) {

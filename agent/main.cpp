@@ -78,7 +78,7 @@ int main(int argc, char **argv) {
   // The viewer sessions, and the relay link that brings their offers.
   agent::Sessions sessions(*pipeline, settings);
   std::unique_ptr<agent::RelaySignaller> relay;
-  agent::RelayLink link(settings.relay_url, proto::Hello{proto::kProtocolVersion, settings.id, {camera}},
+  agent::RelayLink link(settings.relay_urls, proto::Hello{proto::kProtocolVersion, settings.id, {camera}},
                         settings.heartbeat_interval_s, settings.reconnect_max_s,
                         agent::RelayLink::Handlers{
                             [&] { relay->report(sessions.status()); },

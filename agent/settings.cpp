@@ -13,12 +13,25 @@
 
 namespace sl::agent {
 
+namespace {
+// "a, b,,c" -> {"a", "b", "c"}
+std::vector<std::string> split_list(const std::string &text) {
+  std::vector<std::string> out;
+  gchar **parts = g_strsplit(text.c_str(), ",", -1);
+  for (gchar **p = parts; *p; ++p)
+    if (*g_strstrip(*p)) out.emplace_back(*p);
+  g_strfreev(parts);
+  return out;
+}
+}  // namespace
+
 using config::Kind;
 
 const std::vector<config::Option> &agent_options() {
   static const std::vector<config::Option> options = {
       {"id", Kind::String, "", "Camera id shown to viewers (A-Z a-z 0-9 . _ -). Default: this machine's host name."},
-      {"relay", Kind::String, "ws://127.0.0.1:8080", "The relay's address: ws://HOST:PORT or wss://HOST."},
+      {"relay", Kind::String, "ws://127.0.0.1:8080",
+       "The relay's address: ws://HOST:PORT or wss://HOST; several, comma-separated, are tried in turn."},
       {"source", Kind::String, "test",
        "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI "
        "camera module; --list-devices names them)."},
@@ -89,9 +102,13 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
   }
   if (!proto::valid_id(a.id))
     return fail("Setting 'id' must be 1-64 characters of A-Z a-z 0-9 . _ -, not '" + a.id + "'.");
-  auto url = agent_socket_url(s.str("relay"));
-  if (!url) return fail(url.error());
-  a.relay_url = *url;
+  for (const auto &one : split_list(s.str("relay"))) {
+    auto url = agent_socket_url(one);
+    if (!url) return fail(url.error());
+    a.relay_urls.push_back(*url);
+  }
+  if (a.relay_urls.empty()) return fail("Setting 'relay' is empty: give the relay's address, ws://HOST:PORT.");
+  a.relay_url = a.relay_urls.front();
   a.source = s.str("source");
   if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0 && a.source != "libcamera" &&
       a.source.rfind("libcamera:", 0) != 0)

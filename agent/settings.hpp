@@ -12,8 +12,9 @@ namespace sl::agent {
 
 struct AgentSettings {
   std::string id;
-  std::string relay_url;  // ws(s)://host[:port]/ws/agent, path added
-  std::string source;     // "test" or "v4l2:/dev/videoN"
+  std::string relay_url;                // ws(s)://host[:port]/ws/agent, path added: the first of
+  std::vector<std::string> relay_urls;  // every relay given, tried in turn
+  std::string source;                   // "test" or "v4l2:/dev/videoN"
   std::string pattern;
   int width = 1280;
   int height = 720;

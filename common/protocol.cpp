@@ -443,6 +443,23 @@ Parsed<RelayToAgent> parse_relay_to_agent(std::string_view t) { return Dispatch<
 Parsed<ViewerToRelay> parse_viewer_to_relay(std::string_view t) { return Dispatch<ViewerToRelay>::parse(t); }
 Parsed<RelayToViewer> parse_relay_to_viewer(std::string_view t) { return Dispatch<RelayToViewer>::parse(t); }
 
+// {"type": ..., "from": "relay-b", ...the message's members}
+Parsed<ClusterSignal> parse_cluster_signal(std::string_view t) {
+  auto message = Dispatch<RelayToRelay>::parse(t);
+  if (!message) return fail(message.error());
+  auto root = json::parse_object(t);  // parsed once more for "from": signals are few
+  Reader r(json_node_get_object(root->get()));
+  std::string from = r.id("from");
+  if (!r.ok()) return fail(ParseError{"bad_message", r.error()});
+  return ClusterSignal{std::move(from), std::move(*message)};
+}
+
+std::string to_json(const ClusterSignal &m) {
+  auto root = json::parse_object(to_json(m.message));
+  json_object_set_string_member(json_node_get_object(root->get()), "from", m.from.c_str());
+  return take_string(json_to_string(root->get(), FALSE));
+}
+
 std::string to_json(const Heartbeat &) { return Writer(type_name<Heartbeat>()).done(); }
 std::string to_json(const Error &m) {
   return Writer(type_name<Error>())
@@ -579,5 +596,6 @@ const char *type_of(const AgentToRelay &m) { return name_of(m); }
 const char *type_of(const RelayToAgent &m) { return name_of(m); }
 const char *type_of(const ViewerToRelay &m) { return name_of(m); }
 const char *type_of(const RelayToViewer &m) { return name_of(m); }
+const char *type_of(const RelayToRelay &m) { return name_of(m); }
 
 }  // namespace sl::proto

@@ -199,6 +199,13 @@ struct CommandResult {  // JSON type "command_result"
 using AgentToRelay = std::variant<Heartbeat, Hello, Answer, Ice, SessionEnd, Status, Error>;
 using RelayToAgent = std::variant<Heartbeat, AgentWelcome, Offer, Ice, SessionEnd, Error>;
 using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop, CommandRequest, Subscribe>;
+// Between relays sharing one broker (docs/fleet.md): a session whose viewer is on
+// one relay and whose agent is on another.
+using RelayToRelay = std::variant<Offer, Answer, Ice, SessionEnd>;
+struct ClusterSignal {
+  std::string from;  // the sending relay's id
+  RelayToRelay message;
+};
 using RelayToViewer = std::variant<Heartbeat, ViewerWelcome, Cameras, CameraUpdate, TotalsUpdate, SessionStarted,
                                    Answer, Ice, SessionEnd, Error, CommandResult>;
 
@@ -217,6 +224,8 @@ Parsed<AgentToRelay> parse_agent_to_relay(std::string_view text);
 Parsed<RelayToAgent> parse_relay_to_agent(std::string_view text);
 Parsed<ViewerToRelay> parse_viewer_to_relay(std::string_view text);
 Parsed<RelayToViewer> parse_relay_to_viewer(std::string_view text);
+Parsed<ClusterSignal> parse_cluster_signal(std::string_view text);
+std::string to_json(const ClusterSignal &m);
 
 std::string to_json(const Heartbeat &);
 std::string to_json(const Error &);
@@ -249,6 +258,7 @@ const char *type_of(const AgentToRelay &m);
 const char *type_of(const RelayToAgent &m);
 const char *type_of(const ViewerToRelay &m);
 const char *type_of(const RelayToViewer &m);
+const char *type_of(const RelayToRelay &m);
 
 using json::valid_id;
 

@@ -1,6 +1,7 @@
 // sightline-relay: serves the web app, lists cameras, and brokers signaling
 // between viewers and the agents that dial in.
 #include "auth/access.hpp"
+#include "cluster/cluster_link.hpp"
 #include "config.hpp"
 #include "control/control_bridge.hpp"
 #include "gobj.hpp"
@@ -161,7 +162,9 @@ int main(int argc, char **argv) {
   // The control plane: camera state in, commands out (answers 'unavailable' without a broker).
   relay::Metrics metrics;
   relay::ControlBridge commands(settings, table, metrics);
-  relay::SocketHub hub(server.get(), settings, access, table, commands, metrics);
+  // Several relays on one broker: who holds which agent, signals between relays.
+  relay::ClusterLink cluster(settings, table, metrics);
+  relay::SocketHub hub(server.get(), settings, access, table, commands, cluster, metrics);
   // GET /metrics: the counters, and the gauges read from their owners at the scrape.
   auto scrape = [&] {
     relay::Gauges g;
@@ -175,6 +178,7 @@ int main(int argc, char **argv) {
     g.updates_coalesced = table.coalesced_count();
     g.mqtt_configured = commands.configured();
     g.mqtt_connected = commands.connected();
+    g.relays_up = cluster.relays_up();
     hub.gauges(g);
     return relay::render(metrics, g);
   };
@@ -236,6 +240,7 @@ int main(int argc, char **argv) {
       },
       &reload);
   commands.start([&hub](const relay::Actions &actions) { hub.apply(actions); });
+  cluster.start([&hub](const relay::Actions &actions) { hub.apply(actions); });
   // Stopped within a second whatever it is doing (a fleet's sockets need no goodbye:
   // the agents reconnect to another relay or to this one when it is back).
   run_until_signalled(900);

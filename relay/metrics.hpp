@@ -28,6 +28,7 @@ struct Gauges {
   size_t subscriptions = 0;                       // (page, camera) pairs
   size_t queued_bytes = 0, queued_bytes_max = 0;  // unsent bytes in the sockets' kernel queues
   bool mqtt_configured = false, mqtt_connected = false;
+  size_t relays_up = 0;            // other relays on the broker
   double loop_lag_s = 0;           // how late the main loop ran, at most, in the last second
   uint64_t updates_coalesced = 0;  // a counter the session table keeps (figure changes folded)
 };

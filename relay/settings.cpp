@@ -29,6 +29,8 @@ const std::vector<config::Option> &relay_options() {
       {"mqtt-password", Kind::String, "", "MQTT password."},
       {"mqtt-ca-file", Kind::String, "", "ssl:// only: the CA certificate to trust (default: the system's)."},
       {"mqtt-prefix", Kind::String, "sightline", "Topic prefix, as the agents use it."},
+      {"relay-id", Kind::String, "",
+       "This relay's name among the relays sharing the broker (default: the host name and port); unique."},
       {"command-timeout", Kind::Int, "10", "Seconds to wait for a camera's ack before answering 504.", 1, 300},
       {"token-secret", Kind::String, "", "Secret that signs browser and API tokens (at least 32 characters)."},
       {"token-secret-file", Kind::String, "", "File holding the token secret (instead of token-secret)."},
@@ -166,6 +168,16 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   r.mqtt_password = s.str("mqtt-password");
   r.mqtt_ca_file = s.str("mqtt-ca-file");
   r.mqtt_prefix = s.str("mqtt-prefix");
+  r.relay_id = s.str("relay-id");
+  if (r.relay_id.empty()) {
+    // The host name and port, made a valid id (a-z 0-9 . _ -).
+    std::string id = std::string(g_get_host_name()) + "-" + std::to_string(r.listen_port);
+    for (char &c : id)
+      if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-') c = '_';
+    r.relay_id = id.substr(0, json::kMaxIdLength);
+  }
+  if (!json::valid_id(r.relay_id))
+    return fail("Setting 'relay-id' must be 1-64 characters of A-Z a-z 0-9 . _ -, not '" + r.relay_id + "'.");
   if (!control::valid_prefix(r.mqtt_prefix))
     return fail("Setting 'mqtt-prefix' must be 1-128 characters of A-Z a-z 0-9 . _ - /, not '" + r.mqtt_prefix + "'.");
   r.command_timeout_s = int(s.integer("command-timeout"));

@@ -23,6 +23,7 @@ struct RelaySettings {
   std::string mqtt_url;
   std::string mqtt_user, mqtt_password, mqtt_ca_file;
   std::string mqtt_prefix = "sightline";
+  std::string relay_id;  // unique among the relays of one broker (default: host name and port)
   int command_timeout_s = 10;
   // Security (docs/security.md).
   bool insecure_dev = false;

@@ -14,7 +14,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-libcamera openssl
   # servers the system and its tests start on loopback
-  mosquitto mosquitto-clients coturn
+  mosquitto mosquitto-clients coturn haproxy
   # tests: network namespaces, headless browser
   iproute2 nftables chromium chromium-driver curl
   # package checks: systemd-analyze, setpriv
@@ -32,7 +32,7 @@ fi
 
 # The packages may start their own broker and TURN server on the default ports;
 # the demo and the tests start their own, on loopback.
-for service in mosquitto coturn; do
+for service in mosquitto coturn haproxy; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$service" 2>/dev/null; then
     systemctl stop "$service" || true
   fi

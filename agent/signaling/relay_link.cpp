@@ -17,9 +17,9 @@ constexpr gushort kTryAgainLater = 1013;
 constexpr uint32_t kBusyWaitMs = 5000;
 }  // namespace
 
-RelayLink::RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
-                     std::string device_secret, const std::string &ca_file)
-    : url_(std::move(url)),
+RelayLink::RelayLink(std::vector<std::string> urls, proto::Hello hello, int heartbeat_s, int reconnect_max_s,
+                     Handlers handlers, std::string device_secret, const std::string &ca_file)
+    : urls_(std::move(urls)),
       hello_(std::move(hello)),
       device_secret_(std::move(device_secret)),
       heartbeat_s_(heartbeat_s),
@@ -51,6 +51,8 @@ RelayLink::~RelayLink() {
 void RelayLink::start() { connect(); }
 
 void RelayLink::connect() {
+  if (urls_.empty()) return;
+  url_ = urls_[next_++ % urls_.size()];
   auto msg = adopt(soup_message_new(SOUP_METHOD_GET, url_.c_str()));
   if (!msg) {
     g_warning("relay URL %s is not usable", url_.c_str());

@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace sl::agent {
 
@@ -22,9 +23,11 @@ class RelayLink {
     std::function<void()> disconnected;
     std::function<void(const std::string &why)> refused = nullptr;  // a connect attempt failed (it retries)
   };
-  // `device_secret` (may be empty) proves hello.agent to the relay; `ca_file`
-  // (may be empty) is the CA a wss:// relay's certificate must chain to.
-  RelayLink(std::string url, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
+  // `urls`: the relays, tried in turn (the next one after each failure or lost
+  // link: relays sharing a broker, docs/fleet.md). `device_secret` (may be empty)
+  // proves hello.agent to the relay; `ca_file` (may be empty) is the CA a wss://
+  // relay's certificate must chain to.
+  RelayLink(std::vector<std::string> urls, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
             std::string device_secret = {}, const std::string &ca_file = {});
   ~RelayLink();
 
@@ -41,7 +44,9 @@ class RelayLink {
   // After the backoff's delay, and at least `at_least_ms`.
   void schedule_reconnect(uint32_t at_least_ms = 0);
 
-  std::string url_;
+  std::vector<std::string> urls_;
+  size_t next_ = 0;  // the relay to try next
+  std::string url_;  // the one tried or connected now
   proto::Hello hello_;
   std::string device_secret_;
   int heartbeat_s_;

@@ -22,8 +22,8 @@ struct SocketHub::Signal {
 };
 
 SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access, SessionTable &table,
-                     ControlBridge &commands, Metrics &metrics)
-    : settings_(settings), access_(access), table_(table), commands_(commands), metrics_(metrics) {
+                     ControlBridge &commands, ClusterLink &cluster, Metrics &metrics)
+    : settings_(settings), access_(access), table_(table), commands_(commands), cluster_(cluster), metrics_(metrics) {
   auto handler = [](Role role) {
     return role == Role::Agent
                ? +[](SoupServer *, SoupServerMessage *msg, const char *, SoupWebsocketConnection *conn,
@@ -233,6 +233,7 @@ void SocketHub::close_devices(const std::vector<std::string> &ids) {
 }
 
 void SocketHub::apply(const Actions &actions) {
+  cluster_.carry(actions);  // signals for other relays, the cameras held here
   for (const auto &line : actions.logs) {
     auto it = peers_.find(line.peer);
     const char *role = it == peers_.end() ? "peer" : role_name(it->second->role == Role::Agent);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "auth/access.hpp"
+#include "cluster/cluster_link.hpp"
 #include "control/control_bridge.hpp"
 #include "gobj.hpp"
 #include "http/loop_lag.hpp"
@@ -30,7 +31,7 @@ namespace sl::relay {
 class SocketHub {
  public:
   SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access, SessionTable &table,
-            ControlBridge &commands, Metrics &metrics);
+            ControlBridge &commands, ClusterLink &cluster, Metrics &metrics);
   ~SocketHub();
 
   // Carries out what the session table decided (also for events from the control plane).
@@ -78,6 +79,7 @@ class SocketHub {
   const Access &access_;
   SessionTable &table_;
   ControlBridge &commands_;
+  ClusterLink &cluster_;
   Metrics &metrics_;
   LoopLag lag_;
   std::map<PeerId, std::unique_ptr<Peer>> peers_;

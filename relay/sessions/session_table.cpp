@@ -195,6 +195,50 @@ SessionTable::Session *SessionTable::session_for(const std::string &id, PeerId S
   return it == sessions_.end() || it->second.*end != peer ? nullptr : &it->second;
 }
 
+SessionTable::Session *SessionTable::session_via(const std::string &id, std::string Session::*end,
+                                                 const std::string &relay) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() || it->second.*end != relay ? nullptr : &it->second;
+}
+
+void SessionTable::to_agent_of(Actions &out, const Session &s, proto::RelayToRelay m) {
+  if (!s.agent_relay.empty())
+    out.remote.push_back({s.agent_relay, std::move(m)});
+  else
+    std::visit(
+        [&](auto &&msg) {
+          if constexpr (std::is_constructible_v<proto::RelayToAgent, decltype(msg)>) to_agent(out, s.agent, msg);
+        },
+        std::move(m));
+}
+
+void SessionTable::to_viewer_of(Actions &out, const Session &s, proto::RelayToRelay m) {
+  if (!s.viewer_relay.empty())
+    out.remote.push_back({s.viewer_relay, std::move(m)});
+  else
+    std::visit(
+        [&](auto &&msg) {
+          if constexpr (std::is_constructible_v<proto::RelayToViewer, decltype(msg)>) to_viewer(out, s.viewer, msg);
+        },
+        std::move(m));
+}
+
+void SessionTable::add_session(Session s) {
+  if (s.agent) agent_sessions_[s.agent].insert(s.id);
+  if (!s.agent_relay.empty()) relay_sessions_[s.agent_relay].insert(s.id);
+  if (!s.viewer_relay.empty()) relay_sessions_[s.viewer_relay].insert(s.id);
+  if (auto v = viewers_.find(s.viewer); s.viewer && v != viewers_.end()) {
+    v->second.sessions.insert(s.id);
+    if (!v->second.client.empty()) ++client_sessions_[v->second.client];
+  }
+  if (auto cam = cameras_.find(s.camera); cam != cameras_.end()) {
+    ++cam->second.entry.viewers;
+    changed(s.camera, true);
+  }
+  const std::string id = s.id;
+  sessions_[id] = std::move(s);
+}
+
 void SessionTable::reset_figures(proto::CameraEntry &entry) {
   entry.branches = 0;
   entry.fps_measured = 0;
@@ -207,11 +251,17 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
   if (it == sessions_.end()) return;
   const Session s = it->second;
   sessions_.erase(it);
-  if (auto a = agent_sessions_.find(s.agent); a != agent_sessions_.end()) {
+  if (auto a = agent_sessions_.find(s.agent); s.agent && a != agent_sessions_.end()) {
     a->second.erase(id);
     if (a->second.empty()) agent_sessions_.erase(a);
   }
-  if (auto v = viewers_.find(s.viewer); v != viewers_.end()) {
+  for (const std::string *relay : {&s.agent_relay, &s.viewer_relay}) {
+    auto r = relay_sessions_.find(*relay);
+    if (relay->empty() || r == relay_sessions_.end()) continue;
+    r->second.erase(id);
+    if (r->second.empty()) relay_sessions_.erase(r);
+  }
+  if (auto v = viewers_.find(s.viewer); s.viewer && v != viewers_.end()) {
     v->second.sessions.erase(id);
     if (auto c = client_sessions_.find(v->second.client); c != client_sessions_.end() && --c->second == 0)
       client_sessions_.erase(c);
@@ -220,8 +270,8 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
     --cam->second.entry.viewers;
     changed(s.camera, true);
   }
-  if (tell_agent) to_agent(out, s.agent, proto::SessionEnd{id, reason});
-  if (tell_viewer) to_viewer(out, s.viewer, proto::SessionEnd{id, reason});
+  if (tell_agent) to_agent_of(out, s, proto::SessionEnd{id, reason});
+  if (tell_viewer) to_viewer_of(out, s, proto::SessionEnd{id, reason});
 }
 
 void SessionTable::agent_joined(PeerId agent, std::string device) { devices_[agent] = std::move(device); }
@@ -265,6 +315,7 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     if (std::find(owned.begin(), owned.end(), info.id) == owned.end()) owned.push_back(info.id);
     if (fresh) added(info.id);
     changed(info.id, true);
+    out.held.push_back(info.id);
   }
   to_agent(out, agent, proto::AgentWelcome{ice_servers_});
   send_updates(out);
@@ -285,15 +336,20 @@ void SessionTable::forget_agent(PeerId agent, Actions &out) {
     reset_figures(cam->second.entry);
     refresh_online(cam->second);
     changed(camera_id, true);
+    out.released.push_back(camera_id);
   }
   agents_.erase(it);
 }
 
 void SessionTable::refresh_online(Camera &camera) {
-  camera.entry.connected = camera.agent != 0;
+  // Its agent here or on another relay of the broker: it can be watched.
+  camera.entry.connected = camera.agent != 0 || !camera.holder.empty();
   // With its agent here, the agent knows best: a camera that failed or was unplugged
-  // is offline although its agent is connected.
-  camera.entry.online = camera.agent != 0 ? camera.capturing : (camera.entry.state && camera.entry.state->online);
+  // is offline although its agent is connected. Else its retained state says, or
+  // (an agent without MQTT) whether another relay holds it.
+  camera.entry.online = camera.agent != 0    ? camera.capturing
+                        : camera.entry.state ? camera.entry.state->online
+                                             : !camera.holder.empty();
 }
 
 Actions SessionTable::camera_state(const control::CameraState &state) {
@@ -355,14 +411,14 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
       return out;
     }
     s->answered = true;
-    to_viewer(out, s->viewer, proto::Answer{answer->session, answer->sdp});
+    to_viewer_of(out, *s, proto::Answer{answer->session, answer->sdp});
   } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
     Session *s = session_for(ice->session, &Session::agent, agent);
     if (!s) {
       error("unknown_session", "no session " + ice->session + " for this agent", ice->session);
       return out;
     }
-    to_viewer(out, s->viewer, *ice);
+    to_viewer_of(out, *s, *ice);
   } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
     if (!session_for(end->session, &Session::agent, agent)) return out;  // already gone: nothing to tell anyone
     end_session(end->session, end->reason, false, true, out);
@@ -495,7 +551,7 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
     refuse("unknown_camera", "there is no camera '" + watch.camera + "'");
     return out;
   }
-  if (cam->second.agent == 0) {
+  if (cam->second.agent == 0 && cam->second.holder.empty()) {
     refuse("camera_offline", "camera '" + watch.camera + "' is offline");
     return out;
   }
@@ -528,13 +584,15 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
     refuse("too_many_sessions", "camera '" + watch.camera + "' already has " + std::to_string(of_camera) + " viewers");
     return out;
   }
-  Session s{new_session_id_(), watch.camera, cam->second.agent, viewer, now_ms, false};
-  sessions_[s.id] = s;
-  agent_sessions_[s.agent].insert(s.id);
-  v.sessions.insert(s.id);
-  if (!v.client.empty()) ++client_sessions_[v.client];
-  ++cam->second.entry.viewers;
-  changed(watch.camera, true);
+  // Its agent here, or on the relay that holds it (the offer goes there over the broker).
+  Session s{new_session_id_(),
+            watch.camera,
+            cam->second.agent,
+            viewer,
+            now_ms,
+            false,
+            cam->second.agent ? std::string() : cam->second.holder,
+            {}};
   // Both ends get the same ICE servers: the relay's own plus TURN credentials
   // for this session alone, valid for its lifetime.
   std::vector<proto::IceServer> servers = ice_servers_;
@@ -543,7 +601,8 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
     for (auto &server : mint_ice_(s.id, lifetime_ms / 1000)) servers.push_back(std::move(server));
   }
   to_viewer(out, viewer, proto::SessionStarted{watch.ref, s.id, s.camera, servers});
-  to_agent(out, s.agent, proto::Offer{s.id, s.camera, watch.sdp, servers});
+  to_agent_of(out, s, proto::Offer{s.id, s.camera, watch.sdp, servers});
+  add_session(std::move(s));
   send_updates(out);
   return out;
 }
@@ -559,7 +618,7 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
       to_viewer(out, viewer, proto::Error{"unknown_session", "no session " + ice->session, ice->session, ""});
       return out;
     }
-    to_agent(out, s->agent, *ice);
+    to_agent_of(out, *s, *ice);
   } else if (auto *stop = std::get_if<proto::Stop>(&message)) {
     if (!session_for(stop->session, &Session::viewer, viewer)) {
       to_viewer(out, viewer, proto::Error{"unknown_session", "no session " + stop->session, stop->session, ""});
@@ -573,6 +632,7 @@ Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &
 
 Actions SessionTable::tick(int64_t now_ms) {
   Actions out;
+  now_ms_ = now_ms;
   std::vector<std::string> late;
   std::vector<std::string> old;
   for (const auto &[id, s] : sessions_) {
@@ -601,6 +661,95 @@ Actions SessionTable::tick(int64_t now_ms) {
     for (const auto &[viewer, v] : viewers_)
       to_viewer(out, viewer, proto::TotalsUpdate{v.scope.empty() ? all : totals(v.scope)});
   }
+  return out;
+}
+
+// ---- several relays on one broker ----
+
+std::vector<std::string> SessionTable::held_cameras() const {
+  std::vector<std::string> out;
+  for (const auto &[agent, ids] : agents_)
+    for (const auto &id : ids)
+      if (auto cam = cameras_.find(id); cam != cameras_.end() && cam->second.agent == agent) out.push_back(id);
+  return out;
+}
+
+Actions SessionTable::camera_holder(const std::string &camera, const std::string &relay) {
+  Actions out;
+  auto it = cameras_.find(camera);
+  const bool fresh = it == cameras_.end();
+  if (fresh) {
+    if (relay.empty()) return out;
+    it = cameras_.emplace(camera, Camera{}).first;
+    it->second.entry.info.id = camera;
+  }
+  Camera &c = it->second;
+  if (c.holder == relay) return out;
+  const auto before = c.entry;
+  c.holder = relay;
+  refresh_online(c);
+  if (fresh) added(camera);
+  if (fresh || !(before == c.entry)) changed(camera, true);
+  send_updates(out);
+  return out;
+}
+
+Actions SessionTable::relay_message(const std::string &relay, const proto::RelayToRelay &message) {
+  Actions out;
+  if (auto *offer = std::get_if<proto::Offer>(&message)) {
+    // A viewer on `relay` asks for a camera whose agent is here.
+    auto cam = cameras_.find(offer->camera);
+    const char *refusal = cam == cameras_.end() || cam->second.agent == 0 || !cam->second.capturing ? "camera_offline"
+                          : size_t(cam->second.entry.viewers) >= limits_.sessions_per_camera ? "too_many_sessions"
+                          : sessions_.count(offer->session)                                  ? "duplicate"
+                                                                                             : nullptr;
+    if (refusal) {
+      out.remote.push_back({relay, proto::SessionEnd{offer->session, refusal}});
+      return out;
+    }
+    Session s{offer->session, offer->camera, cam->second.agent, 0, now_ms_, false, {}, relay};
+    to_agent(out, s.agent, *offer);
+    add_session(std::move(s));
+  } else if (auto *answer = std::get_if<proto::Answer>(&message)) {
+    if (Session *s = session_via(answer->session, &Session::agent_relay, relay)) {
+      s->answered = true;
+      to_viewer(out, s->viewer, *answer);
+    }
+  } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
+    if (Session *s = session_via(ice->session, &Session::agent_relay, relay))
+      to_viewer(out, s->viewer, *ice);
+    else if (Session *t = session_via(ice->session, &Session::viewer_relay, relay))
+      to_agent(out, t->agent, *ice);
+  } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
+    if (session_via(end->session, &Session::agent_relay, relay))
+      end_session(end->session, end->reason, false, true, out);
+    else if (session_via(end->session, &Session::viewer_relay, relay))
+      end_session(end->session, end->reason, true, false, out);
+  }
+  send_updates(out);
+  return out;
+}
+
+Actions SessionTable::relay_gone(const std::string &relay) {
+  Actions out;
+  if (auto through = relay_sessions_.find(relay); through != relay_sessions_.end()) {
+    const std::set<std::string> ending = through->second;
+    for (const auto &id : ending) {
+      const Session &s = sessions_.at(id);
+      // Only the end here is told; the other end went with its relay.
+      if (s.agent_relay == relay)
+        end_session(id, "camera_offline", false, true, out);
+      else
+        end_session(id, "viewer_gone", true, false, out);
+    }
+  }
+  for (auto &[id, camera] : cameras_) {  // a relay's death is rare: a pass over the list is fine
+    if (camera.holder != relay) continue;
+    camera.holder.clear();
+    refresh_online(camera);
+    changed(id, true);
+  }
+  send_updates(out);
   return out;
 }
 

@@ -54,11 +54,19 @@ struct LogLine {
   bool warning = false;
   std::string text;
 };
+// A signal for another relay of the same broker (docs/fleet.md, several relays).
+struct RemoteSend {
+  std::string relay;
+  proto::RelayToRelay message;
+};
 struct Actions {
   std::vector<Outgoing> sends;
   std::vector<Close> closes;
   std::vector<ForwardCommand> commands;
   std::vector<LogLine> logs;
+  std::vector<RemoteSend> remote;
+  // Cameras whose agent this relay now holds, or no longer holds (the other relays are told).
+  std::vector<std::string> held, released;
 };
 
 // Why a command is refused: `code` is the ack's error code.
@@ -103,6 +111,16 @@ class SessionTable {
   // A fresh copy of what `viewer` subscribed to and the totals: for a page whose
   // coalesced updates were dropped while it did not keep up.
   Actions resync(PeerId viewer) const;
+  // ---- several relays on one broker: the cluster link feeds these ----
+  // `relay` (another one) holds `camera`'s agent now; "" = no other relay does.
+  Actions camera_holder(const std::string &camera, const std::string &relay);
+  // A signal from another relay about a session one of its viewers or agents is in.
+  Actions relay_message(const std::string &relay, const proto::RelayToRelay &message);
+  // Another relay is gone: the sessions through it end, the cameras it held are no longer held.
+  Actions relay_gone(const std::string &relay);
+  // The cameras whose agents are connected here (announced again after a broker reconnect).
+  std::vector<std::string> held_cameras() const;
+
   // A camera's retained state from the control plane (MQTT): known cameras and
   // their figures even before (or without) their agent's connection.
   Actions camera_state(const control::CameraState &state);
@@ -131,6 +149,7 @@ class SessionTable {
     proto::CameraEntry entry;
     PeerId agent = 0;       // 0 = offline
     bool capturing = true;  // its agent's last status: the camera delivers video
+    std::string holder;     // another relay holding its agent (when `agent` is 0)
     // Its part in the totals, as last counted.
     bool counted_online = false;
     bool counted_watched = false;
@@ -150,6 +169,8 @@ class SessionTable {
     PeerId viewer = 0;
     int64_t created_ms = 0;
     bool answered = false;
+    // The end that is on another relay (its agent, or its viewer), by that relay's id.
+    std::string agent_relay, viewer_relay;
   };
 
   void end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer, Actions &out);
@@ -170,6 +191,11 @@ class SessionTable {
   }
   // The session `id` if `peer` is its `end` (&Session::agent or &Session::viewer).
   Session *session_for(const std::string &id, PeerId Session::*end, PeerId peer);
+  Session *session_via(const std::string &id, std::string Session::*end, const std::string &relay);
+  void add_session(Session s);
+  // To the session's agent or viewer, here or on its relay.
+  void to_agent_of(Actions &out, const Session &s, proto::RelayToRelay m);
+  void to_viewer_of(Actions &out, const Session &s, proto::RelayToRelay m);
   // Ends an agent's sessions and takes its cameras offline, without telling viewers
   // about the camera list (the caller does, once).
   void forget_agent(PeerId agent, Actions &out);
@@ -188,6 +214,7 @@ class SessionTable {
   std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids (after its hello)
   std::map<PeerId, std::string> devices_;              // agent -> the device id it proved ("" = any)
   std::map<PeerId, std::set<std::string>> agent_sessions_;
+  std::map<std::string, std::set<std::string>> relay_sessions_;  // another relay -> sessions through it
   std::map<PeerId, Viewer> viewers_;
   std::map<std::string, size_t> client_sessions_;  // client -> its sessions across its sockets
   std::map<std::string, Camera> cameras_;          // in id order: pages of the list
@@ -201,6 +228,7 @@ class SessionTable {
   size_t online_ = 0, watched_ = 0;
   bool totals_changed_ = false;
   uint64_t coalesced_ = 0;
+  int64_t now_ms_ = 0;  // as of the last tick (sessions offered by other relays start then)
 };
 
 }  // namespace sl::relay

@@ -175,3 +175,15 @@ TEST_CASE("a string escape JSON does not have is refused, not turned into bytes 
       parse_agent_to_relay(R"({"type":"ice","session":"s1","candidate":"caméra \u00e9 \"x\"","sdp_mline_index":0})"));
   CHECK(ice.candidate == "caméra é \"x\"");
 }
+
+TEST_CASE("signals between relays carry who sent them") {
+  ClusterSignal signal{"relay-b", Offer{"s1", "cam-1", "v=0\r\n", {IceServer{{"stun:x:1"}, "", ""}}}};
+  auto back = parse_cluster_signal(to_json(signal));
+  REQUIRE(back);
+  CHECK(back->from == "relay-b");
+  CHECK(std::get<Offer>(back->message) == std::get<Offer>(signal.message));
+  CHECK(parse_cluster_signal(R"({"type":"answer","session":"s1","sdp":"x"})").error().message.find("from") !=
+        std::string::npos);
+  CHECK(parse_cluster_signal(R"({"type":"hello","from":"a","protocol":1,"agent":"a","cameras":[]})").error().code ==
+        "unknown_type");
+}

@@ -578,3 +578,66 @@ TEST_CASE("a page that fell behind gets a fresh copy of what it shows") {
   CHECK(f.table.resync(kViewer).sends.empty());
   CHECK(f.table.subscription_count() == 0);
 }
+
+// ---- several relays on one broker: a session across two relays ----
+
+TEST_CASE("a viewer on one relay watches a camera whose agent is on another") {
+  Fixture a, b;  // relay "A" holds the agent, relay "B" serves the page
+  auto hello = a.table.agent_hello(kAgent, Fixture::hello("cam"));
+  CHECK(hello.held == std::vector<std::string>{"cam"});
+  // B hears (over the broker) that A holds it: listed, connected, watchable.
+  b.table.viewer_joined(kViewer);
+  auto held = b.table.camera_holder("cam", "A");
+  REQUIRE(sent<proto::CameraUpdate>(held, kViewer).size() == 1);
+  CHECK(b.table.cameras()[0].connected);
+  CHECK(b.table.cameras()[0].online);
+
+  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto session = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
+  REQUIRE(watch.remote.size() == 1);
+  CHECK(watch.remote[0].relay == "A");
+  REQUIRE(std::holds_alternative<proto::Offer>(watch.remote[0].message));
+
+  // A hands the offer to its agent; the answer and candidates go back through B.
+  auto offered = a.table.relay_message("B", watch.remote[0].message);
+  CHECK(sent<proto::Offer>(offered, kAgent).at(0).session == session);
+  CHECK(a.table.cameras()[0].viewers == 1);
+  auto answered = a.table.agent_message(kAgent, proto::Answer{session, "answer-sdp"});
+  REQUIRE(answered.remote.size() == 1);
+  CHECK(answered.remote[0].relay == "B");
+  auto delivered = b.table.relay_message("A", answered.remote[0].message);
+  CHECK(sent<proto::Answer>(delivered, kViewer).at(0).sdp == "answer-sdp");
+  auto candidate = b.table.viewer_message(kViewer, proto::Ice{session, "candidate:v", 0}, 0);
+  auto at_agent = a.table.relay_message("B", candidate.remote.at(0).message);
+  CHECK(sent<proto::Ice>(at_agent, kAgent).at(0).candidate == "candidate:v");
+  // Only the relay a session goes through may speak for it.
+  CHECK(sent<proto::Ice>(a.table.relay_message("C", candidate.remote.at(0).message), kAgent).empty());
+
+  // A dies: B ends the page's session (camera_offline) and the camera is no longer connected.
+  auto gone = b.table.relay_gone("A");
+  auto ends = sent<proto::SessionEnd>(gone, kViewer);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].reason == "camera_offline");
+  CHECK_FALSE(b.table.cameras()[0].connected);
+  CHECK(b.table.session_count() == 0);
+  // And a page leaving B ends its agent's side on A: the other way round.
+  b.table.camera_holder("cam", "A");
+  auto again = b.table.viewer_message(kViewer, proto::Watch{"r2", "cam", "sdp"}, 0);
+  a.table.relay_message("B", again.remote.at(0).message);
+  auto left = b.table.viewer_gone(kViewer);
+  REQUIRE(left.remote.size() == 1);
+  auto ended = a.table.relay_message("B", left.remote[0].message);
+  CHECK(sent<proto::SessionEnd>(ended, kAgent).at(0).reason == "viewer_gone");
+}
+
+TEST_CASE("an offer for a camera this relay does not hold is turned down to its relay") {
+  Fixture a;
+  auto refused = a.table.relay_message("B", proto::Offer{"s9", "nowhere", "sdp", {}});
+  REQUIRE(refused.remote.size() == 1);
+  CHECK(refused.remote[0].relay == "B");
+  CHECK(std::get<proto::SessionEnd>(refused.remote[0].message).reason == "camera_offline");
+  // An agent leaving releases its cameras (the other relays are told).
+  a.table.agent_hello(kAgent, Fixture::hello("cam"));
+  CHECK(a.table.agent_gone(kAgent).released == std::vector<std::string>{"cam"});
+  CHECK(a.table.held_cameras().empty());
+}
