@@ -186,7 +186,7 @@ export function startApp({ container, boot = null }) {
     if (!totals) return;
     const before = lastTotals;
     lastTotals = totals;
-    page?.totals(totals);
+    if (!only) page.totals(totals);
     if (!before || !relay.paged) return;
     const moved = before.cameras !== totals.cameras
       || (page?.view.online !== undefined && before.online !== totals.online);
@@ -264,7 +264,9 @@ export function startApp({ container, boot = null }) {
     });
     prev?.addEventListener('click', () => {
       if (view.offset === 0) return;
-      view.offset = Math.max(0, view.offset - PAGE_SIZE);
+      // From past the end (an old address, a fleet that shrank): to the last page.
+      const end = total ? Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE : 0;
+      view.offset = total !== null && view.offset > end ? end : Math.max(0, view.offset - PAGE_SIZE);
       go();
     });
     next?.addEventListener('click', () => {
@@ -273,24 +275,27 @@ export function startApp({ container, boot = null }) {
       go();
     });
 
-    // One page of the list: tiles, range, pager; a page past the end moves to the last one.
+    // One page of the list: tiles, range, pager. A page past the end (cameras went
+    // offline under an online filter, a relay that restarted and has not heard from
+    // every agent yet) stays where it is, empty, with Prev: the fleet may come back.
     function shown(cameras, { total: count, offset = 0 }) {
       total = count ?? cameras.length;
-      if (total > 0 && offset >= total) {
-        view.offset = Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE;
-        go();
-        return;
-      }
       view.offset = offset;
       place(cameras);
-      const first = cameras.length ? offset + 1 : 0;
+      const first = offset + 1;
       const last = offset + cameras.length;
-      if (range) range.textContent = total ? `${number.format(first)}–${number.format(last)} of ${number.format(total)}` : '';
+      const past = cameras.length === 0 && offset > 0;
+      if (range) {
+        range.textContent = past ? `past the end of ${number.format(total)}`
+          : total ? `${number.format(first)}–${number.format(last)} of ${number.format(total)}` : '';
+      }
       if (prev) prev.disabled = offset === 0;
       if (next) next.disabled = last >= total;
       if (pager) pager.hidden = offset === 0 && last >= total;
       const filtered = view.q || view.online !== undefined;
-      if (filtered && total === 0) {
+      if (past) {
+        empty.textContent = 'No camera on this page any more: go back a page.';
+      } else if (filtered && total === 0) {
         empty.textContent = `No camera${view.q ? ` named like “${view.q}”` : ''}${
           view.online === undefined ? '' : view.online ? ' is online' : ' is offline'}.`;
       } else if (empty.innerHTML !== emptyText) {
@@ -298,7 +303,7 @@ export function startApp({ container, boot = null }) {
       }
       if (told) {
         told = false;
-        announcer.say(total ? `Cameras ${number.format(first)} to ${number.format(last)} of ${number.format(total)}.`
+        announcer.say(cameras.length ? `Cameras ${number.format(first)} to ${number.format(last)} of ${number.format(total)}.`
           : empty.textContent);
       }
     }
@@ -317,8 +322,7 @@ export function startApp({ container, boot = null }) {
         if (c.viewers > 0) watched++;
       }
       showTotals({ cameras: all.length, online, offline: all.length - online, watched });
-      const offset = Math.min(view.offset, Math.max(0, Math.floor((matching.length - 1) / PAGE_SIZE) * PAGE_SIZE));
-      shown(matching.slice(offset, offset + PAGE_SIZE), { total: matching.length, offset });
+      shown(matching.slice(view.offset, view.offset + PAGE_SIZE), { total: matching.length, offset: view.offset });
     }
 
     function showTotals(t) {
@@ -333,7 +337,7 @@ export function startApp({ container, boot = null }) {
         const item = document.createElement('span');
         item.className = `count ${key}`;
         item.textContent = `${number.format(value)} ${label}`;
-        totalsBox.append(item);
+        totalsBox.append(item, ' ');  // read as words, not run together
       }
     }
 
