@@ -2,6 +2,11 @@
 // live figures from getStats, state changes told to screen readers (#announcer),
 // and the hooks tests and benchmarks read (window.sightline, data-state on each
 // tile, data-relay on <body>).
+// The grid holds one page of the fleet (PAGE_SIZE tiles), whatever its size: it
+// subscribes to that page (a query: search, online filter, offset) and the relay
+// tells it about those cameras only (docs/protocol.md, "Viewer ⇄ relay"); the
+// totals of the whole fleet come on their own. The view page subscribes to its one
+// camera.
 
 import { CameraSession, RelayConnection } from './signaling.js';
 import { readStats } from './stats.js';
@@ -12,6 +17,10 @@ const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offlin
   refused: 'refused' };
 // Said to screen readers when a tile comes to them (connecting and paused are not news).
 const ANNOUNCED = new Set(['live', 'offline', 'error', 'refused']);
+const PAGE_SIZE = 24;
+const SEARCH_WAIT_MS = 250;  // typing: the query goes once the keys pause
+const RESUBSCRIBE_MS = 1000; // the fleet changed: the page asks again, at most once a second
+const number = new Intl.NumberFormat('en-US');
 
 // `boot`: the view page's connection and its camera's session, started by view.html.
 export function startApp({ container, boot = null }) {
@@ -20,7 +29,10 @@ export function startApp({ container, boot = null }) {
   const timing = boot?.timing || { start: performance.now() };
   const sessions = new Map();  // camera id -> CameraSession
   const stats = new Map();     // camera id -> latest figures
+  const previous = new Map();  // camera id -> the figures before (for rates)
   const tiles = new Map();     // camera id -> tile elements
+  let lastTotals = null;       // the fleet's, as last told
+  let again = null;            // a subscribe that waits (RESUBSCRIBE_MS)
   window.sightline = { sessions, timing, stats, relayConnects: () => relay.connects || 0 };
   // Only what someone sees plays: grid tiles on screen, in a tab that is shown.
   const visibility = new Visibility((id) => {
@@ -39,7 +51,11 @@ export function startApp({ container, boot = null }) {
     session.wanted = () => visibility.wanted(only);
     sessions.set(only, session);
     render(session);
+    relay.subscribe({ ids: [only] });
   }
+  // The grid's page: what it shows (search, filter, page) and the controls for it.
+  const page = only ? null : makePager();
+  window.sightline.page = page?.view;
   document.body.dataset.relay = relay.state;
   // In parallel with the socket: what our token allows (a sign-in field if nothing).
   checkSession().then((session) => {
@@ -68,31 +84,85 @@ export function startApp({ container, boot = null }) {
   if (relay.state === 'reconnecting') relayState(relay.state);
   relay.addEventListener('welcome', ({ detail }) => {
     timing.welcome ??= performance.now();
-    update(detail.cameras);
+    listed(detail, true);
   });
-  relay.addEventListener('cameras', ({ detail }) => update(detail.cameras));
+  relay.addEventListener('cameras', ({ detail }) => listed(detail, false));
+  relay.addEventListener('camera_update', ({ detail }) => refresh(detail.cameras || []));
+  relay.addEventListener('totals', ({ detail }) => totalsChanged(detail.totals));
   relay.addEventListener('error', ({ detail }) => console.warn('relay error:', detail.code, detail.message));
-  if (relay.cameras) update(relay.cameras);  // welcomed already (view.html)
+  if (relay.cameras) {  // welcomed already (view.html)
+    listed({ cameras: [...relay.cameras.values()], totals: relay.totals }, true);
+  }
 
-  // The camera list changed (or the relay is new): add, start, stop tiles.
-  // Sessions without a peer connection start (new tiles; all of them after the
-  // relay came back), unless nobody sees them; a tile in 'error' retries by itself,
-  // a refused one stays as it is.
-  function update(cameras) {
-    const list = only ? cameras.filter((c) => c.id === only) : cameras;
-    if (only && list.length === 0) list.push({ id: only, online: false, unknown: true });
-    for (const cam of list) {
-      let tile = tiles.get(cam.id);
-      if (!tile) {
-        tile = makeTile(cam.id);
-        tiles.set(cam.id, tile);
-        container.append(tile.figure);
-        const session = new CameraSession(relay, cam.id, tile.video, (s) => render(s),
-          sessions.size === 0 ? timing : null);
-        session.wanted = () => visibility.wanted(cam.id);
-        sessions.set(cam.id, session);
-        if (!only) visibility.watch(tile.figure);
-      }
+  // A list from the relay: its welcome (the first page, unless the page asked for
+  // something else since: then only the totals count), or the answer to the
+  // page's subscribe. From a relay that does not page, the whole fleet, every time.
+  function listed(m, welcome) {
+    const cameras = m.cameras || [];
+    if (only) {
+      const complete = !relay.paged || !(welcome || relay.awaiting());
+      const list = cameras.filter((c) => c.id === only);
+      if (complete && list.length === 0) list.push({ id: only, online: false, unknown: true });
+      refresh(list);
+      if (relay.paged) totalsChanged(m.totals ?? relay.totals);
+      return;
+    }
+    if (!relay.paged) {
+      page.local();
+      return;
+    }
+    totalsChanged(m.totals);
+    if (welcome && relay.awaiting()) return;  // the answer to our subscribe follows
+    page.show(cameras.slice(0, PAGE_SIZE), m);
+  }
+
+  // Tiles for exactly these cameras, in this order (the grid's page): the tiles of
+  // cameras that left the page go (their sessions end), new ones come.
+  function place(cameras) {
+    const ids = new Set(cameras.map((c) => c.id));
+    for (const id of [...tiles.keys()]) if (!ids.has(id)) drop(id);
+    cameras.forEach((cam, at) => {
+      const tile = tiles.get(cam.id) || addTile(cam.id);
+      const here = container.children[at];
+      if (here !== tile.figure) container.insertBefore(tile.figure, here || null);
+    });
+    refresh(cameras);
+    document.getElementById('empty').hidden = tiles.size > 0;
+  }
+
+  function addTile(id) {
+    const tile = makeTile(id);
+    tiles.set(id, tile);
+    container.append(tile.figure);
+    const session = new CameraSession(relay, id, tile.video, (s) => render(s), sessions.size === 0 ? timing : null);
+    session.wanted = () => visibility.wanted(id);
+    sessions.set(id, session);
+    if (!only) visibility.watch(tile.figure);
+    return tile;
+  }
+
+  // A tile that goes: its session ends, nothing is kept about it.
+  function drop(id) {
+    const tile = tiles.get(id);
+    sessions.get(id)?.forget();
+    sessions.delete(id);
+    stats.delete(id);
+    previous.delete(id);
+    tiles.delete(id);
+    visibility.forget(tile.figure);
+    tile.figure.remove();
+  }
+
+  // Entries for cameras (those with a tile; the others are not on this page):
+  // start, stop, show. Sessions without a peer connection start (new tiles; all
+  // of them after the relay came back), unless nobody sees them; a tile in
+  // 'error' retries by itself, a refused one stays as it is.
+  function refresh(cameras) {
+    for (const entry of cameras) {
+      const tile = tiles.get(entry.id);
+      if (!tile) continue;
+      // The relay connection merges partial updates into what it knows.
+      const cam = entry.unknown ? entry : relay.cameras?.get(entry.id) ?? entry;
       tile.info = cam;
       const session = sessions.get(cam.id);
       if (session.state === 'refused') {
@@ -107,9 +177,178 @@ export function startApp({ container, boot = null }) {
       }
       renderInfo(tile, cam);
     }
-    document.getElementById('empty').hidden = tiles.size > 0;
   }
 
+  // The fleet's totals. A camera more (or fewer) may move this page's window, so
+  // the page asks again (at most once a second); so does a page filtered on
+  // online when cameras come and go, and the view of a camera the relay did not know.
+  function totalsChanged(totals) {
+    if (!totals) return;
+    const before = lastTotals;
+    lastTotals = totals;
+    if (!only) page.totals(totals);
+    if (!before || !relay.paged) return;
+    const moved = before.cameras !== totals.cameras
+      || (page?.view.online !== undefined && before.online !== totals.online);
+    const wanted = only ? tiles.get(only)?.info?.unknown && before.cameras !== totals.cameras : moved;
+    if (wanted && !again) {
+      again = setTimeout(() => {
+        again = null;
+        relay.subscribe(only ? { ids: [only] } : page.query());
+      }, RESUBSCRIBE_MS);
+    }
+  }
+
+  // The grid's controls: totals, search, filter, pager (index.html), and what the
+  // page shows. From a relay that does not page, the whole list is here: the page
+  // filters and pages it itself (local).
+  function makePager() {
+    const $ = (id) => document.getElementById(id);
+    const totalsBox = $('totals');
+    const search = $('search');
+    const show = $('show');
+    const pager = $('pager');
+    const range = $('range');
+    const prev = $('prev');
+    const next = $('next');
+    const empty = $('empty');
+    const emptyText = empty.innerHTML;
+    const params = new URLSearchParams(location.search);
+    const view = {
+      q: params.get('q') || '',
+      online: { online: true, offline: false }[params.get('show')],
+      offset: Math.max(0, (parseInt(params.get('page'), 10) || 1) - 1) * PAGE_SIZE,
+    };
+    let total = null;
+    let told = false;  // the user changed the view: say what it shows, once
+    let typing = null;
+    if (search) search.value = view.q;
+    if (show) show.value = view.online === undefined ? '' : view.online ? 'online' : 'offline';
+
+    const query = () => {
+      const q = { offset: view.offset, limit: PAGE_SIZE };
+      if (view.q) q.q = view.q;
+      if (view.online !== undefined) q.online = view.online;
+      return q;
+    };
+    // Another view: the address says it (a reload or Back comes back to it) and the relay is asked.
+    const go = () => {
+      const url = new URLSearchParams();
+      if (view.q) url.set('q', view.q);
+      if (view.online !== undefined) url.set('show', view.online ? 'online' : 'offline');
+      if (view.offset) url.set('page', String(view.offset / PAGE_SIZE + 1));
+      const qs = url.toString();
+      history.replaceState(history.state, '', `${location.pathname}${qs ? `?${qs}` : ''}`);
+      told = true;
+      if (relay.paged === false) local();
+      else relay.subscribe(query());
+    };
+    // A page that is not the first asks at once (the welcome brings the first).
+    if (view.q || view.online !== undefined || view.offset) relay.subscribe(query());
+
+    search?.addEventListener('input', () => {
+      clearTimeout(typing);
+      typing = setTimeout(() => {
+        const q = search.value.trim();
+        if (q === view.q) return;
+        view.q = q;
+        view.offset = 0;
+        go();
+      }, SEARCH_WAIT_MS);
+    });
+    search?.closest('form')?.addEventListener('submit', (e) => e.preventDefault());
+    show?.addEventListener('change', () => {
+      view.online = { online: true, offline: false }[show.value];
+      view.offset = 0;
+      go();
+    });
+    prev?.addEventListener('click', () => {
+      if (view.offset === 0) return;
+      // From past the end (an old address, a fleet that shrank): to the last page.
+      const end = total ? Math.floor((total - 1) / PAGE_SIZE) * PAGE_SIZE : 0;
+      view.offset = total !== null && view.offset > end ? end : Math.max(0, view.offset - PAGE_SIZE);
+      go();
+    });
+    next?.addEventListener('click', () => {
+      if (total !== null && view.offset + PAGE_SIZE >= total) return;
+      view.offset += PAGE_SIZE;
+      go();
+    });
+
+    // One page of the list: tiles, range, pager. A page past the end (cameras went
+    // offline under an online filter, a relay that restarted and has not heard from
+    // every agent yet) stays where it is, empty, with Prev: the fleet may come back.
+    function shown(cameras, { total: count, offset = 0 }) {
+      total = count ?? cameras.length;
+      view.offset = offset;
+      place(cameras);
+      const first = offset + 1;
+      const last = offset + cameras.length;
+      const past = cameras.length === 0 && offset > 0;
+      if (range) {
+        range.textContent = past ? `past the end of ${number.format(total)}`
+          : total ? `${number.format(first)}–${number.format(last)} of ${number.format(total)}` : '';
+      }
+      if (prev) prev.disabled = offset === 0;
+      if (next) next.disabled = last >= total;
+      if (pager) pager.hidden = offset === 0 && last >= total;
+      const filtered = view.q || view.online !== undefined;
+      if (past) {
+        empty.textContent = 'No camera on this page any more: go back a page.';
+      } else if (filtered && total === 0) {
+        empty.textContent = `No camera${view.q ? ` named like “${view.q}”` : ''}${
+          view.online === undefined ? '' : view.online ? ' is online' : ' is offline'}.`;
+      } else if (empty.innerHTML !== emptyText) {
+        empty.innerHTML = emptyText;
+      }
+      if (told) {
+        told = false;
+        announcer.say(cameras.length ? `Cameras ${number.format(first)} to ${number.format(last)} of ${number.format(total)}.`
+          : empty.textContent);
+      }
+    }
+
+    // The relay sent the whole list (it does not page): filter, sort and page it here.
+    function local() {
+      const all = [...(relay.cameras?.values() || [])];
+      const q = view.q.toLowerCase();
+      const matching = all.filter((c) => (!q || c.id.toLowerCase().includes(q))
+        && (view.online === undefined || !!c.online === view.online));
+      matching.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      let online = 0;
+      let watched = 0;
+      for (const c of all) {
+        if (c.online) online++;
+        if (c.viewers > 0) watched++;
+      }
+      showTotals({ cameras: all.length, online, offline: all.length - online, watched });
+      shown(matching.slice(view.offset, view.offset + PAGE_SIZE), { total: matching.length, offset: view.offset });
+    }
+
+    function showTotals(t) {
+      if (!totalsBox) return;
+      totalsBox.hidden = false;
+      totalsBox.textContent = '';
+      const parts = [['cameras', t.cameras === 1 ? 'camera' : 'cameras'], ['online', 'online'],
+        ['offline', 'offline'], ['watched', 'watched']];
+      for (const [key, label] of parts) {
+        const value = Number(t[key]) || 0;
+        totalsBox.dataset[key] = String(value);
+        const item = document.createElement('span');
+        item.className = `count ${key}`;
+        item.textContent = `${number.format(value)} ${label}`;
+        totalsBox.append(item, ' ');  // read as words, not run together
+      }
+    }
+
+    // Leaving the grid (a camera opens in place): the controls go, nothing is asked any more.
+    function close() {
+      clearTimeout(typing);
+      for (const el of [totalsBox, document.getElementById('toolbar')]) if (el) el.hidden = true;
+    }
+
+    return { view, query, show: shown, local, totals: showTotals, close };
+  }
   // A tile seen (again) plays at once; one nobody sees ends its session; one not
   // reported yet waits. A tile in 'error' retries by itself.
   function apply(session) {
@@ -164,16 +403,12 @@ export function startApp({ container, boot = null }) {
     only = id;
     history.pushState({ camera: id }, '', `/view/${encodeURIComponent(id)}`);
     window.addEventListener('popstate', () => location.reload(), { once: true });
-    for (const [other, session] of sessions) {
-      const { figure } = tiles.get(other);
-      if (other !== id) {
-        session.forget();
-        sessions.delete(other);
-        stats.delete(other);
-        figure.remove();
-        tiles.delete(other);
-      }
-      visibility.forget(figure);  // the view plays whenever its tab is shown
+    // From now on the relay tells this page about this camera only.
+    relay.subscribe({ ids: [id] });
+    page.close();
+    for (const other of [...tiles.keys()]) {
+      if (other !== id) drop(other);
+      else visibility.forget(tiles.get(id).figure);  // the view plays whenever its tab is shown
     }
     document.title = `${id} · Sightline`;
     document.body.classList.add('single');
@@ -189,11 +424,11 @@ export function startApp({ container, boot = null }) {
   }
 
   // Live figures, once a second, for every tile that plays.
-  const previous = new Map();
   setInterval(async () => {
     for (const [id, s] of sessions) {
       if (!s.pc || s.state !== 'live') continue;
-      const figures = await readStats(s.pc, previous.get(id));
+      const figures = await readStats(s.pc, previous.get(id)).catch(() => null);
+      if (!figures || sessions.get(id) !== s) continue;  // the tile went meanwhile
       previous.set(id, figures);
       stats.set(id, figures);
       const tile = tiles.get(id);

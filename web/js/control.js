@@ -41,15 +41,23 @@ export function startControlPanel({ relay, camera, container }) {
     el('h2', { textContent: 'Results' }), log);
 
   // Normally the first 'welcome' comes after this point; the relay's copy covers a late start.
+  // The page subscribes to this camera (js/app.js): the answer ('cameras') says
+  // what the relay knows of it, 'camera_update' when that changes. A welcome's
+  // first page of the list, or an update about others, says nothing about it.
   renderState(stateOf(relay.cameras));
-  for (const type of ['welcome', 'cameras']) {
-    relay.addEventListener(type, ({ detail }) => renderState(stateOf(detail.cameras)));
+  relay.addEventListener('cameras', () => renderState(stateOf(relay.cameras)));
+  for (const type of ['welcome', 'camera_update']) {
+    relay.addEventListener(type, ({ detail }) => {
+      if ((detail.cameras || []).some((c) => c.id === camera)) renderState(stateOf(relay.cameras));
+    });
   }
   relay.addEventListener('command_result', ({ detail }) => finish(detail.ref, detail.ack
     || { status: 'error', code: 'bad_message', message: 'command_result without an ack' }));
 
+  // `cameras`: the relay connection's latest entries (a Map by id), or a list.
   function stateOf(cameras) {
-    return (cameras || []).find((c) => c.id === camera)?.state || null;
+    const entry = cameras instanceof Map ? cameras.get(camera) : (cameras || []).find((c) => c.id === camera);
+    return entry?.state || null;
   }
 
   function makeForm(spec) {

@@ -23,9 +23,19 @@ export const msg = {
   heartbeat: () => ({ type: 'heartbeat' }),
 };
 
-// Emits: 'open', 'state' (connecting|connected|reconnecting), 'welcome', 'cameras',
-// and every other message by its type ('command_result', and an 'error' or
-// 'session_end' no session claimed). A session's own messages go to its handle().
+// Emits: 'open', 'state' (connecting|connected|reconnecting), 'welcome', 'cameras'
+// (the answer to the page's latest `subscribe`; older answers are dropped),
+// 'camera_update', 'totals', and every other message by its type ('command_result',
+// and an 'error' or 'session_end' no session claimed). A session's own messages go
+// to its handle().
+//
+// What the page is told about (docs/protocol.md, "Viewer ⇄ relay"): the welcome
+// carries the first page of the list and the socket starts subscribed to it;
+// subscribe() replaces that with a query or a few ids, and is sent again after every
+// welcome (a relay that restarted or a new socket forgot it). A relay that welcomes
+// without `total` is older: it sends the whole list, in the welcome and in every
+// `cameras`, and knows no `subscribe` (`paged` false); pages then filter and page
+// the list themselves.
 export class RelayConnection extends EventTarget {
   // `early`: { ws, events }, a socket the page opened before this module loaded
   // (view.html) and the message events it got meanwhile; taken over as it is.
@@ -37,7 +47,15 @@ export class RelayConnection extends EventTarget {
     this.connects = 0;
     this.ws = null;
     this.iceServers = [];
-    this.cameras = null;        // the relay's list, once it welcomed us
+    // The latest entries known (id -> entry), once the relay welcomed us: those of the
+    // latest list (the welcome's, or the answer to our subscribe), with every
+    // camera_update merged in. The whole fleet only from a relay that is not `paged`.
+    this.cameras = null;
+    this.totals = null;         // { cameras, online, offline, watched }, when the relay says
+    this.paged = null;          // whether the relay pages (known at its welcome)
+    this.subscription = null;   // what the page asked for last: { q, online, offset, limit } or { ids }
+    this.subscribed = null;     // the ref of the subscribe sent last, until it is answered
+    this.subscribes = 0;
     this.sessions = new Set();  // CameraSessions, for routing
     // ?ice=relay in the page's address: only TURN-relayed paths (for checking TURN).
     this.iceTransportPolicy = new URLSearchParams(location.search).get('ice') === 'relay' ? 'relay' : 'all';
@@ -75,9 +93,22 @@ export class RelayConnection extends EventTarget {
       }
       if (m.type === 'welcome') {
         this.iceServers = m.ice_servers || [];
+        this.paged = m.total !== undefined;
+        this.subscribed = null;
         this.setState('connected');
+        // This socket starts subscribed to the first page: ask again for what the page wants.
+        if (this.subscription) this.sendSubscription();
       }
-      if (m.type === 'welcome' || m.type === 'cameras') this.cameras = m.cameras || [];
+      // While a subscribe is on its way, the answers to older ones are out of date.
+      if (m.type === 'cameras' && this.subscribed !== null && m.ref !== this.subscribed) return;
+      if ((m.type === 'cameras' || m.type === 'error') && m.ref && m.ref === this.subscribed) this.subscribed = null;
+      if (m.type === 'welcome' || m.type === 'cameras') {
+        this.cameras = new Map((m.cameras || []).map((c) => [c.id, c]));
+      }
+      if (m.type === 'camera_update' && this.cameras) {
+        for (const c of m.cameras || []) this.cameras.set(c.id, { ...this.cameras.get(c.id), ...c });
+      }
+      if (m.totals) this.totals = m.totals;
       if (SESSION_TYPES.has(m.type) && this.route(m)) return;
       this.emit(m.type, m);
     };
@@ -100,6 +131,24 @@ export class RelayConnection extends EventTarget {
       ws.onopen = onOpen;
     }
   }
+
+  // What the relay should tell this page about from now on: a query ({ q, online,
+  // offset, limit }) or a few cameras ({ ids }). Sent once the relay welcomed us, and
+  // again after every welcome; a relay that does not page is not asked (it sends
+  // everything anyway). Its answer is the next 'cameras' event.
+  subscribe(subscription) {
+    this.subscription = subscription;
+    if (this.state === 'connected' && this.paged) this.sendSubscription();
+  }
+
+  sendSubscription() {
+    if (!this.paged) return;
+    this.subscribed = `s${++this.subscribes}`;
+    this.send({ type: 'subscribe', ref: this.subscribed, ...this.subscription });
+  }
+
+  // Whether a subscribe is on its way: the entries known are not yet what it asked for.
+  awaiting() { return this.subscribed !== null; }
 
   // Resolves once the socket is open (at once if it is).
   opened() {
