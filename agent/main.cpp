@@ -75,6 +75,18 @@ int main(int argc, char **argv) {
             camera.fps, camera.codec.c_str(), camera.encoder.c_str());
   prepare_dtls_certificate();
 
+  // A client certificate, when the device proves who it is with one (mutual TLS).
+  Owned<GTlsCertificate> certificate;
+  if (!settings.tls_cert.empty()) {
+    GError *raw = nullptr;
+    certificate = adopt(g_tls_certificate_new_from_files(settings.tls_cert.c_str(), settings.tls_key.c_str(), &raw));
+    Owned<GError> error(raw);
+    if (!certificate) {
+      std::fprintf(stderr, "sightline-agent: settings 'tls-cert'/'tls-key': %s\n", error ? error->message : "unusable");
+      return 2;
+    }
+  }
+
   // The viewer sessions, and the relay link that brings their offers.
   agent::Sessions sessions(*pipeline, settings);
   std::unique_ptr<agent::RelaySignaller> relay;
@@ -87,7 +99,7 @@ int main(int argc, char **argv) {
                             // link broke; viewers ask again once it is back.
                             [&] { sessions.forget(*relay, "relay_gone"); },
                         },
-                        settings.device_secret, settings.ca_file);
+                        settings.device_secret, settings.ca_file, certificate.get());
   relay = std::make_unique<agent::RelaySignaller>(link, sessions);
 
   // The camera kept running (retried when it fails), and the control plane

@@ -53,6 +53,9 @@ const std::vector<config::Option> &agent_options() {
       {"device-secret", Kind::String, "", "This device's secret, as listed in the relay's device-secrets file."},
       {"device-secret-file", Kind::String, "", "File holding the device secret (instead of device-secret)."},
       {"ca-file", Kind::String, "", "wss:// only: the CA certificate to trust for the relay (default: the system's)."},
+      {"tls-cert", Kind::String, "",
+       "wss:// only: this device's client certificate (PEM; its common name is the id), instead of a device secret."},
+      {"tls-key", Kind::String, "", "The private key of tls-cert (PEM)."},
       {"max-playout-delay", Kind::Int, "0",
        "Longest time in ms a browser may hold frames to smooth playback: 0 = show each frame as soon as it is "
        "decoded (lowest latency), -1 = the browser decides.",
@@ -143,6 +146,12 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
   if (!device_secret) return fail(device_secret.error());
   a.device_secret = *device_secret;
   a.ca_file = s.str("ca-file");
+  a.tls_cert = s.str("tls-cert");
+  a.tls_key = s.str("tls-key");
+  if (a.tls_cert.empty() != a.tls_key.empty()) return fail("Settings 'tls-cert' and 'tls-key' go together.");
+  for (const auto &[name, file] : {std::pair{"tls-cert", a.tls_cert}, std::pair{"tls-key", a.tls_key}})
+    if (!file.empty() && !g_file_test(file.c_str(), G_FILE_TEST_IS_REGULAR))
+      return fail("Setting '" + std::string(name) + "': no such file " + file + ".");
   if (!a.ca_file.empty() && !g_file_test(a.ca_file.c_str(), G_FILE_TEST_IS_REGULAR))
     return fail("Setting 'ca-file': no such file " + a.ca_file + ".");
   a.mqtt_url = s.str("mqtt");

@@ -14,6 +14,7 @@ struct AgentSettings {
   std::string id;
   std::string relay_url;                // ws(s)://host[:port]/ws/agent, path added: the first of
   std::vector<std::string> relay_urls;  // every relay given, tried in turn
+  std::string tls_cert, tls_key;        // a client certificate for the relay (mutual TLS)
   std::string source;                   // "test" or "v4l2:/dev/videoN"
   std::string pattern;
   int width = 1280;

@@ -1,6 +1,7 @@
 // sightline-relay: serves the web app, lists cameras, and brokers signaling
 // between viewers and the agents that dial in.
 #include "auth/access.hpp"
+#include "auth/device_certificate.hpp"
 #include "cluster/cluster_link.hpp"
 #include "config.hpp"
 #include "control/control_bridge.hpp"
@@ -156,6 +157,14 @@ int main(int argc, char **argv) {
                    }),
                    nullptr);
   relay::Access access(settings);
+  if (!settings.tls_client_revoked.empty()) {
+    auto revoked = relay::load_revoked(settings.tls_client_revoked);
+    if (!revoked) {
+      std::fprintf(stderr, "sightline-relay: %s\n", revoked.error().c_str());
+      return 2;
+    }
+    access.replace_revoked(std::move(*revoked));
+  }
   if (access.insecure()) g_warning("insecure-dev: no authentication at all (loopback only)");
   // Who is connected and which session is whose; the sockets and the control plane feed it.
   relay::SessionTable table = session_table(settings);
@@ -198,6 +207,27 @@ int main(int argc, char **argv) {
     }
     soup_server_set_tls_certificate(server.get(), certificate.get());
     listen_options = SOUP_SERVER_LISTEN_HTTPS;
+    if (!settings.tls_client_ca.empty()) {
+      // Devices may show a certificate (browsers are not asked to): checked against this CA.
+      auto authorities = adopt(g_tls_file_database_new(settings.tls_client_ca.c_str(), &raw));
+      if (!authorities) {
+        Owned<GError> error(raw);
+        std::fprintf(stderr, "sightline-relay: setting 'tls-client-ca': %s\n", error ? error->message : "unusable");
+        return 2;
+      }
+      soup_server_set_tls_database(server.get(), authorities.get());
+      soup_server_set_tls_auth_mode(server.get(), G_TLS_AUTHENTICATION_REQUESTED);
+      // Any certificate gets through the handshake: the relay refuses the bad ones
+      // itself, with a log line and a 401 naming them (auth/access.cpp).
+      g_signal_connect(server.get(), "request-started", G_CALLBACK(+[](SoupServer *, SoupServerMessage *msg, gpointer) {
+                         g_signal_connect(msg, "accept-certificate",
+                                          G_CALLBACK(+[](SoupServerMessage *, GTlsCertificate *, GTlsCertificateFlags,
+                                                         gpointer) -> gboolean { return TRUE; }),
+                                          nullptr);
+                       }),
+                       nullptr);
+      g_message("devices may prove who they are with a certificate issued by %s", settings.tls_client_ca.c_str());
+    }
   }
   auto listener = listen_socket(settings.listen_host, settings.listen_port);
   if (!listener || !soup_server_listen_socket(server.get(), listener->get(), listen_options, &raw)) {
@@ -223,6 +253,15 @@ int main(int argc, char **argv) {
   // changed or went away are closed, everyone else goes on.
   std::function<void()> reload = [&] {
     if (access.insecure()) return;
+    if (!settings.tls_client_revoked.empty()) {
+      if (auto revoked = relay::load_revoked(settings.tls_client_revoked)) {
+        g_message("reload: %zu revoked client certificate(s)", revoked->size());
+        access.replace_revoked(std::move(*revoked));
+      } else {
+        g_warning("reload: %s Keeping the previous list.", revoked.error().c_str());
+      }
+    }
+    if (settings.device_secrets_file.empty()) return;
     auto devices = relay::load_device_secrets(settings.device_secrets_file);
     if (!devices) {
       g_warning("reload: %s Keeping the previous list.", devices.error().c_str());

@@ -43,6 +43,16 @@ const std::vector<config::Option> &relay_options() {
        "Origins whose scripts may call the HTTP API from the browser (CORS; repeatable; * for any). Default: none."},
       {"tls-cert", Kind::String, "", "PEM certificate (chain) for https:// and wss://."},
       {"tls-key", Kind::String, "", "PEM private key of tls-cert."},
+      {"tls-client-ca", Kind::String, "",
+       "Devices may prove who they are with a client certificate this CA issued (mutual TLS; the device id is its "
+       "common name). Needs tls-cert."},
+      {"tls-client-revoked", Kind::String, "",
+       "File of revoked client certificates: one SHA-256 fingerprint a line (re-read on SIGHUP)."},
+      {"trusted-proxies", Kind::StringList, "",
+       "Addresses of TLS-terminating proxies whose proxy-client-header is believed (repeatable)."},
+      {"proxy-client-header", Kind::String, "",
+       "Header in which a trusted proxy passes the device id from the client certificate it verified, e.g. "
+       "X-Client-Cert-CN."},
       {"handshake-timeout", Kind::Int, "10",
        "Seconds a client has to send its whole request (HTTP or WebSocket upgrade).", 1, 300},
       {"turn", Kind::StringList, "",
@@ -213,6 +223,16 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   r.tls_cert = s.str("tls-cert");
   r.tls_key = s.str("tls-key");
   if (r.tls_cert.empty() != r.tls_key.empty()) return fail("Settings 'tls-cert' and 'tls-key' go together.");
+  r.tls_client_ca = s.str("tls-client-ca");
+  if (!r.tls_client_ca.empty() && r.tls_cert.empty())
+    return fail("Setting 'tls-client-ca' needs 'tls-cert' and 'tls-key' (client certificates come with TLS).");
+  if (!r.tls_client_ca.empty() && !g_file_test(r.tls_client_ca.c_str(), G_FILE_TEST_IS_REGULAR))
+    return fail("Setting 'tls-client-ca': no such file " + r.tls_client_ca + ".");
+  r.tls_client_revoked = s.str("tls-client-revoked");
+  r.trusted_proxies = s.list("trusted-proxies");
+  r.proxy_client_header = s.str("proxy-client-header");
+  if (r.proxy_client_header.empty() != r.trusted_proxies.empty())
+    return fail("Settings 'trusted-proxies' and 'proxy-client-header' go together.");
   r.insecure_dev = s.flag("insecure-dev");
   if (r.insecure_dev) {
     if (!is_loopback(r.listen_host))
@@ -224,8 +244,13 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   if (!secret) return fail(secret.error());
   r.token_secret = *secret;
   r.device_secrets_file = s.str("device-secrets");
-  if (r.device_secrets_file.empty())
-    return fail("Setting 'device-secrets' is needed: a file with one 'device-id secret' line per agent allowed in.");
+  if (r.device_secrets_file.empty()) {
+    // Devices may prove who they are with certificates instead.
+    if (!r.tls_client_ca.empty() || !r.proxy_client_header.empty()) return r;
+    return fail(
+        "Setting 'device-secrets' is needed: a file with one 'device-id secret' line per agent allowed in (or "
+        "'tls-client-ca': devices with certificates).");
+  }
   auto devices = load_device_secrets(r.device_secrets_file);
   if (!devices) return fail(devices.error());
   r.device_secrets = *devices;

@@ -33,6 +33,10 @@ struct RelaySettings {
   std::vector<std::string> allowed_origins;           // empty: the relay's own
   std::vector<std::string> cors_origins;              // empty: no CORS headers at all
   std::string tls_cert, tls_key;
+  std::string tls_client_ca;                 // mutual TLS for devices (docs/security.md)
+  std::string tls_client_revoked;            // revoked client certificates' fingerprints
+  std::vector<std::string> trusted_proxies;  // whose proxy_client_header is believed
+  std::string proxy_client_header;
   int max_messages_per_second = 50;
   int handshake_timeout_s = 10;
   int max_sessions_per_socket = 16, max_sessions_per_client = 32, max_sessions_per_camera = 64;

@@ -18,10 +18,12 @@ constexpr uint32_t kBusyWaitMs = 5000;
 }  // namespace
 
 RelayLink::RelayLink(std::vector<std::string> urls, proto::Hello hello, int heartbeat_s, int reconnect_max_s,
-                     Handlers handlers, std::string device_secret, const std::string &ca_file)
+                     Handlers handlers, std::string device_secret, const std::string &ca_file,
+                     GTlsCertificate *certificate)
     : urls_(std::move(urls)),
       hello_(std::move(hello)),
       device_secret_(std::move(device_secret)),
+      certificate_(certificate ? ref(certificate) : Owned<GTlsCertificate>()),
       heartbeat_s_(heartbeat_s),
       handlers_(std::move(handlers)),
       backoff_(kFirstRetryMs, uint32_t(reconnect_max_s) * 1000, [] { return g_random_double(); }),
@@ -58,6 +60,7 @@ void RelayLink::connect() {
     g_warning("relay URL %s is not usable", url_.c_str());
     return;
   }
+  if (certificate_) soup_message_set_tls_client_certificate(msg.get(), certificate_.get());
   if (!device_secret_.empty()) {
     const std::string pair = hello_.agent + ":" + device_secret_;
     const std::string basic =

@@ -27,8 +27,9 @@ class RelayLink {
   // link: relays sharing a broker, docs/fleet.md). `device_secret` (may be empty)
   // proves hello.agent to the relay; `ca_file` (may be empty) is the CA a wss://
   // relay's certificate must chain to.
+  // `certificate` (may be null): shown to a relay that asks (mutual TLS).
   RelayLink(std::vector<std::string> urls, proto::Hello hello, int heartbeat_s, int reconnect_max_s, Handlers handlers,
-            std::string device_secret = {}, const std::string &ca_file = {});
+            std::string device_secret = {}, const std::string &ca_file = {}, GTlsCertificate *certificate = nullptr);
   ~RelayLink();
 
   void start();
@@ -49,6 +50,7 @@ class RelayLink {
   std::string url_;  // the one tried or connected now
   proto::Hello hello_;
   std::string device_secret_;
+  Owned<GTlsCertificate> certificate_;
   int heartbeat_s_;
   Handlers handlers_;
   Backoff backoff_;

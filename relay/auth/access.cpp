@@ -1,9 +1,12 @@
 #include "access.hpp"
 
+#include "device_certificate.hpp"
 #include "gobj.hpp"
 #include "json_io.hpp"
 
 #include <glib.h>
+
+#include <algorithm>
 
 namespace sl::relay {
 
@@ -29,7 +32,10 @@ Access::Access(const RelaySettings &s)
       token_secret_(s.token_secret),
       device_secrets_(s.device_secrets),
       allowed_origins_(s.allowed_origins),
-      cors_origins_(s.cors_origins) {}
+      cors_origins_(s.cors_origins),
+      client_certificates_(!s.tls_client_ca.empty()),
+      trusted_proxies_(s.trusted_proxies),
+      proxy_client_header_(s.proxy_client_header) {}
 
 Result<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const {
   if (insecure_) return auth::Claims{auth::Role::Admin, 0, 0, "insecure-dev", {}};
@@ -49,10 +55,34 @@ Result<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const {
 
 Result<std::string, Refusal> Access::device(SoupServerMessage *msg) const {
   if (insecure_) return std::string();
+  auto refused = [](const std::string &why) { return fail(Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", why}); };
+  // A client certificate (mutual TLS): GLib checked it against tls-client-ca in the handshake.
+  if (GTlsCertificate *cert = client_certificates_ ? soup_server_message_get_tls_peer_certificate(msg) : nullptr) {
+    const std::string name = describe(cert);
+    if (const auto errors = certificate_errors(soup_server_message_get_tls_peer_certificate_errors(msg));
+        !errors.empty())
+      return refused(name + " refused: " + errors);
+    if (revoked_.count(fingerprint(cert))) return refused(name + " refused: revoked (tls-client-revoked)");
+    const std::string id = common_name(cert);
+    if (!json::valid_id(id)) return refused(name + " refused: its common name is not a device id");
+    return id;
+  }
+  // A TLS-terminating proxy that verified the certificate says whose it was; only
+  // the proxies named in trusted-proxies are believed.
+  std::string ignored;
+  if (const std::string said = proxy_client_header_.empty() ? "" : header(msg, proxy_client_header_.c_str());
+      !said.empty()) {
+    const char *from = soup_server_message_get_remote_host(msg);
+    const std::string address = from ? from : "";
+    if (std::find(trusted_proxies_.begin(), trusted_proxies_.end(), address) != trusted_proxies_.end()) {
+      if (!json::valid_id(said)) return refused("the proxy's " + proxy_client_header_ + " is not a device id");
+      return said;
+    }
+    ignored = " (its " + proxy_client_header_ + " header was ignored: " + address + " is not a trusted proxy)";
+  }
   const std::string authorization = header(msg, "Authorization");
   if (authorization.rfind("Basic ", 0) != 0)
-    return fail(
-        Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "agents authenticate with their device id and secret"});
+    return refused("agents authenticate with a client certificate or their device id and secret" + ignored);
   gsize len = 0;
   guchar *raw = g_base64_decode(authorization.substr(6).c_str(), &len);
   const std::string pair(reinterpret_cast<const char *>(raw), len);
@@ -63,7 +93,7 @@ Result<std::string, Refusal> Access::device(SoupServerMessage *msg) const {
   auto known = device_secrets_.find(id);
   // The same answer for an unknown id and a wrong secret.
   if (known == device_secrets_.end() || !auth::equal_secrets(known->second, secret))
-    return fail(Refusal{SOUP_STATUS_UNAUTHORIZED, "unauthorized", "unknown device or wrong secret"});
+    return refused("unknown device or wrong secret" + ignored);
   return id;
 }
 

@@ -12,6 +12,7 @@
 #include <libsoup/soup.h>
 
 #include <map>
+#include <set>
 #include <string>
 
 namespace sl::relay {
@@ -28,7 +29,9 @@ class Access {
 
   // A browser's or API client's claims.
   Result<auth::Claims, Refusal> client(SoupServerMessage *msg) const;
-  // An agent: the device id it proved with its secret ("" = any, insecure-dev).
+  // An agent: the device id it proved ("" = any, insecure-dev): with a client
+  // certificate the tls-client-ca issued (its common name), through a trusted
+  // proxy's header, or with its secret.
   Result<std::string, Refusal> device(SoupServerMessage *msg) const;
   // WebSocket upgrades from browsers: their Origin must be allowed (agents send none).
   Result<void, Refusal> check_origin(SoupServerMessage *msg) const;
@@ -41,6 +44,8 @@ class Access {
   bool insecure() const { return insecure_; }
   // A new list of devices (SIGHUP); returns the ids whose entry changed or went away.
   std::vector<std::string> replace_device_secrets(std::map<std::string, std::string> secrets);
+  // A new revocation list (SIGHUP); applies to connections from now on.
+  void replace_revoked(std::set<std::string> fingerprints) { revoked_ = std::move(fingerprints); }
 
  private:
   bool insecure_;
@@ -48,6 +53,10 @@ class Access {
   std::map<std::string, std::string> device_secrets_;
   std::vector<std::string> allowed_origins_;
   std::vector<std::string> cors_origins_;
+  bool client_certificates_;
+  std::set<std::string> revoked_;
+  std::vector<std::string> trusted_proxies_;
+  std::string proxy_client_header_;
 };
 
 // Writes a refusal as a JSON error body with its status (and WWW-Authenticate on 401).

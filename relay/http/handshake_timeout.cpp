@@ -27,9 +27,11 @@ HandshakeTimeout::HandshakeTimeout(SoupServer *server, guint seconds) : server_(
               return G_SOURCE_REMOVE;
             },
             msg);
-        // Should the message go away without either signal below, its timer goes with it.
+        // Should the message go away without either signal below, its timer goes with it;
+        // and a connection that dies first (a TLS handshake that failed) takes it too.
         g_object_set_data_full(G_OBJECT(msg), kTimer, GUINT_TO_POINTER(id),
                                [](gpointer timer) { g_source_remove(GPOINTER_TO_UINT(timer)); });
+        g_signal_connect(msg, "disconnected", G_CALLBACK(+[](SoupServerMessage *m, gpointer) { cancel(m); }), nullptr);
       }),
       this);
   read_ = g_signal_connect(server, "request-read",

@@ -225,6 +225,7 @@ void SocketHub::on_closed(PeerId id) {
 void SocketHub::close_devices(const std::vector<std::string> &ids) {
   for (auto &[id, peer] : peers_) {
     if (peer->role != Role::Agent || peer->device.empty()) continue;
+    if (soup_websocket_connection_get_state(peer->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;
     if (std::find(ids.begin(), ids.end(), peer->device) == ids.end()) continue;
     g_message("agent %llu (%s), device %s: no longer in the device list as it was; closing", (unsigned long long)id,
               peer->address.c_str(), peer->device.c_str());
@@ -271,6 +272,7 @@ void SocketHub::apply(const Actions &actions) {
   for (const auto &close : actions.closes) {
     auto it = peers_.find(close.peer);
     if (it == peers_.end()) continue;
+    if (soup_websocket_connection_get_state(it->second->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;
     g_message("closing %llu: %s", (unsigned long long)close.peer, close.reason.c_str());
     soup_websocket_connection_close(it->second->conn.get(), close.code, close.reason.c_str());
   }
@@ -354,6 +356,7 @@ void SocketHub::heartbeat() {
   // A relay running late has not read what its peers sent: it drops nobody for it.
   const bool late = lag_.saturated(settings_.busy_lag_ms);
   for (auto &[id, peer] : peers_) {
+    if (soup_websocket_connection_get_state(peer->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;  // closing
     if (!late && now - peer->last_heard_us > limit) {
       g_warning("%s %llu (%s) silent for %d s; dropping it", role_name(peer->role == Role::Agent),
                 (unsigned long long)id, peer->address.c_str(), settings_.heartbeat_interval_s * 3);
