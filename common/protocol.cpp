@@ -190,6 +190,7 @@ Subscribe read(Reader &r, std::type_identity<Subscribe>) {
   if (json_object_has_member(r.object(), "online")) m.query.online = r.boolean("online");
   if (json_object_has_member(r.object(), "offset")) m.query.offset = size_t(r.integer("offset", 0, INT32_MAX));
   if (json_object_has_member(r.object(), "limit")) m.query.limit = size_t(r.integer("limit", 1, INT32_MAX));
+  if (!m.ids.empty()) m.query = CameraQuery{};  // ids say what is shown: a query beside them means nothing
   return m;
 }
 Watch read(Reader &r, std::type_identity<Watch>) {
