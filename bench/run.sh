@@ -14,12 +14,34 @@
 #                                     # also waited for the old way (selector waits), in the same run
 #   REFERENCE_WEB=/path/to/another/web bash bench/run.sh first-frame
 #                                     # that page, served by a second relay, measured in the same run
+#   bash bench/run.sh fleet [N ...]   # only when asked: one relay under N protocol-level agents
+#                                     # (default 100 1000 10000) and 10 pages, against a gorilla/websocket
+#                                     # echo server (bench/gorilla) holding as many connections
+#   SIGHTLINE_RELAY=/path/to/sightline-relay bash bench/run.sh fleet 100 1000
+#                                     # that relay, and nothing built
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d tests/integration/node_modules ] || bash scripts/setup.sh
-bash scripts/build.sh build >/dev/null
+if [ "${1:-}" != fleet ] || [ -z "${SIGHTLINE_RELAY:-}" ]; then
+  bash scripts/build.sh build >/dev/null
+fi
 echo "sightline $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $(date -u +%Y-%m-%d)"
 case "${1:-}" in
+  fleet)
+    shift
+    # The reference, built offline from Debian's packages.
+    if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/github.com/gorilla/websocket ]; then
+      apt-get install -y -qq golang-go golang-github-gorilla-websocket-dev >/dev/null
+    fi
+    gorilla=$(mktemp -d)/gorilla-echo
+    GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$(dirname "$gorilla")/cache" \
+      go build -o "$gorilla" bench/gorilla/main.go
+    # 10,000 agents: as many sockets in the relay and in node (the limit is inherited),
+    # and a listen backlog that takes them at once (in the test's namespace only).
+    ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+    GORILLA=$gorilla tests/integration/netns-run.sh \
+      sh -c 'sysctl -qw net.core.somaxconn=16384 && exec node bench/fleet.mjs "$@"' fleet "$@"
+    rm -rf "$(dirname "$gorilla")" ;;
   control) tests/integration/netns-run.sh node bench/control.mjs ;;
   nat) tests/integration/netns-run.sh node bench/nat.mjs ;;
   long-run) tests/integration/netns-run.sh node bench/long_run.mjs "${@:2}" ;;
