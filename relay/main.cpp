@@ -8,6 +8,7 @@
 #include "gobj.hpp"
 #include "http/handshake_timeout.hpp"
 #include "http/http_routes.hpp"
+#include "http/poll_batching.hpp"
 #include "http/socket_hub.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
@@ -280,6 +281,8 @@ int main(int argc, char **argv) {
       &reload);
   commands.start([&hub](const relay::Actions &actions) { hub.apply(actions); });
   cluster.start([&hub](const relay::Actions &actions) { hub.apply(actions); });
+  // Thousands of sockets: each pass of the main loop serves what arrived meanwhile.
+  relay::PollBatching{}.install();
   // Stopped within a second whatever it is doing (a fleet's sockets need no goodbye:
   // the agents reconnect to another relay or to this one when it is back).
   run_until_signalled(900);
