@@ -5,6 +5,8 @@
 #   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
 #   bash bench/run.sh viewer-cost     # only when asked: what one more viewer costs, in rounds
 #   bash bench/run.sh long-run [relay|agent]
+#   bash bench/run.sh negotiations    # 1,000 watches a second through one relay, a stand-in agent answering:
+#                                     # what the relay adds, p50/p99
 #                                     # only when asked: 100,000 sessions against the relay, 2,000 against
 #                                     # the agent, RSS and descriptors sampled (bench/long_run.mjs: its
 #                                     # settings; LONG_RUN_ASAN=1 for the build-asan/ binaries and LSan)
@@ -45,6 +47,7 @@ case "${1:-}" in
   control) tests/integration/netns-run.sh node bench/control.mjs ;;
   nat) tests/integration/netns-run.sh node bench/nat.mjs ;;
   long-run) tests/integration/netns-run.sh node bench/long_run.mjs "${@:2}" ;;
+  negotiations) tests/integration/netns-run.sh node bench/negotiations.mjs ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;
