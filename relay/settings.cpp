@@ -257,6 +257,17 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   return r;
 }
 
+MqttOptions mqtt_options(const RelaySettings &settings, std::string client_id) {
+  MqttOptions options;
+  options.url = settings.mqtt_url;
+  options.user = settings.mqtt_user;
+  options.password = settings.mqtt_password;
+  options.ca_file = settings.mqtt_ca_file;
+  options.client_id = std::move(client_id);
+  options.clean_session = true;
+  return options;
+}
+
 Result<std::map<std::string, std::string>> load_device_secrets(const std::string &path) {
   gchar *text = nullptr;
   if (!g_file_get_contents(path.c_str(), &text, nullptr, nullptr))

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "mqtt_link.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
 
@@ -52,6 +53,9 @@ struct RelaySettings {
   std::string stun_listen_host;        // built-in STUN responder (UDP); empty: off
   int stun_listen_port = 0;
 };
+
+// The relay's broker connection (control plane and cluster alike), under `client_id`.
+MqttOptions mqtt_options(const RelaySettings &settings, std::string client_id);
 
 // "id secret" lines (# comments, blank lines) -> map; or what is wrong, naming the line.
 Result<std::map<std::string, std::string>> parse_device_secrets(const std::string &text);

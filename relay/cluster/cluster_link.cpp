@@ -14,13 +14,7 @@ constexpr guint kRecheckMs = 3000;
 ClusterLink::ClusterLink(const RelaySettings &settings, SessionTable &table, Metrics &metrics)
     : settings_(settings), table_(table), metrics_(metrics), self_(settings.relay_id) {
   if (settings_.mqtt_url.empty()) return;
-  MqttOptions options;
-  options.url = settings_.mqtt_url;
-  options.user = settings_.mqtt_user;
-  options.password = settings_.mqtt_password;
-  options.ca_file = settings_.mqtt_ca_file;
-  options.client_id = "sightline-relay-" + self_;
-  options.clean_session = true;
+  MqttOptions options = mqtt_options(settings_, "sightline-relay-" + self_);
   options.will = MqttWill{topic(self_, "up"), ""};  // a relay that dies without a word is gone
   link_ = std::make_unique<MqttLink>(
       options, MqttLink::Handlers{[this] { on_connected(); },

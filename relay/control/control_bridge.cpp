@@ -27,15 +27,8 @@ ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table,
   g_snprintf(run, sizeof run, "%08x", g_random_int());
   id_prefix_ = std::string("r") + run + "-";
   if (settings_.mqtt_url.empty()) return;
-  MqttOptions options;
-  options.url = settings_.mqtt_url;
-  options.user = settings_.mqtt_user;
-  options.password = settings_.mqtt_password;
-  options.ca_file = settings_.mqtt_ca_file;
-  options.client_id = "sightline-relay-" + std::string(run);
-  options.clean_session = true;
   link_ = std::make_unique<MqttLink>(
-      options,
+      mqtt_options(settings_, "sightline-relay-" + std::string(run)),
       MqttLink::Handlers{nullptr,
                          [this](const std::string &topic, const std::string &payload) { on_message(topic, payload); },
                          nullptr});

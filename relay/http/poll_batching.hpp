@@ -15,7 +15,7 @@ namespace sl::relay {
 
 struct PollBatching {
   guint from_fds = 1000;
-  double us_per_fd = 0.5;       // 10,000 sockets: a pass at most every 5 ms
+  double us_per_fd = 0.5;  // 10,000 sockets: a pass at most every 5 ms
   gint64 max_period_us = 10000;
 
   // On the default main context, for the life of the process (one relay a process).
