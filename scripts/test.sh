@@ -26,7 +26,7 @@ meson test -C build --print-errorlogs --num-processes 2
 # checked here; everything else stops the test (UBSan included).
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 --no-suite load
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 meson test -C build-fuzz --suite fuzz --print-errorlogs
 
 # The Debian packages: built (unit tests inside), installed on this machine,
