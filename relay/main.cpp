@@ -258,6 +258,7 @@ int main(int argc, char **argv) {
       if (auto revoked = relay::load_revoked(settings.tls_client_revoked)) {
         g_message("reload: %zu revoked client certificate(s)", revoked->size());
         access.replace_revoked(std::move(*revoked));
+        hub.close_certificates(access.revoked());  // connected with a certificate revoked now: out
       } else {
         g_warning("reload: %s Keeping the previous list.", revoked.error().c_str());
       }

@@ -46,6 +46,7 @@ class Access {
   std::vector<std::string> replace_device_secrets(std::map<std::string, std::string> secrets);
   // A new revocation list (SIGHUP); applies to connections from now on.
   void replace_revoked(std::set<std::string> fingerprints) { revoked_ = std::move(fingerprints); }
+  const std::set<std::string> &revoked() const { return revoked_; }
 
  private:
   bool insecure_;

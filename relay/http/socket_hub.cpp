@@ -5,6 +5,7 @@
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
 
+#include "auth/device_certificate.hpp"
 #include "main_context.hpp"
 
 namespace sl::relay {
@@ -117,6 +118,8 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
   auth::Claims claims;
   if (role == Role::Agent) {
     if (auto device = access_.device(msg)) peer->device = *device;
+    if (GTlsCertificate *cert = soup_server_message_get_tls_peer_certificate(msg))
+      peer->fingerprint = fingerprint(cert);
   } else {
     if (auto client = access_.client(msg)) claims = *client;
   }
@@ -230,6 +233,16 @@ void SocketHub::close_devices(const std::vector<std::string> &ids) {
     g_message("agent %llu (%s), device %s: no longer in the device list as it was; closing", (unsigned long long)id,
               peer->address.c_str(), peer->device.c_str());
     soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "device list changed");
+  }
+}
+
+void SocketHub::close_certificates(const std::set<std::string> &revoked) {
+  for (auto &[id, peer] : peers_) {
+    if (peer->role != Role::Agent || peer->fingerprint.empty() || !revoked.count(peer->fingerprint)) continue;
+    if (soup_websocket_connection_get_state(peer->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;
+    g_message("agent %llu (%s), device %s: its certificate (sha256 %s) is revoked now; closing", (unsigned long long)id,
+              peer->address.c_str(), peer->device.c_str(), peer->fingerprint.c_str());
+    soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "certificate revoked");
   }
 }
 

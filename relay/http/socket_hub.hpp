@@ -24,6 +24,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace sl::relay {
@@ -39,6 +40,8 @@ class SocketHub {
   // Closes the sockets of agents that proved one of these device ids (their
   // entry changed or went away from the device list).
   void close_devices(const std::vector<std::string> &ids);
+  // Closes the sockets of agents whose client certificate is now revoked (SIGHUP).
+  void close_certificates(const std::set<std::string> &revoked);
   // The gauges only the hub knows (queues, loop lag) added to `g`.
   void gauges(Gauges &g) const;
 
@@ -51,6 +54,7 @@ class SocketHub {
     std::string address;
     gint64 last_heard_us = 0;
     std::string device;          // agents: the id proven by their secret ("" = any, insecure-dev), for close_devices
+    std::string fingerprint;     // agents with a client certificate: its SHA-256, for close_certificates
     gint64 window_start_us = 0;  // message rate: the current one-second window
     int window_count = 0;
     gulong message_handler = 0;

@@ -2,7 +2,8 @@
 // takes a device's id from its certificate: an agent with a certificate the CA
 // issued is welcomed without any secret; a revoked one (tls-client-revoked) and
 // one from another CA are refused with a log line naming the certificate; agents
-// with secrets still work. Behind a TLS-terminating proxy (haproxy, verifying
+// with secrets still work; a certificate revoked while its device is connected
+// (SIGHUP) cuts that device off. Behind a TLS-terminating proxy (haproxy, verifying
 // the same certificates), the proxy passes the verified id in a header the relay
 // believes from the proxy's address only: the same header sent from elsewhere is
 // ignored and the peer refused.
@@ -98,6 +99,18 @@ test('devices prove who they are with certificates', async () => {
     await waitFor('the impostor refused', () => /device cam-good claimed another id \(cam-secret\)/.test(relay.output()));
     assert.match(relay.output(), /camera cam-good online/);
     assert.match(relay.output(), /camera cam-secret online/);
+
+    // Revoked while connected: SIGHUP re-reads the list and the device's socket is closed; it
+    // cannot come back.
+    const good = String(openssl(dir, 'x509', '-in', 'good.crt', '-noout', '-fingerprint', '-sha256')).trim();
+    fs.appendFileSync(path.join(dir, 'revoked.txt'), `${good}\n`);
+    relay.child.kill('SIGHUP');
+    await waitFor('cam-good cut off', () =>
+      /device cam-good: its certificate \(sha256 [0-9a-f]{64}\) is revoked now; closing/.test(relay.output()));
+    await waitFor('cam-good refused from then on', () =>
+      /certificate CN=cam-good \(sha256 [0-9a-f]{64}\) refused: revoked/.test(relay.output()));
+    await waitFor('one agent left', async () => (await getJson(port, '/healthz', ca)).agents === 1);
+    for (const p of stack.procs) if (p.name === 'agent cam-good') stack.killed.add(p);
 
     // Behind a TLS-terminating proxy: haproxy verifies the device's certificate and
     // passes its common name from 127.0.0.2, the one address the relay believes.
