@@ -95,8 +95,7 @@ void ClusterLink::on_message(const std::string &t, const std::string &payload) {
     if (!proto::valid_id(camera)) return;
     if (relay == self_) {
       // A claim left from this relay's previous run: withdrawn.
-      const auto held = table_.held_cameras();
-      if (!payload.empty() && std::find(held.begin(), held.end(), camera) == held.end()) link_->publish(t, "", 1, true);
+      if (!payload.empty() && !mine_.count(camera)) link_->publish(t, "", 1, true);
       return;
     }
     auto &relays = claims_[camera];

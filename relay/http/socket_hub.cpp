@@ -17,6 +17,14 @@ const char *role_name(bool agent) { return agent ? "agent" : "viewer"; }
 
 }  // namespace
 
+// Who a peer proved to be, from its upgrade request's headers and certificate.
+struct Proven {
+  std::string device;       // agents
+  std::string fingerprint;  // agents with a client certificate
+  auth::Claims claims;      // viewers
+};
+constexpr const char *kProvenKey = "sightline-proven";
+
 struct SocketHub::Signal {
   SocketHub *hub;
   PeerId id;
@@ -40,12 +48,25 @@ SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Ac
     if (hub->shed(msg, std::string(path) == "/ws/agent")) return;
     const auto &rules = hub->access_;
     Result<void, Refusal> allowed = rules.check_origin(msg);
+    // What the peer proved, kept with the request for accept(): checked once.
+    auto proven = std::make_unique<Proven>();
     if (allowed && std::string(path) == "/ws/agent") {
-      if (auto device = rules.device(msg); !device) allowed = fail(device.error());
+      if (auto device = rules.device(msg); !device)
+        allowed = fail(device.error());
+      else
+        proven->device = *device;
+      if (GTlsCertificate *cert = soup_server_message_get_tls_peer_certificate(msg))
+        proven->fingerprint = fingerprint(cert);
     } else if (allowed) {
-      if (auto claims = rules.client(msg); !claims) allowed = fail(claims.error());
+      if (auto claims = rules.client(msg); !claims)
+        allowed = fail(claims.error());
+      else
+        proven->claims = *claims;
     }
-    if (!allowed) {
+    if (allowed) {
+      g_object_set_data_full(G_OBJECT(msg), kProvenKey, proven.release(),
+                             [](gpointer p) { delete static_cast<Proven *>(p); });
+    } else {
       const char *host = soup_server_message_get_remote_host(msg);
       g_warning("refused %s from %s: %s", path, host ? host : "?", allowed.error().message.c_str());
       refuse(msg, allowed.error());
@@ -114,14 +135,12 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
   if (GSocket *socket = soup_server_message_get_socket(msg)) peer->fd = g_socket_get_fd(socket);
   peer->last_heard_us = g_get_monotonic_time();
   g_object_set(conn, "max-incoming-payload-size", guint64(settings_.max_message_size), nullptr);
-  // Checked once more here (the upgrade already passed): what this peer may do.
+  // What this peer proved before the upgrade (check, above).
   auth::Claims claims;
-  if (role == Role::Agent) {
-    if (auto device = access_.device(msg)) peer->device = *device;
-    if (GTlsCertificate *cert = soup_server_message_get_tls_peer_certificate(msg))
-      peer->fingerprint = fingerprint(cert);
-  } else {
-    if (auto client = access_.client(msg)) claims = *client;
+  if (const auto *proven = static_cast<const Proven *>(g_object_get_data(G_OBJECT(msg), kProvenKey))) {
+    peer->device = proven->device;
+    peer->fingerprint = proven->fingerprint;
+    claims = proven->claims;
   }
   auto destroy = [](gpointer data, GClosure *) { delete static_cast<Signal *>(data); };
   peer->message_handler = g_signal_connect_data(
