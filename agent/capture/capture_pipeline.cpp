@@ -219,6 +219,46 @@ size_t CapturePipeline::rtp_streams() const {
   return alive;
 }
 
+namespace {
+// A viewer's branch must never stop the camera: the tees hand every pad's flow
+// back to the one send thread, so an error from one webrtcbin (a refused event,
+// a failed push) would end the encoder and every other viewer with it. The
+// branch's input reports such a failure as the branch's own error (the bus
+// handler ends that session) and tells the tee all is well.
+void report_once(GstPad *pad, GstObject *parent, const char *what) {
+  static GQuark reported = g_quark_from_static_string("sightline-branch-failed");
+  if (g_object_get_qdata(G_OBJECT(pad), reported)) return;
+  g_object_set_qdata(G_OBJECT(pad), reported, GINT_TO_POINTER(1));
+  if (parent && GST_IS_ELEMENT(parent))
+    GST_ELEMENT_ERROR(GST_ELEMENT(parent), STREAM, FAILED, ("the viewer's branch refused %s", what), (nullptr));
+}
+
+GstFlowReturn contained(GstPad *pad, GstObject *parent, GstFlowReturn flow) {
+  if (flow >= GST_FLOW_OK || flow == GST_FLOW_FLUSHING || flow == GST_FLOW_NOT_LINKED) return flow;
+  report_once(pad, parent, gst_flow_get_name(flow));
+  return GST_FLOW_OK;
+}
+
+void contain_failures(GstElement *branch) {
+  auto pad = adopt(gst_element_get_static_pad(branch, "sink"));
+  if (!pad || !GST_IS_GHOST_PAD(pad.get())) return;
+  gst_pad_set_chain_function(pad.get(), +[](GstPad *p, GstObject *parent, GstBuffer *buffer) {
+    return contained(p, parent, gst_proxy_pad_chain_default(p, parent, buffer));
+  });
+  gst_pad_set_chain_list_function(pad.get(), +[](GstPad *p, GstObject *parent, GstBufferList *list) {
+    return contained(p, parent, gst_proxy_pad_chain_list_default(p, parent, list));
+  });
+  gst_pad_set_event_function(pad.get(), +[](GstPad *p, GstObject *parent, GstEvent *event) -> gboolean {
+    const bool sticky = gst_event_type_get_flags(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_STICKY;
+    const char *name = GST_EVENT_TYPE_NAME(event);
+    const gboolean ok = gst_pad_event_default(p, parent, event);
+    if (ok || !sticky) return ok;
+    report_once(p, parent, name);
+    return TRUE;
+  });
+}
+}  // namespace
+
 Result<std::shared_ptr<BranchGate>> CapturePipeline::link(GstElement *branch, const RtpStream &stream) {
   // The stream's tee is inside its bin: the branch links to a ghost of the tee's pad.
   auto tee_pad = adopt(gst_element_request_pad_simple(stream.tee(), "src_%u"));
@@ -229,6 +269,7 @@ Result<std::shared_ptr<BranchGate>> CapturePipeline::link(GstElement *branch, co
     gst_pad_set_active(ghost.get(), TRUE);
     gst_element_add_pad(stream.bin(), ghost.get());
     gate = BranchGate::install(tee_pad.get());  // before the link: no frame slips past it
+    contain_failures(branch);
     if (GST_PAD_LINK_FAILED(gst_pad_link(ghost.get(), sink_pad.get()))) {
       gate.reset();
       gst_element_remove_pad(stream.bin(), ghost.get());

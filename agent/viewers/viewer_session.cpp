@@ -198,13 +198,16 @@ void ViewerSession::on_answer_created(const GstStructure *reply) {
   g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer.get(), set.get());
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
   GST_DEBUG("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
-  if (!start_feeding()) return;  // before the answer goes: sending may end this session
   // Once the answer is out (sending may end this session, hence by id): webrtcbin
-  // connects our pad while ICE and DTLS run, not on the first frame's way.
+  // connects our pad while ICE and DTLS run, not on the first frame's way, and
+  // then the branch is fed. In that order: the tee's own stream-start, caps and
+  // segment reach the pad with the first frame after the link, on the send
+  // thread, and must not race webrtcbin connecting it from here.
   post_to_main([events = events_, id = id_] {
     ViewerSession *live = events->find(id);
     if (!live) return;
     send_path::announce_input(live->webrtc_.get(), live->mline_, "sightline-" + id, live->stream_->rtp_caps());
+    live->start_feeding();
   });
   if (events_->answer) events_->answer(id_, text);
 }

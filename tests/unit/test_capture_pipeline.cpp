@@ -367,3 +367,45 @@ TEST_CASE_FIXTURE(Linked, "an error inside an RTP stream ends its viewers, not t
   CHECK(camera_errors.empty());
   detach();
 }
+
+// A branch that refuses what it is given (as webrtcbin's send path may, while it is
+// being connected): its refusals reach the send thread through the tees, which
+// would end the encoder and every other viewer. They end that branch only.
+TEST_CASE_FIXTURE(Linked, "a branch that refuses events and data ends itself, not the camera nor other viewers") {
+  if (!pipeline) return;  // x264enc missing: skipped
+  std::vector<std::string> camera_errors;
+  GstElement *failed = nullptr;
+  pipeline->set_error_handlers([&](const std::string &what) { camera_errors.push_back(what); },
+                               [&](GstElement *bin, const std::string &) { failed = bin; });
+  GstElement *bad = gst_bin_new("refusing-branch");
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
+  gst_bin_add(GST_BIN(bad), sink);
+  auto pad = sl::adopt(gst_element_get_static_pad(sink, "sink"));
+  gst_pad_set_chain_function(pad.get(), +[](GstPad *, GstObject *, GstBuffer *b) {
+    gst_buffer_unref(b);
+    return GST_FLOW_ERROR;
+  });
+  gst_pad_set_event_function(pad.get(), +[](GstPad *, GstObject *, GstEvent *e) -> gboolean {
+    gst_event_unref(e);
+    return FALSE;  // stream-start, caps, segment: all refused
+  });
+  gst_element_add_pad(bad, gst_ghost_pad_new("sink", pad.get()));
+  auto held = sl::ref(bad);
+  REQUIRE(pipeline->add(bad));
+  auto bad_gate = pipeline->link(bad, *stream);
+  REQUIRE(bad_gate);
+  CHECK_FALSE(gate->open());
+  CHECK_FALSE((*bad_gate)->open());
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return failed != nullptr; }, 5000));
+  CHECK(failed == bad);
+  // The other viewer and the camera go on.
+  const size_t before = seen.count();
+  let_frames_pass(*pipeline, 10);
+  CHECK(spin_until([&] { return seen.count() >= before + 8; }, 5000));
+  CHECK(camera_errors.empty());
+  pipeline->detach(bad);
+  REQUIRE(spin_until([&] { return GST_OBJECT_PARENT(held.get()) == nullptr; }, 3000));
+  detach();
+}
