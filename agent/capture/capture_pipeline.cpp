@@ -242,20 +242,23 @@ GstFlowReturn contained(GstPad *pad, GstObject *parent, GstFlowReturn flow) {
 void contain_failures(GstElement *branch) {
   auto pad = adopt(gst_element_get_static_pad(branch, "sink"));
   if (!pad || !GST_IS_GHOST_PAD(pad.get())) return;
-  gst_pad_set_chain_function(pad.get(), +[](GstPad *p, GstObject *parent, GstBuffer *buffer) {
-    return contained(p, parent, gst_proxy_pad_chain_default(p, parent, buffer));
-  });
-  gst_pad_set_chain_list_function(pad.get(), +[](GstPad *p, GstObject *parent, GstBufferList *list) {
-    return contained(p, parent, gst_proxy_pad_chain_list_default(p, parent, list));
-  });
-  gst_pad_set_event_function(pad.get(), +[](GstPad *p, GstObject *parent, GstEvent *event) -> gboolean {
-    const bool sticky = gst_event_type_get_flags(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_STICKY;
-    const char *name = GST_EVENT_TYPE_NAME(event);
-    const gboolean ok = gst_pad_event_default(p, parent, event);
-    if (ok || !sticky) return ok;
-    report_once(p, parent, name);
-    return TRUE;
-  });
+  gst_pad_set_chain_function(
+      pad.get(), +[](GstPad *p, GstObject *parent, GstBuffer *buffer) {
+        return contained(p, parent, gst_proxy_pad_chain_default(p, parent, buffer));
+      });
+  gst_pad_set_chain_list_function(
+      pad.get(), +[](GstPad *p, GstObject *parent, GstBufferList *list) {
+        return contained(p, parent, gst_proxy_pad_chain_list_default(p, parent, list));
+      });
+  gst_pad_set_event_function(
+      pad.get(), +[](GstPad *p, GstObject *parent, GstEvent *event) -> gboolean {
+        const bool sticky = gst_event_type_get_flags(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_STICKY;
+        const char *name = GST_EVENT_TYPE_NAME(event);
+        const gboolean ok = gst_pad_event_default(p, parent, event);
+        if (ok || !sticky) return ok;
+        report_once(p, parent, name);
+        return TRUE;
+      });
 }
 }  // namespace
 

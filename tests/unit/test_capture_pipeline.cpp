@@ -382,14 +382,16 @@ TEST_CASE_FIXTURE(Linked, "a branch that refuses events and data ends itself, no
   g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);
   gst_bin_add(GST_BIN(bad), sink);
   auto pad = sl::adopt(gst_element_get_static_pad(sink, "sink"));
-  gst_pad_set_chain_function(pad.get(), +[](GstPad *, GstObject *, GstBuffer *b) {
-    gst_buffer_unref(b);
-    return GST_FLOW_ERROR;
-  });
-  gst_pad_set_event_function(pad.get(), +[](GstPad *, GstObject *, GstEvent *e) -> gboolean {
-    gst_event_unref(e);
-    return FALSE;  // stream-start, caps, segment: all refused
-  });
+  gst_pad_set_chain_function(
+      pad.get(), +[](GstPad *, GstObject *, GstBuffer *b) {
+        gst_buffer_unref(b);
+        return GST_FLOW_ERROR;
+      });
+  gst_pad_set_event_function(
+      pad.get(), +[](GstPad *, GstObject *, GstEvent *e) -> gboolean {
+        gst_event_unref(e);
+        return FALSE;  // stream-start, caps, segment: all refused
+      });
   gst_element_add_pad(bad, gst_ghost_pad_new("sink", pad.get()));
   auto held = sl::ref(bad);
   REQUIRE(pipeline->add(bad));
