@@ -37,10 +37,10 @@ std::string size_text(int w, int h, int fps) {
   return std::to_string(w) + "x" + std::to_string(h) + "@" + std::to_string(fps);
 }
 
-void check_encoder(const AgentSettings &s, Report &report, bool passthrough);
+void check_encoder(const CameraSettings &s, Report &report, bool passthrough);
 
 // Camera, format and encoder; false when there is no usable camera.
-bool check_camera(const AgentSettings &s, Report &report, const std::vector<CameraDevice> &found) {
+bool check_camera(const CameraSettings &s, Report &report, const std::vector<CameraDevice> &found) {
   if (s.source.rfind("libcamera", 0) == 0) {
     if (!element_available("libcamerasrc")) {
       report.line("camera", false, "source=" + s.source + ": libcamerasrc is missing (install gstreamer1.0-libcamera)");
@@ -88,7 +88,7 @@ bool check_camera(const AgentSettings &s, Report &report, const std::vector<Came
   return true;
 }
 
-void check_encoder(const AgentSettings &s, Report &report, bool passthrough) {
+void check_encoder(const CameraSettings &s, Report &report, bool passthrough) {
   if (passthrough) {
     report.line("encoder", true,
                 "none: the camera's H.264 is passed through (checked for constrained baseline by "
@@ -106,7 +106,10 @@ void check_encoder(const AgentSettings &s, Report &report, bool passthrough) {
                       " kbit/s");
     }
   }
-  // What WebRTC needs besides the encoder, with the package that has it.
+}
+
+// What WebRTC needs besides the encoder, with the package that has it.
+void check_webrtc(Report &report) {
   const std::pair<const char *, const char *> needed[] = {
       {"webrtcbin", "gstreamer1.0-plugins-bad"},   {"nicesrc", "gstreamer1.0-nice"},
       {"dtlssrtpenc", "gstreamer1.0-plugins-bad"}, {"rtph264pay", "gstreamer1.0-plugins-good"},
@@ -123,8 +126,13 @@ void check_encoder(const AgentSettings &s, Report &report, bool passthrough) {
 
 int run_check(const AgentSettings &s) {
   Report report;
-  std::printf("sightline-agent check for camera id '%s'\n", s.id.c_str());
-  if (!check_camera(s, report, list_cameras())) check_encoder(s, report, false);
+  std::printf("sightline-agent check for device id '%s'\n", s.id.c_str());
+  const auto found = list_cameras();
+  for (const auto &camera : s.cameras) {
+    if (s.cameras.size() > 1) std::printf("camera %s\n", camera.id.c_str());
+    if (!check_camera(camera, report, found)) check_encoder(camera, report, false);
+  }
+  check_webrtc(report);
 
   // The relay and the broker, side by side, each bounded; each reports its
   // first outcome once.

@@ -1,5 +1,6 @@
-// sightline-agent: captures one camera, encodes it once, and streams it over
-// WebRTC to every viewer the relay sends its way.
+// sightline-agent: captures its cameras (one, or one per [camera NAME] group),
+// encodes each once, and streams them over WebRTC to every viewer the relay
+// sends their way: one relay link and one MQTT session for all of them.
 #include "capture/capture_pipeline.hpp"
 #include "capture/devices.hpp"
 #include "check.hpp"
@@ -18,6 +19,8 @@
 
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <vector>
 
 namespace {
 
@@ -30,6 +33,13 @@ void prepare_dtls_certificate() {
   auto dtls = sl::sink(gst_element_factory_make("dtlsdec", nullptr));
   if (!dtls) g_warning("dtlsdec is missing: install gstreamer1.0-plugins-bad");
 }
+
+// One camera: its pipeline, its viewers' sessions, what keeps it running.
+struct Camera {
+  std::unique_ptr<sl::agent::CapturePipeline> pipeline;
+  std::unique_ptr<sl::agent::Sessions> sessions;
+  std::unique_ptr<sl::agent::CameraKeeper> keeper;
+};
 
 }  // namespace
 
@@ -53,26 +63,36 @@ int main(int argc, char **argv) {
     }
   }
 
-  // Settings: file, then flags.
-  const config::Settings loaded = config::load_or_exit(
+  // Settings: file, then flags; a [camera NAME] group per camera.
+  const config::Loaded loaded = config::load_or_exit(
       agent::agent_options(), "agent", "sightline-agent",
-      "Streams a camera to viewers through a Sightline relay.\n"
+      "Streams cameras to viewers through a Sightline relay.\n"
       "Also: --list-devices (the cameras here, with their formats) and --check (what the agent would use, and\n"
-      "whether the relay and the broker accept it; exits 1 with the reasons if not).",
-      SL_VERSION, argc, argv, "/etc/sightline/agent.conf");
-  const agent::AgentSettings settings = config::checked_or_exit(agent::agent_settings(loaded), "sightline-agent");
+      "whether the relay and the broker accept it; exits 1 with the reasons if not).\n"
+      "Several cameras: one [camera NAME] group each in the config file (source, size, rate, bitrate, encoder).",
+      SL_VERSION, argc, argv, "/etc/sightline/agent.conf", agent::camera_sections());
+  const agent::AgentSettings settings =
+      config::checked_or_exit(agent::agent_settings(loaded.settings, loaded.sections), "sightline-agent");
   if (check) return agent::run_check(settings);
 
-  // The camera: one pipeline, encoding once.
-  auto created = agent::CapturePipeline::create(settings);
-  if (!created) {
-    std::fprintf(stderr, "sightline-agent: %s\n", created.error().c_str());
-    return 1;
+  // The cameras: one pipeline each, encoding once.
+  std::vector<Camera> cameras;
+  std::vector<proto::CameraInfo> infos;
+  for (const auto &camera_settings : settings.cameras) {
+    auto created = agent::CapturePipeline::create(camera_settings);
+    if (!created) {
+      std::fprintf(stderr, "sightline-agent: camera %s: %s\n", camera_settings.id.c_str(), created.error().c_str());
+      return 1;
+    }
+    Camera camera;
+    camera.pipeline = *std::move(created);
+    const auto &info = camera.pipeline->info();
+    g_message("camera %s: %s, %dx%d@%d, %s via %s", info.id.c_str(), info.source.c_str(), info.width, info.height,
+              info.fps, info.codec.c_str(), info.encoder.c_str());
+    infos.push_back(info);
+    camera.sessions = std::make_unique<agent::Sessions>(*camera.pipeline, settings);
+    cameras.push_back(std::move(camera));
   }
-  auto pipeline = *std::move(created);
-  const auto &camera = pipeline->info();
-  g_message("camera %s: %s, %dx%d@%d, %s via %s", camera.id.c_str(), camera.source.c_str(), camera.width, camera.height,
-            camera.fps, camera.codec.c_str(), camera.encoder.c_str());
   prepare_dtls_certificate();
 
   // A client certificate, when the device proves who it is with one (mutual TLS).
@@ -87,41 +107,60 @@ int main(int argc, char **argv) {
     }
   }
 
-  // The viewer sessions, and the relay link that brings their offers.
-  agent::Sessions sessions(*pipeline, settings);
+  // The relay link that brings every camera's offers, and the signaller that
+  // hands each to its camera's sessions.
+  std::vector<agent::Sessions *> all_sessions;
+  for (auto &camera : cameras) all_sessions.push_back(camera.sessions.get());
   std::unique_ptr<agent::RelaySignaller> relay;
-  agent::RelayLink link(settings.relay_urls, proto::Hello{proto::kProtocolVersion, settings.id, {camera}},
+  agent::RelayLink link(settings.relay_urls, proto::Hello{proto::kProtocolVersion, settings.id, infos},
                         settings.heartbeat_interval_s, settings.reconnect_max_s,
                         agent::RelayLink::Handlers{
-                            [&] { relay->report(sessions.status()); },
+                            [&] {
+                              for (auto *sessions : all_sessions) relay->report(sessions->status());
+                            },
                             [&](const proto::RelayToAgent &message) { relay->handle(message); },
                             // The relay brokered these sessions and forgot them when the
                             // link broke; viewers ask again once it is back.
-                            [&] { sessions.forget(*relay, "relay_gone"); },
+                            [&] {
+                              for (auto *sessions : all_sessions) sessions->forget(*relay, "relay_gone");
+                            },
                         },
                         settings.device_secret, settings.ca_file, certificate.get());
-  relay = std::make_unique<agent::RelaySignaller>(link, sessions);
+  relay = std::make_unique<agent::RelaySignaller>(link, all_sessions);
 
-  // The camera kept running (retried when it fails), and the control plane
+  // Each camera kept running (retried when it fails), and the control plane
   // (MQTT, when a broker is configured); both hear of every change.
-  agent::CameraKeeper keeper(*pipeline, sessions);
-  agent::ControlPlane control(settings, *pipeline, sessions, keeper);
-  sessions.on_change([&] { relay->report(sessions.status()); });
-  sessions.on_change([&control] { control.state_changed(); });
+  agent::ControlPlane control(settings);
+  for (size_t i = 0; i < cameras.size(); ++i) {
+    Camera &camera = cameras[i];
+    camera.keeper = std::make_unique<agent::CameraKeeper>(*camera.pipeline, *camera.sessions);
+    agent::CameraControl &camera_control =
+        control.add(settings.cameras[i], *camera.pipeline, *camera.sessions, *camera.keeper);
+    agent::Sessions &sessions = *camera.sessions;
+    sessions.on_change([&relay, &sessions] { relay->report(sessions.status()); });
+    sessions.on_change([&camera_control] { camera_control.state_changed(); });
+  }
 
-  if (auto started = keeper.start(); !started) {
-    std::fprintf(stderr, "sightline-agent: %s\n", started.error().c_str());
-    return 1;
+  for (auto &camera : cameras) {
+    auto started = camera.keeper->start();
+    if (started) continue;
+    // One camera: the settings are wrong or the camera is missing. Several: the
+    // others go on, and this one is tried again and again, as when unplugged.
+    if (cameras.size() == 1) {
+      std::fprintf(stderr, "sightline-agent: %s\n", started.error().c_str());
+      return 1;
+    }
+    camera.keeper->failed(started.error());
   }
   link.start();
   control.start();
   SourceId status_timer(every_ms(kStatusIntervalMs, [&] {
-    sessions.measure();
+    for (auto &camera : cameras) camera.sessions->measure();
     return true;
   }));
   run_until_signalled();
   g_message("stopping");
-  sessions.end_all("agent_stopping");
+  for (auto &camera : cameras) camera.sessions->end_all("agent_stopping");
   control.stop();
   return 0;
 }

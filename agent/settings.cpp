@@ -29,7 +29,9 @@ using config::Kind;
 
 const std::vector<config::Option> &agent_options() {
   static const std::vector<config::Option> options = {
-      {"id", Kind::String, "", "Camera id shown to viewers (A-Z a-z 0-9 . _ -). Default: this machine's host name."},
+      {"id", Kind::String, "",
+       "This device's id (A-Z a-z 0-9 . _ -), also its camera's id; the cameras of [camera NAME] groups are ID/NAME. "
+       "Default: this machine's host name."},
       {"relay", Kind::String, "ws://127.0.0.1:8080",
        "The relay's address: ws://HOST:PORT or wss://HOST; several, comma-separated, are tried in turn."},
       {"source", Kind::String, "test",
@@ -42,6 +44,10 @@ const std::vector<config::Option> &agent_options() {
       {"bitrate", Kind::Int, "2000", "Encoder bitrate in kbit/s.", 50, 50000},
       {"encoder", Kind::String, "auto", "Encoder: auto, v4l2h264enc, x264enc, openh264enc or vp8enc."},
       {"stamp", Kind::Bool, "false", "Stamp every test frame with its capture time (LTS1, for latency measurement)."},
+      {"test-frames", Kind::Int, "0",
+       "Test source only: it ends after this many frames, as an unplugged camera would, and is restarted like one "
+       "(for trying out recovery). 0: never.",
+       0, 100000000},
       {"ice-address", Kind::StringList, "",
        "Only gather ICE candidates on this local address (repeatable). Default: every address."},
       {"ice-relay-only", Kind::Bool, "false", "Use only TURN-relayed paths (for checking a TURN setup)."},
@@ -93,7 +99,46 @@ Result<std::string> agent_socket_url(const std::string &relay) {
   return scheme + "://" + h + (port > 0 ? ":" + std::to_string(port) : "") + path + "/ws/agent";
 }
 
-Result<AgentSettings> agent_settings(const config::Settings &s) {
+const config::SectionKind &camera_sections() {
+  static const config::SectionKind kind{"camera ",
+                                        {"source", "pattern", "width", "height", "fps", "bitrate", "encoder", "stamp",
+                                         "keyframe-interval", "test-frames"}};
+  return kind;
+}
+
+Result<CameraSettings> camera_settings(const config::Settings &s, const std::string &id) {
+  CameraSettings c;
+  c.id = id;
+  c.source = s.str("source");
+  if (c.source != "test" && c.source.rfind("v4l2:", 0) != 0 && c.source != "libcamera" &&
+      c.source.rfind("libcamera:", 0) != 0)
+    return fail("Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + c.source + "'.");
+  if (c.source.find_first_of("\"!'\\") != std::string::npos)
+    return fail("Setting 'source' may not contain quotes, '!' or backslashes.");
+  if (c.source.rfind("v4l2:", 0) == 0 && c.source.size() <= 5)
+    return fail("Setting 'source' needs a device after v4l2:, e.g. v4l2:/dev/video0.");
+  c.pattern = s.str("pattern");
+  c.width = int(s.integer("width"));
+  c.height = int(s.integer("height"));
+  c.fps = int(s.integer("fps"));
+  c.bitrate_kbps = int(s.integer("bitrate"));
+  c.encoder = s.str("encoder");
+  static const char *const encoders[] = {"auto", "v4l2h264enc", "x264enc", "openh264enc", "vp8enc"};
+  if (std::find(std::begin(encoders), std::end(encoders), c.encoder) == std::end(encoders))
+    return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + c.encoder +
+                "'.");
+  c.stamp = s.flag("stamp");
+  if (c.stamp && c.source != "test") return fail("Setting 'stamp' works with the test source only.");
+  if (c.stamp && (c.width < kStampWidth || c.height < kStampHeight))
+    return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(c.width) + ".");
+  if (c.width % 2 || c.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");
+  c.keyframe_interval_s = int(s.integer("keyframe-interval"));
+  c.test_frames = int(s.integer("test-frames"));
+  if (c.test_frames && c.source != "test") return fail("Setting 'test-frames' works with the test source only.");
+  return c;
+}
+
+Result<AgentSettings> agent_settings(const config::Settings &s, const std::vector<config::Section> &sections) {
   AgentSettings a;
   a.id = s.str("id");
   if (a.id.empty()) {
@@ -112,35 +157,26 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
   }
   if (a.relay_urls.empty()) return fail("Setting 'relay' is empty: give the relay's address, ws://HOST:PORT.");
   a.relay_url = a.relay_urls.front();
-  a.source = s.str("source");
-  if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0 && a.source != "libcamera" &&
-      a.source.rfind("libcamera:", 0) != 0)
-    return fail("Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + a.source + "'.");
-  if (a.source.find_first_of("\"!'\\") != std::string::npos)
-    return fail("Setting 'source' may not contain quotes, '!' or backslashes.");
-  if (a.source.rfind("v4l2:", 0) == 0 && a.source.size() <= 5)
-    return fail("Setting 'source' needs a device after v4l2:, e.g. v4l2:/dev/video0.");
-  a.pattern = s.str("pattern");
-  a.width = int(s.integer("width"));
-  a.height = int(s.integer("height"));
-  a.fps = int(s.integer("fps"));
-  a.bitrate_kbps = int(s.integer("bitrate"));
-  a.encoder = s.str("encoder");
-  static const char *const encoders[] = {"auto", "v4l2h264enc", "x264enc", "openh264enc", "vp8enc"};
-  if (std::find(std::begin(encoders), std::end(encoders), a.encoder) == std::end(encoders))
-    return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder +
-                "'.");
-  a.stamp = s.flag("stamp");
-  if (a.stamp && a.source != "test") return fail("Setting 'stamp' works with the test source only.");
-  if (a.stamp && (a.width < kStampWidth || a.height < kStampHeight))
-    return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(a.width) + ".");
-  if (a.width % 2 || a.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");
+  if (sections.empty()) {
+    auto camera = camera_settings(s, a.id);
+    if (!camera) return fail(camera.error());
+    a.cameras.push_back(*std::move(camera));
+  }
+  for (const auto &section : sections) {
+    if (!proto::valid_id(section.name))
+      return fail("Camera group [camera " + section.name + "]: the name must be 1-64 characters of A-Z a-z 0-9 . _ -.");
+    const std::string id = a.id + "/" + section.name;
+    for (const auto &other : a.cameras)
+      if (other.id == id) return fail("Camera group [camera " + section.name + "] is given twice.");
+    auto camera = camera_settings(section.settings, id);
+    if (!camera) return fail("[camera " + section.name + "]: " + camera.error());
+    a.cameras.push_back(*std::move(camera));
+  }
   a.ice_addresses = s.list("ice-address");
   a.stun = s.list("stun");
   a.ice_relay_only = s.flag("ice-relay-only");
   a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   a.reconnect_max_s = int(s.integer("reconnect-max"));
-  a.keyframe_interval_s = int(s.integer("keyframe-interval"));
   a.max_playout_delay_ms = int(s.integer("max-playout-delay"));
   auto device_secret = config::read_secret(s, "device-secret");
   if (!device_secret) return fail(device_secret.error());

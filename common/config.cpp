@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -193,9 +194,41 @@ Result<CommandLine> parse_command_line(const std::vector<Option> &options, const
   return line;
 }
 
-// The program's group of the INI file over `settings`.
+using Values = std::vector<std::pair<const Option *, std::string>>;
+struct PendingSection {
+  std::string name;
+  Values values;
+};
+
+// One group's keys, each checked against `options` (and `allowed`, when given).
+Result<Values> read_group(GKeyFile *kf, const std::vector<Option> &options, const std::string &group,
+                          const std::string &file, const std::vector<std::string> *allowed) {
+  Values values;
+  g_auto(GStrv) keys = g_key_file_get_keys(kf, group.c_str(), nullptr, nullptr);
+  for (gchar **k = keys; k && *k; ++k) {
+    const Option *o = find(options, *k);
+    if (!o) return fail("Unknown setting '" + std::string(*k) + "' in " + file + " [" + group + "].");
+    if (allowed && std::find(allowed->begin(), allowed->end(), o->key) == allowed->end())
+      return fail("Setting '" + std::string(*k) + "' cannot be given per [" + group + "] in " + file + ".");
+    OwnedStr text(g_key_file_get_value(kf, group.c_str(), *k, nullptr));
+    values.emplace_back(o, text ? text.get() : "");
+  }
+  return values;
+}
+
+Result<void> apply_values(Settings &settings, const Values &values, const std::string &where) {
+  for (const auto &[o, text] : values) {
+    auto v = convert(*o, text, where);
+    if (!v) return fail(v.error());
+    settings.set(o->key, *v);
+  }
+  return ok();
+}
+
+// The program's group of the INI file over `settings`; its sections' keys, to
+// be applied later, into `sections`.
 Result<void> apply_file(Settings &settings, const std::vector<Option> &options, const std::string &group,
-                        const std::string &file) {
+                        const std::string &file, const SectionKind &kind, std::vector<PendingSection> &sections) {
   auto kf = adopt(g_key_file_new());
   GError *raw = nullptr;
   if (!g_key_file_load_from_file(kf.get(), file.c_str(), G_KEY_FILE_NONE, &raw)) {
@@ -203,19 +236,22 @@ Result<void> apply_file(Settings &settings, const std::vector<Option> &options, 
     return fail("Cannot read config file " + file + ": " + e->message);
   }
   g_auto(GStrv) groups = g_key_file_get_groups(kf.get(), nullptr);
-  for (gchar **g = groups; *g; ++g)
-    if (group != *g) return fail("Config file " + file + " has a group [" + *g + "]; only [" + group + "] is read.");
-  if (!g_key_file_has_group(kf.get(), group.c_str())) return ok();
-  g_auto(GStrv) keys = g_key_file_get_keys(kf.get(), group.c_str(), nullptr, nullptr);
-  for (gchar **k = keys; *k; ++k) {
-    const Option *o = find(options, *k);
-    if (!o) return fail("Unknown setting '" + std::string(*k) + "' in " + file + " [" + group + "].");
-    OwnedStr text(g_key_file_get_value(kf.get(), group.c_str(), *k, nullptr));
-    auto v = convert(*o, text ? text.get() : "", "in " + file);
-    if (!v) return fail(v.error());
-    settings.set(o->key, *v);
+  for (gchar **g = groups; *g; ++g) {
+    const std::string name = *g;
+    if (name == group) continue;
+    if (kind.prefix.empty() || name.rfind(kind.prefix, 0) != 0) {
+      std::string only = "only [" + group + "]";
+      if (!kind.prefix.empty()) only += " and [" + kind.prefix + "NAME] groups";
+      return fail("Config file " + file + " has a group [" + name + "]; " + only + " are read.");
+    }
+    auto values = read_group(kf.get(), options, name, file, &kind.keys);
+    if (!values) return fail(values.error());
+    sections.push_back({name.substr(kind.prefix.size()), *std::move(values)});
   }
-  return ok();
+  if (!g_key_file_has_group(kf.get(), group.c_str())) return ok();
+  auto values = read_group(kf.get(), options, group, file, nullptr);
+  if (!values) return fail(values.error());
+  return apply_values(settings, *values, "in " + file);
 }
 
 // The flags over `settings`. A repeated list flag adds to the list; the first
@@ -240,26 +276,36 @@ Result<void> apply_flags(Settings &settings, const CommandLine &line) {
 }  // namespace
 
 Result<Loaded> load(const std::vector<Option> &options, const std::string &group, const std::vector<std::string> &argv,
-                    const std::string &default_file) {
+                    const std::string &default_file, const SectionKind &kind) {
   auto line = parse_command_line(options, group, argv);
   if (!line) return fail(line.error());
   auto settings = defaults(options);
   if (!settings) return fail(settings.error());
-  Loaded loaded{*settings, line->help, line->version, line->positional};
+  Loaded loaded{*settings, {}, line->help, line->version, line->positional};
   if (loaded.help || loaded.version) return loaded;
   std::string file = line->file;
   if (file.empty() && !default_file.empty() && g_file_test(default_file.c_str(), G_FILE_TEST_EXISTS))
     file = default_file;
+  std::vector<PendingSection> sections;
   if (!file.empty())
-    if (auto read = apply_file(loaded.settings, options, group, file); !read) return fail(read.error());
+    if (auto read = apply_file(loaded.settings, options, group, file, kind, sections); !read) return fail(read.error());
   if (auto applied = apply_flags(loaded.settings, *line); !applied) return fail(applied.error());
+  // A section's own keys win over the program's group and the flags (its defaults).
+  for (const auto &pending : sections) {
+    Section section{pending.name, loaded.settings};
+    if (auto applied =
+            apply_values(section.settings, pending.values, "in " + file + " [" + kind.prefix + pending.name + "]");
+        !applied)
+      return fail(applied.error());
+    loaded.sections.push_back(std::move(section));
+  }
   return loaded;
 }
 
-Settings load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
-                      const std::string &summary, const std::string &version, int argc, char **argv,
-                      const std::string &default_file) {
-  auto loaded = load(options, group, std::vector<std::string>(argv, argv + argc), default_file);
+Loaded load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
+                    const std::string &summary, const std::string &version, int argc, char **argv,
+                    const std::string &default_file, const SectionKind &kind) {
+  auto loaded = load(options, group, std::vector<std::string>(argv, argv + argc), default_file, kind);
   if (!loaded) {
     std::fprintf(stderr, "%s: %s\n", program.c_str(), loaded.error().c_str());
     std::exit(2);
@@ -272,7 +318,7 @@ Settings load_or_exit(const std::vector<Option> &options, const std::string &gro
     std::printf("%s %s\n", program.c_str(), version.c_str());
     std::exit(0);
   }
-  return loaded->settings;
+  return *std::move(loaded);
 }
 
 std::string usage(const std::string &program, const std::string &summary, const std::vector<Option> &options) {

@@ -47,8 +47,21 @@ class Settings {
 // wins; surrounding whitespace stripped); or what is wrong, naming the setting.
 Result<std::string> read_secret(const Settings &s, const std::string &key);
 
+// Further groups of the file, each its own set of settings: "[camera front]"
+// with `prefix` "camera " is the section "front". Only `keys` may be set in one;
+// what it leaves out comes from the program's group and the flags.
+struct SectionKind {
+  std::string prefix;
+  std::vector<std::string> keys;
+};
+struct Section {
+  std::string name;
+  Settings settings;
+};
+
 struct Loaded {
   Settings settings;
+  std::vector<Section> sections;        // in the file's order
   bool help = false;                    // --help was given: print usage() and exit 0
   bool version = false;                 // --version was given
   std::vector<std::string> positional;  // arguments that are not options (sub-commands)
@@ -58,13 +71,13 @@ struct Loaded {
 // names the file; without it, `default_file` is read when it exists. The error
 // is a sentence naming the key.
 Result<Loaded> load(const std::vector<Option> &options, const std::string &group, const std::vector<std::string> &argv,
-                    const std::string &default_file);
+                    const std::string &default_file, const SectionKind &sections = {});
 
 // For main(): loads the settings, or prints --help, --version or the error and
 // exits (0, 0 and 2).
-Settings load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
-                      const std::string &summary, const std::string &version, int argc, char **argv,
-                      const std::string &default_file);
+Loaded load_or_exit(const std::vector<Option> &options, const std::string &group, const std::string &program,
+                    const std::string &summary, const std::string &version, int argc, char **argv,
+                    const std::string &default_file, const SectionKind &sections = {});
 
 // For main(): the checked settings, or their error printed and exit 2.
 template <typename T>

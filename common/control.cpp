@@ -54,13 +54,14 @@ std::string topic(const std::string &prefix, const std::string &camera, Topic wh
 bool split_topic(const std::string &prefix, const std::string &t, std::string &camera, Topic &which) {
   if (t.size() <= prefix.size() + 1 || t.compare(0, prefix.size(), prefix) != 0 || t[prefix.size()] != '/')
     return false;
+  // PREFIX/CAMERA/LEAF, where a camera id may span two levels (DEVICE/NAME).
   const std::string rest = t.substr(prefix.size() + 1);
-  const size_t slash = rest.find('/');
+  const size_t slash = rest.rfind('/');
   if (slash == std::string::npos) return false;
   camera = rest.substr(0, slash);
   const std::string leaf = rest.substr(slash + 1);
   const auto it = std::find_if(std::begin(kLeaves), std::end(kLeaves), [&](const char *l) { return leaf == l; });
-  if (it == std::end(kLeaves) || !json::valid_id(camera)) return false;
+  if (it == std::end(kLeaves) || !json::valid_camera_id(camera)) return false;
   which = Topic(it - std::begin(kLeaves));
   return true;
 }
@@ -107,7 +108,7 @@ Result<Ack> parse_ack(std::string_view text) {
   Ack a;
   a.id = r.id("id", false);
   a.type = r.str("type", 64, false);
-  a.camera = r.id("camera", false);
+  a.camera = r.camera("camera", false);
   const std::string status = r.str("status", 16);
   if (r.ok() && status != "ok" && status != "error") r.fail("status", "must be ok or error");
   a.ok = status == "ok";
@@ -239,7 +240,14 @@ Result<Params, Ack> parse_params(const std::string &type, const std::string &par
 std::string to_json(const CameraState &s) {
   Writer w;
   w.str("camera", s.camera).boolean("online", s.online);
-  if (!s.online) {
+  if (!s.cameras.empty()) {
+    JsonBuilder *b = w.raw();
+    json_builder_set_member_name(b, "cameras");
+    json_builder_begin_array(b);
+    for (const auto &c : s.cameras) json_builder_add_string_value(b, c.c_str());
+    json_builder_end_array(b);
+  }
+  if (!s.online || !s.cameras.empty()) {
     if (s.updated_at_ms) w.integer("updated_at", long(s.updated_at_ms));
     return w.done();
   }
@@ -283,9 +291,18 @@ Result<CameraState> parse_state(std::string_view text) {
   JsonObject *obj = json_node_get_object(root->get());
   Reader r(obj);
   CameraState s;
-  s.camera = r.id("camera");
+  s.camera = r.camera("camera");
   s.online = r.boolean("online");
   if (json_object_has_member(obj, "updated_at")) s.updated_at_ms = r.integer("updated_at", 0, kMaxEpochMs);
+  if (json_object_has_member(obj, "cameras")) {  // a device's state: nothing more
+    s.cameras = r.strings("cameras", 256, json::kMaxCameraIdLength);
+    for (const auto &c : s.cameras)
+      if (r.ok() && (!json::valid_camera_id(c) || json::camera_device(c) != s.camera))
+        r.fail("cameras", "'" + c + "' is not a camera of device '" + s.camera + "'");
+    if (r.ok() && s.cameras.empty()) r.fail("cameras", "must not be empty");
+    if (!r.ok()) return fail(r.error());
+    return s;
+  }
   if (r.ok() && s.online) {
     s.pipeline = r.str("pipeline", 32);
     s.source = r.str("source", 256);

@@ -103,6 +103,9 @@ struct CameraState {
   int64_t restarts = 0;
   std::vector<ControlInfo> controls;
   int64_t updated_at_ms = 0;
+  // Set only in a device's own state (PREFIX/DEVICE/state of an agent with
+  // several cameras): its cameras, which are all offline when it is.
+  std::vector<std::string> cameras;
   bool operator==(const CameraState &) const = default;
 };
 std::string to_json(const CameraState &state);

@@ -9,6 +9,16 @@ bool valid_id(std::string_view id) {
   return true;
 }
 
+bool valid_camera_id(std::string_view id) {
+  // Neither part may be "." or "..": ids become URL paths and topic levels.
+  auto part = [](std::string_view p) { return valid_id(p) && p.find_first_not_of('.') != std::string_view::npos; };
+  const size_t slash = id.find('/');
+  if (slash == std::string_view::npos) return part(id);
+  return part(id.substr(0, slash)) && part(id.substr(slash + 1));
+}
+
+std::string_view camera_device(std::string_view camera) { return camera.substr(0, camera.find('/')); }
+
 Result<Owned<JsonNode>> parse_object(std::string_view text) {
   auto parser = adopt(json_parser_new_immutable());
   GError *raw_error = nullptr;

@@ -19,8 +19,17 @@ namespace sl::json {
 
 inline constexpr size_t kMaxIdLength = 64;
 
-// Ids (cameras, agents, sessions, refs, command ids): 1..64 of [A-Za-z0-9._-].
+// Ids (agents, sessions, refs, command ids): 1..64 of [A-Za-z0-9._-].
 bool valid_id(std::string_view id);
+
+// Camera ids: an agent's id (its only or first camera), or the agent's id, a
+// slash and the camera's name ("garden-pi/front"), both parts ids: a device
+// can only ever speak for cameras under its own id, and the slash maps onto
+// MQTT topic levels (PREFIX/garden-pi/front/state).
+inline constexpr size_t kMaxCameraIdLength = 2 * kMaxIdLength + 1;
+bool valid_camera_id(std::string_view id);
+// The agent (device) part of a camera id: "garden-pi/front" -> "garden-pi".
+std::string_view camera_device(std::string_view camera);
 
 // Reads members of one JSON object; the first problem wins and is reported
 // as "field NAME: what is wrong".
@@ -66,6 +75,13 @@ class Reader {
   std::string id(const char *name, bool required = true) {
     std::string s = str(name, kMaxIdLength, required);
     if (ok() && (required || !s.empty()) && !valid_id(s)) fail(name, "must be 1-64 characters of A-Z a-z 0-9 . _ -");
+    return s;
+  }
+
+  std::string camera(const char *name, bool required = true) {
+    std::string s = str(name, kMaxCameraIdLength, required);
+    if (ok() && (required || !s.empty()) && !valid_camera_id(s))
+      fail(name, "must be a camera id: DEVICE or DEVICE/NAME, each 1-64 characters of A-Z a-z 0-9 . _ -");
     return s;
   }
 

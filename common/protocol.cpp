@@ -39,7 +39,7 @@ std::vector<IceServer> read_ice_servers(Reader &r) {
 
 CameraInfo read_camera_info(Reader &r) {
   CameraInfo c;
-  c.id = r.id("id");
+  c.id = r.camera("id");
   c.width = int(r.integer("width", 0, kMaxDimension));
   c.height = int(r.integer("height", 0, kMaxDimension));
   c.fps = int(r.integer("fps", 0, 1000));
@@ -117,7 +117,7 @@ AgentWelcome read(Reader &r, std::type_identity<AgentWelcome>) { return {read_ic
 Offer read(Reader &r, std::type_identity<Offer>) {
   Offer m;
   m.session = r.id("session");
-  m.camera = r.id("camera");
+  m.camera = r.camera("camera");
   m.sdp = r.str("sdp", kMaxSdpBytes);
   m.ice_servers = read_ice_servers(r);
   return m;
@@ -130,7 +130,7 @@ Answer read(Reader &r, std::type_identity<Answer>) {
 }
 Status read(Reader &r, std::type_identity<Status>) {
   Status m;
-  m.camera = r.id("camera");
+  m.camera = r.camera("camera");
   m.branches = int(r.integer("branches", 0, 1 << 20));
   m.fps = r.number("fps", 0, 1000);
   m.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
@@ -181,12 +181,12 @@ Subscribe read(Reader &r, std::type_identity<Subscribe>) {
   m.ref = r.str("ref", kMaxIdLength, false);
   // Any number the message's size allows: the relay says what is over its limit.
   if (json_object_has_member(r.object(), "ids")) {
-    m.ids = r.strings("ids", kMaxMessageBytes / 3, kMaxIdLength);
+    m.ids = r.strings("ids", kMaxMessageBytes / 3, json::kMaxCameraIdLength);
     for (const auto &id : m.ids)
-      if (r.ok() && !valid_id(id)) r.fail("ids", "'" + id + "' is not a camera id");
+      if (r.ok() && !json::valid_camera_id(id)) r.fail("ids", "'" + id + "' is not a camera id");
     if (r.ok() && m.ids.empty()) r.fail("ids", "must not be empty (leave it out to subscribe to a query)");
   }
-  m.query.q = r.str("q", kMaxIdLength, false);
+  m.query.q = r.str("q", json::kMaxCameraIdLength, false);
   if (json_object_has_member(r.object(), "online")) m.query.online = r.boolean("online");
   if (json_object_has_member(r.object(), "offset")) m.query.offset = size_t(r.integer("offset", 0, INT32_MAX));
   if (json_object_has_member(r.object(), "limit")) m.query.limit = size_t(r.integer("limit", 1, INT32_MAX));
@@ -196,7 +196,7 @@ Subscribe read(Reader &r, std::type_identity<Subscribe>) {
 Watch read(Reader &r, std::type_identity<Watch>) {
   Watch m;
   m.ref = r.id("ref");
-  m.camera = r.id("camera");
+  m.camera = r.camera("camera");
   m.sdp = r.str("sdp", kMaxSdpBytes);
   return m;
 }
@@ -204,7 +204,7 @@ SessionStarted read(Reader &r, std::type_identity<SessionStarted>) {
   SessionStarted m;
   m.ref = r.id("ref");
   m.session = r.id("session");
-  m.camera = r.id("camera");
+  m.camera = r.camera("camera");
   if (json_object_has_member(r.object(), "ice_servers")) m.ice_servers = read_ice_servers(r);
   return m;
 }
@@ -212,7 +212,7 @@ Stop read(Reader &r, std::type_identity<Stop>) { return {r.id("session")}; }
 CommandRequest read(Reader &r, std::type_identity<CommandRequest>) {
   CommandRequest m;
   m.ref = r.id("ref");
-  m.camera = r.id("camera");
+  m.camera = r.camera("camera");
   m.command = r.str("command", 64);
   JsonNode *params = json_object_get_member(r.object(), "params");
   if (params && !JSON_NODE_HOLDS_NULL(params)) {
@@ -229,7 +229,7 @@ CommandRequest read(Reader &r, std::type_identity<CommandRequest>) {
 CommandResult read(Reader &r, std::type_identity<CommandResult>) {
   CommandResult m;
   m.ref = r.id("ref");
-  m.camera = r.id("camera");
+  m.camera = r.camera("camera");
   JsonNode *ack = json_object_get_member(r.object(), "ack");
   if (!ack || !JSON_NODE_HOLDS_OBJECT(ack)) {
     r.fail("ack", "must be an object");

@@ -129,9 +129,9 @@ Result<Claims> verify_token(std::string_view token, std::string_view secret, int
   if (json_object_has_member(obj, "iat")) c.issued_at_s = r.integer("iat", 0, int64_t(1) << 40);
   c.subject = r.str("sub", 256, false);
   if (json_object_has_member(obj, "cameras")) {
-    c.cameras = r.strings("cameras", kMaxCameras, json::kMaxIdLength);
+    c.cameras = r.strings("cameras", kMaxCameras, json::kMaxCameraIdLength);
     for (const auto &id : c.cameras)
-      if (r.ok() && !json::valid_id(id)) r.fail("cameras", "'" + id + "' is not a camera id");
+      if (r.ok() && !json::valid_camera_id(id)) r.fail("cameras", "'" + id + "' is not a camera id");
   }
   if (!r.ok()) return fail("claims: " + r.error());
   const auto parsed = role_from(role);

@@ -87,10 +87,12 @@ int print_token(int argc, char **argv) {
     std::fprintf(stderr, "sightline-relay token: --role viewer|operator|admin and --ttl SECONDS (> 0)\n");
     return 2;
   }
-  const config::Settings loaded = config::load_or_exit(
-      relay::relay_options(), "relay", "sightline-relay token",
-      "Prints an access token: token --role viewer|operator|admin --ttl SECONDS [--cameras a,b] [--subject NAME].",
-      SL_VERSION, int(rest.size()), rest.data(), "/etc/sightline/relay.conf");
+  const config::Settings loaded =
+      config::load_or_exit(
+          relay::relay_options(), "relay", "sightline-relay token",
+          "Prints an access token: token --role viewer|operator|admin --ttl SECONDS [--cameras a,b] [--subject NAME].",
+          SL_VERSION, int(rest.size()), rest.data(), "/etc/sightline/relay.conf")
+          .settings;
   const auto secret = relay::token_secret(loaded);
   if (!secret) {
     std::fprintf(stderr, "sightline-relay token: %s\n", secret.error().c_str());
@@ -144,7 +146,8 @@ int main(int argc, char **argv) {
 
   const config::Settings loaded = config::load_or_exit(relay::relay_options(), "relay", "sightline-relay",
                                                        "Serves the Sightline web app and brokers signaling.",
-                                                       SL_VERSION, argc, argv, "/etc/sightline/relay.conf");
+                                                       SL_VERSION, argc, argv, "/etc/sightline/relay.conf")
+                                      .settings;
   const relay::RelaySettings settings = config::checked_or_exit(relay::relay_settings(loaded), "sightline-relay");
 
   // One server: the web app and API over HTTP, signaling over WebSockets.

@@ -43,7 +43,7 @@ GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
 
 }  // namespace
 
-Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSettings &s) {
+Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSettings &s) {
   GST_DEBUG_CATEGORY_INIT(sl_capture_debug, "sightline-capture", 0, "Sightline: the camera's pipeline");
   auto planned = plan_source(s);
   if (!planned) return fail(planned.error());
@@ -104,11 +104,16 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
   p->bus_watch_ = gst_bus_add_watch(bus.get(), &CapturePipeline::on_bus_message, p.get());
   p->figures_since_us_ = g_get_monotonic_time();
   p->tap_->output_changed = [pipeline = p.get()] { pipeline->check_waits(); };
+  // Stopped by the camera (unplugged, a stream that closed): a failure like any other.
+  p->tap_->ended = [pipeline = p.get()] {
+    if (pipeline->running_ && pipeline->on_error_) pipeline->on_error_("the camera's stream ended");
+  };
   return p;
 }
 
 CapturePipeline::~CapturePipeline() {
   tap_->output_changed = nullptr;  // what the probe posted may still run
+  tap_->ended = nullptr;
   if (bus_watch_) g_source_remove(bus_watch_);
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
 }
@@ -350,6 +355,12 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   auto *self = static_cast<CapturePipeline *>(data);
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {  // a live camera's stream never ends by itself
+      post_to_main([tap = self->tap_] {
+        if (tap->ended) tap->ended();
+      });
+      return GST_PAD_PROBE_OK;
+    }
     if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);

@@ -48,7 +48,7 @@ class CapturePipeline {
   // or an RTP stream's bin (`branch` is that bin): only its viewers are affected.
   using BranchErrorHandler = std::function<void(GstElement *branch, const std::string &what)>;
 
-  static Result<std::unique_ptr<CapturePipeline>> create(const AgentSettings &settings);
+  static Result<std::unique_ptr<CapturePipeline>> create(const CameraSettings &settings);
   ~CapturePipeline();
 
   Result<void> play();
@@ -123,6 +123,7 @@ class CapturePipeline {
     std::atomic<bool> wanted{false};
     std::vector<std::function<void(GstSample *)>> waiters;  // main loop only
     std::function<void()> output_changed;                   // main loop only
+    std::function<void()> ended;                            // main loop only: the source's stream ended
   };
   struct Wait {
     std::function<bool()> check;

@@ -101,7 +101,7 @@ std::string mode_caps(const CameraMode &mode, int width, int height, int fps) {
   return "video/x-raw,format=" + mode.format + size;
 }
 
-Result<SourcePlan> plan_source(const AgentSettings &s) {
+Result<SourcePlan> plan_source(const CameraSettings &s) {
   SourcePlan plan;
   if (s.source == "test") {
     plan.width = s.width;
@@ -109,6 +109,7 @@ Result<SourcePlan> plan_source(const AgentSettings &s) {
     plan.fps = s.fps;
     plan.src_caps = "video/x-raw,format=I420" + size_caps(s.width, s.height, s.fps);
     plan.description = "videotestsrc name=src is-live=true horizontal-speed=2 pattern=" + s.pattern +
+                       (s.test_frames > 0 ? " num-buffers=" + std::to_string(s.test_frames) : std::string()) +
                        " ! capsfilter name=srccaps caps=" + plan.src_caps + " ! capsfilter name=rawcaps";
     return plan;
   }

@@ -29,7 +29,7 @@ struct SourcePlan {
 // The caps that ask a V4L2 camera for `mode`'s format at this size and rate.
 std::string mode_caps(const CameraMode &mode, int width, int height, int fps);
 
-Result<SourcePlan> plan_source(const AgentSettings &settings);
+Result<SourcePlan> plan_source(const CameraSettings &settings);
 
 // Whether this machine's GStreamer has an element factory of that name.
 bool element_available(const std::string &name);

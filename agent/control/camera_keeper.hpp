@@ -29,6 +29,9 @@ class CameraKeeper {
   // calls `done` once a keyframe has come out, or with why not (it did not
   // start: then it is retried as after a failure; or nothing came within 5 s).
   void restart(std::function<void(Result<void>)> done);
+  // The camera stopped (or did not start): its viewers' sessions end, and it is
+  // retried until it runs again.
+  void failed(const std::string &what);
   // "playing", "restarting" or "failed".
   const std::string &state() const { return state_; }
 
@@ -36,7 +39,6 @@ class CameraKeeper {
   static constexpr guint kFirstFrameTimeoutMs = 5000;
 
  private:
-  void failed(const std::string &what);
   void retry_later();
   void set_state(const std::string &state);
 

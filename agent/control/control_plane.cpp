@@ -1,49 +1,29 @@
 #include "control_plane.hpp"
 
-#include "capture/v4l2_controls.hpp"
-#include "homeassistant.hpp"
-#include "main_context.hpp"
-#include "snapshot.hpp"
-
 namespace sl::agent {
 
-using control::Ack;
 using control::Topic;
 
 namespace {
-constexpr guint kKeyframeTimeoutMs = 3000;
-constexpr guint kResizeTimeoutMs = 5000;
-constexpr guint kSnapshotTimeoutMs = 5000;
-
-std::string result(std::initializer_list<std::pair<const char *, long>> fields) {
-  json::Writer w;
-  for (const auto &[k, v] : fields) w.integer(k, v);
-  return w.done();
+bool several(const AgentSettings &settings) {
+  return settings.cameras.size() != 1 || settings.cameras.front().id != settings.id;
 }
-
-int device_fd(GstElement *source) {
-  if (!source || !g_object_class_find_property(G_OBJECT_GET_CLASS(source), "device-fd")) return -1;
-  int fd = -1;
-  g_object_get(source, "device-fd", &fd, nullptr);
-  return fd;
+// The device's state: for a one-camera agent, its camera's (offline only: the
+// camera publishes its own when online); for an agent with several, the device
+// with its cameras listed.
+std::string device_state(const AgentSettings &settings, bool online) {
+  control::CameraState s;
+  s.camera = settings.id;
+  s.online = online;
+  s.updated_at_ms = control::wall_clock_ms();
+  if (several(settings))
+    for (const auto &c : settings.cameras) s.cameras.push_back(c.id);
+  return control::to_json(s);
 }
 }  // namespace
 
-ControlPlane::ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions,
-                           CameraKeeper &keeper)
-    : settings_(settings),
-      pipeline_(pipeline),
-      sessions_(sessions),
-      camera_(keeper),
-      router_(settings.id, control::wall_clock_ms, [this](const Ack &ack) {
-        if (link_)
-          link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Ack), control::to_json(ack), 1,
-                         false);
-      }) {
-  add_handlers();
+ControlPlane::ControlPlane(const AgentSettings &settings) : settings_(settings) {
   if (settings_.mqtt_url.empty()) return;
-  control::CameraState offline;
-  offline.camera = settings_.id;
   MqttOptions options;
   options.url = settings_.mqtt_url;
   options.user = settings_.mqtt_user;
@@ -53,29 +33,53 @@ ControlPlane::ControlPlane(const AgentSettings &settings, CapturePipeline &pipel
   // away wait at the broker and arrive when it is back (their ttl decides).
   options.client_id = "sightline-agent-" + settings_.id;
   options.clean_session = false;
-  options.will = MqttWill{control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(offline)};
+  options.will =
+      MqttWill{control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), device_state(settings_, false)};
   options.reconnect_max_s = settings_.reconnect_max_s;
   link_ = std::make_unique<MqttLink>(
-      options, MqttLink::Handlers{[this] {
-                                    publish_state();
-                                    if (settings_.homeassistant_discovery) publish_discovery();
-                                  },
+      options, MqttLink::Handlers{[this] { on_connected(); },
                                   [this](const std::string &topic, const std::string &payload) {
                                     std::string camera;
                                     Topic which;
-                                    if (control::split_topic(settings_.mqtt_prefix, topic, camera, which) &&
-                                        which == Topic::Cmd && camera == settings_.id)
-                                      router_.handle(payload);
+                                    if (!control::split_topic(settings_.mqtt_prefix, topic, camera, which) ||
+                                        which != Topic::Cmd)
+                                      return;
+                                    for (const auto &c : cameras_)
+                                      if (c->id() == camera) c->handle(payload);
                                   },
                                   nullptr});
-  link_->subscribe(control::topic(settings_.mqtt_prefix, settings_.id, Topic::Cmd), 1);
+}
+
+CameraControl &ControlPlane::add(const CameraSettings &camera, CapturePipeline &pipeline, Sessions &sessions,
+                                 CameraKeeper &keeper) {
+  cameras_.push_back(
+      std::make_unique<CameraControl>(settings_, camera, pipeline, sessions, keeper,
+                                      [this](const std::string &topic, const std::string &payload, int qos,
+                                             bool retained) { return publish(topic, payload, qos, retained); }));
+  if (link_) link_->subscribe(control::topic(settings_.mqtt_prefix, camera.id, Topic::Cmd), 1);
+  return *cameras_.back();
+}
+
+bool ControlPlane::publish(const std::string &topic, const std::string &payload, int qos, bool retained) {
+  return link_ && link_->is_up() && link_->publish(topic, payload, qos, retained);
+}
+
+void ControlPlane::on_connected() {
+  if (several(settings_))
+    link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), device_state(settings_, true), 1,
+                   true);
+  for (const auto &camera : cameras_) camera->publish_state();
+  if (!settings_.homeassistant_discovery) return;
+  for (const auto &camera : cameras_)
+    for (const auto &[topic, payload] : camera->discovery()) link_->publish(topic, payload, 1, true);
+  g_message("mqtt: Home Assistant discovery published under %s/", settings_.homeassistant_prefix.c_str());
 }
 
 void ControlPlane::start() {
   if (!link_) return;
   link_->start();
   state_timer_.reset(every_ms(guint(settings_.state_interval_s) * 1000, [this] {
-    publish_state();
+    for (const auto &camera : cameras_) camera->publish_state();
     return true;
   }));
 }
@@ -83,206 +87,14 @@ void ControlPlane::start() {
 void ControlPlane::stop() {
   state_timer_.reset();
   if (!link_) return;
-  control::CameraState offline;
-  offline.camera = settings_.id;
-  offline.updated_at_ms = control::wall_clock_ms();
-  link_->stop(control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(offline));
-}
-
-control::CameraState ControlPlane::state() const {
-  control::CameraState s;
-  const auto &info = pipeline_.info();
-  const auto video = pipeline_.video();
-  s.camera = settings_.id;
-  s.online = true;
-  s.pipeline = camera_.state();
-  s.source = info.source;
-  s.encoder = info.encoder;
-  s.codec = info.codec;
-  s.width = video.width;
-  s.height = video.height;
-  s.fps = sessions_.figures().fps;
-  s.fps_target = info.fps;
-  s.bitrate_kbps = sessions_.figures().bitrate_kbps;
-  s.bitrate_target_kbps = pipeline_.bitrate_kbps();
-  s.viewers = int(sessions_.count());
-  s.uptime_s = (g_get_monotonic_time() - started_us_) / G_USEC_PER_SEC;
-  s.keyframes = int64_t(pipeline_.keyframes());
-  s.restarts = int64_t(pipeline_.restarts());
-  if (int fd = device_fd(pipeline_.source()); fd >= 0) s.controls = list_controls(fd);
-  s.updated_at_ms = control::wall_clock_ms();
-  return s;
-}
-
-void ControlPlane::state_changed() {
-  const auto s = state();
-  const std::string key = s.pipeline + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
-                          std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " +
-                          std::to_string(s.viewers);
-  if (key != last_key_) publish_state();
-}
-
-void ControlPlane::publish_state() {
-  if (!link_ || !link_->is_up()) return;
-  const auto s = state();
-  last_key_ = s.pipeline + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
-              std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " +
-              std::to_string(s.viewers);
-  link_->publish(control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), control::to_json(s), 1, true);
-}
-
-void ControlPlane::publish_discovery() {
-  const auto &info = pipeline_.info();
-  DiscoveryInput in{settings_.homeassistant_prefix, settings_.mqtt_prefix, settings_.id, SL_VERSION,
-                    info.source + " via " + info.encoder};
-  for (const auto &[topic, payload] : homeassistant_configs(in)) link_->publish(topic, payload, 1, true);
-  g_message("mqtt: Home Assistant discovery published under %s/", settings_.homeassistant_prefix.c_str());
-}
-
-void ControlPlane::add_handlers() {
-  router_.on("get_state", [this](const control::Params &, Reply reply) { reply(control::ok_ack(to_json(state()))); });
-  router_.on("force_keyframe", [this](const control::Params &, Reply reply) { force_keyframe(std::move(reply)); });
-  router_.on("restart_pipeline", [this](const control::Params &, Reply reply) { restart(std::move(reply)); });
-  router_.on("set_video", [this](const control::Params &params, Reply reply) {
-    set_video(std::get<control::SetVideo>(params), std::move(reply));
-  });
-  router_.on("snapshot", [this](const control::Params &, Reply reply) { snapshot(std::move(reply)); });
-  router_.on("set_controls", [this](const control::Params &params, Reply reply) {
-    set_camera_controls(std::get<control::SetControls>(params), std::move(reply));
-  });
-}
-
-// Answered when the keyframe has left the encoder, not when it was asked for.
-void ControlPlane::force_keyframe(Reply reply) {
-  const uint64_t before = pipeline_.keyframes();
-  pipeline_.force_keyframe();
-  pipeline_.wait_for([this, before] { return pipeline_.keyframes() > before; }, kKeyframeTimeoutMs,
-                     [this, reply](bool ok) {
-                       reply(ok ? control::ok_ack(result({{"keyframes", long(pipeline_.keyframes())}}))
-                                : control::error_ack("failed", "no keyframe came out of the encoder within 3 s"));
-                     });
-}
-
-void ControlPlane::restart(Reply reply) {
-  if (busy_) {
-    reply(control::error_ack("busy", "a restart or size change is under way; try again in a moment"));
-    return;
+  // Each camera's own offline state; the device's (what the will would have
+  // said) goes with the disconnect.
+  for (const auto &camera : cameras_) {
+    if (camera->id() == settings_.id) continue;
+    const auto [topic, payload] = camera->offline();
+    link_->publish(topic, payload, 1, true);
   }
-  busy_ = true;
-  camera_.restart([this, reply](Result<void> restarted) {
-    busy_ = false;
-    reply(restarted ? control::ok_ack(result({{"restarts", long(pipeline_.restarts())}}))
-                    : control::error_ack("failed", restarted.error()));
-  });
-}
-
-void ControlPlane::set_video(const control::SetVideo &p, Reply reply) {
-  if (busy_) {
-    reply(control::error_ack("busy", "a restart or size change is under way; try again in a moment"));
-    return;
-  }
-  if (p.bitrate_kbps) {
-    if (auto set = pipeline_.set_bitrate(*p.bitrate_kbps); !set) {
-      reply(control::error_ack(pipeline_.passthrough() ? "unsupported" : "failed", set.error(), "bitrate"));
-      return;
-    }
-  }
-  const auto now = pipeline_.video();
-  const int width = p.width.value_or(now.width), height = p.height.value_or(now.height);
-  const int fps = p.fps.value_or(pipeline_.info().fps);
-  auto answer = [this, reply] {
-    const auto v = pipeline_.video();
-    reply(control::ok_ack(result({{"width", v.width},
-                                  {"height", v.height},
-                                  {"fps", pipeline_.info().fps},
-                                  {"bitrate", pipeline_.bitrate_kbps()}})));
-    state_changed();
-  };
-  if (width == now.width && height == now.height && fps == pipeline_.info().fps) {
-    answer();
-    return;
-  }
-  if (auto changed = pipeline_.reconfigure(width, height, fps); !changed) {
-    reply(control::error_ack("unsupported", changed.error(), p.width ? "width" : "fps"));
-    return;
-  }
-  // Viewers keep their sessions: the new size reaches them in-band (new SPS on
-  // the next keyframe), which browsers decode without renegotiating.
-  busy_ = true;
-  pipeline_.force_keyframe();
-  pipeline_.wait_for(
-      [this, width, height, fps] {
-        const auto v = pipeline_.video();
-        return v.width == width && v.height == height && v.fps == fps;
-      },
-      kResizeTimeoutMs,
-      [this, reply, answer](bool ok) {
-        busy_ = false;
-        sessions_.changed();
-        if (ok)
-          answer();
-        else
-          reply(control::error_ack("failed", "the pipeline did not produce frames of the new size within 5 s"));
-      });
-}
-
-// The next keyframe, decoded and encoded as JPEG: one path for every source,
-// including cameras whose own H.264 is passed through.
-void ControlPlane::snapshot(Reply reply) {
-  auto timeout = std::make_shared<SourceId>();
-  timeout->reset(after_ms(kSnapshotTimeoutMs, [reply, timeout] {
-    timeout->release();
-    reply(control::error_ack("failed", "no picture within 5 s"));
-  }));
-  pipeline_.next_keyframe([this, reply, timeout](GstSample *sample) {
-    encode_jpeg(sample, [this, reply, timeout](Jpeg jpeg) {
-      timeout->reset();
-      if (jpeg.bytes.empty()) {
-        reply(control::error_ack("failed", jpeg.error));
-        return;
-      }
-      const std::string topic = control::topic(settings_.mqtt_prefix, settings_.id, Topic::Snapshot);
-      // Retained: a relay or Home Assistant that comes later still gets the last picture.
-      const bool sent = link_ && link_->publish(topic, jpeg.bytes, 1, true);
-      const long taken_at = long(control::wall_clock_ms());
-      json::Writer w;
-      w.str("topic", topic)
-          .str("url", "/api/cameras/" + settings_.id + "/snapshot.jpg?latest=1&taken_at=" + std::to_string(taken_at))
-          .integer("bytes", long(jpeg.bytes.size()))
-          .integer("width", jpeg.width)
-          .integer("height", jpeg.height)
-          .integer("taken_at", taken_at);
-      reply(sent ? control::ok_ack(w.done())
-                 : control::error_ack("failed", "the broker went away before the picture was sent"));
-    });
-  });
-}
-
-void ControlPlane::set_camera_controls(const control::SetControls &p, Reply reply) {
-  const int fd = device_fd(pipeline_.source());
-  if (fd < 0) {
-    reply(control::error_ack(
-        "unsupported", settings_.source == "test" ? "the test source has no camera controls" : "the camera is not open",
-        p.values.front().first));
-    return;
-  }
-  const auto errors = set_controls(fd, p.values);
-  if (!errors.empty()) {
-    const auto &e = errors.front();
-    reply(control::error_ack(e.unknown ? "unsupported" : "bad_params", e.name + ": " + e.message, e.name));
-    return;
-  }
-  json::Writer w;
-  JsonBuilder *b = w.raw();
-  json_builder_set_member_name(b, "applied");
-  json_builder_begin_object(b);
-  for (const auto &[name, value] : p.values) {
-    json_builder_set_member_name(b, name.c_str());
-    json_builder_add_int_value(b, value);
-  }
-  json_builder_end_object(b);
-  reply(control::ok_ack(w.done()));
-  publish_state();
+  link_->stop(control::topic(settings_.mqtt_prefix, settings_.id, Topic::State), device_state(settings_, false));
 }
 
 }  // namespace sl::agent

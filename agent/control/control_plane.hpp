@@ -1,55 +1,46 @@
-// The agent's side of the control plane: one MQTT connection (persistent
-// session, last will marking the camera offline), the command table, and the
-// camera's retained state, published on connect, on every change and every few
-// seconds. Commands run on the main loop against the capture pipeline.
+// The agent's side of the control plane: one MQTT connection for all its
+// cameras (a persistent session; its last will marks the device offline), each
+// camera's commands handed to its CameraControl, and every camera's retained
+// state published on connect, on every change and every few seconds.
+//
+// Topics: PREFIX/CAMERA/{cmd,ack,state,snapshot}, where CAMERA is the agent's id
+// for its only camera, or ID/NAME for a [camera NAME] group. The will goes to
+// PREFIX/ID/state: for a one-camera agent that is its camera's state; for an
+// agent with several, the relay (and Home Assistant's availability) read it
+// as "every camera of this device is offline".
 #pragma once
 
-#include "camera_keeper.hpp"
-#include "capture/capture_pipeline.hpp"
-#include "command_router.hpp"
-#include "control.hpp"
+#include "camera_control.hpp"
+#include "main_context.hpp"
 #include "mqtt_link.hpp"
 #include "settings.hpp"
-#include "viewers/sessions.hpp"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sl::agent {
 
 class ControlPlane {
  public:
-  ControlPlane(const AgentSettings &settings, CapturePipeline &pipeline, Sessions &sessions, CameraKeeper &camera);
+  explicit ControlPlane(const AgentSettings &settings);
+  ControlPlane(const ControlPlane &) = delete;
+  ControlPlane &operator=(const ControlPlane &) = delete;
+
+  // A camera's control; before start().
+  CameraControl &add(const CameraSettings &camera, CapturePipeline &pipeline, Sessions &sessions, CameraKeeper &keeper);
   void start();
-  // Publishes "offline" (retained) and disconnects: the agent is stopping.
+  // Publishes every camera "offline" (retained) and disconnects: the agent is stopping.
   void stop();
 
-  // Publishes the state if something a viewer would notice changed.
-  void state_changed();
-  control::CameraState state() const;
-
  private:
-  void publish_state();
-  void publish_discovery();
-  // The commands, one handler each.
-  using Reply = CommandRouter::Reply;
-  void add_handlers();
-  void force_keyframe(Reply reply);
-  void restart(Reply reply);
-  void set_video(const control::SetVideo &params, Reply reply);
-  void snapshot(Reply reply);
-  void set_camera_controls(const control::SetControls &params, Reply reply);
+  bool publish(const std::string &topic, const std::string &payload, int qos, bool retained);
+  void on_connected();
 
   const AgentSettings &settings_;
-  CapturePipeline &pipeline_;
-  Sessions &sessions_;
-  CameraKeeper &camera_;
-  gint64 started_us_ = g_get_monotonic_time();
-  bool busy_ = false;  // a restart or resize is under way
+  std::vector<std::unique_ptr<CameraControl>> cameras_;
   std::unique_ptr<MqttLink> link_;
-  CommandRouter router_;
   SourceId state_timer_;
-  std::string last_key_;  // what state_changed() compares
 };
 
 }  // namespace sl::agent

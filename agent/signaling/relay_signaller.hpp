@@ -1,7 +1,7 @@
 // The relay's WebSocket as a signaller (viewers/signaller.hpp): the offers,
-// candidates and ends the relay forwards go to the sessions, and what the
-// sessions say goes back as protocol messages on the same link. Also carries
-// the camera's status to the relay.
+// candidates and ends the relay forwards go to the sessions of the camera they
+// are for, and what the sessions say goes back as protocol messages on the same
+// link. Also carries each camera's status to the relay.
 #pragma once
 
 #include "protocol.hpp"
@@ -9,11 +9,14 @@
 #include "viewers/sessions.hpp"
 #include "viewers/signaller.hpp"
 
+#include <vector>
+
 namespace sl::agent {
 
 class RelaySignaller : public Signaller {
  public:
-  RelaySignaller(RelayLink &link, Sessions &sessions) : link_(link), sessions_(sessions) {}
+  // Every camera's sessions (they outlive the signaller).
+  RelaySignaller(RelayLink &link, std::vector<Sessions *> cameras) : link_(link), cameras_(std::move(cameras)) {}
 
   // A message from the relay.
   void handle(const proto::RelayToAgent &message);
@@ -26,8 +29,10 @@ class RelaySignaller : public Signaller {
   void send_end(const std::string &session, const std::string &reason) override;
 
  private:
+  Sessions *holding(const std::string &session) const;
+
   RelayLink &link_;
-  Sessions &sessions_;
+  std::vector<Sessions *> cameras_;
 };
 
 }  // namespace sl::agent

@@ -39,6 +39,10 @@ class Sessions {
   // bin (all the viewers of that stream).
   void end_for_branch(GstElement *branch, const std::string &reason);
 
+  // The camera these sessions are of, and whether one of them is `session`.
+  const std::string &camera() const { return pipeline_.info().id; }
+  bool has(const std::string &session) const { return sessions_.count(session) != 0; }
+
   proto::Status status() const;
   // Called every few seconds: measures what the encoder produced and tells the listeners.
   void measure();

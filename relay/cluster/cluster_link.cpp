@@ -20,7 +20,7 @@ ClusterLink::ClusterLink(const RelaySettings &settings, SessionTable &table, Met
       options, MqttLink::Handlers{[this] { on_connected(); },
                                   [this](const std::string &t, const std::string &p) { on_message(t, p); }, nullptr});
   link_->subscribe(topic("+", "up"), 1);
-  link_->subscribe(topic("+", "holds/+"), 1);
+  link_->subscribe(topic("+", "holds/#"), 1);
   link_->subscribe(topic(self_, "inbox"), 1);
 }
 
@@ -91,8 +91,8 @@ void ClusterLink::on_message(const std::string &t, const std::string &payload) {
     for (const auto &[camera, relays] : claims_)
       if (std::find(relays.begin(), relays.end(), relay) != relays.end()) settle(camera);
   } else if (leaf.rfind("holds/", 0) == 0) {
-    const std::string camera = leaf.substr(6);
-    if (!proto::valid_id(camera)) return;
+    const std::string camera = leaf.substr(6);  // may span two levels: DEVICE/NAME
+    if (!json::valid_camera_id(camera)) return;
     if (relay == self_) {
       // A claim left from this relay's previous run: withdrawn.
       if (!payload.empty() && !mine_.count(camera)) link_->publish(t, "", 1, true);

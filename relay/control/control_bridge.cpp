@@ -32,7 +32,11 @@ ControlBridge::ControlBridge(const RelaySettings &settings, SessionTable &table,
       MqttLink::Handlers{nullptr,
                          [this](const std::string &topic, const std::string &payload) { on_message(topic, payload); },
                          nullptr});
-  for (const char *leaf : {"state", "ack", "snapshot"}) link_->subscribe(settings_.mqtt_prefix + "/+/" + leaf, 1);
+  // Cameras are PREFIX/DEVICE/LEAF, or PREFIX/DEVICE/NAME/LEAF on an agent with several.
+  for (const char *leaf : {"state", "ack", "snapshot"}) {
+    link_->subscribe(settings_.mqtt_prefix + "/+/" + leaf, 1);
+    link_->subscribe(settings_.mqtt_prefix + "/+/+/" + leaf, 1);
+  }
 }
 
 void ControlBridge::start(std::function<void(const Actions &)> apply) {

@@ -49,12 +49,16 @@ void respond(SoupServerMessage *msg, guint status, const char *type, const std::
   soup_server_message_set_response(msg, type, SOUP_MEMORY_COPY, body.data(), body.size());
 }
 
-// "/api/cameras/cam1/commands" with leaf "commands" -> "cam1"; empty otherwise.
+// "/api/cameras/cam1/commands" with leaf "commands" -> "cam1"; "/api/cameras/pi/front/commands"
+// and ".../pi%2Ffront/commands" -> "pi/front"; empty otherwise.
 std::string camera_in(const std::string &path, const std::string &leaf) {
   const std::string lead = "/api/cameras/";
   if (path.rfind(lead, 0) != 0 || path.size() <= lead.size() + leaf.size() + 1) return {};
   if (path.compare(path.size() - leaf.size() - 1, std::string::npos, "/" + leaf) != 0) return {};
-  return path.substr(lead.size(), path.size() - lead.size() - leaf.size() - 1);
+  // A camera id may hold one slash (DEVICE/NAME), as is or escaped (%2F).
+  const std::string id = path.substr(lead.size(), path.size() - lead.size() - leaf.size() - 1);
+  OwnedStr unescaped(g_uri_unescape_string(id.c_str(), nullptr));
+  return unescaped ? std::string(unescaped.get()) : std::string();
 }
 
 void respond_ack(SoupServerMessage *msg, const control::Ack &ack, int status) {

@@ -282,7 +282,8 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
   const auto proven = devices_.find(agent);
   const std::string device = proven == devices_.end() ? std::string() : proven->second;
   bool own = device.empty() || hello.agent == device;
-  for (const auto &c : hello.cameras) own = own && (device.empty() || c.id == device);
+  // Its cameras are its id, or under it (DEVICE/NAME): never another device's.
+  for (const auto &c : hello.cameras) own = own && (device.empty() || json::camera_device(c.id) == device);
   if (!own) {
     out.logs.push_back({agent, true, "device " + device + " claimed another id (" + hello.agent + "); closing"});
     to_agent(out, agent, proto::Error{"forbidden", "device " + device + " may only announce itself", "", ""});
@@ -354,6 +355,22 @@ void SessionTable::refresh_online(Camera &camera) {
 
 Actions SessionTable::camera_state(const control::CameraState &state) {
   Actions out;
+  if (!state.cameras.empty()) {  // a device's state: when it is offline, so are its cameras
+    if (state.online) return out;
+    for (const auto &id : state.cameras) {
+      auto cam = cameras_.find(id);
+      if (cam == cameras_.end() || !cam->second.entry.state || !cam->second.entry.state->online) continue;
+      const auto before = cam->second.entry;
+      control::CameraState offline;
+      offline.camera = id;
+      offline.updated_at_ms = state.updated_at_ms;
+      cam->second.entry.state = offline;
+      refresh_online(cam->second);
+      if (!(before == cam->second.entry)) changed(id, urgent_change(before, cam->second.entry));
+    }
+    send_updates(out);
+    return out;
+  }
   auto it = cameras_.find(state.camera);
   const bool fresh = it == cameras_.end();
   if (fresh) {

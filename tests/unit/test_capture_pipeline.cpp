@@ -134,7 +134,7 @@ GstElement *recording_branch(Seen &seen) {
 // A pipeline whose first keyframe has passed, with some frames after it: the
 // next frame out of the encoder is a delta frame.
 std::unique_ptr<CapturePipeline> running_mid_gop(const char *encoder = "x264enc") {
-  AgentSettings settings;
+  CameraSettings settings;
   settings.keyframe_interval_s = 10;  // no keyframe by schedule during the test
   auto pipeline = testing::test_pipeline(settings, encoder);
   if (!pipeline) return nullptr;

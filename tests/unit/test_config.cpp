@@ -98,3 +98,35 @@ TEST_CASE("help and positional arguments") {
     CHECK(text.find(flag) != std::string::npos);
   CHECK(text.find("--no-stamp") == std::string::npos);  // there, but not worth a line of its own
 }
+
+TEST_CASE("sections: [camera NAME] groups take their own keys over the program's group and the flags") {
+  const SectionKind cameras{"camera ", {"fps", "stamp"}};
+  auto path = write_file("[relay]\nfps=10\n[camera front]\nfps=25\n[camera back]\nstamp=true\n");
+  auto r = load(kOptions, "relay", {"prog", "--config", path, "--listen", "0.0.0.0:1"}, "", cameras);
+  REQUIRE(r.ok());
+  REQUIRE(r->sections.size() == 2);
+  CHECK(r->sections[0].name == "front");
+  CHECK(r->sections[0].settings.integer("fps") == 25);          // its own
+  CHECK(r->sections[0].settings.str("listen") == "0.0.0.0:1");  // the flags' for the rest
+  CHECK(r->sections[1].name == "back");
+  CHECK(r->sections[1].settings.integer("fps") == 10);  // the program's group
+  CHECK(r->sections[1].settings.flag("stamp"));
+  CHECK_FALSE(r->settings.flag("stamp"));  // a section's keys stay in it
+  g_remove(path.c_str());
+
+  // Keys a section may not set, unknown keys, and groups of no known kind are errors naming them.
+  auto bad = write_file("[relay]\n[camera x]\nlisten=1\n");
+  auto e = load(kOptions, "relay", {"prog", "--config", bad}, "", cameras);
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.error().find("'listen' cannot be given per [camera x]") != std::string::npos);
+  g_remove(bad.c_str());
+  auto other = write_file("[relay]\n[cam x]\nfps=1\n");
+  auto o = load(kOptions, "relay", {"prog", "--config", other}, "", cameras);
+  REQUIRE_FALSE(o.ok());
+  CHECK(o.error().find("[cam x]") != std::string::npos);
+  // Without a section kind, any other group is refused, as before.
+  auto plain = write_file("[relay]\n[camera x]\nfps=1\n");
+  CHECK_FALSE(load(kOptions, "relay", {"prog", "--config", plain}, "").ok());
+  g_remove(other.c_str());
+  g_remove(plain.c_str());
+}

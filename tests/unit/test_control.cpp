@@ -16,6 +16,13 @@ TEST_CASE("topics are prefix/camera/leaf and split back") {
   CHECK_FALSE(split_topic("sightline", "sightline/cam1/other", camera, which));
   CHECK_FALSE(split_topic("sightline", "other/cam1/ack", camera, which));
   CHECK_FALSE(split_topic("sightline", "sightline/ca m/ack", camera, which));
+  // A camera of an agent with several spans two levels: DEVICE/NAME.
+  CHECK(topic("sightline", "pi/front", Topic::Cmd) == "sightline/pi/front/cmd");
+  REQUIRE(split_topic("sightline", "sightline/pi/front/state", camera, which));
+  CHECK(camera == "pi/front");
+  CHECK(which == Topic::State);
+  CHECK_FALSE(split_topic("sightline", "sightline/pi/front/x/state", camera, which));
+  CHECK_FALSE(split_topic("sightline", "sightline/pi/../state", camera, which));
   CHECK(valid_prefix("sightline"));
   CHECK(valid_prefix("home/cams"));
   CHECK_FALSE(valid_prefix("/x"));
@@ -153,4 +160,19 @@ TEST_CASE("params json-glib cannot write back as JSON are refused, not emptied")
   REQUIRE_FALSE(c.ok());
   CHECK(c.error().code == "bad_message");
   CHECK(c.error().message.find("params") != std::string::npos);
+}
+
+TEST_CASE("a device's state lists its cameras, and only its own") {
+  CameraState device;
+  device.camera = "pi";
+  device.online = false;
+  device.cameras = {"pi/front", "pi/back"};
+  device.updated_at_ms = 5;
+  auto back = parse_state(to_json(device));
+  REQUIRE(back.ok());
+  CHECK(*back == device);
+  device.online = true;  // online too, with nothing else
+  CHECK(parse_state(to_json(device)).ok());
+  CHECK_FALSE(parse_state(R"({"camera":"pi","online":false,"cameras":["other/front"]})").ok());
+  CHECK_FALSE(parse_state(R"({"camera":"pi","online":false,"cameras":[]})").ok());
 }

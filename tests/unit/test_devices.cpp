@@ -57,7 +57,7 @@ TEST_CASE("no camera at all is said plainly") {
 }
 
 TEST_CASE("a libcamera source is planned without opening the camera, the rate capped after it") {
-  AgentSettings s;
+  CameraSettings s;
   s.source = "libcamera:/base/soc/i2c0mux/i2c@1/imx708@1a";
   s.width = 1280;
   s.height = 720;

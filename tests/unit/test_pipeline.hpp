@@ -13,7 +13,7 @@ namespace sl::agent::testing {
 // `settings` give what the test cares about (id, key-frame interval...); the
 // source, size and encoder are set here. Null, with a message, when the encoder
 // is not installed: the caller skips.
-inline std::unique_ptr<CapturePipeline> test_pipeline(AgentSettings settings, const char *encoder = "x264enc") {
+inline std::unique_ptr<CapturePipeline> test_pipeline(CameraSettings settings, const char *encoder = "x264enc") {
   gst_init(nullptr, nullptr);
   if (!gst_registry_check_feature_version(gst_registry_get(), encoder, 1, 0, 0)) {
     MESSAGE(encoder << " not installed: skipped");

@@ -156,6 +156,24 @@ TEST_CASE("ids") {
   CHECK(valid_id(std::string(64, 'a')));
 }
 
+TEST_CASE("camera ids: a device's id, or DEVICE/NAME; never another level, nor dots alone") {
+  CHECK(sl::json::valid_camera_id("pi"));
+  CHECK(sl::json::valid_camera_id("pi/front"));
+  CHECK(sl::json::valid_camera_id(std::string(64, 'a') + "/" + std::string(64, 'b')));
+  CHECK_FALSE(sl::json::valid_camera_id("pi/"));
+  CHECK_FALSE(sl::json::valid_camera_id("/front"));
+  CHECK_FALSE(sl::json::valid_camera_id("pi/front/x"));
+  CHECK_FALSE(sl::json::valid_camera_id("../etc"));
+  CHECK_FALSE(sl::json::valid_camera_id("pi/.."));
+  CHECK(sl::json::camera_device("pi/front") == "pi");
+  CHECK(sl::json::camera_device("pi") == "pi");
+  // In messages: an offer for a camera of an agent with several reads back as it was.
+  const Offer sent{"s1", "pi/front", "v=0", {}};
+  CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(sent))) == sent);
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r","camera":"pi/a/b","sdp":"x"})"))
+            .message.find("field camera") != std::string::npos);
+}
+
 TEST_CASE("a status without 'capturing' (an older agent) means the camera delivers video") {
   const Status status = as<AgentToRelay, Status>(parse_agent_to_relay(
       R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,"width":640,"height":480})"));

@@ -341,6 +341,58 @@ TEST_CASE("an agent announces only its own device: another id is refused and its
   CHECK(sent<proto::AgentWelcome>(f.table.agent_message(kAgent2, Fixture::hello("yard")), kAgent2).size() == 1);
 }
 
+TEST_CASE("an agent with several cameras announces them under its own id only, and each is its own camera") {
+  Fixture f;
+  f.table.viewer_joined(kViewer);
+  f.table.agent_joined(kAgent, "pi");
+  auto camera = [](const std::string &id) { return proto::CameraInfo{id, 640, 480, 30, "H264", "test", "x264enc"}; };
+  // Under another device's id: refused (a device "pi" may not speak for "pi.garden" or "garden/front").
+  for (const char *foreign : {"garden/front", "pi.garden", "pix/front"}) {
+    CAPTURE(foreign);
+    proto::Hello hello{1, "pi", {camera("pi/front"), camera(foreign)}};
+    CHECK(sent<proto::Error>(f.table.agent_message(kAgent, hello), kAgent).at(0).code == "forbidden");
+    f.table.agent_joined(kAgent, "pi");
+  }
+  CHECK_FALSE(f.table.has_camera("pi/front"));
+  proto::Hello own{1, "pi", {camera("pi/front"), camera("pi/back")}};
+  auto welcomed = f.table.agent_message(kAgent, own);
+  REQUIRE(sent<proto::AgentWelcome>(welcomed, kAgent).size() == 1);
+  CHECK(f.table.has_camera("pi/front"));
+  CHECK(f.table.has_camera("pi/back"));
+  // A viewer's offer for one reaches the agent for that camera.
+  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "pi/back", "sdp"}, 0);
+  auto offers = sent<proto::Offer>(watched, kAgent);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].camera == "pi/back");
+  // Each has its own status.
+  f.table.agent_message(kAgent, proto::Status{"pi/front", 0, 0, 0, 640, 480, false});
+  for (const auto &entry : f.table.cameras()) CHECK(entry.online == (entry.info.id == "pi/back"));
+}
+
+TEST_CASE("a device's offline state (its last will) turns every camera it lists offline") {
+  Fixture f;
+  f.table.viewer_joined(kViewer);
+  for (const char *id : {"pi/front", "pi/back", "other"}) {
+    control::CameraState state;
+    state.camera = id;
+    state.online = true;
+    state.codec = "H264";
+    f.table.camera_state(state);
+  }
+  control::CameraState online_device;
+  online_device.camera = "pi";
+  online_device.online = true;
+  online_device.cameras = {"pi/front", "pi/back"};
+  f.table.camera_state(online_device);
+  CHECK_FALSE(f.table.has_camera("pi"));  // a device is not a camera
+  control::CameraState will = online_device;
+  will.online = false;
+  auto a = f.table.camera_state(will);
+  CHECK_FALSE(f.table.has_camera("pi"));
+  for (const auto &entry : f.table.cameras()) CHECK(entry.online == (entry.info.id == "other"));
+  CHECK(sent<proto::CameraUpdate>(a, kViewer).size() == 1);
+}
+
 TEST_CASE("an agent's first message must be its hello") {
   Fixture f;
   f.table.agent_joined(kAgent, "cam");

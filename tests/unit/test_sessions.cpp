@@ -70,7 +70,9 @@ bool spin_until(F done, int timeout_ms) {
 TEST_CASE("offers are refused while the camera delivers no video, and the status says so") {
   AgentSettings settings;
   settings.id = "cam";
-  auto pipeline = testing::test_pipeline(settings);
+  CameraSettings camera;
+  camera.id = "cam";
+  auto pipeline = testing::test_pipeline(camera);
   if (!pipeline) return;
 
   Sessions sessions(*pipeline, settings);
@@ -97,7 +99,9 @@ TEST_CASE("each session answers through the signaller that brought its offer, an
   AgentSettings settings;
   settings.id = "cam";
   settings.ice_addresses = {"127.0.0.1"};
-  auto pipeline = testing::test_pipeline(settings);
+  CameraSettings camera;
+  camera.id = "cam";
+  auto pipeline = testing::test_pipeline(camera);
   if (!pipeline) return;
   REQUIRE(pipeline->play());
   Sessions sessions(*pipeline, settings);
