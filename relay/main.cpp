@@ -108,7 +108,7 @@ int print_token(int argc, char **argv) {
     if (**id) claims.cameras.emplace_back(g_strstrip(*id));
   g_strfreev(ids);
   for (const auto &id : claims.cameras)
-    if (!proto::valid_id(id)) {
+    if (!json::valid_camera_id(id)) {
       std::fprintf(stderr, "sightline-relay token: '%s' is not a camera id\n", id.c_str());
       return 2;
     }

@@ -264,7 +264,7 @@ void HttpRoutes::post_command(SoupServerMessage *msg, const std::string &camera)
     a.camera = camera;
     respond_ack(msg, a, SOUP_STATUS_BAD_REQUEST);
   };
-  if (!proto::valid_id(camera)) return bad_request("unknown_camera", "'" + camera + "' is not a camera id");
+  if (!json::valid_camera_id(camera)) return bad_request("unknown_camera", "'" + camera + "' is not a camera id");
   if (text.size() > kMaxCommandBody) return bad_request("bad_message", "the body is larger than 16 KiB");
   // The body is the envelope without id and issued_at: the relay assigns both.
   auto parsed = control::parse_command(text);
