@@ -63,6 +63,26 @@ std::vector<CameraDevice> list_cameras() {
   return out;
 }
 
+std::string camera_groups(const std::vector<CameraDevice> &cameras) {
+  std::string out;
+  std::map<std::string, int> taken;
+  for (const auto &camera : cameras) {
+    std::string name;
+    for (char c : camera.name) {
+      if (g_ascii_isalnum(c))
+        name += g_ascii_tolower(c);
+      else if (!name.empty() && name.back() != '-')
+        name += '-';
+      if (name.size() >= 40) break;
+    }
+    while (!name.empty() && name.back() == '-') name.pop_back();
+    if (name.empty()) name = "camera";
+    if (int n = ++taken[name]; n > 1) name += "-" + std::to_string(n);
+    out += "[camera " + name + "]\nsource=" + camera.source + "\n\n";
+  }
+  return out;
+}
+
 std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
   if (cameras.empty())
     return "No cameras found (no V4L2 or libcamera video source on this machine; is the camera plugged in and "
@@ -85,6 +105,10 @@ std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
     }
     if (camera.modes.empty()) out += "  (formats are known once the camera is opened)\n";
   }
+  if (cameras.size() > 1)
+    out += "\nAll of them on this agent: these groups in its config file (one camera each; its other keys as in\n"
+           "[agent]: width, height, fps, bitrate, encoder):\n\n" +
+           camera_groups(cameras);
   return out;
 }
 

@@ -21,4 +21,8 @@ std::vector<CameraDevice> list_cameras();
 // format (sizes largest first, each with its highest rate).
 std::string describe_cameras(const std::vector<CameraDevice> &cameras);
 
+// A [camera NAME] group for each camera, for the agent's config file, the name
+// made from the driver's ("HD Pro Webcam C920" -> hd-pro-webcam-c920), unique.
+std::string camera_groups(const std::vector<CameraDevice> &cameras);
+
 }  // namespace sl::agent

@@ -7,8 +7,9 @@
 #
 # Without --deb it builds the package on this machine first (scripts/package.sh).
 # It writes /etc/sightline/agent.conf (keeping what it does not set), stores the
-# device secret in /etc/sightline/device-secret, picks the first camera when no
-# --source is given, restarts the service and runs `sightline-agent --check`.
+# device secret in /etc/sightline/device-secret; without --source it takes the
+# camera found, or every camera found (one [camera NAME] group each, camera ids
+# ID/NAME); then restarts the service and runs `sightline-agent --check`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 
@@ -39,19 +40,36 @@ apt-get install -y -qq "$(realpath "$deb")" >/dev/null
 echo "install.sh: installed $(dpkg-query -W -f='${Package} ${Version} (${Architecture})' sightline-agent)"
 
 conf=/etc/sightline/agent.conf
-# key=value in the [agent] group: replaces a line with the key (commented or
-# not), else appends it.
+# key=value in the [agent] group: replaces the group's line with the key
+# (commented or not), else adds it at the group's end; other groups ([camera
+# NAME]) are left as they are.
 set_key() {
-  local value
-  value=$(printf '%s' "$2" | sed 's/[&|\\]/\\&/g')
-  if grep -qE "^#?$1=" "$conf"; then
-    sed -i -E "0,/^#?$1=.*/s||$1=$value|" "$conf"
-  else
-    printf '%s=%s\n' "$1" "$2" >> "$conf"
-  fi
+  local tmp
+  tmp=$(mktemp)
+  awk -v k="$1" -v v="$2" '
+    /^\[/ {
+      if (section == "agent" && !done) { print k "=" v; done = 1 }
+      section = ($0 == "[agent]") ? "agent" : "other"
+      if (section == "agent") seen = 1
+    }
+    section == "agent" && !done && $0 ~ ("^#?" k "=") { print k "=" v; done = 1; next }
+    { print }
+    END { if (!done) { if (!seen) print "[agent]"; print k "=" v } }' "$conf" > "$tmp"
+  cat "$tmp" > "$conf"  # in place: the conffile keeps its owner and mode
+  rm -f "$tmp"
 }
+cameras=0
 if [ -z "$source" ]; then
-  source=$(sightline-agent --list-devices | sed -n 's/^  source=//p' | head -1)
+  cameras=$(sightline-agent --list-devices | grep -c '^  source=' || true)
+  if [ "$cameras" -gt 1 ]; then
+    # Every camera found, one [camera NAME] group each (kept if the file has groups already).
+    if ! grep -q '^\[camera ' "$conf"; then
+      { echo; sightline-agent --list-devices | sed -n '/^\[camera /,$p'; } >> "$conf"
+    fi
+    source=test  # [agent]'s source: only a default for groups that leave theirs out
+  else
+    source=$(sightline-agent --list-devices | sed -n 's/^  source=//p' | head -1)
+  fi
   if [ -z "$source" ]; then
     echo "install.sh: no camera found (sightline-agent --list-devices); using the test pattern for now" >&2
     source=test
@@ -64,7 +82,11 @@ set_key relay "$relay"
 set_key source "$source"
 set_key device-secret-file /etc/sightline/device-secret
 [ -z "$mqtt" ] || set_key mqtt "$mqtt"
-echo "install.sh: $conf: id=$id relay=$relay source=$source"
+if [ "$cameras" -gt 1 ]; then
+  echo "install.sh: $conf: id=$id relay=$relay, $cameras cameras ([camera NAME] groups: $(grep -o '^\[camera [^]]*' "$conf" | cut -c9- | paste -sd' '))"
+else
+  echo "install.sh: $conf: id=$id relay=$relay source=$source"
+fi
 
 if [ "$start" -eq 1 ] && [ -d /run/systemd/system ]; then
   systemctl enable --now sightline-agent >/dev/null 2>&1 || true

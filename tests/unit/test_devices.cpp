@@ -48,6 +48,20 @@ TEST_CASE("the camera list names the source setting and groups sizes by format")
   CHECK(text.find("  YUY2: 640x480@30\n") != std::string::npos);  // one line per size
   CHECK(text.find("source=libcamera:/base/soc/i2c0mux/i2c@1/imx708@1a") != std::string::npos);
   CHECK(text.find("formats are known once the camera is opened") != std::string::npos);
+  // Two or more: the config groups that run them all on one agent.
+  CHECK(text.find("[camera hd-webcam]\nsource=v4l2:/dev/video0\n") != std::string::npos);
+  CHECK(text.find("[camera imx708]\nsource=libcamera:/base/soc/i2c0mux/i2c@1/imx708@1a\n") != std::string::npos);
+  CHECK(describe_cameras({usb}).find("[camera") == std::string::npos);
+}
+
+TEST_CASE("config groups for the cameras found get names that are ids, and unique") {
+  const std::string groups = camera_groups({{"HD Pro Webcam C920", "v4l2:/dev/video0", {}},
+                                            {"HD Pro Webcam C920", "v4l2:/dev/video2", {}},
+                                            {"  ", "v4l2:/dev/video4", {}}});
+  CHECK(groups ==
+        "[camera hd-pro-webcam-c920]\nsource=v4l2:/dev/video0\n\n"
+        "[camera hd-pro-webcam-c920-2]\nsource=v4l2:/dev/video2\n\n"
+        "[camera camera]\nsource=v4l2:/dev/video4\n\n");
 }
 
 TEST_CASE("no camera at all is said plainly") {
