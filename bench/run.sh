@@ -5,6 +5,7 @@
 #   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
 #   bash bench/run.sh viewer-cost     # only when asked: what one more viewer costs, in rounds
 #   bash bench/run.sh long-run [relay|agent]
+#   bash bench/run.sh cameras [WxH]   # three cameras on one agent vs three agents, one viewer each
 #   bash bench/run.sh negotiations    # 1,000 watches a second through one relay, a stand-in agent answering:
 #                                     # what the relay adds, p50/p99
 #                                     # only when asked: 100,000 sessions against the relay, 2,000 against
@@ -48,6 +49,7 @@ case "${1:-}" in
   nat) tests/integration/netns-run.sh node bench/nat.mjs ;;
   long-run) tests/integration/netns-run.sh node bench/long_run.mjs "${@:2}" ;;
   negotiations) tests/integration/netns-run.sh node bench/negotiations.mjs ;;
+  cameras) tests/integration/netns-run.sh node bench/cameras.mjs "${@:2}" ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;

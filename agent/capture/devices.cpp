@@ -106,9 +106,10 @@ std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
     if (camera.modes.empty()) out += "  (formats are known once the camera is opened)\n";
   }
   if (cameras.size() > 1)
-    out += "\nAll of them on this agent: these groups in its config file (one camera each; its other keys as in\n"
-           "[agent]: width, height, fps, bitrate, encoder):\n\n" +
-           camera_groups(cameras);
+    out +=
+        "\nAll of them on this agent: these groups in its config file (one camera each; its other keys as in\n"
+        "[agent]: width, height, fps, bitrate, encoder):\n\n" +
+        camera_groups(cameras);
   return out;
 }
 

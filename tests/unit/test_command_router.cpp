@@ -134,6 +134,26 @@ TEST_CASE("Home Assistant discovery names our topics and templates our state") {
         std::string::npos);
 }
 
+TEST_CASE("Home Assistant discovery of a camera of an agent with several: under the device's node, its own device") {
+  auto configs = homeassistant_configs({"homeassistant", "sightline", "pi/front", "0.1.0", "test via x264enc"});
+  std::map<std::string, std::string> by_topic(configs.begin(), configs.end());
+  // The node is the device's (the broker's ACL lets the agent write sightline_<id> only).
+  REQUIRE(by_topic.count("homeassistant/sensor/sightline_pi/front_fps/config"));
+  REQUIRE(by_topic.count("homeassistant/camera/sightline_pi/front_snapshot/config"));
+  for (const auto &[topic, payload] : configs) {
+    CAPTURE(topic);
+    CHECK(topic.find("sightline_pi/front_") != std::string::npos);
+    CHECK(payload.find(R"("unique_id":"sightline_pi_front_)") != std::string::npos);
+    CHECK(payload.find(R"("identifiers":["sightline_pi_front"])") != std::string::npos);
+    // Available while both the camera and its device say so (the will is on the device's topic).
+    CHECK(payload.find(R"("topic":"sightline/pi/state")") != std::string::npos);
+    CHECK(payload.find(R"("topic":"sightline/pi/front/state")") != std::string::npos);
+    CHECK(payload.find(R"("availability_mode":"all")") != std::string::npos);
+  }
+  CHECK(by_topic["homeassistant/button/sightline_pi/front_snapshot/config"].find(
+            R"("command_topic":"sightline/pi/front/cmd")") != std::string::npos);
+}
+
 TEST_CASE("V4L2 control names are written as v4l2-ctl writes them") {
   CHECK(control_name("Brightness") == "brightness");
   CHECK(control_name("Exposure Time, Absolute") == "exposure_time_absolute");
