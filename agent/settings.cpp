@@ -44,6 +44,9 @@ const std::vector<config::Option> &agent_options() {
       {"bitrate", Kind::Int, "2000", "Encoder bitrate in kbit/s.", 50, 50000},
       {"encoder", Kind::String, "auto", "Encoder: auto, v4l2h264enc, x264enc, openh264enc or vp8enc."},
       {"stamp", Kind::Bool, "false", "Stamp every test frame with its capture time (LTS1, for latency measurement)."},
+      {"audio", Kind::String, "none",
+       "Sound sent with the video, as Opus: none, alsa[:DEVICE] (a microphone, e.g. alsa:hw:1,0; arecord -l lists "
+       "them), or test (a tone, for trying it out)."},
       {"test-frames", Kind::Int, "0",
        "Test source only: it ends after this many frames, as an unplugged camera would, and is restarted like one "
        "(for trying out recovery). 0: never.",
@@ -102,7 +105,7 @@ Result<std::string> agent_socket_url(const std::string &relay) {
 const config::SectionKind &camera_sections() {
   static const config::SectionKind kind{"camera ",
                                         {"source", "pattern", "width", "height", "fps", "bitrate", "encoder", "stamp",
-                                         "keyframe-interval", "test-frames"}};
+                                         "keyframe-interval", "test-frames", "audio"}};
   return kind;
 }
 
@@ -134,6 +137,11 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
   if (c.width % 2 || c.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");
   c.keyframe_interval_s = int(s.integer("keyframe-interval"));
   c.test_frames = int(s.integer("test-frames"));
+  c.audio = s.str("audio");
+  if (c.audio != "none" && c.audio != "test" && c.audio != "alsa" && c.audio.rfind("alsa:", 0) != 0)
+    return fail("Setting 'audio' must be none, test or alsa[:DEVICE], not '" + c.audio + "'.");
+  if (c.audio.find_first_of("\"!'\\ ") != std::string::npos)
+    return fail("Setting 'audio' may not contain quotes, spaces, '!' or backslashes.");
   if (c.test_frames && c.source != "test") return fail("Setting 'test-frames' works with the test source only.");
   return c;
 }

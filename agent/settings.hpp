@@ -24,6 +24,7 @@ struct CameraSettings {
   bool stamp = false;
   int keyframe_interval_s = 2;
   int test_frames = 0;  // the test source ends after this many (as if unplugged); 0: never
+  std::string audio = "none";  // "none", "test" (a tone) or "alsa[:DEVICE]": sent as Opus with the video
 };
 
 struct AgentSettings {

@@ -46,6 +46,7 @@ CameraInfo read_camera_info(Reader &r) {
   c.codec = r.str("codec", 16);
   c.source = r.str("source", 256);
   c.encoder = r.str("encoder", 64);
+  c.audio = r.str("audio", 16, false);
   return c;
 }
 
@@ -370,6 +371,7 @@ void add_camera_fields(JsonBuilder *b, const CameraInfo &c) {
   s("codec", c.codec);
   s("source", c.source);
   s("encoder", c.encoder);
+  if (!c.audio.empty()) s("audio", c.audio);
 }
 
 void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras) {

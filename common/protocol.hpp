@@ -37,6 +37,7 @@ struct CameraInfo {
   std::string codec;  // "H264" or "VP8"
   std::string source;
   std::string encoder;
+  std::string audio;  // "OPUS" when the camera sends sound with its video, "" when none
   bool operator==(const CameraInfo &) const = default;
 };
 

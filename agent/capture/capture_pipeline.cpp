@@ -43,6 +43,22 @@ GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
 
 }  // namespace
 
+// The camera's sound, encoded once as Opus (48 kHz stereo, 20 ms frames) into its
+// own tee, in the same pipeline as the video: one clock for both, so the RTCP
+// sender reports of both streams map their RTP times to one NTP time and the
+// browser plays them in step. "" when the camera has none.
+std::string describe_audio(const std::string &audio) {
+  if (audio == "none") return "";
+  std::string src = "audiotestsrc name=audiosrc is-live=true wave=sine freq=440 volume=0.3";
+  if (audio == "alsa") src = "alsasrc name=audiosrc";
+  if (audio.rfind("alsa:", 0) == 0) src = "alsasrc name=audiosrc device=" + audio.substr(5);
+  return " " + src +
+         " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2"
+         " ! opusenc name=opusenc bitrate=48000 frame-size=20"
+         " ! queue name=audiosend leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
+         " ! tee name=audiotee allow-not-linked=true";
+}
+
 Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSettings &s) {
   GST_DEBUG_CATEGORY_INIT(sl_capture_debug, "sightline-capture", 0, "Sightline: the camera's pipeline");
   auto planned = plan_source(s);
@@ -59,7 +75,8 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   const std::string description =
       plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
       " ! queue name=send leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
-      " ! tee name=tee allow-not-linked=true";
+      " ! tee name=tee allow-not-linked=true" +
+      describe_audio(s.audio);
   GST_INFO("pipeline: %s", description.c_str());
   GError *raw = nullptr;
   auto built = sink(gst_parse_launch(description.c_str(), &raw));
@@ -86,6 +103,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->width_ = plan.width;
   p->height_ = plan.height;
   p->fps_ = plan.fps;
+  if ((p->audio_tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audiotee")))) p->info_.audio = codec_name(Codec::Opus);
 
   if (s.stamp) {
     auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawcaps"));
@@ -200,18 +218,27 @@ Result<void> CapturePipeline::add(GstElement *branch) {
 }
 
 Result<std::shared_ptr<RtpStream>> CapturePipeline::rtp_stream(const RtpFormat &format) {
+  return stream_from(tee_.get(), codec_, format);
+}
+
+Result<std::shared_ptr<RtpStream>> CapturePipeline::audio_rtp_stream(const RtpFormat &format) {
+  if (!audio_tee_) return fail("this camera sends no sound");
+  return stream_from(audio_tee_.get(), Codec::Opus, format);
+}
+
+Result<std::shared_ptr<RtpStream>> CapturePipeline::stream_from(GstElement *tee, Codec codec, const RtpFormat &format) {
   const std::string key = format.key();
   std::erase_if(streams_, [](const auto &entry) { return entry.second.expired(); });
   if (auto it = streams_.find(key); it != streams_.end()) return it->second.lock();
-  auto stream = RtpStream::make(codec_, format, "rtp-" + std::to_string(++stream_serial_),
+  auto stream = RtpStream::make(codec, format, "rtp-" + std::to_string(++stream_serial_),
                                 [pipeline = this](GstElement *bin) { pipeline->detach(bin); });
   if (!stream) return fail("no RTP payloader for this codec: install gstreamer1.0-plugins-good");
   // Running before it is linked, like a branch: the encoder's tee never waits on it.
   if (auto added = add(stream->bin()); !added) return fail(added.error());
-  auto tee_pad = adopt(gst_element_request_pad_simple(tee_.get(), "src_%u"));
+  auto tee_pad = adopt(gst_element_request_pad_simple(tee, "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(stream->bin(), "sink"));
   if (!tee_pad || !sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
-    if (tee_pad) gst_element_release_request_pad(tee_.get(), tee_pad.get());
+    if (tee_pad) gst_element_release_request_pad(tee, tee_pad.get());
     return fail("cannot link an RTP stream to the encoder");  // its release takes the bin out again
   }
   streams_.emplace(key, stream);
@@ -244,8 +271,8 @@ GstFlowReturn contained(GstPad *pad, GstObject *parent, GstFlowReturn flow) {
   return GST_FLOW_OK;
 }
 
-void contain_failures(GstElement *branch) {
-  auto pad = adopt(gst_element_get_static_pad(branch, "sink"));
+void contain_failures(GstElement *branch, const char *pad_name) {
+  auto pad = adopt(gst_element_get_static_pad(branch, pad_name));
   if (!pad || !GST_IS_GHOST_PAD(pad.get())) return;
   gst_pad_set_chain_function(
       pad.get(), +[](GstPad *p, GstObject *parent, GstBuffer *buffer) {
@@ -258,26 +285,27 @@ void contain_failures(GstElement *branch) {
   gst_pad_set_event_function(
       pad.get(), +[](GstPad *p, GstObject *parent, GstEvent *event) -> gboolean {
         const bool sticky = gst_event_type_get_flags(GST_EVENT_TYPE(event)) & GST_EVENT_TYPE_STICKY;
-        const char *name = GST_EVENT_TYPE_NAME(event);
+        const char *event_name = GST_EVENT_TYPE_NAME(event);
         const gboolean ok = gst_pad_event_default(p, parent, event);
         if (ok || !sticky) return ok;
-        report_once(p, parent, name);
+        report_once(p, parent, event_name);
         return TRUE;
       });
 }
 }  // namespace
 
-Result<std::shared_ptr<BranchGate>> CapturePipeline::link(GstElement *branch, const RtpStream &stream) {
+Result<std::shared_ptr<BranchGate>> CapturePipeline::link(GstElement *branch, const RtpStream &stream,
+                                                           const char *pad) {
   // The stream's tee is inside its bin: the branch links to a ghost of the tee's pad.
   auto tee_pad = adopt(gst_element_request_pad_simple(stream.tee(), "src_%u"));
-  auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
+  auto sink_pad = adopt(gst_element_get_static_pad(branch, pad));
   auto ghost = tee_pad ? sink(gst_ghost_pad_new(nullptr, tee_pad.get())) : nullptr;
   std::shared_ptr<BranchGate> gate;
   if (ghost && sink_pad) {
     gst_pad_set_active(ghost.get(), TRUE);
     gst_element_add_pad(stream.bin(), ghost.get());
     gate = BranchGate::install(tee_pad.get());  // before the link: no frame slips past it
-    contain_failures(branch);
+    contain_failures(branch, pad);
     if (GST_PAD_LINK_FAILED(gst_pad_link(ghost.get(), sink_pad.get()))) {
       gate.reset();
       gst_element_remove_pad(stream.bin(), ghost.get());
@@ -306,13 +334,15 @@ void release_tee_pad(GstPad *pad) {
     gst_element_release_request_pad(tee.get(), tee_pad.get());
 }
 
-// A branch (or stream) on its way out: unlinked from a streaming thread, then
-// stopped and removed on the main loop. Shared by the probe and the main loop.
+// A branch (or stream) on its way out: unlinked from a streaming thread (each of
+// its inputs: video, and sound when it has it), then stopped and removed on the
+// main loop once every input is off. Shared by the probes and the main loop.
 struct Detach {
-  Detach(Owned<GstElement> in, Owned<GstElement> leaving) : pipeline(std::move(in)), branch(std::move(leaving)) {}
+  Detach(Owned<GstElement> in, Owned<GstElement> leaving, int inputs)
+      : pipeline(std::move(in)), branch(std::move(leaving)), remaining(inputs) {}
   Owned<GstElement> pipeline;
   Owned<GstElement> branch;
-  std::atomic<bool> unlinked{false};
+  std::atomic<int> remaining;
 
   // On the main loop: stop the branch, take it out of the pipeline.
   static void finish(std::shared_ptr<Detach> d) {
@@ -323,32 +353,49 @@ struct Detach {
         gst_bin_remove(GST_BIN(d->pipeline.get()), d->branch.get());
     });
   }
+  // One input is off.
+  static void unlinked(const std::shared_ptr<Detach> &d) {
+    if (d->remaining.fetch_sub(1) == 1) finish(d);
+  }
+};
+
+struct Unlink {
+  std::shared_ptr<Detach> detach;
+  std::atomic<bool> done{false};
 };
 }  // namespace
 
 void CapturePipeline::detach(GstElement *branch) {
   viewer_bins_.erase(branch);
-  auto sink_pad = adopt(gst_element_get_static_pad(branch, "sink"));
-  auto peer = sink_pad ? adopt(gst_pad_get_peer(sink_pad.get())) : nullptr;
-  auto d = std::make_shared<Detach>(ref(pipeline_.get()), ref(branch));
-  if (!peer) {  // never linked (the session ended before its answer)
+  // The tee pads that feed the branch's sink pads.
+  std::vector<Owned<GstPad>> feeding;
+  GstIterator *it = gst_element_iterate_sink_pads(branch);
+  GValue item = G_VALUE_INIT;
+  while (gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    if (auto peer = adopt(gst_pad_get_peer(GST_PAD(g_value_get_object(&item))))) feeding.push_back(std::move(peer));
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  auto d = std::make_shared<Detach>(ref(pipeline_.get()), ref(branch), int(feeding.size()));
+  if (feeding.empty()) {  // never linked (the session ended before its answer)
     Detach::finish(d);
     return;
   }
-  // The idle probe runs once no buffer is passing through the tee pad (possibly
+  // Each idle probe runs once no buffer is passing through its tee pad (possibly
   // right away, on this thread); the branch is stopped later on the main loop.
-  // The probe holds its own share of `d`, dropped with the probe.
-  gst_pad_add_probe(
-      peer.get(), GST_PAD_PROBE_TYPE_IDLE,
-      [](GstPad *pad, GstPadProbeInfo *, gpointer data) -> GstPadProbeReturn {
-        const auto &detach = *static_cast<std::shared_ptr<Detach> *>(data);
-        if (detach->unlinked.exchange(true)) return GST_PAD_PROBE_REMOVE;
-        if (auto branch_sink = adopt(gst_pad_get_peer(pad))) gst_pad_unlink(pad, branch_sink.get());
-        release_tee_pad(pad);
-        Detach::finish(detach);
-        return GST_PAD_PROBE_REMOVE;
-      },
-      new std::shared_ptr<Detach>(d), [](gpointer data) { delete static_cast<std::shared_ptr<Detach> *>(data); });
+  for (auto &peer : feeding)
+    gst_pad_add_probe(
+        peer.get(), GST_PAD_PROBE_TYPE_IDLE,
+        [](GstPad *pad, GstPadProbeInfo *, gpointer data) -> GstPadProbeReturn {
+          auto *unlink = static_cast<Unlink *>(data);
+          if (unlink->done.exchange(true)) return GST_PAD_PROBE_REMOVE;
+          if (auto branch_sink = adopt(gst_pad_get_peer(pad))) gst_pad_unlink(pad, branch_sink.get());
+          release_tee_pad(pad);
+          Detach::unlinked(unlink->detach);
+          return GST_PAD_PROBE_REMOVE;
+        },
+        new Unlink{d}, [](gpointer data) { delete static_cast<Unlink *>(data); });
 }
 
 GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer data) {

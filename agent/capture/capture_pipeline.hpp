@@ -61,6 +61,8 @@ class CapturePipeline {
   // made, started and fed from the encoder's tee for the first, taken out when
   // the last holder lets it go.
   Result<std::shared_ptr<RtpStream>> rtp_stream(const RtpFormat &format);
+  // The same for the camera's sound (Opus), when it has any (info().audio).
+  Result<std::shared_ptr<RtpStream>> audio_rtp_stream(const RtpFormat &format);
   // Adds a branch bin (with a ghost "sink" pad) and brings it to the pipeline's
   // state; link() then feeds it from a new pad of its stream's tee. Two steps so
   // that the tee never pushes into a branch that is not running yet (that would
@@ -69,7 +71,7 @@ class CapturePipeline {
   // its gate is opened (see BranchGate). The pipeline knows its viewers' bins
   // (branches and streams) by these calls: an error inside one is theirs alone.
   Result<void> add(GstElement *branch);
-  Result<std::shared_ptr<BranchGate>> link(GstElement *branch, const RtpStream &stream);
+  Result<std::shared_ptr<BranchGate>> link(GstElement *branch, const RtpStream &stream, const char *pad = "sink");
   // Unlinks the branch (or stream) from an idle probe on the tee pad that feeds
   // it, then stops and removes it.
   void detach(GstElement *branch);
@@ -137,6 +139,8 @@ class CapturePipeline {
 
   Owned<GstElement> pipeline_;
   Owned<GstElement> tee_;
+  Owned<GstElement> audio_tee_;  // null: no sound
+  Result<std::shared_ptr<RtpStream>> stream_from(GstElement *tee, Codec codec, const RtpFormat &format);
   std::map<std::string, std::weak_ptr<RtpStream>> streams_;  // by RtpFormat::key()
   std::set<GstElement *> viewer_bins_;                       // branches and streams in the pipeline (main loop only)
   unsigned stream_serial_ = 0;

@@ -25,7 +25,7 @@ constexpr const char *kH264Tail =
     " ! video/x-h264,stream-format=byte-stream,alignment=au";
 }  // namespace
 
-const char *codec_name(Codec c) { return c == Codec::H264 ? "H264" : "VP8"; }
+const char *codec_name(Codec c) { return c == Codec::H264 ? "H264" : c == Codec::VP8 ? "VP8" : "OPUS"; }
 
 Result<EncoderChoice> choose_encoder(const std::string &forced,
                                      const std::function<bool(const std::string &)> &available) {

@@ -12,7 +12,7 @@
 
 namespace sl::agent {
 
-enum class Codec { H264, VP8 };
+enum class Codec { H264, VP8, Opus };
 
 struct EncoderChoice {
   std::string element;  // "v4l2h264enc", "x264enc", "openh264enc", "vp8enc", or "passthrough"

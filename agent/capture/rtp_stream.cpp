@@ -85,9 +85,11 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
       g_object_set(payloader, "config-interval", -1, nullptr);
       gst_util_set_object_arg(G_OBJECT(payloader), "aggregate-mode", "zero-latency");
     }
-  } else {
+  } else if (codec == Codec::VP8) {
     payloader = gst_element_factory_make("rtpvp8pay", nullptr);
     if (payloader) gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
+  } else {
+    payloader = gst_element_factory_make("rtpopuspay", nullptr);  // every packet a whole frame: each a "keyframe"
   }
   if (!payloader) return nullptr;
 

@@ -119,4 +119,33 @@ Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) 
   return fail("the offer has no video m-line");
 }
 
+std::optional<PayloadChoice> choose_audio_payload(const std::string &offer_sdp) {
+  GstSDPMessage *raw = nullptr;
+  const GstSDPResult parsed = gst_sdp_message_new_from_text(offer_sdp.c_str(), &raw);
+  Owned<GstSDPMessage> msg(raw);
+  if (parsed != GST_SDP_OK || !raw) return std::nullopt;
+  for (guint m = 0; m < gst_sdp_message_medias_len(msg.get()); ++m) {
+    const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), m);
+    if (g_strcmp0(gst_sdp_media_get_media(media), "audio") != 0 || gst_sdp_media_get_port(media) == 0) continue;
+    for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+      if (g_strcmp0(a->key, "rtpmap") != 0 || !a->value) continue;
+      // "<pt> opus/48000/2"
+      std::string_view v(a->value);
+      const size_t space = v.find(' ');
+      if (space == std::string_view::npos || g_ascii_strncasecmp(v.data() + space + 1, "opus/48000", 10) != 0) continue;
+      const int pt = std::atoi(std::string(v.substr(0, space)).c_str());
+      if (pt < 0 || pt > 127) continue;
+      PayloadChoice c;
+      c.mline = m;
+      c.pt = pt;
+      c.rtp_caps = "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=" + std::to_string(pt) +
+                   ",encoding-params=(string)2";
+      return c;
+    }
+    return std::nullopt;  // the first audio m-line decides
+  }
+  return std::nullopt;
+}
+
 }  // namespace sl::agent

@@ -6,6 +6,7 @@
 #include "capture/encoder_choice.hpp"
 #include "result.hpp"
 
+#include <optional>
 #include <string>
 
 namespace sl::agent {
@@ -20,5 +21,10 @@ struct PayloadChoice {
 };
 
 Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec);
+
+// The offer's first audio m-line that takes Opus (48 kHz, 2 channels): its index,
+// payload type and RTP caps. nullopt when the offer has no such m-line (the
+// viewer gets video only).
+std::optional<PayloadChoice> choose_audio_payload(const std::string &offer_sdp);
 
 }  // namespace sl::agent

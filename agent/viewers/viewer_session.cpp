@@ -60,6 +60,14 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   auto stream = pipeline.rtp_stream(format);
   if (!stream) return fail(stream.error());
   s->stream_ = *std::move(stream);
+  // Sound too, when the camera has it and the viewer asked for it.
+  if (!pipeline.info().audio.empty())
+    if (auto audio = choose_audio_payload(offer.sdp)) {
+      auto audio_stream = pipeline.audio_rtp_stream(RtpFormat{audio->rtp_caps});
+      if (!audio_stream) return fail(audio_stream.error());
+      s->audio_stream_ = *std::move(audio_stream);
+      s->audio_mline_ = audio->mline;
+    }
 
   if (auto made = s->make_branch(settings); !made) return fail(made.error());
   s->configure_ice(offer.ice_servers, settings);
@@ -86,6 +94,7 @@ Result<void> ViewerSession::make_branch(const AgentSettings &settings) {
   gst_bin_add(GST_BIN(branch_.get()), webrtc_.get());
   // Pointed at webrtcbin's pad for the offer's m-line once the offer is set.
   gst_element_add_pad(branch_.get(), gst_ghost_pad_new_no_target("sink", GST_PAD_SINK));
+  if (audio_stream_) gst_element_add_pad(branch_.get(), gst_ghost_pad_new_no_target("audio_sink", GST_PAD_SINK));
   return ok();
 }
 
@@ -165,24 +174,30 @@ void ViewerSession::on_remote_description_set(const GstStructure *reply) {
     give_up("error");
     return;
   }
-  // The offer made a transceiver for its video m-line; the branch's pad leads to it.
-  GstPadTemplate *templ = gst_element_get_pad_template(webrtc_.get(), "sink_%u");
-  GstCaps *caps = stream_->rtp_caps();
-  const std::string pad_name = "sink_" + std::to_string(mline_);
-  auto sink_pad = adopt(gst_element_request_pad(webrtc_.get(), templ, pad_name.c_str(), caps));
-  auto ghost = adopt(gst_element_get_static_pad(branch_.get(), "sink"));
-  if (!sink_pad || !gst_ghost_pad_set_target(GST_GHOST_PAD(ghost.get()), sink_pad.get())) {
+  // The offer made a transceiver for each m-line; the branch's pads lead to them.
+  // Retransmissions for video; sound plays through a loss (Opus conceals it).
+  if (!connect_input("sink", mline_, stream_->rtp_caps(), true) ||
+      (audio_stream_ && !connect_input("audio_sink", audio_mline_, audio_stream_->rtp_caps(), false))) {
     g_warning("session %s: cannot reach webrtcbin's input", id_.c_str());
     give_up("error");
     return;
   }
+  auto created = promise(&ViewerSession::on_answer_created);
+  g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, created.get());
+}
+
+bool ViewerSession::connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack) {
+  GstPadTemplate *templ = gst_element_get_pad_template(webrtc_.get(), "sink_%u");
+  const std::string pad_name = "sink_" + std::to_string(mline);
+  auto sink_pad = adopt(gst_element_request_pad(webrtc_.get(), templ, pad_name.c_str(), caps));
+  auto ghost = adopt(gst_element_get_static_pad(branch_.get(), pad));
+  if (!sink_pad || !ghost || !gst_ghost_pad_set_target(GST_GHOST_PAD(ghost.get()), sink_pad.get())) return false;
   GstWebRTCRTPTransceiver *raw = nullptr;
   g_object_get(sink_pad.get(), "transceiver", &raw, nullptr);
   if (auto trans = adopt(raw))
     g_object_set(trans.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps,
-                 "do-nack", TRUE, nullptr);
-  auto created = promise(&ViewerSession::on_answer_created);
-  g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, created.get());
+                 "do-nack", gboolean(nack), nullptr);
+  return true;
 }
 
 void ViewerSession::on_answer_created(const GstStructure *reply) {
@@ -207,6 +222,9 @@ void ViewerSession::on_answer_created(const GstStructure *reply) {
     ViewerSession *live = events->find(id);
     if (!live) return;
     send_path::announce_input(live->webrtc_.get(), live->mline_, "sightline-" + id, live->stream_->rtp_caps());
+    if (live->audio_stream_)
+      send_path::announce_input(live->webrtc_.get(), live->audio_mline_, "sightline-audio-" + id,
+                                live->audio_stream_->rtp_caps());
     live->start_feeding();
   });
   if (events_->answer) events_->answer(id_, text);
@@ -234,6 +252,10 @@ void ViewerSession::on_connection_state(int state) {
         if (!start_feeding()) return;
         // Nothing has entered webrtcbin yet (the gate holds it): its path can change.
         trimmed_ = send_path::trim(webrtc_.get(), mline_);
+        if (audio_gate_) {
+          send_path::trim(webrtc_.get(), audio_mline_);
+          audio_gate_->open();
+        }
         const size_t held = gate_->open();
         if (!held) pipeline_.force_keyframe();
         GST_DEBUG("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer", id_.c_str(),
@@ -275,6 +297,15 @@ bool ViewerSession::start_feeding() {
     return false;
   }
   gate_ = *std::move(linked);
+  if (audio_stream_) {
+    auto audio = pipeline_.link(branch_.get(), *audio_stream_, "audio_sink");
+    if (!audio) {
+      g_warning("session %s: sound: %s", id_.c_str(), audio.error().c_str());
+      give_up("error");
+      return false;
+    }
+    audio_gate_ = *std::move(audio);
+  }
   pipeline_.force_keyframe();
   return true;
 }
@@ -293,6 +324,7 @@ ViewerSession::~ViewerSession() {
   for (gulong h : handlers_) g_signal_handler_disconnect(webrtc_.get(), h);
   if (branch_) pipeline_.detach(branch_.get());
   stream_.reset();  // after the branch: the last viewer of a stream takes it out
+  audio_stream_.reset();
 }
 
 }  // namespace sl::agent

@@ -69,7 +69,9 @@ class ViewerSession {
   ViewerSession(CapturePipeline &pipeline, std::shared_ptr<SessionEvents> events)
       : pipeline_(pipeline), events_(std::move(events)) {}
   void give_up(const std::string &reason);
-  bool start_feeding();  // links the branch to the tee (behind its gate), once
+  bool start_feeding();  // links the branch to the tees (behind their gates), once
+  // Points the branch's ghost `pad` at webrtcbin's input for `mline`, sending `caps`.
+  bool connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack);
 
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
@@ -79,6 +81,11 @@ class ViewerSession {
   Owned<GstElement> webrtc_;
   std::shared_ptr<RtpStream> stream_;
   std::shared_ptr<BranchGate> gate_;  // set once linked to the tee
+  // The camera's sound, when it has some and the offer takes Opus: its m-line,
+  // its RTP stream and the gate on the branch's "audio_sink" pad.
+  unsigned audio_mline_ = 0;
+  std::shared_ptr<RtpStream> audio_stream_;
+  std::shared_ptr<BranchGate> audio_gate_;
   std::vector<gulong> handlers_;
   SourceId disconnect_timer_;
   gint64 started_us_ = 0;  // for the join-time figures in the log

@@ -381,8 +381,10 @@ export function startApp({ container, boot = null }) {
     if (cam.width) parts.push(`${cam.width}×${cam.height}@${cam.fps}`);
     if (cam.codec) parts.push(cam.codec);
     if (cam.encoder) parts.push(cam.encoder);
+    if (cam.audio) parts.push(`sound ${cam.audio}`);
     if (cam.online) parts.push(`${cam.viewers} watching`);
     tile.source.textContent = parts.join(' · ');
+    tile.sound.hidden = !cam.audio;
   }
 
   // From the grid, a camera opens in place: its tile keeps playing (same session,
@@ -481,10 +483,25 @@ function makeTile(id, video = document.createElement('video')) {
   figures.className = 'figures';
   const note = document.createElement('div');
   note.className = 'note';
-  caption.append(name, state, source, figures, note);
+  // Sound: muted at first (browsers play muted video by themselves), one click to hear it.
+  const sound = document.createElement('button');
+  sound.type = 'button';
+  sound.className = 'sound';
+  sound.hidden = true;
+  const label = () => {
+    sound.textContent = video.muted ? '🔇 unmute' : '🔊 mute';
+    sound.setAttribute('aria-pressed', String(!video.muted));
+  };
+  sound.addEventListener('click', () => {
+    video.muted = !video.muted;
+    if (!video.muted) video.play().catch(() => {});
+    label();
+  });
+  label();
+  caption.append(name, state, source, sound, figures, note);
   screen.append(video, overlay);
   figure.append(screen, caption);
-  return { figure, video, overlay, state, source, figures, note, info: null };
+  return { figure, video, overlay, state, source, sound, figures, note, info: null };
 }
 
 // Why a camera the list shows offline is offline, when the list says.

@@ -279,8 +279,16 @@ export class CameraSession {
     this.ref = `r${++refCounter}`;
     this.session = null;
     this.pending = [];
-    if (!prepared) pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.ontrack = (event) => this.show(pc, event.streams[0] || new MediaStream([event.track]));
+    if (!prepared) {
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'recvonly' });  // taken when the camera has sound
+    }
+    // Video and sound in one stream on the element (muted until the viewer unmutes).
+    const stream = new MediaStream();
+    pc.ontrack = (event) => {
+      stream.addTrack(event.track);
+      if (event.track.kind === 'video') this.show(pc, stream);
+    };
     pc.onicecandidate = (event) => {
       const c = event.candidate;
       const m = msg.ice(null, c ? c.candidate : '', c ? c.sdpMLineIndex ?? 0 : 0);
