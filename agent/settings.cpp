@@ -47,6 +47,9 @@ const std::vector<config::Option> &agent_options() {
       {"audio", Kind::String, "none",
        "Sound sent with the video, as Opus: none, alsa[:DEVICE] (a microphone, e.g. alsa:hw:1,0; arecord -l lists "
        "them), or test (a tone, for trying it out)."},
+      {"speaker", Kind::String, "none",
+       "Where what an operator says on the camera's page is played (talk-back): none, alsa[:DEVICE] (e.g. "
+       "alsa:hw:0,0; aplay -l lists them), or test (measured and logged, not played)."},
       {"test-frames", Kind::Int, "0",
        "Test source only: it ends after this many frames, as an unplugged camera would, and is restarted like one "
        "(for trying out recovery). 0: never.",
@@ -105,7 +108,7 @@ Result<std::string> agent_socket_url(const std::string &relay) {
 const config::SectionKind &camera_sections() {
   static const config::SectionKind kind{"camera ",
                                         {"source", "pattern", "width", "height", "fps", "bitrate", "encoder", "stamp",
-                                         "keyframe-interval", "test-frames", "audio"}};
+                                         "keyframe-interval", "test-frames", "audio", "speaker"}};
   return kind;
 }
 
@@ -138,10 +141,13 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
   c.keyframe_interval_s = int(s.integer("keyframe-interval"));
   c.test_frames = int(s.integer("test-frames"));
   c.audio = s.str("audio");
-  if (c.audio != "none" && c.audio != "test" && c.audio != "alsa" && c.audio.rfind("alsa:", 0) != 0)
-    return fail("Setting 'audio' must be none, test or alsa[:DEVICE], not '" + c.audio + "'.");
-  if (c.audio.find_first_of("\"!'\\ ") != std::string::npos)
-    return fail("Setting 'audio' may not contain quotes, spaces, '!' or backslashes.");
+  c.speaker = s.str("speaker");
+  for (const auto &[key, value] : {std::pair{"audio", c.audio}, std::pair{"speaker", c.speaker}}) {
+    if (value != "none" && value != "test" && value != "alsa" && value.rfind("alsa:", 0) != 0)
+      return fail("Setting '" + std::string(key) + "' must be none, test or alsa[:DEVICE], not '" + value + "'.");
+    if (value.find_first_of("\"!'\\ ") != std::string::npos)
+      return fail("Setting '" + std::string(key) + "' may not contain quotes, spaces, '!' or backslashes.");
+  }
   if (c.test_frames && c.source != "test") return fail("Setting 'test-frames' works with the test source only.");
   return c;
 }

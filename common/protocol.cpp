@@ -47,6 +47,7 @@ CameraInfo read_camera_info(Reader &r) {
   c.source = r.str("source", 256);
   c.encoder = r.str("encoder", 64);
   c.audio = r.str("audio", 16, false);
+  if (json_object_has_member(r.object(), "talk")) c.talk = r.boolean("talk");
   return c;
 }
 
@@ -121,6 +122,7 @@ Offer read(Reader &r, std::type_identity<Offer>) {
   m.camera = r.camera("camera");
   m.sdp = r.str("sdp", kMaxSdpBytes);
   m.ice_servers = read_ice_servers(r);
+  if (json_object_has_member(r.object(), "talk")) m.talk = r.boolean("talk");
   return m;
 }
 Answer read(Reader &r, std::type_identity<Answer>) {
@@ -372,6 +374,10 @@ void add_camera_fields(JsonBuilder *b, const CameraInfo &c) {
   s("source", c.source);
   s("encoder", c.encoder);
   if (!c.audio.empty()) s("audio", c.audio);
+  if (c.talk) {
+    json_builder_set_member_name(b, "talk");
+    json_builder_add_boolean_value(b, TRUE);
+  }
 }
 
 void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras) {
@@ -505,6 +511,7 @@ std::string to_json(const Offer &m) {
   Writer w(type_name<Offer>());
   w.str("session", m.session).str("camera", m.camera).str("sdp", m.sdp);
   add_ice_servers(w, m.ice_servers);
+  if (m.talk) w.boolean("talk", true);
   return w.done();
 }
 std::string to_json(const Answer &m) {

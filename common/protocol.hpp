@@ -38,6 +38,7 @@ struct CameraInfo {
   std::string source;
   std::string encoder;
   std::string audio;  // "OPUS" when the camera sends sound with its video, "" when none
+  bool talk = false;  // its device plays what an operator says (a speaker)
   bool operator==(const CameraInfo &) const = default;
 };
 
@@ -91,6 +92,7 @@ struct Offer {
   std::string camera;
   std::string sdp;
   std::vector<IceServer> ice_servers;
+  bool talk = false;  // the viewer may speak through the camera's speaker (operator role)
   bool operator==(const Offer &) const = default;
 };
 struct Answer {

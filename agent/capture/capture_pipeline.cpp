@@ -103,7 +103,10 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->width_ = plan.width;
   p->height_ = plan.height;
   p->fps_ = plan.fps;
-  if ((p->audio_tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audiotee")))) p->info_.audio = codec_name(Codec::Opus);
+  if ((p->audio_tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audiotee"))))
+    p->info_.audio = codec_name(Codec::Opus);
+  p->speaker_ = s.speaker;
+  p->info_.talk = s.speaker != "none";
 
   if (s.stamp) {
     auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawcaps"));
@@ -177,8 +180,44 @@ GstElement *CapturePipeline::branch_of(GstObject *src) const {
   return GST_ELEMENT(o);
 }
 
+namespace {
+// A talk-back meter's reading (level element, talk_chain()): its loudest
+// channel's peak over the last second, in dBFS.
+std::optional<double> talk_peak(GstMessage *msg) {
+  const GstStructure *s = gst_message_get_structure(msg);
+  if (!s || !gst_structure_has_name(s, "level") ||
+      !g_str_has_prefix(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)), "talklevel"))
+    return std::nullopt;
+  const GValue *peak = gst_structure_get_value(s, "peak");
+  if (!peak) return std::nullopt;
+  std::optional<double> loudest;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // the level element posts a GValueArray
+      auto *channels = static_cast<GValueArray *>(g_value_get_boxed(peak));
+  for (guint i = 0; channels && i < channels->n_values; ++i) {
+    const double db = g_value_get_double(g_value_array_get_nth(channels, i));
+    if (!loudest || db > *loudest) loudest = db;
+  }
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  return loudest;
+}
+}  // namespace
+
+std::string CapturePipeline::talk_chain(const std::string &session) const {
+  std::string sink = "fakesink sync=false async=false";  // "test": measured only
+  if (speaker_ == "alsa") sink = "alsasink sync=false async=false";
+  if (speaker_.rfind("alsa:", 0) == 0) sink = "alsasink sync=false async=false device=" + speaker_.substr(5);
+  return "rtpopusdepay ! opusdec ! audioconvert ! audioresample ! level name=talklevel-" + session +
+         " interval=1000000000 post-messages=true ! " + sink;
+}
+
 gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer data) {
   auto *self = static_cast<CapturePipeline *>(data);
+  if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ELEMENT) {
+    if (auto peak = talk_peak(msg))
+      g_message("camera %s: talk-back (%s) peak %.0f dBFS", self->info_.id.c_str(),
+                GST_OBJECT_NAME(GST_MESSAGE_SRC(msg)) + 10, *peak);
+    return G_SOURCE_CONTINUE;
+  }
   if (GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR || GST_MESSAGE_TYPE(msg) == GST_MESSAGE_WARNING) {
     GError *raw = nullptr;
     gchar *debug = nullptr;
@@ -295,7 +334,7 @@ void contain_failures(GstElement *branch, const char *pad_name) {
 }  // namespace
 
 Result<std::shared_ptr<BranchGate>> CapturePipeline::link(GstElement *branch, const RtpStream &stream,
-                                                           const char *pad) {
+                                                          const char *pad) {
   // The stream's tee is inside its bin: the branch links to a ghost of the tee's pad.
   auto tee_pad = adopt(gst_element_request_pad_simple(stream.tee(), "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(branch, pad));

@@ -111,6 +111,10 @@ class CapturePipeline {
 
   Figures take_figures();  // since the last call
   const proto::CameraInfo &info() const { return info_; }
+  // Talk-back: what plays a viewer's sound on the camera's speaker (a
+  // gst-launch description from its RTP on: depayload, decode, a level meter
+  // whose readings the log shows, the speaker). For cameras with info().talk.
+  std::string talk_chain(const std::string &session) const;
   Codec codec() const { return codec_; }
 
  private:
@@ -156,6 +160,7 @@ class CapturePipeline {
   std::vector<CameraMode> modes_;
   CameraMode mode_;
   bool passthrough_ = false;
+  std::string speaker_ = "none";
   bool stamped_ = false;
   int bitrate_kbps_ = 0;
   uint64_t restarts_ = 0;

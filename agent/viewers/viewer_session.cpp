@@ -60,18 +60,27 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   auto stream = pipeline.rtp_stream(format);
   if (!stream) return fail(stream.error());
   s->stream_ = *std::move(stream);
-  // Sound too, when the camera has it and the viewer asked for it.
-  if (!pipeline.info().audio.empty())
+  // Sound too, when the camera has it and the viewer asked for it; and the
+  // viewer's own sound to the camera's speaker, when it has one and the relay
+  // says this viewer may talk (operator role).
+  const auto &info = pipeline.info();
+  const bool may_talk = offer.talk && info.talk;
+  if (!info.audio.empty() || may_talk)
     if (auto audio = choose_audio_payload(offer.sdp)) {
-      auto audio_stream = pipeline.audio_rtp_stream(RtpFormat{audio->rtp_caps});
-      if (!audio_stream) return fail(audio_stream.error());
-      s->audio_stream_ = *std::move(audio_stream);
+      if (!info.audio.empty()) {
+        auto audio_stream = pipeline.audio_rtp_stream(RtpFormat{audio->rtp_caps});
+        if (!audio_stream) return fail(audio_stream.error());
+        s->audio_stream_ = *std::move(audio_stream);
+      }
       s->audio_mline_ = audio->mline;
+      s->audio_caps_ = adopt(gst_caps_from_string(audio->rtp_caps.c_str()));
+      s->talk_ = may_talk;
     }
 
   if (auto made = s->make_branch(settings); !made) return fail(made.error());
   s->configure_ice(offer.ice_servers, settings);
   s->connect_signals();
+  if (s->talk_) s->hear_talk(pipeline.talk_chain(s->id_.substr(0, 8)));
   if (auto added = pipeline.add(s->branch_.get()); !added) {
     s->branch_.reset();  // never in the pipeline: nothing to detach
     return fail(added.error());
@@ -121,6 +130,40 @@ void ViewerSession::configure_ice(const std::vector<proto::IceServer> &offered, 
     g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &added);
     if (!added) g_warning("session %s: cannot restrict ICE to %s", id_.c_str(), address.c_str());
   }
+}
+
+// The viewer's sound (talk-back): webrtcbin adds a source pad for it when its
+// first packet arrives, on a streaming thread; it is played through `chain`
+// (CapturePipeline::talk_chain), a bin inside the session's branch, so it goes
+// with the session.
+void ViewerSession::hear_talk(const std::string &chain) {
+  struct Talk {
+    GstElement *branch;  // outlives webrtcbin's signals: webrtcbin is inside it
+    std::string chain;
+    std::string id;
+  };
+  handlers_.push_back(g_signal_connect_data(
+      webrtc_.get(), "pad-added", G_CALLBACK(+[](GstElement *, GstPad *pad, gpointer data) {
+        const auto *talk = static_cast<Talk *>(data);
+        if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
+        GError *raw = nullptr;
+        GstElement *bin = gst_parse_bin_from_description(talk->chain.c_str(), TRUE, &raw);
+        Owned<GError> error(raw);
+        if (!bin) {
+          g_warning("session %s: talk-back cannot play: %s", talk->id.c_str(), error ? error->message : "?");
+          return;
+        }
+        gst_bin_add(GST_BIN(talk->branch), bin);
+        auto sink = adopt(gst_element_get_static_pad(bin, "sink"));
+        if (GST_PAD_LINK_FAILED(gst_pad_link(pad, sink.get()))) {
+          g_warning("session %s: talk-back's sound does not fit the speaker's chain", talk->id.c_str());
+          return;
+        }
+        gst_element_sync_state_with_parent(bin);
+        g_message("session %s: talk-back: the viewer's sound plays on the camera's speaker", talk->id.c_str());
+      }),
+      new Talk{branch_.get(), chain, id_}, [](gpointer d, GClosure *) { delete static_cast<Talk *>(d); },
+      GConnectFlags(0)));
 }
 
 void ViewerSession::connect_signals() {
@@ -176,17 +219,29 @@ void ViewerSession::on_remote_description_set(const GstStructure *reply) {
   }
   // The offer made a transceiver for each m-line; the branch's pads lead to them.
   // Retransmissions for video; sound plays through a loss (Opus conceals it).
-  if (!connect_input("sink", mline_, stream_->rtp_caps(), true) ||
-      (audio_stream_ && !connect_input("audio_sink", audio_mline_, audio_stream_->rtp_caps(), false))) {
+  const auto audio_direction =
+      talk_ ? GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDRECV : GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY;
+  if (!connect_input("sink", mline_, stream_->rtp_caps(), true, GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY) ||
+      (audio_stream_ &&
+       !connect_input("audio_sink", audio_mline_, audio_stream_->rtp_caps(), false, audio_direction))) {
     g_warning("session %s: cannot reach webrtcbin's input", id_.c_str());
     give_up("error");
     return;
+  }
+  if (talk_ && !audio_stream_) {
+    // A speaker and no microphone: the viewer's sound comes in, none goes out.
+    GstWebRTCRTPTransceiver *raw = nullptr;
+    g_signal_emit_by_name(webrtc_.get(), "get-transceiver", gint(audio_mline_), &raw);
+    if (auto trans = adopt(raw))
+      g_object_set(trans.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, "codec-preferences",
+                   audio_caps_.get(), nullptr);
   }
   auto created = promise(&ViewerSession::on_answer_created);
   g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, created.get());
 }
 
-bool ViewerSession::connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack) {
+bool ViewerSession::connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack,
+                                  GstWebRTCRTPTransceiverDirection direction) {
   GstPadTemplate *templ = gst_element_get_pad_template(webrtc_.get(), "sink_%u");
   const std::string pad_name = "sink_" + std::to_string(mline);
   auto sink_pad = adopt(gst_element_request_pad(webrtc_.get(), templ, pad_name.c_str(), caps));
@@ -195,8 +250,7 @@ bool ViewerSession::connect_input(const char *pad, unsigned mline, GstCaps *caps
   GstWebRTCRTPTransceiver *raw = nullptr;
   g_object_get(sink_pad.get(), "transceiver", &raw, nullptr);
   if (auto trans = adopt(raw))
-    g_object_set(trans.get(), "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps,
-                 "do-nack", gboolean(nack), nullptr);
+    g_object_set(trans.get(), "direction", direction, "codec-preferences", caps, "do-nack", gboolean(nack), nullptr);
   return true;
 }
 

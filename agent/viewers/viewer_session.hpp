@@ -71,7 +71,9 @@ class ViewerSession {
   void give_up(const std::string &reason);
   bool start_feeding();  // links the branch to the tees (behind their gates), once
   // Points the branch's ghost `pad` at webrtcbin's input for `mline`, sending `caps`.
-  bool connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack);
+  bool connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack,
+                     GstWebRTCRTPTransceiverDirection direction);
+  void hear_talk(const std::string &chain);
 
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
@@ -86,6 +88,8 @@ class ViewerSession {
   unsigned audio_mline_ = 0;
   std::shared_ptr<RtpStream> audio_stream_;
   std::shared_ptr<BranchGate> audio_gate_;
+  Owned<GstCaps> audio_caps_;  // the offer's Opus payload
+  bool talk_ = false;          // the viewer's sound comes back to the camera's speaker
   std::vector<gulong> handlers_;
   SourceId disconnect_timer_;
   gint64 started_us_ = 0;  // for the join-time figures in the log

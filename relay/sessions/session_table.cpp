@@ -618,7 +618,8 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
     for (auto &server : mint_ice_(s.id, lifetime_ms / 1000)) servers.push_back(std::move(server));
   }
   to_viewer(out, viewer, proto::SessionStarted{watch.ref, s.id, s.camera, servers});
-  to_agent_of(out, s, proto::Offer{s.id, s.camera, watch.sdp, servers});
+  // Talking back through the camera's speaker is an operator's, like commands.
+  to_agent_of(out, s, proto::Offer{s.id, s.camera, watch.sdp, servers, v.role >= auth::Role::Operator});
   add_session(std::move(s));
   send_updates(out);
   return out;

@@ -693,3 +693,19 @@ TEST_CASE("an offer for a camera this relay does not hold is turned down to its 
   CHECK(a.table.agent_gone(kAgent).released == std::vector<std::string>{"cam"});
   CHECK(a.table.held_cameras().empty());
 }
+
+TEST_CASE("talking back through a camera's speaker is an operator's: the offer says whether this viewer may") {
+  Fixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer, {}, "", auth::Role::Viewer);
+  f.table.viewer_joined(kViewer2, {}, "", auth::Role::Operator);
+  auto as_viewer = sent<proto::Offer>(f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "sdp"}, 0), kAgent);
+  auto as_operator = sent<proto::Offer>(f.table.viewer_message(kViewer2, proto::Watch{"r2", "cam", "sdp"}, 0), kAgent);
+  REQUIRE(as_viewer.size() == 1);
+  REQUIRE(as_operator.size() == 1);
+  CHECK_FALSE(as_viewer[0].talk);
+  CHECK(as_operator[0].talk);
+  // It survives the wire (and a relay between: cluster signals carry offers as they are).
+  CHECK(std::get<proto::Offer>(*proto::parse_relay_to_agent(proto::to_json(as_operator[0]))).talk);
+  CHECK_FALSE(std::get<proto::Offer>(*proto::parse_relay_to_agent(proto::to_json(as_viewer[0]))).talk);
+}

@@ -385,6 +385,9 @@ export function startApp({ container, boot = null }) {
     if (cam.online) parts.push(`${cam.viewers} watching`);
     tile.source.textContent = parts.join(' · ');
     tile.sound.hidden = !cam.audio;
+    // Talking is an operator's (the relay lets only them): on the camera's own view.
+    const role = window.sightline.session?.role;
+    tile.talk.hidden = !(only && cam.talk && (role === 'operator' || role === 'admin'));
   }
 
   // From the grid, a camera opens in place: its tile keeps playing (same session,
@@ -498,10 +501,28 @@ function makeTile(id, video = document.createElement('video')) {
     label();
   });
   label();
-  caption.append(name, state, source, sound, figures, note);
+  // Talk-back (the camera's view, operators): the microphone to the camera's speaker.
+  const talk = document.createElement('button');
+  talk.type = 'button';
+  talk.className = 'talk';
+  talk.hidden = true;
+  talk.textContent = '🎙 talk';
+  talk.setAttribute('aria-pressed', 'false');
+  talk.addEventListener('click', async () => {
+    const session = window.sightline.sessions.get(id);
+    const on = talk.getAttribute('aria-pressed') !== 'true';
+    try {
+      const now = await session.talk(on);
+      talk.setAttribute('aria-pressed', String(now));
+      talk.textContent = now ? '🎙 talking… (stop)' : '🎙 talk';
+    } catch (e) {
+      talk.textContent = `🎙 talk (${e.name === 'NotAllowedError' ? 'microphone refused' : e.message})`;
+    }
+  });
+  caption.append(name, state, source, sound, talk, figures, note);
   screen.append(video, overlay);
   figure.append(screen, caption);
-  return { figure, video, overlay, state, source, sound, figures, note, info: null };
+  return { figure, video, overlay, state, source, sound, talk, figures, note, info: null };
 }
 
 // Why a camera the list shows offline is offline, when the list says.

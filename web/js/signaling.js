@@ -281,7 +281,9 @@ export class CameraSession {
     this.pending = [];
     if (!prepared) {
       pc.addTransceiver('video', { direction: 'recvonly' });
-      pc.addTransceiver('audio', { direction: 'recvonly' });  // taken when the camera has sound
+      // The camera's sound, when it has some; and, once an operator presses talk,
+      // theirs to the camera's speaker (a track added then: no renegotiation).
+      pc.addTransceiver('audio', { direction: 'sendrecv' });
     }
     // Video and sound in one stream on the element (muted until the viewer unmutes).
     const stream = new MediaStream();
@@ -423,9 +425,26 @@ export class CameraSession {
     this.set('offline');
   }
 
+  // Talk-back: the microphone (the browser asks the first time) to the camera's
+  // speaker over this session, or off again. Resolves to whether it is on.
+  async talk(on) {
+    const sender = this.pc?.getTransceivers().find((t) => t.receiver.track.kind === 'audio')?.sender;
+    if (!on || !sender) {
+      this.mic?.getTracks().forEach((t) => t.stop());
+      this.mic = null;
+      if (sender && this.pc) await sender.replaceTrack(null);
+      return false;
+    }
+    this.mic ??= await navigator.mediaDevices.getUserMedia({ audio: { echoCancellation: true, noiseSuppression: true } });
+    await sender.replaceTrack(this.mic.getAudioTracks()[0]);
+    return true;
+  }
+
   stop() {
     clearTimeout(this.retry);
     this.retry = null;
+    this.mic?.getTracks().forEach((t) => t.stop());
+    this.mic = null;
     if (this.session) this.relay.send(msg.stop(this.session));
     this.session = null;
     if (this.pc) this.pc.close();
