@@ -5,6 +5,7 @@
 #include "gobj.hpp"
 #include "mqtt_url.hpp"
 #include "protocol.hpp"
+#include "rtsp_url.hpp"
 
 #include <glib.h>
 
@@ -33,8 +34,12 @@ const std::vector<config::Option> &agent_options() {
       {"relay", Kind::String, "ws://127.0.0.1:8080",
        "The relay's address: ws://HOST:PORT or wss://HOST; several, comma-separated, are tried in turn."},
       {"source", Kind::String, "test",
-       "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI "
-       "camera module; --list-devices names them)."},
+       "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), libcamera[:NAME] (CSI "
+       "camera module; --list-devices names them), or rtsp://HOST[:PORT]/PATH (IP camera)."},
+      {"rtsp-transport", Kind::String, "tcp",
+       "rtsp:// sources: how the camera sends its video, tcp (inside the RTSP connection) or udp."},
+      {"rtsp-credentials-file", Kind::String, "",
+       "rtsp:// sources: file holding the camera's user:password (never put them in the URL)."},
       {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
       {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
@@ -114,8 +119,26 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
   a.relay_url = a.relay_urls.front();
   a.source = s.str("source");
   if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0 && a.source != "libcamera" &&
-      a.source.rfind("libcamera:", 0) != 0)
-    return fail("Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + a.source + "'.");
+      a.source.rfind("libcamera:", 0) != 0 && !is_rtsp_source(a.source))
+    return fail("Setting 'source' must be test, v4l2:/dev/videoN, libcamera[:NAME] or rtsp://HOST/PATH, not '" +
+                redact_rtsp_url(a.source) + "'.");
+  if (is_rtsp_source(a.source)) {
+    auto url = parse_rtsp_url(a.source);
+    if (!url) return fail("Setting 'source': " + url.error() + ".");
+    if (!url->user.empty() || !url->password.empty())
+      return fail(
+          "Setting 'source': put the camera's user name and password in rtsp-credentials-file, not in the "
+          "URL (a URL shows in process lists and logs).");
+  }
+  a.rtsp_transport = s.str("rtsp-transport");
+  if (a.rtsp_transport != "tcp" && a.rtsp_transport != "udp")
+    return fail("Setting 'rtsp-transport' must be tcp or udp, not '" + a.rtsp_transport + "'.");
+  if (const std::string file = s.str("rtsp-credentials-file"); !file.empty()) {
+    auto credentials = read_rtsp_credentials(file);
+    if (!credentials) return fail("Setting 'rtsp-credentials-file': " + credentials.error() + ".");
+    a.rtsp_user = credentials->user;
+    a.rtsp_password = credentials->password;
+  }
   if (a.source.find_first_of("\"!'\\") != std::string::npos)
     return fail("Setting 'source' may not contain quotes, '!' or backslashes.");
   if (a.source.rfind("v4l2:", 0) == 0 && a.source.size() <= 5)

@@ -12,10 +12,12 @@ namespace sl::agent {
 
 struct AgentSettings {
   std::string id;
-  std::string relay_url;                // ws(s)://host[:port]/ws/agent, path added: the first of
-  std::vector<std::string> relay_urls;  // every relay given, tried in turn
-  std::string tls_cert, tls_key;        // a client certificate for the relay (mutual TLS)
-  std::string source;                   // "test" or "v4l2:/dev/videoN"
+  std::string relay_url;                 // ws(s)://host[:port]/ws/agent, path added: the first of
+  std::vector<std::string> relay_urls;   // every relay given, tried in turn
+  std::string tls_cert, tls_key;         // a client certificate for the relay (mutual TLS)
+  std::string source;                    // "test", "v4l2:/dev/videoN", "libcamera[:NAME]" or "rtsp://..."
+  std::string rtsp_transport = "tcp";    // rtsp:// sources: "tcp" or "udp"
+  std::string rtsp_user, rtsp_password;  // rtsp:// sources: from rtsp-credentials-file
   std::string pattern;
   int width = 1280;
   int height = 720;

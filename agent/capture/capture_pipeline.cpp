@@ -68,6 +68,8 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
     return fail("Cannot build the capture pipeline (" + std::string(error ? error->message : "unknown error") +
                 "): " + description);
   GstElement *parsed = built.get();
+  if (plan.configure) plan.configure(parsed);
+  if (!plan.summary.empty()) g_message("camera %s: %s", s.id.c_str(), plan.summary.c_str());
   std::unique_ptr<CapturePipeline> p(new CapturePipeline());
   p->pipeline_ = std::move(built);
   p->tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "tee"));
@@ -350,6 +352,16 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   auto *self = static_cast<CapturePipeline *>(data);
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+      // A live source that ends its stream went away (an IP camera's server
+      // closed): a failure like any other, which the camera keeper restarts.
+      // The pipeline's bus posts no EOS of its own while no viewer's sink is there.
+      auto tee = adopt(gst_pad_get_parent_element(pad));
+      Owned<GError> ended(
+          g_error_new_literal(GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED, "the source ended its stream"));
+      if (tee) gst_element_post_message(tee.get(), gst_message_new_error(GST_OBJECT(tee.get()), ended.get(), nullptr));
+      return GST_PAD_PROBE_OK;
+    }
     if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
     GstCaps *caps = nullptr;
     gst_event_parse_caps(event, &caps);

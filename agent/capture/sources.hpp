@@ -10,6 +10,7 @@
 
 #include <gst/gst.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct SourcePlan {
   std::string src_caps;           // the caps of element "srccaps", right after the source
   std::vector<CameraMode> modes;  // V4L2: what the camera offers
   CameraMode mode;                // V4L2: the one captured
+  std::string summary;            // what the source offers and what is done with it (--check, the log)
+  // Applied to the built pipeline before it plays: what must not be written in
+  // the description, which is logged (an IP camera's credentials).
+  std::function<void(GstElement *pipeline)> configure;
 };
 
 // The caps that ask a V4L2 camera for `mode`'s format at this size and rate.
