@@ -76,6 +76,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
   p->encoder_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "encoder"));
   p->codec_ = encoder.codec;
   p->source_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "src"));
+  p->explain_source_error_ = plan.explain_error;
   p->srccaps_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "srccaps"));
   p->src_caps_ = plan.src_caps;
   p->modes_ = plan.modes;
@@ -168,7 +169,10 @@ gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer dat
       gst_message_parse_warning(msg, &raw, &debug);
     Owned<GError> err(raw);
     OwnedStr dbg(debug);
-    const std::string what = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
+    const bool from_source = self->source_ && GST_MESSAGE_SRC(msg) == GST_OBJECT(self->source_.get());
+    const std::string what = from_source && self->explain_source_error_
+                                 ? self->explain_source_error_(err.get())
+                                 : std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
     if (!is_error) {
       g_warning("pipeline warning from %s", what.c_str());
       return G_SOURCE_CONTINUE;

@@ -146,6 +146,7 @@ class CapturePipeline {
   ErrorHandler on_error_;
   BranchErrorHandler on_branch_error_;
   Owned<GstElement> source_;
+  std::function<std::string(const GError *)> explain_source_error_;  // SourcePlan::explain_error
   Owned<GstElement> srccaps_;
   std::string src_caps_;
   std::vector<CameraMode> modes_;

@@ -32,13 +32,29 @@ gboolean video_only(GstElement *, guint, GstCaps *caps, gpointer) {
   return media && std::string(media) == "video";
 }
 
+// rtspsrc makes new pads each time it connects (a restart after the camera
+// dropped included), so its video pad is linked here every time, to the first
+// free capsfilter named rtp-<codec> that takes it; gst_parse_launch's own
+// delayed link would link the first connection's pad only.
+void link_video_pad(GstElement *src, GstPad *pad, gpointer) {
+  auto pipeline = adopt(gst_object_get_parent(GST_OBJECT(src)));
+  if (!pipeline || !GST_IS_BIN(pipeline.get())) return;
+  for (const char *name : {"rtp-H264", "rtp-H265"}) {
+    auto filter = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), name));
+    auto sink_pad = filter ? adopt(gst_element_get_static_pad(filter.get(), "sink")) : nullptr;
+    if (!sink_pad || gst_pad_is_linked(sink_pad.get())) continue;
+    if (GST_PAD_LINK_SUCCESSFUL(gst_pad_link(pad, sink_pad.get()))) return;
+  }
+}
+
 // Credentials go to the element as properties, never into the logged description.
-std::function<void(GstElement *)> configure_for(const AgentSettings &s) {
-  return [user = s.rtsp_user, password = s.rtsp_password](GstElement *pipeline) {
+std::function<void(GstElement *)> configure_for(const AgentSettings &s, bool link_pads) {
+  return [user = s.rtsp_user, password = s.rtsp_password, link_pads](GstElement *pipeline) {
     auto src = adopt(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
     if (!src) return;
     if (!user.empty()) g_object_set(src.get(), "user-id", user.c_str(), "user-pw", password.c_str(), nullptr);
     g_signal_connect(src.get(), "select-stream", G_CALLBACK(video_only), nullptr);
+    if (link_pads) g_signal_connect(src.get(), "pad-added", G_CALLBACK(link_video_pad), nullptr);
   };
 }
 
@@ -63,7 +79,10 @@ Result<std::string> decode_chain(const std::string &codec) {
   return fail("The camera sends " + codec + "; the agent takes H.264 or H.265 from IP cameras.");
 }
 
-std::string rtp_caps(const std::string &codec) { return "application/x-rtp,media=video,encoding-name=" + codec; }
+// Where rtspsrc's pad is linked (link_video_pad): a separate chain in the description.
+std::string rtp_caps(const std::string &codec) {
+  return " capsfilter name=rtp-" + codec + " caps=application/x-rtp,media=video,encoding-name=" + codec;
+}
 
 constexpr const char *kToRaw = " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
 
@@ -111,7 +130,7 @@ Result<RtspOffer> probe_rtsp(const AgentSettings &s, guint timeout_ms) {
   if (!pipeline || error)
     return fail("Cannot look at the camera (" + std::string(error ? error->message : "no rtspsrc") +
                 "): install gstreamer1.0-plugins-good and -bad.");
-  configure_for(s)(pipeline.get());
+  configure_for(s, false)(pipeline.get());
   auto probe = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "probe"));
   auto pad = adopt(gst_element_get_static_pad(probe.get(), "sink"));
   auto bus = adopt(gst_element_get_bus(pipeline.get()));
@@ -157,7 +176,8 @@ Result<RtspOffer> probe_rtsp(const AgentSettings &s, guint timeout_ms) {
 
 Result<SourcePlan> plan_rtsp_source(const AgentSettings &s) {
   SourcePlan plan;
-  plan.configure = configure_for(s);
+  plan.configure = configure_for(s, true);
+  plan.explain_error = [url = s.source](const GError *error) { return describe_rtsp_error(error, url); };
   const std::string src = rtspsrc(s, kSilenceUs);
   const std::string shown = redact_rtsp_url(s.source) + " over " + s.rtsp_transport;
   auto offered = probe_rtsp(s, kRtspProbeTimeoutMs);
@@ -170,11 +190,11 @@ Result<SourcePlan> plan_rtsp_source(const AgentSettings &s) {
     plan.width = s.width;
     plan.height = s.height;
     plan.fps = s.fps;
-    plan.description = src + " ! " + rtp_caps("H265") + " ! " + *h265 + " ! funnel name=anycodec src. ! " +
-                       rtp_caps("H264") + " ! " + *h264 + " ! anycodec. anycodec." + kToRaw;
-    plan.summary = shown + ": not reachable now (" + offered.error() +
-                   ") The agent retries it; its H.264 or H.265 will be decoded and encoded again until the agent is "
-                   "restarted while the camera is up.";
+    plan.description = src + rtp_caps("H265") + " ! " + *h265 + " ! funnel name=anycodec " + rtp_caps("H264") + " ! " +
+                       *h264 + " ! anycodec. anycodec." + kToRaw;
+    plan.summary = shown + ": " + offered.error() +
+                   " The agent keeps retrying; until it is restarted while the camera is up, the camera's H.264 or "
+                   "H.265 is decoded and encoded again (pass-through is decided when the stream is seen).";
     return plan;
   }
   const RtspOffer &offer = *offered;
@@ -186,14 +206,14 @@ Result<SourcePlan> plan_rtsp_source(const AgentSettings &s) {
                  size_text(offer) + "; " + decision.reason;
   if (decision.passthrough) {
     plan.h264_passthrough = true;
-    plan.description = src + " ! " + rtp_caps("H264") +
+    plan.description = src + rtp_caps("H264") +
                        " ! rtph264depay ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,"
                        "alignment=au";
     return plan;
   }
   auto chain = decode_chain(offer.codec);
   if (!chain) return fail(chain.error());
-  plan.description = src + " ! " + rtp_caps(offer.codec) + " ! " + *chain + kToRaw;
+  plan.description = src + rtp_caps(offer.codec) + " ! " + *chain + kToRaw;
   return plan;
 }
 

@@ -29,6 +29,8 @@ struct SourcePlan {
   // Applied to the built pipeline before it plays: what must not be written in
   // the description, which is logged (an IP camera's credentials).
   std::function<void(GstElement *pipeline)> configure;
+  // The source element's errors (element "src") as a sentence for the user.
+  std::function<std::string(const GError *error)> explain_error;
 };
 
 // The caps that ask a V4L2 camera for `mode`'s format at this size and rate.
