@@ -11,6 +11,9 @@ namespace {
 
 // The jitter buffer's depth: enough to reorder a home network's UDP, small
 // enough not to show. rtspsrc's default (2 s) is meant for playback, not live.
+// Not drop-on-latency: the buffer holds about its latency's worth at all times,
+// so it would drop the oldest packet (a frame's first slice) again and again,
+// and a passed-through stream cannot hide a lost slice.
 constexpr int kLatencyMs = 200;
 // No packet for this long (TCP), or no UDP packet, ends the stream with an
 // error: the camera keeper then restarts it.
@@ -20,7 +23,7 @@ std::string rtspsrc(const AgentSettings &s, guint64 timeout_us) {
   // The location is quoted (settings refuse quotes in it); no credentials in it
   // (settings refuse them): this text is logged.
   return "rtspsrc name=src location=\"" + s.source + "\" protocols=" + s.rtsp_transport +
-         " latency=" + std::to_string(kLatencyMs) + " drop-on-latency=true tcp-timeout=" + std::to_string(timeout_us) +
+         " latency=" + std::to_string(kLatencyMs) + " tcp-timeout=" + std::to_string(timeout_us) +
          " timeout=" + std::to_string(timeout_us) + " do-rtsp-keep-alive=true";
 }
 
@@ -206,9 +209,14 @@ Result<SourcePlan> plan_rtsp_source(const AgentSettings &s) {
                  size_text(offer) + "; " + decision.reason;
   if (decision.passthrough) {
     plan.h264_passthrough = true;
+    // Whole access units in avc form into the parser: cameras send their
+    // parameter sets both out of band (STAP-A) and in band, and h264parse
+    // reading such a byte stream splits each IDR in two (the second half
+    // without a timestamp, which browsers then show broken). It then writes
+    // SPS/PPS before every keyframe, so a viewer can start at any of them.
     plan.description = src + rtp_caps("H264") +
-                       " ! rtph264depay ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,"
-                       "alignment=au";
+                       " ! rtph264depay ! video/x-h264,stream-format=avc,alignment=au ! h264parse config-interval=-1"
+                       " ! video/x-h264,stream-format=byte-stream,alignment=au";
     return plan;
   }
   auto chain = decode_chain(offer.codec);

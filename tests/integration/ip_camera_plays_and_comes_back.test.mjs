@@ -1,0 +1,119 @@
+// IP cameras (--source rtsp://...) against real RTSP servers (gst-rtsp-server,
+// tests/tools/rtsp_test_camera.cpp) on loopback, with basic auth. The servers
+// stamp their frames (LTS1) before encoding and the agents do not stamp, so a
+// readable, advancing, fresh stamp in the page proves the picture came live
+// from the RTSP server. H.264 is passed through (no agent encoder), H.265 is
+// decoded and encoded again; a server that is killed shows offline and plays
+// again by itself once restarted; wrong credentials are said plainly.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'node:test';
+
+import {startBrowser, tileState} from './lib/browser.mjs';
+import {camera, freePort, paths, Proc, Stack, startAgent, startRelay, waitFor} from './lib/harness.mjs';
+import {nowT, readStamp} from './lib/stamp.mjs';
+
+const serverBinary = process.env.SIGHTLINE_RTSP_CAMERA || path.join(paths.source, 'build/tests/tools/rtsp-test-camera');
+
+async function startRtspCamera(stack, name, port, credentials, args) {
+  const proc =
+      stack.add(new Proc(name, serverBinary, ['--port', String(port), '--credentials-file', credentials, ...args]));
+  await waitFor(`${name} to listen`, () => {
+    if (proc.exited) throw new Error(`${name} exited: ${proc.output()}`);
+    return proc.output().includes('ready rtsp://');
+  });
+  return proc;
+}
+
+// A fresh stamp that advances: the picture is live from the RTSP server.
+async function playsLive(page, id, size) {
+  const video = `figure.tile[data-camera="${id}"] video`;
+  await tileState(page, id, 'live');
+  const first = await waitFor(`a stamp from ${id}`, () => readStamp(page, video));
+  assert.deepEqual([first.width, first.height], size, `${id}: the camera's own frame size`);
+  const age = (nowT() - first.t) >>> 0;
+  assert.ok(age < 5000, `${id}: stamp is ${age} ms old`);
+  await waitFor(`${id}'s stamp to advance`, async () => {
+    const later = await readStamp(page, video);
+    const step = later ? (later.t - first.t) >>> 0 : 0;
+    return step > 0 && step < 60000;
+  });
+  return first;
+}
+
+test('ip camera plays and comes back', async () => {
+  assert.ok(
+      fs.existsSync(serverBinary),
+      `${serverBinary} is missing: install libgstrtspserver-1.0-dev (scripts/setup.sh) and build again`);
+  const stack = new Stack();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-rtsp-'));
+  stack.onCleanup(async () => fs.rmSync(dir, {recursive: true, force: true}));
+  const good = path.join(dir, 'camera.credentials');
+  const wrong = path.join(dir, 'wrong.credentials');
+  fs.writeFileSync(good, 'viewer:c4m-s3cret\n', {mode: 0o600});
+  fs.writeFileSync(wrong, 'viewer:not-the-password\n', {mode: 0o600});
+
+  await stack.run(async () => {
+    const relay = await startRelay(stack);
+    const h264Port = await freePort();
+    const h265Port = await freePort();
+    const h264Args = ['--codec', 'h264', '--width', '640', '--height', '360', '--fps', '30'];
+    let h264 = await startRtspCamera(stack, 'rtsp h264', h264Port, good, h264Args);
+    await startRtspCamera(
+        stack, 'rtsp h265', h265Port, good,
+        ['--codec', 'h265', '--width', '480', '--height', '272', '--fps', '30', '--pattern', 'ball']);
+
+    // The agents ask for another size: what plays is the camera's.
+    const ip = await startAgent(
+        stack, relay.port, 'cam-ip', ['--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', good]);
+    const hevc = await startAgent(
+        stack, relay.port, 'cam-hevc',
+        ['--source', `rtsp://127.0.0.1:${h265Port}/cam`, '--rtsp-transport', 'udp', '--rtsp-credentials-file', good]);
+    const locked = await startAgent(
+        stack, relay.port, 'cam-locked',
+        ['--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', wrong], {wait: false});
+
+    // H.264 constrained baseline: passed through, no encoder in the agent.
+    assert.match(ip.output(), /H\.264 constrained-baseline is passed through/);
+    const listed = await camera(relay.port, 'cam-ip');
+    assert.equal(listed.encoder, 'passthrough');
+    assert.deepEqual([listed.width, listed.height], [640, 360]);
+    // H.265: decoded, encoded as H.264 by the agent's encoder.
+    assert.match(hevc.output(), /H265 is decoded and encoded as H\.264/);
+    assert.equal((await camera(relay.port, 'cam-hevc')).encoder, 'x264enc');
+
+    const browser = await startBrowser(stack);
+    const viewIp = await browser.open(`${relay.url}/view/cam-ip`);
+    const viewHevc = await browser.open(`${relay.url}/view/cam-hevc`);
+    await playsLive(viewIp, 'cam-ip', [640, 360]);
+    await playsLive(viewHevc, 'cam-hevc', [480, 272]);
+    // Passed through: what the agent sends is the camera's own bitstream, no frame encoded here.
+    assert.doesNotMatch(ip.output(), /x264enc|openh264enc/);
+
+    // Wrong credentials: said plainly, the camera offline, the agent still up.
+    await waitFor('the refusal in the log', () => /refused the user name and password/.test(locked.output()));
+    assert.equal(locked.exited, null, 'the agent with wrong credentials keeps running');
+    await waitFor('cam-locked listed offline', async () => {
+      const c = await camera(relay.port, 'cam-locked');
+      return c && c.connected && !c.online;
+    });
+    assert.doesNotMatch(locked.output() + ip.output(), /not-the-password|c4m-s3cret/, 'no password in any log');
+
+    // The server dies: the page shows the camera offline, the other one plays on.
+    await stack.kill(h264);
+    await tileState(viewIp, 'cam-ip', 'offline');
+    assert.equal((await camera(relay.port, 'cam-ip')).online, false);
+    await waitFor('a retry with backoff', () => /camera cam-ip: retrying in [\d.]+ s \(attempt 2\)/.test(ip.output()));
+    await playsLive(viewHevc, 'cam-hevc', [480, 272]);
+
+    // It comes back on the same address: the page plays again by itself, no reload.
+    const back = nowT();
+    h264 = await startRtspCamera(stack, 'rtsp h264 again', h264Port, good, h264Args);
+    const again = await playsLive(viewIp, 'cam-ip', [640, 360]);
+    assert.ok(((again.t - back) >>> 0) < 60000, 'the stamp is from the restarted server');
+    assert.match(ip.output(), /camera cam-ip: running again/);
+    for (const page of [viewIp, viewHevc]) assert.deepEqual(page.errors, []);
+  });
+});
