@@ -77,6 +77,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
   p->codec_ = encoder.codec;
   p->source_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "src"));
   p->explain_source_error_ = plan.explain_error;
+  p->stall_timeout_ms_ = plan.stall_timeout_ms;
   p->srccaps_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "srccaps"));
   p->src_caps_ = plan.src_caps;
   p->modes_ = plan.modes;
@@ -137,12 +138,35 @@ Result<void> CapturePipeline::play() {
                 " sightline-agent --check and --list-devices tell more.");
   }
   running_ = true;
+  watch_for_stall();
   return ok();
 }
 
 void CapturePipeline::stop() {
   running_ = false;
+  stall_timer_.reset();
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+}
+
+void CapturePipeline::watch_for_stall() {
+  if (!stall_timeout_ms_) return;
+  auto last_frames = std::make_shared<uint64_t>(frames_out_.load());
+  auto since_us = std::make_shared<gint64>(g_get_monotonic_time());
+  stall_timer_.reset(every_ms(1000, [this, last_frames, since_us] {
+    const gint64 now = g_get_monotonic_time();
+    if (frames_out_.load() != *last_frames) {
+      *last_frames = frames_out_.load();
+      *since_us = now;
+      return true;
+    }
+    if (now - *since_us < gint64(stall_timeout_ms_) * 1000) return true;
+    stall_timer_.release();  // this source ends as the callback returns
+    const std::string what =
+        "no video from the source for " + std::to_string(stall_timeout_ms_ / 1000) + " s (the camera went silent)";
+    g_warning("capture pipeline failed: %s", what.c_str());
+    if (on_error_) on_error_(what);
+    return false;
+  }));
 }
 
 GstElement *CapturePipeline::branch_of(GstObject *src) const {

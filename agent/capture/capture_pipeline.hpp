@@ -147,6 +147,10 @@ class CapturePipeline {
   BranchErrorHandler on_branch_error_;
   Owned<GstElement> source_;
   std::function<std::string(const GError *)> explain_source_error_;  // SourcePlan::explain_error
+  // SourcePlan::stall_timeout_ms: while running, a check each second that frames still come.
+  void watch_for_stall();
+  guint stall_timeout_ms_ = 0;
+  SourceId stall_timer_;
   Owned<GstElement> srccaps_;
   std::string src_caps_;
   std::vector<CameraMode> modes_;

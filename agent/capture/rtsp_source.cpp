@@ -15,9 +15,12 @@ namespace {
 // so it would drop the oldest packet (a frame's first slice) again and again,
 // and a passed-through stream cannot hide a lost slice.
 constexpr int kLatencyMs = 200;
-// No packet for this long (TCP), or no UDP packet, ends the stream with an
-// error: the camera keeper then restarts it.
+// rtspsrc's own timeouts: a connection or reply that does not come (TCP), no
+// UDP packet (then it tries TCP, when allowed).
 constexpr guint64 kSilenceUs = 5'000'000;
+// No frame for this long while playing: the camera went silent (connection
+// open, nothing sent), which rtspsrc's timeouts do not catch.
+constexpr unsigned kStallMs = 5000;
 
 std::string rtspsrc(const AgentSettings &s, guint64 timeout_us) {
   // The location is quoted (settings refuse quotes in it); no credentials in it
@@ -181,6 +184,8 @@ Result<SourcePlan> plan_rtsp_source(const AgentSettings &s) {
   SourcePlan plan;
   plan.configure = configure_for(s, true);
   plan.explain_error = [url = s.source](const GError *error) { return describe_rtsp_error(error, url); };
+  // rtspsrc does not notice a camera that stops sending on an open connection.
+  plan.stall_timeout_ms = kStallMs;
   const std::string src = rtspsrc(s, kSilenceUs);
   const std::string shown = redact_rtsp_url(s.source) + " over " + s.rtsp_transport;
   auto offered = probe_rtsp(s, kRtspProbeTimeoutMs);

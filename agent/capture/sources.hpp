@@ -29,6 +29,9 @@ struct SourcePlan {
   // Applied to the built pipeline before it plays: what must not be written in
   // the description, which is logged (an IP camera's credentials).
   std::function<void(GstElement *pipeline)> configure;
+  // A live source that delivers no frame for this long has failed (0: never
+  // judged so): an IP camera that stops sending without closing its connection.
+  unsigned stall_timeout_ms = 0;
   // The source element's errors (element "src") as a sentence for the user.
   std::function<std::string(const GError *error)> explain_error;
 };

@@ -4,7 +4,8 @@
 // readable, advancing, fresh stamp in the page proves the picture came live
 // from the RTSP server. H.264 is passed through (no agent encoder), H.265 is
 // decoded and encoded again; a server that is killed shows offline and plays
-// again by itself once restarted; wrong credentials are said plainly.
+// again by itself once restarted, and so does one that goes silent; wrong
+// credentials are said plainly.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -114,6 +115,17 @@ test('ip camera plays and comes back', async () => {
     const again = await playsLive(viewIp, 'cam-ip', [640, 360]);
     assert.ok(((again.t - back) >>> 0) < 60000, 'the stamp is from the restarted server');
     assert.match(ip.output(), /camera cam-ip: running again/);
+
+    // A camera that goes silent with its connection open (frozen, not closed):
+    // offline after a few seconds without frames, back when it sends again.
+    h264.child.kill('SIGSTOP');
+    try {
+      await tileState(viewIp, 'cam-ip', 'offline', 15000);
+      assert.match(ip.output(), /camera cam-ip stopped: no video from the source for \d+ s/);
+    } finally {
+      h264.child.kill('SIGCONT');
+    }
+    await playsLive(viewIp, 'cam-ip', [640, 360]);
     for (const page of [viewIp, viewHevc]) assert.deepEqual(page.errors, []);
   });
 });
