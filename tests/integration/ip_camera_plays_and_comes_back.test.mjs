@@ -7,6 +7,7 @@
 // again by itself once restarted, and so does one that goes silent; wrong
 // credentials are said plainly.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,27 @@ async function startRtspCamera(stack, name, port, credentials, args) {
     return proc.output().includes('ready rtsp://');
   });
   return proc;
+}
+
+// Runs the agent to completion (bounded): { status, out }.
+function runAgent(args, timeout = 20000) {
+  return new Promise((resolve) => {
+    const child = spawn(paths.agent, args);
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
+    child.on('exit', (status) => { clearTimeout(timer); resolve({ status, out }); });
+  });
+}
+const checkLine = (out, label) => out.split('\n').find((l) => new RegExp(`^\\S+\\s+${label}\\s`).test(l)) || '';
+
+// The delay of each retry the agent announced, by attempt.
+function retryDelays(output, id) {
+  const delays = {};
+  for (const m of output.matchAll(new RegExp(`camera ${id}: retrying in ([\\d.]+) s \\(attempt (\\d+)\\)`, 'g')))
+    delays[m[2]] = Number(m[1]);
+  return delays;
 }
 
 // A fresh stamp that advances: the picture is live from the RTSP server.
@@ -76,6 +98,20 @@ test('ip camera plays and comes back', async () => {
         stack, relay.port, 'cam-locked',
         ['--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', wrong], {wait: false});
 
+    // A URL with a password in it is refused before anything starts, without echoing it.
+    const inUrl = await runAgent(['--source', `rtsp://viewer:c4m-s3cret@127.0.0.1:${h264Port}/cam`]);
+    assert.equal(inUrl.status, 2);
+    assert.match(inUrl.out, /rtsp-credentials-file/);
+    assert.doesNotMatch(inUrl.out, /c4m-s3cret/);
+    // --check says what the camera sends and what is done with it, or why it cannot be watched.
+    const check = (file) => runAgent(['--check', '--id', 'cam-check', '--relay', `ws://127.0.0.1:${relay.port}`,
+      '--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', file]);
+    const [fine, refused] = await Promise.all([check(good), check(wrong)]);
+    assert.match(checkLine(fine.out, 'camera'), /^ok .*H264 constrained-baseline, 640x360@30; .*passed through/, fine.out);
+    assert.equal(fine.status, 0, fine.out);
+    assert.match(checkLine(refused.out, 'camera'), /^FAIL .*refused the user name and password/, refused.out);
+    assert.equal(refused.status, 1);
+
     // H.264 constrained baseline: passed through, no encoder in the agent.
     assert.match(ip.output(), /H\.264 constrained-baseline is passed through/);
     const listed = await camera(relay.port, 'cam-ip');
@@ -105,6 +141,7 @@ test('ip camera plays and comes back', async () => {
     // The server dies: the page shows the camera offline, the other one plays on.
     await stack.kill(h264);
     await tileState(viewIp, 'cam-ip', 'offline');
+    assert.match(ip.output(), /camera cam-ip stopped: .*the source ended its stream/);
     assert.equal((await camera(relay.port, 'cam-ip')).online, false);
     await waitFor('a retry with backoff', () => /camera cam-ip: retrying in [\d.]+ s \(attempt 2\)/.test(ip.output()));
     await playsLive(viewHevc, 'cam-hevc', [480, 272]);
@@ -126,6 +163,13 @@ test('ip camera plays and comes back', async () => {
       h264.child.kill('SIGCONT');
     }
     await playsLive(viewIp, 'cam-ip', [640, 360]);
+    // The refused camera is retried all along, ever less often (each delay drawn
+    // from the upper half of its doubling step: attempt 3's is 2-4 s, attempt 1's under 1 s).
+    const delays = await waitFor('three retries of cam-locked', () => {
+      const d = retryDelays(locked.output(), 'cam-locked');
+      return d[3] ? d : null;
+    });
+    assert.ok(delays[1] <= 1 && delays[3] >= 2 && delays[3] > delays[1], JSON.stringify(delays));
     for (const page of [viewIp, viewHevc]) assert.deepEqual(page.errors, []);
   });
 });
