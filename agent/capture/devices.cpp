@@ -63,10 +63,18 @@ std::vector<CameraDevice> list_cameras() {
   return out;
 }
 
+namespace {
+// IP cameras are not looked for on the network (no ONVIF discovery): their address is given.
+constexpr const char *kIpCameras =
+    "IP cameras: --source rtsp://HOST[:PORT]/PATH with --rtsp-credentials-file (--check shows what one sends)\n";
+}  // namespace
+
 std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
   if (cameras.empty())
-    return "No cameras found (no V4L2 or libcamera video source on this machine; is the camera plugged in and "
-           "this user in the video group?). The test source always works: --source test\n";
+    return std::string(
+               "No cameras found (no V4L2 or libcamera video source on this machine; is the camera plugged "
+               "in and this user in the video group?). The test source always works: --source test\n") +
+           kIpCameras;
   std::string out;
   for (const auto &camera : cameras) {
     out += camera.name + "\n  source=" + camera.source + "\n";
@@ -85,7 +93,7 @@ std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
     }
     if (camera.modes.empty()) out += "  (formats are known once the camera is opened)\n";
   }
-  return out;
+  return out + kIpCameras;
 }
 
 }  // namespace sl::agent

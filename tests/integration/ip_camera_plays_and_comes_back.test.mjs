@@ -107,6 +107,13 @@ test('ip camera plays and comes back', async () => {
     const check = (file) => runAgent(['--check', '--id', 'cam-check', '--relay', `ws://127.0.0.1:${relay.port}`,
       '--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', file]);
     const [fine, refused] = await Promise.all([check(good), check(wrong)]);
+    // Main or High profile with B-frames: not passed through, encoded again by the agent.
+    const highPort = await freePort();
+    await startRtspCamera(stack, 'rtsp h264 high', highPort, good, ['--codec', 'h264-bframes', '--width', '640', '--height', '360']);
+    const high = await runAgent(['--check', '--id', 'cam-check', '--relay', `ws://127.0.0.1:${relay.port}`,
+      '--source', `rtsp://127.0.0.1:${highPort}/cam`, '--rtsp-credentials-file', good]);
+    assert.match(checkLine(high.out, 'camera'), /^ok .*H264 (main|high), 640x360@30; .*B-frames.*encoded again/, high.out);
+    assert.match(checkLine(high.out, 'encoder'), /^ok .*x264enc/, high.out);
     assert.match(checkLine(fine.out, 'camera'), /^ok .*H264 constrained-baseline, 640x360@30; .*passed through/, fine.out);
     assert.equal(fine.status, 0, fine.out);
     assert.match(checkLine(refused.out, 'camera'), /^FAIL .*refused the user name and password/, refused.out);

@@ -1,11 +1,11 @@
 // A stand-in IP camera for the tests: gst-rtsp-server serving a moving test
-// pattern as H.264 (constrained baseline, or High with B-frames) or H.265,
+// pattern as H.264 (constrained baseline, or with B-frames: a Main/High stream) or H.265,
 // each frame stamped with LTS1 (agent/capture/stamp.hpp) before it is encoded,
 // so a page that reads the stamp proves the picture came live from here. Only
 // on 127.0.0.1, only for the user:password in the credentials file.
 //
 //   rtsp-test-camera --port N --credentials-file FILE [--path /cam]
-//                    [--codec h264|h264-high|h265] [--width W] [--height H] [--fps F]
+//                    [--codec h264|h264-bframes|h265] [--width W] [--height H] [--fps F]
 //
 // Prints "ready rtsp://127.0.0.1:N/cam" once it listens; stops on SIGTERM.
 #include "capture/stamp.hpp"
@@ -74,9 +74,9 @@ std::string launch_line(const Options &o) {
   if (o.codec == "h265")
     return "( " + raw + " ! x265enc tune=zerolatency speed-preset=ultrafast" + gop +
            " ! rtph265pay name=pay0 pt=96 config-interval=-1 )";
-  if (o.codec == "h264-high")
+  if (o.codec == "h264-bframes")
     return "( " + raw + " ! x264enc speed-preset=ultrafast bframes=2 b-adapt=false" + gop +
-           " ! video/x-h264,profile=high ! rtph264pay name=pay0 pt=96 config-interval=-1 )";
+           " ! video/x-h264,profile=main ! rtph264pay name=pay0 pt=96 config-interval=-1 )";
   return "( " + raw + " ! x264enc tune=zerolatency speed-preset=ultrafast bframes=0" + gop +
          " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )";
 }
@@ -104,7 +104,7 @@ bool parse(int argc, char **argv, Options &o) {
       return false;
   }
   return o.port > 0 && !o.credentials_file.empty() && o.width > 0 && o.height > 0 && o.fps > 0 &&
-         (o.codec == "h264" || o.codec == "h264-high" || o.codec == "h265");
+         (o.codec == "h264" || o.codec == "h264-bframes" || o.codec == "h265");
 }
 
 }  // namespace
@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
   if ((argc - 1) % 2 || !parse(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: rtsp-test-camera --port N --credentials-file FILE [--path /cam] "
-                 "[--codec h264|h264-high|h265] [--pattern P] [--width W] [--height H] [--fps F]\n");
+                 "[--codec h264|h264-bframes|h265] [--pattern P] [--width W] [--height H] [--fps F]\n");
     return 2;
   }
   auto credentials = sl::agent::read_rtsp_credentials(o.credentials_file);
