@@ -137,6 +137,7 @@ Result<void> CapturePipeline::play() {
     return fail("The capture pipeline did not start" + (why.empty() ? std::string(".") : " (" + why + ").") +
                 " sightline-agent --check and --list-devices tell more.");
   }
+  frames_at_play_ = frames_out_.load();
   running_ = true;
   watch_for_stall();
   return ok();
