@@ -162,10 +162,19 @@ test('ip camera plays and comes back', async () => {
 
     // A camera that goes silent with its connection open (frozen, not closed):
     // offline after a few seconds without frames, back when it sends again.
+    const retries = () => (ip.output().match(/camera cam-ip: retrying in/g) ?? []).length;
+    const before = retries();
     h264.child.kill('SIGSTOP');
     try {
       await tileState(viewIp, 'cam-ip', 'offline', 15000);
       assert.match(ip.output(), /camera cam-ip stopped: no video from the source for \d+ s/);
+      // Retries while it stays frozen connect and wait: listed offline all along, never online.
+      let seenOnline = false;
+      await waitFor('a retry that also timed out', async () => {
+        seenOnline ||= (await camera(relay.port, 'cam-ip')).online;
+        return retries() >= before + 2;
+      }, { timeout: 20000, interval: 100 });
+      assert.equal(seenOnline, false, 'a retry of a frozen camera showed it online');
     } finally {
       h264.child.kill('SIGCONT');
     }
