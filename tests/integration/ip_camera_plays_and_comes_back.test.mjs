@@ -94,6 +94,11 @@ test('ip camera plays and comes back', async () => {
     const hevc = await startAgent(
         stack, relay.port, 'cam-hevc',
         ['--source', `rtsp://127.0.0.1:${h265Port}/cam`, '--rtsp-transport', 'udp', '--rtsp-credentials-file', good]);
+    // A camera still booting when the agent starts: the agent starts anyway.
+    const latePort = await freePort();
+    const late = await startAgent(
+        stack, relay.port, 'cam-late', ['--source', `rtsp://127.0.0.1:${latePort}/cam`, '--rtsp-credentials-file', good]);
+    assert.match(late.output(), /Cannot reach the camera at rtsp:\/\/127\.0\.0\.1:\d+\/cam/);
     const locked = await startAgent(
         stack, relay.port, 'cam-locked',
         ['--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', wrong], {wait: false});
@@ -135,6 +140,18 @@ test('ip camera plays and comes back', async () => {
     await playsLive(viewHevc, 'cam-hevc', [480, 272]);
     // Passed through: what the agent sends is the camera's own bitstream, no frame encoded here.
     assert.doesNotMatch(ip.output(), /x264enc|openh264enc/);
+
+    // The late camera comes up: the agent finds it by itself and its video flows
+    // (decoded and encoded: pass-through is decided when the stream is seen).
+    assert.equal((await camera(relay.port, 'cam-late')).online, false);
+    const lateServer = await startRtspCamera(stack, 'rtsp late', latePort, good, ['--width', '480', '--height', '272']);
+    await waitFor('cam-late online with frames', async () => {
+      const c = await camera(relay.port, 'cam-late');
+      return c.online && c.fps_measured > 0;
+    }, {timeout: 30000});
+    assert.equal((await camera(relay.port, 'cam-late')).encoder, 'x264enc');
+    await late.stop();
+    await lateServer.stop();
 
     // Wrong credentials: said plainly, the camera offline, the agent still up.
     await waitFor('the refusal in the log', () => /refused the user name and password/.test(locked.output()));
