@@ -195,7 +195,7 @@ gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer dat
     Owned<GError> err(raw);
     OwnedStr dbg(debug);
     const bool from_source = self->source_ && GST_MESSAGE_SRC(msg) == GST_OBJECT(self->source_.get());
-    const std::string what = from_source && self->explain_source_error_
+    const std::string what = from_source && is_error && self->explain_source_error_
                                  ? self->explain_source_error_(err.get())
                                  : std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
     if (!is_error) {

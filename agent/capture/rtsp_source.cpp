@@ -124,7 +124,9 @@ std::string describe_rtsp_error(const GError *error, const std::string &url) {
       default:
         break;
     }
-  return "The camera at " + where + " failed: " + redact_rtsp_url(error->message) + ".";
+  std::string message = redact_rtsp_url(error->message ? error->message : "");
+  while (!message.empty() && message.back() == '.') message.pop_back();
+  return "The camera at " + where + " failed: " + message + ".";
 }
 
 Result<RtspOffer> probe_rtsp(const AgentSettings &s, guint timeout_ms) {
