@@ -108,11 +108,15 @@ PassthroughDecision decide_passthrough(const RtspOffer &offer) {
                      " may carry B-frames and profiles some browsers refuse: decoded and encoded again"};
 }
 
-std::string describe_rtsp_error(const GError *error, const std::string &url) {
+std::string describe_rtsp_error(const GError *error, const std::string &url, bool credentials_given) {
   const std::string where = redact_rtsp_url(url);
   if (!error) return "The camera at " + where + " failed.";
   if (error->domain == GST_RESOURCE_ERROR) switch (error->code) {
       case GST_RESOURCE_ERROR_NOT_AUTHORIZED:
+        if (!credentials_given)
+          return "The camera at " + where +
+                 " asks for a user name and password: put user:password in a file and give it as "
+                 "rtsp-credentials-file.";
         return "The camera at " + where +
                " refused the user name and password (check rtsp-credentials-file, which holds user:password).";
       case GST_RESOURCE_ERROR_NOT_FOUND:
@@ -158,7 +162,7 @@ Result<RtspOffer> probe_rtsp(const AgentSettings &s, guint timeout_ms) {
       GError *raw_error = nullptr;
       gst_message_parse_error(m.get(), &raw_error, nullptr);
       Owned<GError> e(raw_error);
-      result = fail(describe_rtsp_error(e.get(), s.source));
+      result = fail(describe_rtsp_error(e.get(), s.source, !s.rtsp_user.empty()));
       break;
     }
     auto caps = adopt(gst_pad_get_current_caps(pad.get()));
@@ -185,7 +189,9 @@ Result<RtspOffer> probe_rtsp(const AgentSettings &s, guint timeout_ms) {
 Result<SourcePlan> plan_rtsp_source(const AgentSettings &s) {
   SourcePlan plan;
   plan.configure = configure_for(s, true);
-  plan.explain_error = [url = s.source](const GError *error) { return describe_rtsp_error(error, url); };
+  plan.explain_error = [url = s.source, given = !s.rtsp_user.empty()](const GError *error) {
+    return describe_rtsp_error(error, url, given);
+  };
   // rtspsrc does not notice a camera that stops sending on an open connection.
   plan.stall_timeout_ms = kStallMs;
   const std::string src = rtspsrc(s, kSilenceUs);

@@ -45,8 +45,9 @@ PassthroughDecision decide_passthrough(const RtspOffer &offer);
 // error is a sentence for the user (unreachable, refused credentials, no video).
 Result<RtspOffer> probe_rtsp(const AgentSettings &settings, guint timeout_ms);
 
-// The RTSP error GStreamer reported, as a sentence saying what to do.
-std::string describe_rtsp_error(const GError *error, const std::string &url);
+// The RTSP error GStreamer reported, as a sentence saying what to do
+// (`credentials_given`: whether the agent sent a user name and password).
+std::string describe_rtsp_error(const GError *error, const std::string &url, bool credentials_given);
 
 // The source for an rtsp:// setting. The camera is probed first; when it
 // cannot be reached the agent still starts (the camera keeper retries it), with

@@ -40,13 +40,16 @@ TEST_CASE("H.264 baseline passes through; other profiles and codecs are encoded 
 TEST_CASE("GStreamer's RTSP errors read as what to do, without credentials") {
   const std::string url = "rtsp://admin:pw@10.0.0.9/x";
   Owned<GError> denied(g_error_new_literal(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "Unauthorized"));
-  const std::string refused = describe_rtsp_error(denied.get(), url);
+  const std::string refused = describe_rtsp_error(denied.get(), url, true);
   CHECK(refused.find("rtsp-credentials-file") != std::string::npos);
+  CHECK(refused.find("refused") != std::string::npos);
   CHECK(refused.find("pw@") == std::string::npos);
+  // None sent: the camera asks for them.
+  CHECK(describe_rtsp_error(denied.get(), url, false).find("asks for a user name and password") != std::string::npos);
   Owned<GError> gone(g_error_new_literal(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ_WRITE, "Could not open"));
-  CHECK(describe_rtsp_error(gone.get(), url).find("Cannot reach") != std::string::npos);
+  CHECK(describe_rtsp_error(gone.get(), url, true).find("Cannot reach") != std::string::npos);
   Owned<GError> path(g_error_new_literal(GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "Not found"));
-  CHECK(describe_rtsp_error(path.get(), url).find("path") != std::string::npos);
+  CHECK(describe_rtsp_error(path.get(), url, true).find("path") != std::string::npos);
 }
 
 TEST_CASE_FIXTURE(GstReady, "a camera that cannot be reached is said so quickly") {
