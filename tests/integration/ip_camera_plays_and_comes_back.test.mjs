@@ -12,10 +12,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-
-import {startBrowser, tileState} from './lib/browser.mjs';
-import {camera, freePort, paths, Proc, Stack, startAgent, startRelay, waitFor} from './lib/harness.mjs';
-import {nowT, readStamp} from './lib/stamp.mjs';
+import { Proc, Stack, camera, freePort, paths, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { startBrowser, tileState } from './lib/browser.mjs';
+import { nowT, readStamp } from './lib/stamp.mjs';
 
 const serverBinary = process.env.SIGHTLINE_RTSP_CAMERA || path.join(paths.source, 'build/tests/tools/rtsp-test-camera');
 
@@ -72,11 +71,11 @@ test('ip camera plays and comes back', async () => {
       `${serverBinary} is missing: install libgstrtspserver-1.0-dev (scripts/setup.sh) and build again`);
   const stack = new Stack();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-rtsp-'));
-  stack.onCleanup(async () => fs.rmSync(dir, {recursive: true, force: true}));
+  stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const good = path.join(dir, 'camera.credentials');
   const wrong = path.join(dir, 'wrong.credentials');
-  fs.writeFileSync(good, 'viewer:c4m-s3cret\n', {mode: 0o600});
-  fs.writeFileSync(wrong, 'viewer:not-the-password\n', {mode: 0o600});
+  fs.writeFileSync(good, 'viewer:c4m-s3cret\n', { mode: 0o600 });
+  fs.writeFileSync(wrong, 'viewer:not-the-password\n', { mode: 0o600 });
 
   await stack.run(async () => {
     const relay = await startRelay(stack);
@@ -101,7 +100,7 @@ test('ip camera plays and comes back', async () => {
     assert.match(late.output(), /Cannot reach the camera at rtsp:\/\/127\.0\.0\.1:\d+\/cam/);
     const locked = await startAgent(
         stack, relay.port, 'cam-locked',
-        ['--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', wrong], {wait: false});
+        ['--source', `rtsp://127.0.0.1:${h264Port}/cam`, '--rtsp-credentials-file', wrong], { wait: false });
 
     // A URL with a password in it is refused before anything starts, without echoing it.
     const inUrl = await runAgent(['--source', `rtsp://viewer:c4m-s3cret@127.0.0.1:${h264Port}/cam`]);
@@ -148,7 +147,7 @@ test('ip camera plays and comes back', async () => {
     await waitFor('cam-late online with frames', async () => {
       const c = await camera(relay.port, 'cam-late');
       return c.online && c.fps_measured > 0;
-    }, {timeout: 30000});
+    }, { timeout: 30000 });
     assert.equal((await camera(relay.port, 'cam-late')).encoder, 'x264enc');
     await late.stop();
     await lateServer.stop();
