@@ -2,10 +2,12 @@
 
 #include "capture/devices.hpp"
 #include "capture/encoder_choice.hpp"
+#include "capture/rtsp_source.hpp"
 #include "capture/sources.hpp"
 #include "gobj.hpp"
 #include "main_context.hpp"
 #include "mqtt_link.hpp"
+#include "rtsp_url.hpp"
 #include "signaling/relay_link.hpp"
 
 #include <gst/gst.h>
@@ -58,6 +60,13 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
       return false;
     }
   }
+  if (is_rtsp_source(s.source)) {
+    // Planning starts an unreachable IP camera anyway (it is retried); a check says so.
+    if (auto offer = probe_rtsp(s, kRtspProbeTimeoutMs); !offer) {
+      report.line("camera", false, "source=" + redact_rtsp_url(s.source) + ": " + offer.error());
+      return false;
+    }
+  }
   auto planned = plan_source(s);
   if (!planned) {
     report.line("camera", false, "source=" + s.source + ": " + planned.error());
@@ -68,6 +77,8 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
   std::string what = "source=" + s.source + ": ";
   if (s.source == "test")
     what += "moving test pattern, " + size_text(plan.width, plan.height, plan.fps);
+  else if (!plan.summary.empty())  // an IP camera: what it sends, and what is done with it
+    what = "source=" + plan.summary;
   else if (s.source.rfind("libcamera", 0) == 0)
     what += "raw frames from the ISP, " + size_text(plan.width, plan.height, plan.fps);
   else

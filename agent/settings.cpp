@@ -5,6 +5,7 @@
 #include "gobj.hpp"
 #include "mqtt_url.hpp"
 #include "protocol.hpp"
+#include "rtsp_url.hpp"
 
 #include <glib.h>
 
@@ -35,8 +36,12 @@ const std::vector<config::Option> &agent_options() {
       {"relay", Kind::String, "ws://127.0.0.1:8080",
        "The relay's address: ws://HOST:PORT or wss://HOST; several, comma-separated, are tried in turn."},
       {"source", Kind::String, "test",
-       "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI "
-       "camera module; --list-devices names them)."},
+       "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), libcamera[:NAME] (CSI "
+       "camera module; --list-devices names them), or rtsp://HOST[:PORT]/PATH (IP camera)."},
+      {"rtsp-transport", Kind::String, "tcp",
+       "rtsp:// sources: how the camera sends its video, tcp (inside the RTSP connection) or udp."},
+      {"rtsp-credentials-file", Kind::String, "",
+       "rtsp:// sources: file holding the camera's user:password (never put them in the URL)."},
       {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
       {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
@@ -106,9 +111,10 @@ Result<std::string> agent_socket_url(const std::string &relay) {
 }
 
 const config::SectionKind &camera_sections() {
-  static const config::SectionKind kind{"camera ",
-                                        {"source", "pattern", "width", "height", "fps", "bitrate", "encoder", "stamp",
-                                         "keyframe-interval", "test-frames", "audio", "speaker"}};
+  static const config::SectionKind kind{
+      "camera ",
+      {"source", "pattern", "width", "height", "fps", "bitrate", "encoder", "stamp", "keyframe-interval", "test-frames",
+       "audio", "speaker", "rtsp-transport", "rtsp-credentials-file"}};
   return kind;
 }
 
@@ -117,8 +123,26 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
   c.id = id;
   c.source = s.str("source");
   if (c.source != "test" && c.source.rfind("v4l2:", 0) != 0 && c.source != "libcamera" &&
-      c.source.rfind("libcamera:", 0) != 0)
-    return fail("Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + c.source + "'.");
+      c.source.rfind("libcamera:", 0) != 0 && !is_rtsp_source(c.source))
+    return fail("Setting 'source' must be test, v4l2:/dev/videoN, libcamera[:NAME] or rtsp://HOST/PATH, not '" +
+                redact_rtsp_url(c.source) + "'.");
+  if (is_rtsp_source(c.source)) {
+    auto url = parse_rtsp_url(c.source);
+    if (!url) return fail("Setting 'source': " + url.error() + ".");
+    if (!url->user.empty() || !url->password.empty())
+      return fail(
+          "Setting 'source': put the camera's user name and password in rtsp-credentials-file, not in the "
+          "URL (a URL shows in process lists and logs).");
+  }
+  c.rtsp_transport = s.str("rtsp-transport");
+  if (c.rtsp_transport != "tcp" && c.rtsp_transport != "udp")
+    return fail("Setting 'rtsp-transport' must be tcp or udp, not '" + c.rtsp_transport + "'.");
+  if (const std::string file = s.str("rtsp-credentials-file"); !file.empty()) {
+    auto credentials = read_rtsp_credentials(file);
+    if (!credentials) return fail("Setting 'rtsp-credentials-file': " + credentials.error() + ".");
+    c.rtsp_user = credentials->user;
+    c.rtsp_password = credentials->password;
+  }
   if (c.source.find_first_of("\"!'\\") != std::string::npos)
     return fail("Setting 'source' may not contain quotes, '!' or backslashes.");
   if (c.source.rfind("v4l2:", 0) == 0 && c.source.size() <= 5)

@@ -13,8 +13,10 @@ namespace sl::agent {
 // One camera of the agent: the only one (settings in [agent] and flags), or a
 // [camera NAME] group of the config file.
 struct CameraSettings {
-  std::string id;      // what viewers see: the agent's id, or ID/NAME for a [camera NAME] group
-  std::string source;  // "test", "v4l2:/dev/videoN", "libcamera[:NAME]"
+  std::string id;                        // what viewers see: the agent's id, or ID/NAME for a [camera NAME] group
+  std::string source;                    // "test", "v4l2:/dev/videoN", "libcamera[:NAME]" or "rtsp://..."
+  std::string rtsp_transport = "tcp";    // rtsp:// sources: "tcp" or "udp"
+  std::string rtsp_user, rtsp_password;  // rtsp:// sources: from rtsp-credentials-file
   std::string pattern;
   int width = 1280;
   int height = 720;

@@ -15,8 +15,8 @@ packages=(
   gstreamer1.0-plugins-ugly gstreamer1.0-nice gstreamer1.0-libav gstreamer1.0-libcamera openssl
   # servers the system and its tests start on loopback
   mosquitto mosquitto-clients coturn haproxy
-  # tests: network namespaces, headless browser
-  iproute2 nftables chromium chromium-driver curl
+  # tests: network namespaces, headless browser, a stand-in IP camera (gst-rtsp-server)
+  iproute2 nftables chromium chromium-driver curl libgstrtspserver-1.0-dev
   # package checks: systemd-analyze, setpriv
   systemd util-linux
 )

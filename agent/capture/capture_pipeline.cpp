@@ -85,12 +85,16 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
     return fail("Cannot build the capture pipeline (" + std::string(error ? error->message : "unknown error") +
                 "): " + description);
   GstElement *parsed = built.get();
+  if (plan.configure) plan.configure(parsed);
+  if (!plan.summary.empty()) g_message("camera %s: %s", s.id.c_str(), plan.summary.c_str());
   std::unique_ptr<CapturePipeline> p(new CapturePipeline());
   p->pipeline_ = std::move(built);
   p->tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "tee"));
   p->encoder_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "encoder"));
   p->codec_ = encoder.codec;
   p->source_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "src"));
+  p->explain_source_error_ = plan.explain_error;
+  p->stall_timeout_ms_ = plan.stall_timeout_ms;
   p->srccaps_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "srccaps"));
   p->src_caps_ = plan.src_caps;
   p->modes_ = plan.modes;
@@ -127,7 +131,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->tap_->output_changed = [pipeline = p.get()] { pipeline->check_waits(); };
   // Stopped by the camera (unplugged, a stream that closed): a failure like any other.
   p->tap_->ended = [pipeline = p.get()] {
-    if (pipeline->running_ && pipeline->on_error_) pipeline->on_error_("the camera's stream ended");
+    if (pipeline->running_ && pipeline->on_error_) pipeline->on_error_("the source ended its stream");
   };
   return p;
 }
@@ -159,13 +163,37 @@ Result<void> CapturePipeline::play() {
     return fail("The capture pipeline did not start" + (why.empty() ? std::string(".") : " (" + why + ").") +
                 " sightline-agent --check and --list-devices tell more.");
   }
+  frames_at_play_ = frames_out_.load();
   running_ = true;
+  watch_for_stall();
   return ok();
 }
 
 void CapturePipeline::stop() {
   running_ = false;
+  stall_timer_.reset();
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+}
+
+void CapturePipeline::watch_for_stall() {
+  if (!stall_timeout_ms_) return;
+  auto last_frames = std::make_shared<uint64_t>(frames_out_.load());
+  auto since_us = std::make_shared<gint64>(g_get_monotonic_time());
+  stall_timer_.reset(every_ms(1000, [this, last_frames, since_us] {
+    const gint64 now = g_get_monotonic_time();
+    if (frames_out_.load() != *last_frames) {
+      *last_frames = frames_out_.load();
+      *since_us = now;
+      return true;
+    }
+    if (now - *since_us < gint64(stall_timeout_ms_) * 1000) return true;
+    stall_timer_.release();  // this source ends as the callback returns
+    const std::string what =
+        "no video from the source for " + std::to_string(stall_timeout_ms_ / 1000) + " s (the camera went silent)";
+    g_warning("capture pipeline failed: %s", what.c_str());
+    if (on_error_) on_error_(what);
+    return false;
+  }));
 }
 
 GstElement *CapturePipeline::branch_of(GstObject *src) const {
@@ -228,7 +256,10 @@ gboolean CapturePipeline::on_bus_message(GstBus *, GstMessage *msg, gpointer dat
       gst_message_parse_warning(msg, &raw, &debug);
     Owned<GError> err(raw);
     OwnedStr dbg(debug);
-    const std::string what = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
+    const bool from_source = self->source_ && GST_MESSAGE_SRC(msg) == GST_OBJECT(self->source_.get());
+    const std::string what = from_source && is_error && self->explain_source_error_
+                                 ? self->explain_source_error_(err.get())
+                                 : std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(msg))) + ": " + err->message;
     if (!is_error) {
       g_warning("pipeline warning from %s", what.c_str());
       return G_SOURCE_CONTINUE;
@@ -441,7 +472,10 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   auto *self = static_cast<CapturePipeline *>(data);
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
-    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {  // a live camera's stream never ends by itself
+    if (GST_EVENT_TYPE(event) == GST_EVENT_EOS) {
+      // A live source that ends its stream went away (unplugged, an IP camera's
+      // server closed): a failure like any other, which the camera keeper
+      // restarts. (The bus posts no EOS of its own while no viewer's sink is there.)
       post_to_main([tap = self->tap_] {
         if (tap->ended) tap->ended();
       });

@@ -53,8 +53,11 @@ class CapturePipeline {
 
   Result<void> play();
   void stop();
-  // Started by play() and not stopped since (a failed camera is stopped, then retried).
-  bool running() const { return running_; }
+  // Started by play() and not stopped since (a failed camera is stopped, then
+  // retried). A source that can stall (an IP camera: it connects, or is refused,
+  // after play() returns) counts only once a frame has come out since, so that
+  // a retry does not show the camera online while it is still down.
+  bool running() const { return running_ && (!stall_timeout_ms_ || frames_out_.load() > frames_at_play_.load()); }
   void set_error_handlers(ErrorHandler on_error, BranchErrorHandler on_branch_error);
 
   // The RTP stream of `format`, shared by every branch that asks for the same:
@@ -155,6 +158,12 @@ class CapturePipeline {
   ErrorHandler on_error_;
   BranchErrorHandler on_branch_error_;
   Owned<GstElement> source_;
+  std::function<std::string(const GError *)> explain_source_error_;  // SourcePlan::explain_error
+  // SourcePlan::stall_timeout_ms: while running, a check each second that frames still come.
+  void watch_for_stall();
+  guint stall_timeout_ms_ = 0;
+  std::atomic<uint64_t> frames_at_play_{0};
+  SourceId stall_timer_;
   Owned<GstElement> srccaps_;
   std::string src_caps_;
   std::vector<CameraMode> modes_;

@@ -83,10 +83,18 @@ std::string camera_groups(const std::vector<CameraDevice> &cameras) {
   return out;
 }
 
+namespace {
+// IP cameras are not looked for on the network (no ONVIF discovery): their address is given.
+constexpr const char *kIpCameras =
+    "IP cameras: --source rtsp://HOST[:PORT]/PATH with --rtsp-credentials-file (--check shows what one sends)\n";
+}  // namespace
+
 std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
   if (cameras.empty())
-    return "No cameras found (no V4L2 or libcamera video source on this machine; is the camera plugged in and "
-           "this user in the video group?). The test source always works: --source test\n";
+    return std::string(
+               "No cameras found (no V4L2 or libcamera video source on this machine; is the camera plugged "
+               "in and this user in the video group?). The test source always works: --source test\n") +
+           kIpCameras;
   std::string out;
   for (const auto &camera : cameras) {
     out += camera.name + "\n  source=" + camera.source + "\n";
@@ -110,7 +118,7 @@ std::string describe_cameras(const std::vector<CameraDevice> &cameras) {
         "\nAll of them on this agent: these groups in its config file (one camera each; its other keys as in\n"
         "[agent]: width, height, fps, bitrate, encoder):\n\n" +
         camera_groups(cameras);
-  return out;
+  return out + kIpCameras;
 }
 
 }  // namespace sl::agent

@@ -1,6 +1,8 @@
 #include "sources.hpp"
 
 #include "gst_owned.hpp"
+#include "rtsp_source.hpp"
+#include "rtsp_url.hpp"
 
 #include <gst/gst.h>
 
@@ -102,6 +104,7 @@ std::string mode_caps(const CameraMode &mode, int width, int height, int fps) {
 }
 
 Result<SourcePlan> plan_source(const CameraSettings &s) {
+  if (is_rtsp_source(s.source)) return plan_rtsp_source(s);  // IP cameras: rtsp_source.hpp
   SourcePlan plan;
   if (s.source == "test") {
     plan.width = s.width;

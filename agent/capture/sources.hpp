@@ -10,6 +10,7 @@
 
 #include <gst/gst.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,15 @@ struct SourcePlan {
   std::string src_caps;           // the caps of element "srccaps", right after the source
   std::vector<CameraMode> modes;  // V4L2: what the camera offers
   CameraMode mode;                // V4L2: the one captured
+  std::string summary;            // what the source offers and what is done with it (--check, the log)
+  // Applied to the built pipeline before it plays: what must not be written in
+  // the description, which is logged (an IP camera's credentials).
+  std::function<void(GstElement *pipeline)> configure;
+  // A live source that delivers no frame for this long has failed (0: never
+  // judged so): an IP camera that stops sending without closing its connection.
+  unsigned stall_timeout_ms = 0;
+  // The source element's errors (element "src") as a sentence for the user.
+  std::function<std::string(const GError *error)> explain_error;
 };
 
 // The caps that ask a V4L2 camera for `mode`'s format at this size and rate.

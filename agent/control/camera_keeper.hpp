@@ -1,12 +1,15 @@
 // Keeps the camera running: the one place that decides its restarts. When the
 // camera fails (unplugged, a source or encoder error) or a restart is asked for
 // (the restart_pipeline command), its viewers' sessions end, the pipeline stops
-// and starts again, and for as long as it cannot start it is retried every 2 s;
-// the agent itself stays up and reachable meanwhile. Every change of state
+// and starts again, and for as long as it does not deliver frames it is retried
+// with a growing delay (1 s, doubling, at most 30 s: an IP camera that is down
+// is not hammered); the agent itself stays up and reachable meanwhile. A retry
+// counts as running again only once a frame has come out. Every change of state
 // (playing, restarting, failed) is told through the sessions' listeners, which
 // report it to the relay and the broker.
 #pragma once
 
+#include "backoff.hpp"
 #include "capture/capture_pipeline.hpp"
 #include "main_context.hpp"
 #include "result.hpp"
@@ -35,7 +38,8 @@ class CameraKeeper {
   // "playing", "restarting" or "failed".
   const std::string &state() const { return state_; }
 
-  static constexpr guint kRetrySeconds = 2;
+  static constexpr guint kRetryFirstMs = 1000;
+  static constexpr guint kRetryMaxMs = 30000;
   static constexpr guint kFirstFrameTimeoutMs = 5000;
 
  private:
@@ -46,6 +50,8 @@ class CameraKeeper {
   Sessions &sessions_;
   std::string state_ = "playing";
   SourceId retry_timer_;
+  Backoff backoff_{kRetryFirstMs, kRetryMaxMs, [] { return g_random_double(); }};
+  uint64_t attempt_ = 0;  // a retry waiting for its first frame is superseded by a new failure
 };
 
 }  // namespace sl::agent

@@ -85,7 +85,7 @@ test('one agent serves several cameras; one failing does not disturb the other',
     await tileState(back, 'house/back', 'live', 20000);
     const again = await stampOf(back, 'house/back');
     assert.ok(((nowT() - again.t) >>> 0) < 5000, 'back: the stamp is recent again');
-    assert.match(agent.output(), /camera house\/back stopped: the camera's stream ended/);
+    assert.match(agent.output(), /camera house\/back stopped: the source ended its stream/);
     // Front's one session went on throughout: never ended, never started again.
     assert.equal(frontStarts(), 1);
     assert.doesNotMatch(agent.output(), /camera house\/front stopped/);

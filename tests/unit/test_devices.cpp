@@ -68,6 +68,7 @@ TEST_CASE("no camera at all is said plainly") {
   const std::string text = describe_cameras({});
   CHECK(text.rfind("No cameras found", 0) == 0);
   CHECK(text.find("--source test") != std::string::npos);
+  CHECK(text.find("--source rtsp://") != std::string::npos);  // IP cameras are given, not found
 }
 
 TEST_CASE("a libcamera source is planned without opening the camera, the rate capped after it") {
