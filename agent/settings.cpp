@@ -34,14 +34,16 @@ const std::vector<config::Option> &agent_options() {
        "The relay's address: ws://HOST:PORT or wss://HOST; several, comma-separated, are tried in turn."},
       {"source", Kind::String, "test",
        "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI "
-       "camera module; --list-devices names them)."},
+       "camera module; --list-devices names them). For tests and demos only: emulate:FORMAT, a stand-in for a V4L2 "
+       "camera (yuyv, nv12, mjpeg, h264-baseline, h264-main, h264-high, h264-high-bframes; docs/cameras.md)."},
       {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
       {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
       {"fps", Kind::Int, "30", "Frames per second.", 1, 120},
       {"bitrate", Kind::Int, "2000", "Encoder bitrate in kbit/s.", 50, 50000},
       {"encoder", Kind::String, "auto", "Encoder: auto, v4l2h264enc, x264enc, openh264enc or vp8enc."},
-      {"stamp", Kind::Bool, "false", "Stamp every test frame with its capture time (LTS1, for latency measurement)."},
+      {"stamp", Kind::Bool, "false",
+       "Stamp every test frame with its capture time (LTS1, for latency measurement; test and emulate: sources)."},
       {"ice-address", Kind::StringList, "",
        "Only gather ICE candidates on this local address (repeatable). Default: every address."},
       {"ice-relay-only", Kind::Bool, "false", "Use only TURN-relayed paths (for checking a TURN setup)."},
@@ -113,8 +115,9 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
   if (a.relay_urls.empty()) return fail("Setting 'relay' is empty: give the relay's address, ws://HOST:PORT.");
   a.relay_url = a.relay_urls.front();
   a.source = s.str("source");
+  const bool emulated = a.source.rfind("emulate:", 0) == 0;  // the camera stand-in (tests, demos)
   if (a.source != "test" && a.source.rfind("v4l2:", 0) != 0 && a.source != "libcamera" &&
-      a.source.rfind("libcamera:", 0) != 0)
+      a.source.rfind("libcamera:", 0) != 0 && !emulated)
     return fail("Setting 'source' must be test, v4l2:/dev/videoN or libcamera[:NAME], not '" + a.source + "'.");
   if (a.source.find_first_of("\"!'\\") != std::string::npos)
     return fail("Setting 'source' may not contain quotes, '!' or backslashes.");
@@ -131,7 +134,8 @@ Result<AgentSettings> agent_settings(const config::Settings &s) {
     return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + a.encoder +
                 "'.");
   a.stamp = s.flag("stamp");
-  if (a.stamp && a.source != "test") return fail("Setting 'stamp' works with the test source only.");
+  if (a.stamp && a.source != "test" && !emulated)
+    return fail("Setting 'stamp' works with the test source and the camera stand-in (emulate:) only.");
   if (a.stamp && (a.width < kStampWidth || a.height < kStampHeight))
     return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(a.width) + ".");
   if (a.width % 2 || a.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");

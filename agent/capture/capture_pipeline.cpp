@@ -41,6 +41,10 @@ GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
+uint32_t pack(const ProfileLevel &pl) {
+  return 0x1000000u | uint32_t(pl.profile_idc) << 16 | uint32_t(pl.constraints) << 8 | pl.level_idc;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSettings &s) {
@@ -61,6 +65,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
       " ! queue name=send leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
       " ! tee name=tee allow-not-linked=true";
   GST_INFO("pipeline: %s", description.c_str());
+  if (!plan.h264_note.empty()) g_message("camera %s: %s", s.id.c_str(), plan.h264_note.c_str());
   GError *raw = nullptr;
   auto built = sink(gst_parse_launch(description.c_str(), &raw));
   Owned<GError> error(raw);
@@ -86,9 +91,10 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const AgentSett
   p->width_ = plan.width;
   p->height_ = plan.height;
   p->fps_ = plan.fps;
+  if (plan.h264_profile) p->sent_profile_ = pack(*plan.h264_profile);
 
   if (s.stamp) {
-    auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawcaps"));
+    auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), plan.stamp_at.c_str()));
     auto pad = adopt(gst_element_get_static_pad(rawcaps.get(), "src"));
     gst_video_info_set_format(&p->stamp_.info, GST_VIDEO_FORMAT_I420, guint(plan.width), guint(plan.height));
     gst_pad_add_probe(pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
@@ -371,6 +377,14 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_OK;
   self->keyframes_.fetch_add(1, std::memory_order_relaxed);
+  if (self->codec_ == Codec::H264) {
+    // What viewers' answers name (sdp_payload.hpp): the SPS really sent.
+    GstMapInfo map;
+    if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+      if (auto sps = read_access_unit({map.data, map.size}).parsed_sps) self->sent_profile_ = pack(sps->profile);
+      gst_buffer_unmap(buffer, &map);
+    }
+  }
   post_to_main([tap = self->tap_] {
     if (tap->output_changed) tap->output_changed();
   });
@@ -391,6 +405,12 @@ void CapturePipeline::next_keyframe(std::function<void(GstSample *)> done) {
   tap_->waiters.push_back(std::move(done));
   tap_->wanted = true;
   force_keyframe();
+}
+
+std::optional<ProfileLevel> CapturePipeline::sent_profile() const {
+  const uint32_t v = sent_profile_.load();
+  if (!v) return std::nullopt;
+  return ProfileLevel{uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
 }
 
 CapturePipeline::Video CapturePipeline::video() const { return Video{width_.load(), height_.load(), fps_.load()}; }

@@ -1,15 +1,18 @@
 // Video sources: the moving test pattern, V4L2 cameras (USB, or CSI through
-// the V4L2 layer) probed for the modes they offer, and libcamera (CSI camera
-// modules on a Raspberry Pi). Produces the gst-launch
+// the V4L2 layer) probed for the modes they offer, the camera stand-in for
+// tests and demos (camera_standin.hpp, on the same path as V4L2 cameras), and
+// libcamera (CSI camera modules on a Raspberry Pi). Produces the gst-launch
 // description of the source up to raw I420 frames (or the camera's own H.264).
 #pragma once
 
+#include "h264_bitstream.hpp"
 #include "result.hpp"
 #include "settings.hpp"
 #include "source_choice.hpp"
 
 #include <gst/gst.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,9 +24,12 @@ struct SourcePlan {
   int width = 0;
   int height = 0;
   int fps = 0;
-  std::string src_caps;           // the caps of element "srccaps", right after the source
-  std::vector<CameraMode> modes;  // V4L2: what the camera offers
-  CameraMode mode;                // V4L2: the one captured
+  std::string src_caps;                      // the caps of element "srccaps", right after the source
+  std::vector<CameraMode> modes;             // V4L2: what the camera offers
+  CameraMode mode;                           // V4L2: the one captured
+  std::string stamp_at = "rawcaps";          // the element whose raw I420 frames take the latency stamp
+  std::string h264_note;                     // a camera's own H.264: what was found, and passed through or not
+  std::optional<ProfileLevel> h264_profile;  // a camera's own H.264 passed through: its SPS's profile and level
 };
 
 // The caps that ask a V4L2 camera for `mode`'s format at this size and rate.

@@ -46,11 +46,15 @@ TEST_CASE("offers we cannot serve are refused with a reason") {
   auto v = choose_payload(audio_only, Codec::H264);
   REQUIRE_FALSE(v.ok());
   CHECK(v.error().find("no video") != std::string::npos);
-  const std::string high_only =
-      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 108\r\na=rtpmap:108 "
+  // A browser that decodes constrained baseline only (Firefox's OpenH264) and a
+  // camera's High profile passed through: refused, with the profile named.
+  const std::string baseline_only =
+      "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 97\r\na=rtpmap:97 "
       "H264/90000\r\n"
-      "a=fmtp:108 packetization-mode=1;profile-level-id=640032\r\n";
-  CHECK_FALSE(choose_payload(high_only, Codec::H264).ok());
+      "a=fmtp:97 packetization-mode=1;profile-level-id=42e01f\r\n";
+  auto high = choose_payload(baseline_only, Codec::H264, ProfileLevel{0x64, 0x00, 0x1f});
+  REQUIRE_FALSE(high.ok());
+  CHECK(high.error().find("high") != std::string::npos);
   CHECK_FALSE(choose_payload("garbage", Codec::H264).ok());
 }
 

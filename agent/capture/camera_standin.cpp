@@ -1,0 +1,70 @@
+#include "camera_standin.hpp"
+
+#include <algorithm>
+
+namespace sl::agent {
+
+namespace {
+
+struct Format {
+  const char *name;
+  PixelKind kind;
+  const char *raw;     // raw format, for Raw
+  const char *encode;  // from raw I420 to what the camera hands over
+};
+
+// Encoders stand in for a camera's own: x264 (superfast keeps CABAC and 8x8
+// transforms, so its SPS says main or high as asked) with a short GOP (a camera's is
+// often longer; the agent forces keyframes for its viewers anyway), and with the
+// profile and B-frames the camera would have.
+constexpr const char *kX264 = "x264enc speed-preset=superfast key-int-max=15 bitrate=3000 ";
+const Format kFormats[] = {
+    {"yuyv", PixelKind::Raw, "YUY2", "videoconvert"},
+    {"nv12", PixelKind::Raw, "NV12", "videoconvert"},
+    {"mjpeg", PixelKind::MJPEG, "", "jpegenc quality=90"},
+    {"h264-baseline", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=constrained-baseline"},
+    // Its SPS/PPS only once, at the start (x264's avc output, turned into a
+    // byte stream that carries them once), as some cameras send them.
+    {"h264-main", PixelKind::H264, "",
+     "tune=zerolatency bframes=0 ! video/x-h264,profile=main,stream-format=avc ! h264parse config-interval=0 ! "
+     "video/x-h264"},
+    {"h264-high", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=high"},
+    {"h264-high-bframes", PixelKind::H264, "", "bframes=2 b-adapt=false ! video/x-h264,profile=high"},
+};
+
+}  // namespace
+
+const std::vector<std::string> &standin_formats() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const auto &f : kFormats) out.emplace_back(f.name);
+    return out;
+  }();
+  return names;
+}
+
+Result<CameraStandin> camera_standin(const std::string &format, const std::string &pattern, const ModeRequest &asked) {
+  const auto *f =
+      std::find_if(std::begin(kFormats), std::end(kFormats), [&](const Format &known) { return format == known.name; });
+  if (f == std::end(kFormats)) {
+    std::string names;
+    for (const auto &n : standin_formats()) names += (names.empty() ? "" : ", ") + n;
+    return fail("The camera stand-in has no format '" + format + "'; it emulates " + names + ".");
+  }
+  CameraStandin s;
+  std::string encode = f->encode;
+  if (f->kind == PixelKind::H264) encode = std::string(kX264) + encode + ",stream-format=byte-stream,alignment=au";
+  s.element = "videotestsrc name=src is-live=true horizontal-speed=2 pattern=" + pattern +
+              " ! capsfilter name=" + kStandinRawElement + " caps=video/x-raw,format=I420 ! " + encode;
+  // Like a USB camera: a few common sizes, and the one asked for.
+  const std::pair<int, int> sizes[] = {{asked.width, asked.height}, {640, 480}, {1280, 720}};
+  for (const auto &[w, h] : sizes) {
+    CameraMode m{f->kind, f->raw, w, h, double(std::max(asked.fps, 30))};
+    if (std::none_of(s.modes.begin(), s.modes.end(),
+                     [&](const CameraMode &o) { return o.width == w && o.height == h; }))
+      s.modes.push_back(m);
+  }
+  return s;
+}
+
+}  // namespace sl::agent
