@@ -19,7 +19,7 @@ namespace {
 // Why a browser's decoder would not take this SPS, or empty.
 std::string unsupported(const H264Sps &sps) {
   const H264Profile profile = h264_profile(sps.profile);
-  if (profile == H264Profile::Other)
+  if (profile == H264Profile::Other || profile == H264Profile::PredictiveHigh444)
     return "its profile (profile_idc " + std::to_string(sps.profile.profile_idc) + ") is not one browsers decode";
   if (sps.chroma_format_idc != 1)
     return std::string("its chroma is ") + (sps.chroma_format_idc == 2 ? "4:2:2" : "not 4:2:0") +

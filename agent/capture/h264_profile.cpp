@@ -19,6 +19,8 @@ H264Profile h264_profile(const ProfileLevel &pl) {
       return ((c & kSet0) && (c & kSet1)) ? H264Profile::ConstrainedBaseline : H264Profile::Other;
     case 100:  // high; constraint_set4 and set5 (progressive, no B slices) make it constrained high
       return ((c & kSet4) && (c & kSet5)) ? H264Profile::ConstrainedHigh : H264Profile::High;
+    case 244:
+      return H264Profile::PredictiveHigh444;
     default:
       return H264Profile::Other;
   }
@@ -36,6 +38,8 @@ const char *profile_name(H264Profile p) {
       return "constrained high";
     case H264Profile::High:
       return "high";
+    case H264Profile::PredictiveHigh444:
+      return "high 4:4:4 predictive";
     case H264Profile::Other:
       break;
   }
@@ -47,8 +51,9 @@ bool profile_takes(H264Profile offered, H264Profile sent) {
   if (sent == P::Other || offered == P::Other) return false;
   if (offered == sent || sent == P::ConstrainedBaseline) return true;
   switch (offered) {
-    case P::High:  // takes every profile below it
-      return true;
+    case P::PredictiveHigh444:  // a superset of high
+    case P::High:               // takes main and constrained high (not baseline's FMO and ASO)
+      return sent != P::Baseline;
     case P::ConstrainedHigh:  // high without B slices: so main and high streams without B-frames
       return sent == P::Main || sent == P::High;
     default:  // baseline (FMO, ASO) and main (CABAC, interlace) do not take each other

@@ -10,11 +10,12 @@
 
 namespace sl::agent {
 
-enum class H264Profile { ConstrainedBaseline, Baseline, Main, ConstrainedHigh, High, Other };
+enum class H264Profile { ConstrainedBaseline, Baseline, Main, ConstrainedHigh, High, PredictiveHigh444, Other };
 
 // The profile of a profile-level-id or SPS, as libwebrtc and Safari classify it
 // from profile_idc and the constraint flags (e.g. 42e0 and 4de0 are
-// constrained baseline, 640c constrained high).
+// constrained baseline, 640c constrained high, f400 High 4:4:4 Predictive:
+// what Chromium offers for its High-capable decoder).
 H264Profile h264_profile(const ProfileLevel &pl);
 const char *profile_name(H264Profile p);  // "constrained baseline", "high", ...
 

@@ -1,0 +1,80 @@
+// Every path a V4L2 camera takes through the agent, with the camera stand-in
+// (--source emulate:FORMAT, docs/cameras.md) where v4l2src would be: raw YUYV
+// and NV12 encoded, MJPEG decoded and encoded, the camera's own H.264 passed
+// through (constrained baseline, main, high), and High with B-frames decoded and
+// encoded again. The stand-in stamps its raw frames before it converts,
+// compresses or encodes them, so each page reading the stamp proves the agent's
+// whole path, at the size asked for.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { Stack, camera, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { startBrowser, tileState } from './lib/browser.mjs';
+import { nowT, readStamp } from './lib/stamp.mjs';
+
+// [format, what the agent does with it]
+const allFormats = [
+  ['yuyv', 'encode'],
+  ['nv12', 'encode'],
+  ['mjpeg', 'encode'],
+  ['h264-baseline', 'pass'],
+  ['h264-main', 'pass'],
+  ['h264-high', 'pass'],
+  ['h264-high-bframes', 'reencode'],
+];
+const formats = allFormats.filter(([f]) => !process.env.ONLY || f === process.env.ONLY);
+// The smallest frame the stamp fits in (384x32), at a low rate: seven cameras
+// on two cores.
+const [width, height] = [384, 216];
+
+test('every camera format plays', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const relay = await startRelay(stack);
+    const agents = new Map();
+    await Promise.all(formats.map(async ([format]) => {
+      agents.set(format, await startAgent(stack, relay.port, format, ['--source', `emulate:${format}`, '--width',
+        String(width), '--height', String(height), '--fps', '15', '--stamp']));
+    }));
+    const browser = await startBrowser(stack);
+    for (const [format, path] of formats) {
+      const agent = agents.get(format);
+      const page = await browser.open(`${relay.url}/view/${format}`);
+      await tileState(page, format, 'live');
+      const video = `figure.tile[data-camera="${format}"] video`;
+      const first = await waitFor(`a stamp from ${format}`, () => readStamp(page, video));
+      assert.deepEqual([first.width, first.height], [width, height], `${format}: frame size`);
+      const age = (nowT() - first.t) >>> 0;
+      assert.ok(age < 5000, `${format}: stamp is ${age} ms old`);
+      await waitFor(`${format}'s stamp to advance`, async () => {
+        const later = await readStamp(page, video);
+        return later && ((later.t - first.t) >>> 0) > 0 && ((later.t - first.t) >>> 0) < 60000;
+      });
+
+      // Which way the frames went, as the agent says (its start-up line, and the
+      // encoder it announced to the relay), and what the answer names.
+      const log = agent.output();
+      const info = await camera(relay.port, format);
+      const answer = await page.evaluate((c) => window.sightline.sessions.get(c).pc.remoteDescription.sdp, format);
+      const plid = answer.match(/profile-level-id=([0-9a-f]{6})/)?.[1];
+      assert.match(answer, /packetization-mode=1/);
+      if (path === 'pass') {
+        assert.match(log, /H264 via passthrough/, `${format}: passed through`);
+        assert.equal(info.encoder, 'passthrough', `${format}: the encoder announced`);
+        assert.match(log, /the camera's H.264 \(.*\): passed through/);
+        // The camera's own profile reaches the browser: the stand-in's SPS, not ours.
+        const profile = { 'h264-baseline': '42', 'h264-main': '4d', 'h264-high': '64' }[format];
+        assert.equal(plid?.slice(0, 2), profile, `${format}: answered profile-level-id ${plid}`);
+      } else {
+        assert.match(log, /H264 via x264enc/, `${format}: encoded by the agent`);
+        assert.equal(info.encoder, 'x264enc');
+        assert.equal(plid?.slice(0, 2), '42', `${format}: the agent's constrained baseline`);
+      }
+      if (path === 'reencode')
+        assert.match(log, /has B-frames .*decoded and encoded again/, `${format}: says why it encodes again`);
+      else
+        assert.doesNotMatch(log, /decoded and encoded again/);
+      assert.deepEqual(page.errors, []);
+      await page.closeAll();
+    }
+  });
+});
