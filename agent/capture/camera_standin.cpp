@@ -13,21 +13,17 @@ struct Format {
   const char *encode;  // from raw I420 to what the camera hands over
 };
 
-// Encoders stand in for a camera's own: x264 (superfast keeps CABAC and 8x8
-// transforms, so its SPS says main or high as asked) with a short GOP (a camera's is
-// often longer; the agent forces keyframes for its viewers anyway), and with the
-// profile and B-frames the camera would have.
+// Encoders stand in for a camera's own: x264 (superfast keeps CABAC and the 8x8
+// transform, so its SPS says main or high as asked; ultrafast would make every
+// stream constrained baseline) with a short GOP (a camera's is often longer; the
+// agent asks for keyframes for its viewers anyway) and the B-frames asked for.
 constexpr const char *kX264 = "x264enc speed-preset=superfast key-int-max=15 bitrate=3000 ";
 const Format kFormats[] = {
     {"yuyv", PixelKind::Raw, "YUY2", "videoconvert"},
     {"nv12", PixelKind::Raw, "NV12", "videoconvert"},
     {"mjpeg", PixelKind::MJPEG, "", "jpegenc quality=90"},
     {"h264-baseline", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=constrained-baseline"},
-    // Its SPS/PPS only once, at the start (x264's avc output, turned into a
-    // byte stream that carries them once), as some cameras send them.
-    {"h264-main", PixelKind::H264, "",
-     "tune=zerolatency bframes=0 ! video/x-h264,profile=main,stream-format=avc ! h264parse config-interval=0 ! "
-     "video/x-h264"},
+    {"h264-main", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=main"},
     {"h264-high", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=high"},
     {"h264-high-bframes", PixelKind::H264, "", "bframes=2 b-adapt=false ! video/x-h264,profile=high"},
 };

@@ -27,8 +27,8 @@ struct CameraStandin {
   std::vector<CameraMode> modes;  // what it offers, as probe_v4l2_modes reports a camera's
 };
 
-// The formats it emulates: yuyv, nv12, mjpeg, h264-baseline, h264-main (SPS/PPS
-// only at the start of its stream, as some cameras do), h264-high, h264-high-bframes.
+// The formats it emulates: yuyv, nv12, mjpeg, h264-baseline, h264-main,
+// h264-high (no B-frames), h264-high-bframes.
 const std::vector<std::string> &standin_formats();
 
 // `format` is what follows "emulate:"; the modes offered include the size and
