@@ -16,6 +16,10 @@
 
 namespace sl::agent {
 
+// What a camera's H.264 that passes goes through: parsed, with SPS and PPS put
+// before every IDR (config-interval=-1) whether the camera sends them or not.
+inline constexpr const char *kPassThroughH264 = "h264parse config-interval=-1";
+
 // What the first frames of a camera's stream showed.
 struct H264Observed {
   std::optional<H264Sps> sps;  // the first one seen

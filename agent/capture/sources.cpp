@@ -133,7 +133,7 @@ Result<SourcePlan> plan_camera(const std::string &camera, const std::vector<Came
       if (verdict.pass_through) {
         plan.h264_passthrough = true;
         plan.h264_profile = seen->sps->profile;
-        plan.description = src + " ! h264parse config-interval=-1";
+        plan.description = src + " ! " + kPassThroughH264;
         break;
       }
       auto decoder = choose_h264_decoder(element_available);
