@@ -64,6 +64,7 @@ test('every camera format plays', async () => {
         // The camera's own profile reaches the browser: the stand-in's SPS, not ours.
         const profile = { 'h264-baseline': '42', 'h264-main': '4d', 'h264-high': '64' }[format];
         assert.equal(plid?.slice(0, 2), profile, `${format}: answered profile-level-id ${plid}`);
+        assert.equal(plid, log.match(/profile-level-id ([0-9a-f]{6})\)/)?.[1], `${format}: the answer names the camera's SPS`);
       } else {
         assert.match(log, /H264 via x264enc/, `${format}: encoded by the agent`);
         assert.equal(info.encoder, 'x264enc');
@@ -75,6 +76,21 @@ test('every camera format plays', async () => {
         assert.doesNotMatch(log, /decoded and encoded again/);
       assert.deepEqual(page.errors, []);
       await page.closeAll();
+    }
+
+    // Safari and iPhones play inline and without a tap only a muted autoplaying
+    // video marked playsinline: every video the pages make is so, as attributes.
+    const grid = await browser.open(`${relay.url}/`);
+    for (const [format] of formats) await tileState(grid, format, 'live');
+    const view = await browser.open(`${relay.url}/view/${formats[0][0]}`);
+    await tileState(view, formats[0][0], 'live');
+    for (const page of [grid, view]) {
+      const videos = await page.$$eval('video', (all) => all.map((v) => ({
+        playsinline: v.hasAttribute('playsinline'), autoplay: v.hasAttribute('autoplay'),
+        muted: v.hasAttribute('muted') && v.muted,
+      })));
+      assert.equal(videos.length, page === grid ? formats.length : 1);
+      for (const v of videos) assert.deepEqual(v, { playsinline: true, autoplay: true, muted: true });
     }
   });
 });
