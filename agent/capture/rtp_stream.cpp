@@ -165,7 +165,11 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   gst_pad_add_probe(pay_sink.get(), GST_PAD_PROBE_TYPE_BUFFER, on_frame, mark, nullptr);
   gst_pad_add_probe(pay_src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                     on_packets, mark, nullptr);
+  // Without the profile-level-id: from it the payloader would take the stream's
+  // level as the highest it may pass, and a size raised later (a set_video
+  // command) would stop the camera; the answer still names the level sent then.
   GstCaps *answered = gst_caps_copy(s->rtp_caps_.get());
+  gst_structure_remove_field(gst_caps_get_structure(answered, 0), "profile-level-id");
   if (remap) {
     gst_caps_set_simple(answered, "payload", G_TYPE_INT, 96, nullptr);
     gst_pad_add_probe(pay_src.get(),

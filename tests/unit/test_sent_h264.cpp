@@ -7,6 +7,7 @@
 // payloader's range) and a camera's B-frames encoded again.
 #include "capture/capture_pipeline.hpp"
 #include "capture/h264_bitstream.hpp"
+#include "capture/h264_profile.hpp"
 #include "viewers/sdp_payload.hpp"
 
 #include <doctest/doctest.h>
@@ -184,4 +185,49 @@ TEST_CASE("what viewers receive: SPS and PPS before every IDR, and the SPS the a
       CHECK(choice->rtp_caps.find("profile-level-id=(string)" + parsed->profile.hex()) != std::string::npos);
     }
   }
+}
+
+TEST_CASE("a viewer's stream outlives a larger size, whose SPS says a higher level") {
+  gst_init(nullptr, nullptr);
+  if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) return;
+  AgentSettings settings;
+  settings.id = "cam";
+  settings.source = "test";
+  settings.pattern = "smpte";
+  settings.width = 320;
+  settings.height = 240;
+  settings.encoder = "x264enc";
+  auto created = CapturePipeline::create(settings);
+  if (!created) FAIL(created.error());
+  auto &pipeline = **created;
+  std::string failed;
+  pipeline.set_error_handlers([&](const std::string &what) { failed = what; }, nullptr);
+  REQUIRE(pipeline.play());
+  REQUIRE(spin_until([&] { return pipeline.sent_profile().has_value(); }, 5000));
+  const ProfileLevel before = *pipeline.sent_profile();
+  auto choice = choose_payload(kOffer, Codec::H264, before);
+  REQUIRE(choice);
+  auto stream = pipeline.rtp_stream(RtpFormat{choice->rtp_caps});
+  REQUIRE(stream);
+  Received received;
+  GstElement *branch = receiving_branch(received);
+  REQUIRE(pipeline.add(branch));
+  auto gate = pipeline.link(branch, **stream);
+  REQUIRE(gate);
+  (*gate)->open();
+
+  REQUIRE(pipeline.reconfigure(1280, 720, 30));
+  // The branch gets keyframes whose SPS says the new level, and the camera runs on.
+  auto raised = [&] {
+    pipeline.force_keyframe();
+    std::lock_guard lock(received.mutex);
+    for (const auto &[ts, f] : received.frames)
+      if (auto sps = parse_sps(f.sps); sps && level_rank(sps->profile) > level_rank(before)) return true;
+    return false;
+  };
+  CHECK(spin_until(raised, 8000));
+  CHECK(failed.empty());
+  CHECK(pipeline.running());
+  pipeline.detach(branch);
+  stream->reset();
 }
