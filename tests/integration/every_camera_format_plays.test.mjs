@@ -6,8 +6,9 @@
 // compresses or encodes them, so each page reading the stamp proves the agent's
 // whole path, at the size asked for.
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import test from 'node:test';
-import { Stack, camera, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { Stack, camera, paths, startAgent, startRelay, waitFor } from './lib/harness.mjs';
 import { startBrowser, tileState } from './lib/browser.mjs';
 import { nowT, readStamp } from './lib/stamp.mjs';
 
@@ -92,5 +93,27 @@ test('every camera format plays', async () => {
       assert.equal(videos.length, page === grid ? formats.length : 1);
       for (const v of videos) assert.deepEqual(v, { playsinline: true, autoplay: true, muted: true });
     }
+  });
+});
+
+// `--check` says what the agent does with a camera's H.264, before anything runs.
+test('--check says which camera H.264 passes and which is encoded again', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const relay = await startRelay(stack);
+    const check = (format) => new Promise((resolve) => {
+      execFile(paths.agent, ['--check', '--id', `check-${format}`, '--relay', `ws://127.0.0.1:${relay.port}`,
+        '--source', `emulate:${format}`, '--width', '384', '--height', '216'], { timeout: 30000 },
+      (error, stdout) => resolve({ status: error ? error.code : 0, stdout }));
+    });
+    const line = (out, label) => out.split('\n').find((l) => new RegExp(`^\\S+\\s+${label}\\s`).test(l)) || '';
+    const bframes = await check('h264-high-bframes');
+    assert.equal(bframes.status, 0, bframes.stdout);
+    assert.match(line(bframes.stdout, 'h264'), /^ok\s+h264\s+the camera's H\.264 \(high profile.*has B-frames.*decoded and encoded again/);
+    assert.match(line(bframes.stdout, 'encoder'), /x264enc/);
+    const main = await check('h264-main');
+    assert.equal(main.status, 0, main.stdout);
+    assert.match(line(main.stdout, 'h264'), /\(main profile, .*\): passed through as it is/);
+    assert.match(line(main.stdout, 'encoder'), /none: the camera's H\.264 is passed through/);
   });
 });
