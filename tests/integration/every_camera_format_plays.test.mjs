@@ -22,6 +22,7 @@ const allFormats = [
   ['h264-high', 'pass'],
   ['h264-high-bframes', 'reencode'],
 ];
+// ONLY=FORMAT runs that format alone (when looking into one).
 const formats = allFormats.filter(([f]) => !process.env.ONLY || f === process.env.ONLY);
 // The smallest frame the stamp fits in (384x32), at a low rate: seven cameras
 // on two cores.
