@@ -54,11 +54,12 @@ Result<CameraStandin> camera_standin(const std::string &format, const std::strin
               " ! capsfilter name=" + kStandinRawElement + " caps=video/x-raw,format=I420 ! " + encode;
   // Like a USB camera: a few common sizes, and the one asked for.
   const std::pair<int, int> sizes[] = {{asked.width, asked.height}, {640, 480}, {1280, 720}};
-  for (const auto &[w, h] : sizes) {
-    CameraMode m{f->kind, f->raw, w, h, double(std::max(asked.fps, 30))};
-    if (std::none_of(s.modes.begin(), s.modes.end(),
-                     [&](const CameraMode &o) { return o.width == w && o.height == h; }))
-      s.modes.push_back(m);
+  for (const auto &size : sizes) {
+    const bool listed = std::any_of(s.modes.begin(), s.modes.end(), [&](const CameraMode &o) {
+      return o.width == size.first && o.height == size.second;
+    });
+    if (!listed)
+      s.modes.push_back(CameraMode{f->kind, f->raw, size.first, size.second, double(std::max(asked.fps, 30))});
   }
   return s;
 }

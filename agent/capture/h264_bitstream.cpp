@@ -1,5 +1,6 @@
 #include "h264_bitstream.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -65,10 +66,13 @@ class BitReader {
   int zeros_ = 0;
 };
 
+// A field that is small in any valid stream, bounded for any other.
+int small(uint32_t v) { return int(std::min<uint32_t>(v, 255)); }
+
 void skip_scaling_list(BitReader &r, int size) {
   int last = 8, next = 8;
   for (int j = 0; j < size; ++j) {
-    if (next != 0) next = (last + r.se() + 256) % 256;
+    if (next != 0) next = int((int64_t(last) + r.se() + 256) % 256 + 256) % 256;
     last = next == 0 ? last : next;
   }
 }
@@ -106,7 +110,7 @@ std::optional<int> read_vui_reorder(BitReader &r) {
   if (!r.bit()) return std::nullopt;
   r.bit();  // motion_vectors_over_pic_boundaries
   for (int i = 0; i < 4; ++i) r.ue();
-  const int reorder = int(r.ue());
+  const int reorder = small(r.ue());
   r.ue();  // max_dec_frame_buffering
   if (r.overrun) return std::nullopt;
   return reorder;
@@ -176,10 +180,10 @@ std::optional<H264Sps> parse_sps(std::span<const uint8_t> unit) {
   BitReader r(unit.subspan(4));
   r.ue();  // seq_parameter_set_id
   if (has_chroma_info(sps.profile.profile_idc)) {
-    sps.chroma_format_idc = int(r.ue());
+    sps.chroma_format_idc = small(r.ue());
     if (sps.chroma_format_idc == 3) r.bit();  // separate_colour_plane
-    sps.bit_depth_luma = int(r.ue()) + 8;
-    sps.bit_depth_chroma = int(r.ue()) + 8;
+    sps.bit_depth_luma = small(r.ue()) + 8;
+    sps.bit_depth_chroma = small(r.ue()) + 8;
     r.bit();  // qpprime_y_zero_transform_bypass
     if (r.bit()) {
       const int lists = sps.chroma_format_idc == 3 ? 12 : 8;
@@ -188,7 +192,7 @@ std::optional<H264Sps> parse_sps(std::span<const uint8_t> unit) {
     }
   }
   r.ue();  // log2_max_frame_num_minus4
-  sps.pic_order_cnt_type = int(r.ue());
+  sps.pic_order_cnt_type = small(r.ue());
   if (sps.pic_order_cnt_type == 0) {
     r.ue();
   } else if (sps.pic_order_cnt_type == 1) {

@@ -197,3 +197,12 @@ TEST_CASE("profiles as browsers name them, and which decoder takes which stream"
   CHECK(level_name({0x42, 0xf0, 0x0b}) == "1b");
   CHECK(level_rank({0x42, 0xf0, 0x0b}) < level_rank({0x42, 0xe0, 0x0b}));
 }
+
+TEST_CASE("absurd field values (found by fuzzing) are bounded, not overflowed") {
+  // tests/fuzz/regressions/h264_bitstream/sps-huge-bit-depth: bit_depth_luma_minus8 above 2^31.
+  const auto regression = hex("6764001fa00000001ffffffffbfc0");
+  auto sps = parse_sps(regression);
+  REQUIRE(sps);
+  CHECK(sps->bit_depth_luma >= 8);
+  CHECK(sps->bit_depth_luma <= 255 + 8);
+}
