@@ -35,7 +35,8 @@ const std::vector<config::Option> &agent_options() {
       {"source", Kind::String, "test",
        "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), or libcamera[:NAME] (CSI "
        "camera module; --list-devices names them). For tests and demos only: emulate:FORMAT, a stand-in for a V4L2 "
-       "camera (yuyv, nv12, mjpeg, h264-baseline, h264-main, h264-high, h264-high-bframes; docs/cameras.md)."},
+       "camera (yuyv, nv12, mjpeg, h264-baseline, h264-main, h264-high, h264-high-bframes, h264-high422, "
+       "h264-high10; docs/cameras.md)."},
       {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
       {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},

@@ -20,7 +20,7 @@ namespace {
 std::string unsupported(const H264Sps &sps) {
   const H264Profile profile = h264_profile(sps.profile);
   if (profile == H264Profile::Other || profile == H264Profile::PredictiveHigh444)
-    return "its profile (profile_idc " + std::to_string(sps.profile.profile_idc) + ") is not one browsers decode";
+    return "that profile is not one browsers decode";
   if (sps.chroma_format_idc != 1)
     return std::string("its chroma is ") + (sps.chroma_format_idc == 2 ? "4:2:2" : "not 4:2:0") +
            ", which browsers do not decode";
@@ -40,9 +40,8 @@ H264Verdict judge_camera_h264(const H264Observed &seen) {
     return v;
   }
   const H264Sps &sps = *seen.sps;
-  const std::string what = std::string("the camera's H.264 (") + profile_name(h264_profile(sps.profile)) +
-                           " profile, level " + level_name(sps.profile) + ", profile-level-id " + sps.profile.hex() +
-                           ")";
+  const std::string what = std::string("the camera's H.264 (") + profile_name(sps.profile) + " profile, level " +
+                           level_name(sps.profile) + ", profile-level-id " + sps.profile.hex() + ")";
   if (auto why = unsupported(sps); !why.empty()) {
     v.summary = what + ": " + why + ": decoded and encoded again";
     return v;

@@ -9,8 +9,9 @@ namespace {
 struct Format {
   const char *name;
   PixelKind kind;
-  const char *raw;     // raw format, for Raw
-  const char *encode;  // from raw I420 to what the camera hands over
+  const char *raw;         // raw format, for Raw
+  const char *encode;      // from raw I420 to what the camera hands over
+  const char *input = "";  // H.264: the raw format its encoder takes, when not I420
 };
 
 // Encoders stand in for a camera's own: x264 (superfast keeps CABAC and the 8x8
@@ -26,6 +27,9 @@ const Format kFormats[] = {
     {"h264-main", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=main"},
     {"h264-high", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=high"},
     {"h264-high-bframes", PixelKind::H264, "", "bframes=2 b-adapt=false ! video/x-h264,profile=high"},
+    // Profiles no browser decodes, as some cameras and encoders send them.
+    {"h264-high422", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=high-4:2:2", "Y42B"},
+    {"h264-high10", PixelKind::H264, "", "tune=zerolatency bframes=0 ! video/x-h264,profile=high-10", "I420_10LE"},
 };
 
 }  // namespace
@@ -49,7 +53,9 @@ Result<CameraStandin> camera_standin(const std::string &format, const std::strin
   }
   CameraStandin s;
   std::string encode = f->encode;
-  if (f->kind == PixelKind::H264) encode = std::string(kX264) + encode + ",stream-format=byte-stream,alignment=au";
+  if (f->kind == PixelKind::H264)
+    encode = (*f->input ? std::string("videoconvert ! video/x-raw,format=") + f->input + " ! " : std::string()) +
+             kX264 + encode + ",stream-format=byte-stream,alignment=au";
   s.element = "videotestsrc name=src is-live=true horizontal-speed=2 pattern=" + pattern +
               " ! capsfilter name=" + kStandinRawElement + " caps=video/x-raw,format=I420 ! " + encode;
   // Like a USB camera: a few common sizes, and the one asked for.

@@ -28,7 +28,8 @@ struct CameraStandin {
 };
 
 // The formats it emulates: yuyv, nv12, mjpeg, h264-baseline, h264-main,
-// h264-high (no B-frames), h264-high-bframes.
+// h264-high (no B-frames), h264-high-bframes, and two no browser decodes:
+// h264-high422 (4:2:2 chroma) and h264-high10 (10-bit).
 const std::vector<std::string> &standin_formats();
 
 // `format` is what follows "emulate:"; the modes offered include the size and

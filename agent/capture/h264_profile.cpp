@@ -46,6 +46,22 @@ const char *profile_name(H264Profile p) {
   return "other";
 }
 
+std::string profile_name(const ProfileLevel &pl) {
+  if (const H264Profile p = h264_profile(pl); p != H264Profile::Other) return profile_name(p);
+  switch (pl.profile_idc) {
+    case 88:
+      return "extended";
+    case 110:
+      return "high 10";
+    case 122:
+      return "high 4:2:2";
+    case 44:
+      return "CAVLC 4:4:4 intra";
+    default:
+      return "profile_idc " + std::to_string(pl.profile_idc);
+  }
+}
+
 bool profile_takes(H264Profile offered, H264Profile sent) {
   using P = H264Profile;
   if (sent == P::Other || offered == P::Other) return false;

@@ -18,6 +18,8 @@ enum class H264Profile { ConstrainedBaseline, Baseline, Main, ConstrainedHigh, H
 // what Chromium offers for its High-capable decoder).
 H264Profile h264_profile(const ProfileLevel &pl);
 const char *profile_name(H264Profile p);  // "constrained baseline", "high", ...
+// The profile an SPS names, also those browsers do not decode ("high 10", "high 4:2:2").
+std::string profile_name(const ProfileLevel &pl);
 
 // Whether a decoder negotiated for `offered` decodes a stream of `sent` that
 // has no B-frames (the agent never sends any: camera_h264.hpp).

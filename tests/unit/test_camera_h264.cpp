@@ -143,8 +143,12 @@ TEST_CASE("profiles browsers do not decode are decoded and encoded again, with t
   H264Sps interlaced = sps({0x4d, 0, 0x28});
   interlaced.frame_mbs_only = false;
   const std::pair<H264Sps, const char *> cases[] = {
-      {high10, "not one browsers decode"}, {high10_as_high, "10-bit"}, {h422, "not one browsers decode"},
-      {chroma422_as_high, "4:2:2"},        {interlaced, "interlaced"}, {sps({0xf4, 0, 0x28}), "not one"},
+      {high10, "(high 10 profile, level 4.0, profile-level-id 6e0028): that profile is not one browsers decode"},
+      {high10_as_high, "10-bit"},
+      {h422, "(high 4:2:2 profile"},
+      {chroma422_as_high, "4:2:2"},
+      {interlaced, "interlaced"},
+      {sps({0xf4, 0, 0x28}), "not one"},
   };
   for (const auto &[s, why] : cases) {
     const auto v = judge_camera_h264(seen_stream(s));

@@ -40,7 +40,7 @@ bool has(const char *element) {
 
 TEST_CASE("the stand-in emulates raw, MJPEG and H.264 cameras, and names them when asked for another") {
   CHECK(standin_formats() == std::vector<std::string>{"yuyv", "nv12", "mjpeg", "h264-baseline", "h264-main",
-                                                      "h264-high", "h264-high-bframes"});
+                                                      "h264-high", "h264-high-bframes", "h264-high422", "h264-high10"});
   auto unknown = camera_standin("h265", "smpte", {});
   REQUIRE_FALSE(unknown.ok());
   CHECK(contains(unknown.error(), "h264-high-bframes"));
