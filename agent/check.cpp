@@ -88,6 +88,8 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
             std::string(", ") + size_text(plan.width, plan.height, plan.fps) + " (asked " +
             size_text(s.width, s.height, s.fps) + ")";
   report.line("camera", true, what);
+  // A camera's own H.264: what was found in its first frames, and what the agent does with it.
+  if (!plan.h264_note.empty()) report.line("h264", true, plan.h264_note);
   if (s.source == "test") {
     if (found.empty())
       report.note("cameras", "none found on this machine (no V4L2 or libcamera camera); the test source needs none");
@@ -102,8 +104,8 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
 void check_encoder(const CameraSettings &s, Report &report, bool passthrough) {
   if (passthrough) {
     report.line("encoder", true,
-                "none: the camera's H.264 is passed through (checked for constrained baseline by "
-                "the browser's negotiation)");
+                "none: the camera's H.264 is passed through (what browsers take of it is checked at each "
+                "viewer's offer)");
   } else {
     auto choice = choose_encoder(s.encoder, element_available);
     if (!choice) {

@@ -37,7 +37,9 @@ const std::vector<config::Option> &agent_options() {
        "The relay's address: ws://HOST:PORT or wss://HOST; several, comma-separated, are tried in turn."},
       {"source", Kind::String, "test",
        "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), libcamera[:NAME] (CSI "
-       "camera module; --list-devices names them), or rtsp://HOST[:PORT]/PATH (IP camera)."},
+       "camera module; --list-devices names them), or rtsp://HOST[:PORT]/PATH (IP camera). For tests and demos only: "
+       "emulate:FORMAT, a stand-in for a V4L2 camera (yuyv, nv12, mjpeg, h264-baseline, h264-main, h264-high, "
+       "h264-high-bframes, h264-high422, h264-high10; docs/cameras.md)."},
       {"rtsp-transport", Kind::String, "tcp",
        "rtsp:// sources: how the camera sends its video, tcp (inside the RTSP connection) or udp."},
       {"rtsp-credentials-file", Kind::String, "",
@@ -48,7 +50,8 @@ const std::vector<config::Option> &agent_options() {
       {"fps", Kind::Int, "30", "Frames per second.", 1, 120},
       {"bitrate", Kind::Int, "2000", "Encoder bitrate in kbit/s.", 50, 50000},
       {"encoder", Kind::String, "auto", "Encoder: auto, v4l2h264enc, x264enc, openh264enc or vp8enc."},
-      {"stamp", Kind::Bool, "false", "Stamp every test frame with its capture time (LTS1, for latency measurement)."},
+      {"stamp", Kind::Bool, "false",
+       "Stamp every test frame with its capture time (LTS1, for latency measurement; test and emulate: sources)."},
       {"audio", Kind::String, "none",
        "Sound sent with the video, as Opus: none, alsa[:DEVICE] (a microphone, e.g. alsa:hw:1,0; arecord -l lists "
        "them), or test (a tone, for trying it out)."},
@@ -122,8 +125,9 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
   CameraSettings c;
   c.id = id;
   c.source = s.str("source");
+  const bool emulated = c.source.rfind("emulate:", 0) == 0;  // the camera stand-in (tests, demos)
   if (c.source != "test" && c.source.rfind("v4l2:", 0) != 0 && c.source != "libcamera" &&
-      c.source.rfind("libcamera:", 0) != 0 && !is_rtsp_source(c.source))
+      c.source.rfind("libcamera:", 0) != 0 && !is_rtsp_source(c.source) && !emulated)
     return fail("Setting 'source' must be test, v4l2:/dev/videoN, libcamera[:NAME] or rtsp://HOST/PATH, not '" +
                 redact_rtsp_url(c.source) + "'.");
   if (is_rtsp_source(c.source)) {
@@ -158,7 +162,8 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
     return fail("Setting 'encoder' must be auto, v4l2h264enc, x264enc, openh264enc or vp8enc, not '" + c.encoder +
                 "'.");
   c.stamp = s.flag("stamp");
-  if (c.stamp && c.source != "test") return fail("Setting 'stamp' works with the test source only.");
+  if (c.stamp && c.source != "test" && !emulated)
+    return fail("Setting 'stamp' works with the test source and the camera stand-in (emulate:) only.");
   if (c.stamp && (c.width < kStampWidth || c.height < kStampHeight))
     return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(c.width) + ".");
   if (c.width % 2 || c.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");

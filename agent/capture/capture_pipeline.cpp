@@ -41,6 +41,10 @@ GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
+uint32_t pack(const ProfileLevel &pl) {
+  return 0x1000000u | uint32_t(pl.profile_idc) << 16 | uint32_t(pl.constraints) << 8 | pl.level_idc;
+}
+
 }  // namespace
 
 // The camera's sound, encoded once as Opus (48 kHz stereo, 20 ms frames) into its
@@ -78,6 +82,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
       " ! tee name=tee allow-not-linked=true" +
       describe_audio(s.audio);
   GST_INFO("pipeline: %s", description.c_str());
+  if (!plan.h264_note.empty()) g_message("camera %s: %s", s.id.c_str(), plan.h264_note.c_str());
   GError *raw = nullptr;
   auto built = sink(gst_parse_launch(description.c_str(), &raw));
   Owned<GError> error(raw);
@@ -111,9 +116,10 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
     p->info_.audio = codec_name(Codec::Opus);
   p->speaker_ = s.speaker;
   p->info_.talk = s.speaker != "none";
+  if (plan.h264_profile) p->sent_profile_ = pack(*plan.h264_profile);
 
   if (s.stamp) {
-    auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawcaps"));
+    auto rawcaps = adopt(gst_bin_get_by_name(GST_BIN(parsed), plan.stamp_at.c_str()));
     auto pad = adopt(gst_element_get_static_pad(rawcaps.get(), "src"));
     gst_video_info_set_format(&p->stamp_.info, GST_VIDEO_FORMAT_I420, guint(plan.width), guint(plan.height));
     gst_pad_add_probe(pad.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
@@ -502,6 +508,14 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_OK;
   self->keyframes_.fetch_add(1, std::memory_order_relaxed);
+  if (self->codec_ == Codec::H264) {
+    // What viewers' answers name (sdp_payload.hpp): the SPS really sent.
+    GstMapInfo map;
+    if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
+      if (auto sps = read_access_unit({map.data, map.size}).parsed_sps) self->sent_profile_ = pack(sps->profile);
+      gst_buffer_unmap(buffer, &map);
+    }
+  }
   post_to_main([tap = self->tap_] {
     if (tap->output_changed) tap->output_changed();
   });
@@ -522,6 +536,12 @@ void CapturePipeline::next_keyframe(std::function<void(GstSample *)> done) {
   tap_->waiters.push_back(std::move(done));
   tap_->wanted = true;
   force_keyframe();
+}
+
+std::optional<ProfileLevel> CapturePipeline::sent_profile() const {
+  const uint32_t v = sent_profile_.load();
+  if (!v) return std::nullopt;
+  return ProfileLevel{uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
 }
 
 CapturePipeline::Video CapturePipeline::video() const { return Video{width_.load(), height_.load(), fps_.load()}; }

@@ -12,6 +12,7 @@
 #include "branch_gate.hpp"
 #include "encoder_choice.hpp"
 #include "gst_owned.hpp"
+#include "h264_bitstream.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
 #include "rtp_stream.hpp"
@@ -25,6 +26,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -106,6 +108,10 @@ class CapturePipeline {
   uint64_t restarts() const { return restarts_; }
   int bitrate_kbps() const { return bitrate_kbps_; }
   bool passthrough() const { return passthrough_; }
+  // The profile and level of the H.264 sent now (from the SPS of the last
+  // keyframe out; a camera passed through: from its first frames), nullopt
+  // before the first keyframe of an encoder, and for VP8.
+  std::optional<ProfileLevel> sent_profile() const;
   // The source element (v4l2src: its device-fd gives the camera's controls).
   GstElement *source() const { return source_.get(); }
   // Calls `done` on the main loop with the next encoded keyframe and its caps
@@ -179,6 +185,7 @@ class CapturePipeline {
   std::atomic<uint64_t> keyframes_{0};
   std::atomic<uint64_t> frames_out_{0};
   std::atomic<int> width_{0}, height_{0}, fps_{0};
+  std::atomic<uint32_t> sent_profile_{0};  // 0x1000000 | profile-level-id, 0 while unknown
   gint64 figures_since_us_ = 0;
   StampState stamp_;  // touched only by the source's streaming thread once playing
 };

@@ -2,6 +2,8 @@
 
 #include "playout_delay.hpp"
 
+#include <gst/rtp/rtp.h>
+
 #include <atomic>
 
 namespace sl::agent {
@@ -15,6 +17,7 @@ namespace {
 // sees the frame's packets (one buffer or buffer list per push).
 struct KeyMark {
   std::atomic<bool> next_is_key{false};
+  int remap_pt = -1;  // the payload type the packets get, when the payloader cannot use it itself
 };
 
 GstPadProbeReturn on_frame(GstPad *, GstPadProbeInfo *info, gpointer data) {
@@ -30,18 +33,57 @@ void set_delta(GstBuffer *packet, bool delta) {
     GST_BUFFER_FLAG_UNSET(packet, GST_BUFFER_FLAG_DELTA_UNIT);
 }
 
+void set_pt(GstBuffer *packet, int pt) {
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (pt < 0 || !gst_rtp_buffer_map(packet, GST_MAP_WRITE, &rtp)) return;
+  gst_rtp_buffer_set_payload_type(&rtp, guint8(pt));
+  gst_rtp_buffer_unmap(&rtp);
+}
+
 GstPadProbeReturn on_packets(GstPad *, GstPadProbeInfo *info, gpointer data) {
-  const bool delta = !static_cast<KeyMark *>(data)->next_is_key.exchange(false);
+  auto *mark = static_cast<KeyMark *>(data);
+  const bool delta = !mark->next_is_key.exchange(false);
   // Fresh from the payloader, so writable without a copy.
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
     GstBufferList *list = gst_buffer_list_make_writable(GST_PAD_PROBE_INFO_BUFFER_LIST(info));
     GST_PAD_PROBE_INFO_DATA(info) = list;
     if (gst_buffer_list_length(list) > 0) set_delta(gst_buffer_list_get_writable(list, 0), delta);
+    if (mark->remap_pt >= 0)
+      for (guint i = 0; i < gst_buffer_list_length(list); ++i)
+        set_pt(gst_buffer_list_get_writable(list, i), mark->remap_pt);
   } else {
     GstBuffer *packet = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
     GST_PAD_PROBE_INFO_DATA(info) = packet;
     set_delta(packet, delta);
+    set_pt(packet, mark->remap_pt);
   }
+  return GST_PAD_PROBE_OK;
+}
+
+// A payload type outside the payloader's range (remap_pt): its caps say the
+// type the packets carry, and a caps query from downstream (a viewer's branch
+// being linked) hears the stream's caps.
+GstPadProbeReturn remap_caps(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *stream_caps = GST_CAPS(data);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_QUERY_UPSTREAM) {
+    GstQuery *query = GST_PAD_PROBE_INFO_QUERY(info);
+    if (GST_QUERY_TYPE(query) != GST_QUERY_CAPS) return GST_PAD_PROBE_OK;
+    GstCaps *filter = nullptr;
+    gst_query_parse_caps(query, &filter);
+    auto result = adopt(filter ? gst_caps_intersect(stream_caps, filter) : gst_caps_ref(stream_caps));
+    gst_query_set_caps_result(query, result.get());
+    return GST_PAD_PROBE_HANDLED;
+  }
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+  if (GST_EVENT_TYPE(event) != GST_EVENT_CAPS) return GST_PAD_PROBE_OK;
+  GstCaps *caps = nullptr;
+  gst_event_parse_caps(event, &caps);
+  int pt = 0;
+  gst_structure_get_int(gst_caps_get_structure(stream_caps, 0), "payload", &pt);
+  auto remapped = adopt(gst_caps_copy(caps));
+  gst_caps_set_simple(remapped.get(), "payload", G_TYPE_INT, pt, nullptr);
+  GST_PAD_PROBE_INFO_DATA(info) = gst_event_new_caps(remapped.get());
+  gst_event_unref(event);
   return GST_PAD_PROBE_OK;
 }
 
@@ -95,7 +137,12 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
 
   int pt = 0;
   gst_structure_get_int(gst_caps_get_structure(s->rtp_caps_.get(), 0), "payload", &pt);
-  g_object_set(payloader, "pt", guint(pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
+  // The payloaders take only the dynamic range (96-127), and browsers offer
+  // types below it too (Chromium: 35-63, e.g. for H.264 High 4:4:4 Predictive,
+  // its only payload that takes High): the packets then get the offered type
+  // on their way out of the payloader.
+  const bool remap = pt < 96 || pt > 127;
+  g_object_set(payloader, "pt", guint(remap ? 96 : pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
   g_signal_connect(
       payloader, "request-extension",
       G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
@@ -114,13 +161,25 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   auto pay_sink = adopt(gst_element_get_static_pad(payloader, "sink"));
   auto pay_src = adopt(gst_element_get_static_pad(payloader, "src"));
   auto *mark = new KeyMark();  // lives as long as the payloader, after its pads
+  mark->remap_pt = remap ? pt : -1;
   g_object_set_data_full(G_OBJECT(payloader), "sightline-key-mark", mark,
                          [](gpointer d) { delete static_cast<KeyMark *>(d); });
   gst_pad_add_probe(pay_sink.get(), GST_PAD_PROBE_TYPE_BUFFER, on_frame, mark, nullptr);
   gst_pad_add_probe(pay_src.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST),
                     on_packets, mark, nullptr);
-  gst_pad_add_probe(pay_src.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_caps_query,
-                    ref(s->rtp_caps_.get()).release(), [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
+  // Without the profile-level-id: from it the payloader would take the stream's
+  // level as the highest it may pass, and a size raised later (a set_video
+  // command) would stop the camera; the answer still names the level sent then.
+  GstCaps *answered = gst_caps_copy(s->rtp_caps_.get());
+  gst_structure_remove_field(gst_caps_get_structure(answered, 0), "profile-level-id");
+  if (remap) {
+    gst_caps_set_simple(answered, "payload", G_TYPE_INT, 96, nullptr);
+    gst_pad_add_probe(pay_src.get(),
+                      GstPadProbeType(GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM | GST_PAD_PROBE_TYPE_QUERY_UPSTREAM),
+                      remap_caps, ref(s->rtp_caps_.get()).release(), [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
+  }
+  gst_pad_add_probe(pay_src.get(), GST_PAD_PROBE_TYPE_QUERY_DOWNSTREAM, answer_caps_query, answered,
+                    [](gpointer c) { gst_caps_unref(GST_CAPS(c)); });
   gst_element_add_pad(s->bin_.get(), gst_ghost_pad_new("sink", pay_sink.get()));
   s->release_ = std::move(release);
   return s;

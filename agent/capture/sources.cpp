@@ -1,5 +1,8 @@
 #include "sources.hpp"
 
+#include "camera_h264_probe.hpp"
+#include "camera_standin.hpp"
+
 #include "gst_owned.hpp"
 #include "rtsp_source.hpp"
 #include "rtsp_url.hpp"
@@ -103,6 +106,54 @@ std::string mode_caps(const CameraMode &mode, int width, int height, int fps) {
   return "video/x-raw,format=" + mode.format + size;
 }
 
+namespace {
+// After the device, the one path of every V4L2 camera, real or stand-in: the
+// mode chosen, its caps (element "srccaps"), then raw frames converted, MJPEG
+// decoded, or H.264 passed through when browsers take it as it is (otherwise
+// decoded, to be encoded again). `camera` is the element that stands where the
+// device is; `stamp_at` names the element whose raw frames take the stamp.
+Result<SourcePlan> plan_camera(const std::string &camera, const std::vector<CameraMode> &modes,
+                               const std::string &stamp_at, const CameraSettings &s) {
+  SourcePlan plan;
+  auto mode = choose_mode(modes, {s.width, s.height, s.fps});
+  if (!mode) return fail("Camera " + s.source + " offers no usable mode.");
+  plan.width = mode->width;
+  plan.height = mode->height;
+  plan.fps = std::max(1, int(std::lround(std::min<double>(mode->fps, s.fps))));
+  plan.modes = modes;
+  plan.mode = *mode;
+  plan.stamp_at = stamp_at;
+  plan.src_caps = mode_caps(*mode, plan.width, plan.height, plan.fps);
+  const std::string src = camera + " ! capsfilter name=srccaps caps=" + plan.src_caps;
+  const std::string to_raw = " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
+  switch (mode->kind) {
+    case PixelKind::H264: {
+      auto seen = probe_camera_h264(src);
+      if (!seen) return fail("Camera " + s.source + ": " + seen.error());
+      const H264Verdict verdict = judge_camera_h264(*seen);
+      plan.h264_note = verdict.summary;
+      if (verdict.pass_through) {
+        plan.h264_passthrough = true;
+        plan.h264_profile = seen->sps->profile;
+        plan.description = src + " ! " + kPassThroughH264;
+        break;
+      }
+      auto decoder = choose_h264_decoder(element_available);
+      if (!decoder) return fail(decoder.error());
+      plan.description = src + " ! h264parse ! " + *decoder + to_raw;
+      break;
+    }
+    case PixelKind::MJPEG:
+      plan.description = src + " ! jpegdec" + to_raw;
+      break;
+    case PixelKind::Raw:
+      plan.description = src + to_raw;
+      break;
+  }
+  return plan;
+}
+}  // namespace
+
 Result<SourcePlan> plan_source(const CameraSettings &s) {
   if (is_rtsp_source(s.source)) return plan_rtsp_source(s);  // IP cameras: rtsp_source.hpp
   SourcePlan plan;
@@ -131,32 +182,16 @@ Result<SourcePlan> plan_source(const CameraSettings &s) {
                        " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
     return plan;
   }
+  if (s.source.rfind(kStandinPrefix, 0) == 0) {
+    auto standin =
+        camera_standin(s.source.substr(std::string(kStandinPrefix).size()), s.pattern, {s.width, s.height, s.fps});
+    if (!standin) return fail(standin.error());
+    return plan_camera(standin->element, standin->modes, kStandinRawElement, s);
+  }
   const std::string device = s.source.substr(5);
   auto probed = probe_v4l2_modes(device);
   if (!probed) return fail(probed.error());
-  auto mode = choose_mode(*probed, {s.width, s.height, s.fps});
-  if (!mode) return fail("Camera " + device + " offers no usable mode.");
-  plan.width = mode->width;
-  plan.height = mode->height;
-  plan.fps = std::max(1, int(std::lround(std::min<double>(mode->fps, s.fps))));
-  plan.modes = *probed;
-  plan.mode = *mode;
-  plan.src_caps = mode_caps(*mode, plan.width, plan.height, plan.fps);
-  const std::string src =
-      "v4l2src name=src device=" + device + " do-timestamp=true ! capsfilter name=srccaps caps=" + plan.src_caps;
-  switch (mode->kind) {
-    case PixelKind::H264:
-      plan.h264_passthrough = true;
-      plan.description = src + " ! h264parse config-interval=-1";
-      break;
-    case PixelKind::MJPEG:
-      plan.description = src + " ! jpegdec ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
-      break;
-    case PixelKind::Raw:
-      plan.description = src + " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
-      break;
-  }
-  return plan;
+  return plan_camera("v4l2src name=src device=" + device + " do-timestamp=true", *probed, "rawcaps", s);
 }
 
 }  // namespace sl::agent

@@ -1,9 +1,11 @@
 // Video sources: the moving test pattern, V4L2 cameras (USB, or CSI through
-// the V4L2 layer) probed for the modes they offer, and libcamera (CSI camera
-// modules on a Raspberry Pi). Produces the gst-launch
+// the V4L2 layer) probed for the modes they offer, the camera stand-in for
+// tests and demos (camera_standin.hpp, on the same path as V4L2 cameras), and
+// libcamera (CSI camera modules on a Raspberry Pi). Produces the gst-launch
 // description of the source up to raw I420 frames (or the camera's own H.264).
 #pragma once
 
+#include "h264_bitstream.hpp"
 #include "result.hpp"
 #include "settings.hpp"
 #include "source_choice.hpp"
@@ -11,6 +13,7 @@
 #include <gst/gst.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,9 @@ struct SourcePlan {
   unsigned stall_timeout_ms = 0;
   // The source element's errors (element "src") as a sentence for the user.
   std::function<std::string(const GError *error)> explain_error;
+  std::string stamp_at = "rawcaps";          // the element whose raw I420 frames take the latency stamp
+  std::string h264_note;                     // a camera's own H.264: what was found, and passed through or not
+  std::optional<ProfileLevel> h264_profile;  // a camera's own H.264 passed through: its SPS's profile and level
 };
 
 // The caps that ask a V4L2 camera for `mode`'s format at this size and rate.

@@ -1,5 +1,6 @@
 #include "sdp_payload.hpp"
 
+#include "capture/h264_profile.hpp"
 #include "capture/playout_delay.hpp"
 #include "gst_webrtc_owned.hpp"
 
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string_view>
+#include <tuple>
 
 namespace sl::agent {
 
@@ -35,18 +37,27 @@ std::optional<std::string> fmtp_param(const GstSDPMedia *media, int pt, std::str
   return std::nullopt;
 }
 
-// 0 = constrained baseline, 1 = baseline, -1 = something else.
-int h264_rank(const GstSDPMedia *media, int pt) {
+// How well an offered H.264 payload takes the stream `sent`: lower is better,
+// nullopt when it cannot (no packetization-mode 1, or a profile whose decoder
+// does not take the stream). A payload whose level covers the stream's comes
+// first, then one of the very same profile, then the offer's order.
+struct Fit {
+  int level_short = 0;  // 1: the stream's level is above the offer's
+  int other_profile = 0;
+  bool operator<(const Fit &o) const {
+    return std::tie(level_short, other_profile) < std::tie(o.level_short, o.other_profile);
+  }
+};
+std::optional<Fit> h264_fit(const GstSDPMedia *media, int pt, const ProfileLevel &sent) {
   auto pm = fmtp_param(media, pt, "packetization-mode");
-  if (!pm || *pm != "1") return -1;
+  if (!pm || *pm != "1") return std::nullopt;
   auto plid = fmtp_param(media, pt, "profile-level-id");
-  if (!plid || plid->size() != 6) return -1;
-  const long v = std::strtol(plid->c_str(), nullptr, 16);
-  const int profile_idc = int(v >> 16) & 0xff, iop = int(v >> 8) & 0xff;
-  if (profile_idc == 0x42 && (iop & 0x40)) return 0;  // constraint_set1: constrained baseline
-  if (profile_idc == 0x42) return 1;
-  if (profile_idc == 0x4d && (iop & 0x80)) return 0;  // main with constraint_set0: constrained baseline too
-  return -1;
+  // Without one, RFC 6184 means baseline level 1.
+  const auto offered = plid ? parse_profile_level_id(*plid) : ProfileLevel{0x42, 0x00, 0x0a};
+  if (!offered) return std::nullopt;
+  const H264Profile theirs = h264_profile(*offered), ours = h264_profile(sent);
+  if (!profile_takes(theirs, ours)) return std::nullopt;
+  return Fit{level_rank(sent) > level_rank(*offered) ? 1 : 0, theirs == ours ? 0 : 1};
 }
 
 // "a=extmap:<id>[/direction] <uri>": the id the offer gives `uri`, 0 if none.
@@ -67,7 +78,7 @@ unsigned extmap_id(const GstSDPMedia *media, std::string_view uri) {
 
 }  // namespace
 
-Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) {
+Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec, const ProfileLevel &sent) {
   GstSDPMessage *raw = nullptr;
   const GstSDPResult parsed = gst_sdp_message_new_from_text(offer_sdp.c_str(), &raw);
   // Owned whatever the result: the message is allocated before parsing fails
@@ -78,7 +89,8 @@ Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) 
   for (guint m = 0; m < gst_sdp_message_medias_len(msg.get()); ++m) {
     const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), m);
     if (g_strcmp0(gst_sdp_media_get_media(media), "video") != 0) continue;
-    int best_pt = -1, best_rank = 99;
+    int best_pt = -1;
+    std::optional<Fit> best_fit;
     for (guint f = 0; f < gst_sdp_media_formats_len(media); ++f) {
       const int pt = std::atoi(gst_sdp_media_get_format(media, f));
       // rtpmap: "<pt> H264/90000"
@@ -92,25 +104,33 @@ Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec) 
           encoding = std::string(rest.substr(0, rest.find('/')));
         }
       }
-      int rank = -1;
-      if (codec == Codec::H264 && g_ascii_strcasecmp(encoding.c_str(), "H264") == 0) rank = h264_rank(media, pt);
-      if (codec == Codec::VP8 && g_ascii_strcasecmp(encoding.c_str(), "VP8") == 0) rank = 0;
-      if (rank >= 0 && rank < best_rank) {
-        best_rank = rank;
+      std::optional<Fit> fit;
+      if (codec == Codec::H264 && g_ascii_strcasecmp(encoding.c_str(), "H264") == 0) fit = h264_fit(media, pt, sent);
+      if (codec == Codec::VP8 && g_ascii_strcasecmp(encoding.c_str(), "VP8") == 0) fit = Fit{};
+      if (fit && (!best_fit || *fit < *best_fit)) {
+        best_fit = fit;
         best_pt = pt;
       }
     }
     if (best_pt < 0)
       return fail(std::string("the offer's video has no ") +
-                  (codec == Codec::H264 ? "H.264 (packetization-mode 1, constrained baseline)" : "VP8") + " payload");
+                  (codec == Codec::H264 ? std::string("H.264 payload (packetization-mode 1) whose profile takes ") +
+                                              profile_name(h264_profile(sent)) + " (what this camera sends)"
+                                        : std::string("VP8 payload")));
     PayloadChoice c;
     c.mline = m;
     c.pt = best_pt;
-    if (codec == Codec::H264)
+    if (codec == Codec::H264) {
+      // The answer's level-asymmetry-allowed is 1 only when both ends say so (RFC 6184 8.1).
+      const bool asymmetry = fmtp_param(media, best_pt, "level-asymmetry-allowed") == "1";
       c.rtp_caps =
           "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=" + std::to_string(best_pt) +
-          ",packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1";
-    else
+          ",packetization-mode=(string)1,profile-level-id=(string)" + sent.hex() +
+          (asymmetry ? ",level-asymmetry-allowed=(string)1" : "");
+      if (best_fit->level_short)
+        c.note = "the stream's H.264 level " + level_name(sent) + " is above the level this viewer offered (" +
+                 fmtp_param(media, best_pt, "profile-level-id").value_or("none") + ")";
+    } else
       c.rtp_caps =
           "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" + std::to_string(best_pt);
     c.playout_delay_id = extmap_id(media, kPlayoutDelayUri);

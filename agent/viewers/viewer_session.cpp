@@ -44,8 +44,9 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
     return true;
   }();
   (void)category;
-  auto payload = choose_payload(offer.sdp, pipeline.codec());
+  auto payload = choose_payload(offer.sdp, pipeline.codec(), pipeline.sent_profile().value_or(kDefaultSentProfile));
   if (!payload) return fail(payload.error());
+  if (!payload->note.empty()) g_warning("session %s: %s", offer.session.c_str(), payload->note.c_str());
   auto remote = parse_offer(offer.sdp);
   if (!remote) return fail(remote.error());
 

@@ -469,6 +469,10 @@ function makeTile(id, video = document.createElement('video')) {
   overlay.className = 'overlay';
   overlay.textContent = STATE_TEXT.connecting;
   video.removeAttribute('id');
+  // What iPhones need to play a stream inline without a tap (muted autoplay),
+  // as attributes, not only as state: `muted` the property alone leaves no
+  // attribute, and WebKit reads the attribute when autoplay is decided.
+  video.defaultMuted = true;
   video.muted = true;
   video.autoplay = true;
   video.playsInline = true;
