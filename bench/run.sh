@@ -5,7 +5,8 @@
 #   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
 #   bash bench/run.sh viewer-cost     # only when asked: what one more viewer costs, in rounds
 #   bash bench/run.sh long-run [relay|agent]
-#   bash bench/run.sh cameras [WxH]   # three cameras on one agent vs three agents, one viewer each
+#   bash bench/run.sh cameras [paths|agents] [WxH]   # agent CPU per capture path (with and without sound);
+#                                     # three cameras on one agent vs three agents, one viewer each
 #   bash bench/run.sh negotiations    # 1,000 watches a second through one relay, a stand-in agent answering:
 #                                     # what the relay adds, p50/p99
 #                                     # only when asked: 100,000 sessions against the relay, 2,000 against

@@ -239,14 +239,7 @@ Result<Params, Ack> parse_params(const std::string &type, const std::string &par
 
 std::string to_json(const CameraState &s) {
   Writer w;
-  w.str("camera", s.camera).boolean("online", s.online);
-  if (!s.cameras.empty()) {
-    JsonBuilder *b = w.raw();
-    json_builder_set_member_name(b, "cameras");
-    json_builder_begin_array(b);
-    for (const auto &c : s.cameras) json_builder_add_string_value(b, c.c_str());
-    json_builder_end_array(b);
-  }
+  w.str("camera", s.camera).boolean("online", s.online).opt_strings("cameras", s.cameras);
   if (!s.online || !s.cameras.empty()) {
     if (s.updated_at_ms) w.integer("updated_at", long(s.updated_at_ms));
     return w.done();

@@ -237,6 +237,15 @@ class Writer {
     json_builder_add_boolean_value(b_.get(), v);
     return *this;
   }
+  // A list of strings, left out when empty.
+  Writer &opt_strings(const char *k, const std::vector<std::string> &v) {
+    if (v.empty()) return *this;
+    json_builder_set_member_name(b_.get(), k);
+    json_builder_begin_array(b_.get());
+    for (const auto &s : v) json_builder_add_string_value(b_.get(), s.c_str());
+    json_builder_end_array(b_.get());
+    return *this;
+  }
   JsonBuilder *raw() { return b_.get(); }
   std::string done() {
     json_builder_end_object(b_.get());

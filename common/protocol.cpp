@@ -554,14 +554,7 @@ std::string to_json(const TotalsUpdate &m) {
 std::string to_json(const Subscribe &m) {
   Writer w(type_name<Subscribe>());
   w.opt_str("ref", m.ref);
-  if (!m.ids.empty()) {
-    JsonBuilder *b = w.raw();
-    json_builder_set_member_name(b, "ids");
-    json_builder_begin_array(b);
-    for (const auto &id : m.ids) json_builder_add_string_value(b, id.c_str());
-    json_builder_end_array(b);
-    return w.done();
-  }
+  if (!m.ids.empty()) return w.opt_strings("ids", m.ids).done();
   w.opt_str("q", m.query.q);
   if (m.query.online) w.boolean("online", *m.query.online);
   return w.integer("offset", long(m.query.offset)).integer("limit", long(m.query.limit)).done();

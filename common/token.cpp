@@ -86,14 +86,8 @@ std::string sign_token(const Claims &c, std::string_view secret) {
   w.str("role", role_name(c.role))
       .integer("iat", long(c.issued_at_s))
       .integer("exp", long(c.expires_at_s))
-      .opt_str("sub", c.subject);
-  if (!c.cameras.empty()) {
-    JsonBuilder *b = w.raw();
-    json_builder_set_member_name(b, "cameras");
-    json_builder_begin_array(b);
-    for (const auto &id : c.cameras) json_builder_add_string_value(b, id.c_str());
-    json_builder_end_array(b);
-  }
+      .opt_str("sub", c.subject)
+      .opt_strings("cameras", c.cameras);
   return sign_jwt(w.done(), secret);
 }
 

@@ -91,6 +91,22 @@ GstElement *receiving_branch(Received &received) {
   return bin;
 }
 
+// A branch of `received`, fed (gate open) by the pipeline's RTP stream for `caps`.
+struct Receiving {
+  std::shared_ptr<RtpStream> stream;
+  GstElement *branch = nullptr;
+};
+Receiving receive(CapturePipeline &pipeline, const std::string &caps, Received &received) {
+  auto stream = pipeline.rtp_stream(RtpFormat{caps});
+  REQUIRE(stream);
+  GstElement *branch = receiving_branch(received);
+  REQUIRE(pipeline.add(branch));
+  auto gate = pipeline.link(branch, **stream);
+  REQUIRE(gate);
+  (*gate)->open();
+  return {*stream, branch};
+}
+
 template <typename F>
 bool spin_until(F done, int timeout_ms) {
   const gint64 deadline = g_get_monotonic_time() + gint64(timeout_ms) * 1000;
@@ -144,14 +160,8 @@ TEST_CASE("what viewers receive: SPS and PPS before every IDR, and the SPS the a
     auto choice = choose_payload(kOffer, Codec::H264, *sent);
     if (!choice) FAIL(choice.error());
     CHECK(choice->pt == c.payload_type);
-    auto stream = pipeline.rtp_stream(RtpFormat{choice->rtp_caps});
-    REQUIRE(stream);
     Received received;
-    GstElement *branch = receiving_branch(received);
-    REQUIRE(pipeline.add(branch));
-    auto gate = pipeline.link(branch, **stream);
-    REQUIRE(gate);
-    (*gate)->open();
+    auto [stream, branch] = receive(pipeline, choice->rtp_caps, received);
 
     // Three keyframes or more, asked for or on schedule.
     auto keyframes = [&] {
@@ -168,7 +178,7 @@ TEST_CASE("what viewers receive: SPS and PPS before every IDR, and the SPS the a
         },
         8000));
     pipeline.detach(branch);
-    stream->reset();
+    stream.reset();
 
     std::lock_guard lock(received.mutex);
     CHECK(received.payload_types == std::set<int>{c.payload_type});
@@ -207,14 +217,8 @@ TEST_CASE("a viewer's stream outlives a larger size, whose SPS says a higher lev
   const ProfileLevel before = *pipeline.sent_profile();
   auto choice = choose_payload(kOffer, Codec::H264, before);
   REQUIRE(choice);
-  auto stream = pipeline.rtp_stream(RtpFormat{choice->rtp_caps});
-  REQUIRE(stream);
   Received received;
-  GstElement *branch = receiving_branch(received);
-  REQUIRE(pipeline.add(branch));
-  auto gate = pipeline.link(branch, **stream);
-  REQUIRE(gate);
-  (*gate)->open();
+  auto [stream, branch] = receive(pipeline, choice->rtp_caps, received);
 
   REQUIRE(pipeline.reconfigure(1280, 720, 30));
   // The branch gets keyframes whose SPS says the new level, and the camera runs on.
@@ -229,5 +233,5 @@ TEST_CASE("a viewer's stream outlives a larger size, whose SPS says a higher lev
   CHECK(failed.empty());
   CHECK(pipeline.running());
   pipeline.detach(branch);
-  stream->reset();
+  stream.reset();
 }
