@@ -13,6 +13,13 @@
 // CPU in % of one core, from every thread's schedstat over a window. Loopback
 // only (run.sh puts it in its own namespace); every wait is bounded.
 //   node bench/cameras.mjs [paths|agents] [WIDTHxHEIGHT]   (default both, 1280x720, x264enc)
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Proc, Stack, camera, freePort, paths, startAgent, startRelay, waitFor } from '../tests/integration/lib/harness.mjs';
+import { startBrowser, tileState } from '../tests/integration/lib/browser.mjs';
+import { cpuPercent } from './cpu.mjs';
+
 const MODE = ['paths', 'agents'].includes(process.argv[2]) ? process.argv[2] : '';
 const [W, H] = (process.argv.find((a) => /^\d+x\d+$/.test(a)) || '1280x720').split('x').map(Number);
 const WINDOW_MS = Number(process.env.WINDOW_MS || 15000);
@@ -113,6 +120,7 @@ async function measurePath(c, audio) {
     if (reference) await new Promise((r) => setTimeout(r, 1000));
     const [agentCpu, referenceCpu] = await Promise.all([processCpu(agent.child.pid, WINDOW_MS),
       ...(reference ? [processCpu(reference.child.pid, WINDOW_MS)] : [])]);
+    if (reference) await stack.kill(reference, 'SIGTERM');  // gst-launch ends by the signal: expected
     out = { agentCpu, referenceCpu, encoder };
   });
   return out;
