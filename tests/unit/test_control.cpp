@@ -176,3 +176,17 @@ TEST_CASE("a device's state lists its cameras, and only its own") {
   CHECK_FALSE(parse_state(R"({"camera":"pi","online":false,"cameras":["other/front"]})").ok());
   CHECK_FALSE(parse_state(R"({"camera":"pi","online":false,"cameras":[]})").ok());
 }
+
+TEST_CASE("a state's figures are whole numbers both ways: what is read writes back the same") {
+  // Found by fuzz_signaling: a fractional fps read as it was, written rounded.
+  auto read = parse_state(
+      R"({"camera":"cam","online":true,"pipeline":"playing","source":"test","encoder":"x264enc","codec":"H264",)"
+      R"("width":640,"height":480,"fps":0.3,"fps_target":30,"bitrate_kbps":1.6,"bitrate_target_kbps":2,"viewers":0,)"
+      R"("uptime_s":1,"keyframes":1,"restarts":0,"controls":[],"updated_at":1})");
+  REQUIRE(read.ok());
+  CHECK(read->fps == 0);
+  CHECK(read->bitrate_kbps == 2);
+  auto again = parse_state(to_json(*read));
+  REQUIRE(again.ok());
+  CHECK(*again == *read);
+}
