@@ -2,7 +2,6 @@
 
 #include "capture/devices.hpp"
 #include "capture/encoder_choice.hpp"
-#include "capture/rtsp_source.hpp"
 #include "capture/sources.hpp"
 #include "gobj.hpp"
 #include "main_context.hpp"
@@ -60,13 +59,6 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
       return false;
     }
   }
-  if (is_rtsp_source(s.source)) {
-    // Planning starts an unreachable IP camera anyway (it is retried); a check says so.
-    if (auto offer = probe_rtsp(s, kRtspProbeTimeoutMs); !offer) {
-      report.line("camera", false, "source=" + redact_rtsp_url(s.source) + ": " + offer.error());
-      return false;
-    }
-  }
   auto planned = plan_source(s);
   if (!planned) {
     report.line("camera", false, "source=" + s.source + ": " + planned.error());
@@ -74,6 +66,11 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
     return false;
   }
   const SourcePlan &plan = *planned;
+  // Planning starts an unreachable IP camera anyway (it is retried); a check says so.
+  if (!plan.unreachable.empty()) {
+    report.line("camera", false, "source=" + redact_rtsp_url(s.source) + ": " + plan.unreachable);
+    return false;
+  }
   std::string what = "source=" + s.source + ": ";
   if (s.source == "test")
     what += "moving test pattern, " + size_text(plan.width, plan.height, plan.fps);

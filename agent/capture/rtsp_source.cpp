@@ -208,6 +208,7 @@ Result<SourcePlan> plan_rtsp_source(const CameraSettings &s) {
     plan.fps = s.fps;
     plan.description = src + rtp_caps("H265") + " ! " + *h265 + " ! funnel name=anycodec " + rtp_caps("H264") + " ! " +
                        *h264 + " ! anycodec. anycodec." + kToRaw;
+    plan.unreachable = offered.error();
     plan.summary = shown + ": " + offered.error() +
                    " The agent keeps retrying; until it is restarted while the camera is up, the camera's H.264 or "
                    "H.265 is decoded and encoded again (pass-through is decided when the stream is seen).";

@@ -29,6 +29,9 @@ struct SourcePlan {
   std::vector<CameraMode> modes;  // V4L2: what the camera offers
   CameraMode mode;                // V4L2: the one captured
   std::string summary;            // what the source offers and what is done with it (--check, the log)
+  // Why the source cannot be reached now (an IP camera down): the plan starts
+  // anyway and the camera is retried, but a check says so. Empty when it can.
+  std::string unreachable;
   // Applied to the built pipeline before it plays: what must not be written in
   // the description, which is logged (an IP camera's credentials).
   std::function<void(GstElement *pipeline)> configure;

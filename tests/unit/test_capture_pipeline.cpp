@@ -107,18 +107,13 @@ void let_frames_pass(const CapturePipeline &pipeline, uint64_t n) {
   REQUIRE(spin_until([&] { return pipeline.frames_out() >= until; }, 5000));
 }
 
+// Records what the branch gets, and how many pushes came as buffer lists.
 GstElement *recording_branch(Seen &seen) {
-  GstElement *bin = gst_bin_new(nullptr);
-  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "signal-handoffs", TRUE, "sync", FALSE, "async", FALSE, nullptr);
-  g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *packet, GstPad *, gpointer data) {
-                     static_cast<Seen *>(data)->add(packet);
-                   }),
-                   &seen);
-  gst_bin_add(GST_BIN(bin), sink);
-  GstPad *pad = gst_element_get_static_pad(sink, "sink");
+  GstElement *bin = testing::handoff_branch(seen);
+  auto ghost = sl::adopt(gst_element_get_static_pad(bin, "sink"));
+  auto pad = sl::adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(ghost.get())));
   gst_pad_add_probe(
-      pad, GST_PAD_PROBE_TYPE_BUFFER_LIST,
+      pad.get(), GST_PAD_PROBE_TYPE_BUFFER_LIST,
       [](GstPad *, GstPadProbeInfo *, gpointer data) {
         auto *s = static_cast<Seen *>(data);
         std::lock_guard lock(s->mutex);
@@ -126,8 +121,6 @@ GstElement *recording_branch(Seen &seen) {
         return GST_PAD_PROBE_OK;
       },
       &seen, nullptr);
-  gst_element_add_pad(bin, gst_ghost_pad_new("sink", pad));
-  gst_object_unref(pad);
   return bin;
 }
 
@@ -152,6 +145,14 @@ struct Linked {
   Seen seen;
   GstElement *branch = nullptr;
   std::shared_ptr<BranchGate> gate;
+  // What the pipeline reports once record_errors() is called: the camera's
+  // failures, and the last branch that failed alone.
+  std::vector<std::string> camera_errors;
+  GstElement *failed = nullptr;
+  void record_errors() {
+    pipeline->set_error_handlers([this](const std::string &what) { camera_errors.push_back(what); },
+                                 [this](GstElement *bin, const std::string &) { failed = bin; });
+  }
 
   explicit Linked(const char *encoder = "x264enc", const char *format = kH264) : pipeline(running_mid_gop(encoder)) {
     if (!pipeline) return;
@@ -342,10 +343,7 @@ TEST_CASE_FIXTURE(
 
 TEST_CASE_FIXTURE(Linked, "an error inside an RTP stream ends its viewers, not the camera") {
   if (!pipeline) return;  // x264enc missing: skipped
-  std::vector<std::string> camera_errors;
-  GstElement *failed = nullptr;
-  pipeline->set_error_handlers([&](const std::string &what) { camera_errors.push_back(what); },
-                               [&](GstElement *bin, const std::string &) { failed = bin; });
+  record_errors();
   // As the payloader would post it.
   GstIterator *it = gst_bin_iterate_elements(GST_BIN(stream->bin()));
   GValue item = G_VALUE_INIT;
@@ -373,10 +371,7 @@ TEST_CASE_FIXTURE(Linked, "an error inside an RTP stream ends its viewers, not t
 // would end the encoder and every other viewer. They end that branch only.
 TEST_CASE_FIXTURE(Linked, "a branch that refuses events and data ends itself, not the camera nor other viewers") {
   if (!pipeline) return;  // x264enc missing: skipped
-  std::vector<std::string> camera_errors;
-  GstElement *failed = nullptr;
-  pipeline->set_error_handlers([&](const std::string &what) { camera_errors.push_back(what); },
-                               [&](GstElement *bin, const std::string &) { failed = bin; });
+  record_errors();
   GstElement *bad = gst_bin_new("refusing-branch");
   GstElement *sink = gst_element_factory_make("fakesink", nullptr);
   g_object_set(sink, "sync", FALSE, "async", FALSE, nullptr);

@@ -29,4 +29,22 @@ inline std::unique_ptr<CapturePipeline> test_pipeline(CameraSettings settings, c
   return *std::move(created);
 }
 
+// A viewer's branch for tests: a bin whose fakesink hands every packet it gets
+// to `into.add(packet)` (on the camera's send thread), behind a ghost "sink".
+template <typename Into>
+GstElement *handoff_branch(Into &into) {
+  GstElement *bin = gst_bin_new(nullptr);
+  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(sink, "signal-handoffs", TRUE, "sync", FALSE, "async", FALSE, nullptr);
+  g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *packet, GstPad *, gpointer data) {
+                     static_cast<Into *>(data)->add(packet);
+                   }),
+                   &into);
+  gst_bin_add(GST_BIN(bin), sink);
+  GstPad *pad = gst_element_get_static_pad(sink, "sink");
+  gst_element_add_pad(bin, gst_ghost_pad_new("sink", pad));
+  gst_object_unref(pad);
+  return bin;
+}
+
 }  // namespace sl::agent::testing

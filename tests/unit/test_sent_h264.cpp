@@ -8,6 +8,7 @@
 #include "capture/capture_pipeline.hpp"
 #include "capture/h264_bitstream.hpp"
 #include "capture/h264_profile.hpp"
+#include "test_pipeline.hpp"
 #include "viewers/sdp_payload.hpp"
 
 #include <doctest/doctest.h>
@@ -77,20 +78,6 @@ struct Received {
   }
 };
 
-GstElement *receiving_branch(Received &received) {
-  GstElement *bin = gst_bin_new(nullptr);
-  GstElement *sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "signal-handoffs", TRUE, "sync", FALSE, "async", FALSE, nullptr);
-  g_signal_connect(sink, "handoff", G_CALLBACK(+[](GstElement *, GstBuffer *packet, GstPad *, gpointer data) {
-                     static_cast<Received *>(data)->add(packet);
-                   }),
-                   &received);
-  gst_bin_add(GST_BIN(bin), sink);
-  auto pad = sl::adopt(gst_element_get_static_pad(sink, "sink"));
-  gst_element_add_pad(bin, gst_ghost_pad_new("sink", pad.get()));
-  return bin;
-}
-
 // A branch of `received`, fed (gate open) by the pipeline's RTP stream for `caps`.
 struct Receiving {
   std::shared_ptr<RtpStream> stream;
@@ -99,7 +86,7 @@ struct Receiving {
 Receiving receive(CapturePipeline &pipeline, const std::string &caps, Received &received) {
   auto stream = pipeline.rtp_stream(RtpFormat{caps});
   REQUIRE(stream);
-  GstElement *branch = receiving_branch(received);
+  GstElement *branch = testing::handoff_branch(received);
   REQUIRE(pipeline.add(branch));
   auto gate = pipeline.link(branch, **stream);
   REQUIRE(gate);
