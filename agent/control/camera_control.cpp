@@ -81,11 +81,14 @@ std::string CameraControl::state_key(const control::CameraState &s) const {
 }
 
 void CameraControl::state_changed() {
-  if (state_key(state()) != last_key_) publish_state();
+  // Read once (a V4L2 camera's controls are ioctls), published only when it changed.
+  const auto s = state();
+  if (state_key(s) != last_key_) publish(s);
 }
 
-void CameraControl::publish_state() {
-  const auto s = state();
+void CameraControl::publish_state() { publish(state()); }
+
+void CameraControl::publish(const control::CameraState &s) {
   if (publish_(control::topic(agent_.mqtt_prefix, camera_.id, Topic::State), control::to_json(s), 1, true))
     last_key_ = state_key(s);
 }

@@ -49,6 +49,7 @@ class CameraControl {
   void snapshot(Reply reply);
   void set_camera_controls(const control::SetControls &params, Reply reply);
   std::string state_key(const control::CameraState &s) const;
+  void publish(const control::CameraState &s);
 
   const AgentSettings &agent_;
   const CameraSettings &camera_;
