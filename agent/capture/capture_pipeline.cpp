@@ -507,15 +507,16 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   self->frames_out_.fetch_add(1, std::memory_order_relaxed);
   self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_OK;
-  self->keyframes_.fetch_add(1, std::memory_order_relaxed);
   if (self->codec_ == Codec::H264) {
-    // What viewers' answers name (sdp_payload.hpp): the SPS really sent.
+    // What viewers' answers name (sdp_payload.hpp): the SPS really sent. Known
+    // before the keyframe is counted: whoever sees the count sees the profile.
     GstMapInfo map;
     if (gst_buffer_map(buffer, &map, GST_MAP_READ)) {
       if (auto sps = read_access_unit({map.data, map.size}).parsed_sps) self->sent_profile_ = pack(sps->profile);
       gst_buffer_unmap(buffer, &map);
     }
   }
+  self->keyframes_.fetch_add(1, std::memory_order_release);
   post_to_main([tap = self->tap_] {
     if (tap->output_changed) tap->output_changed();
   });
