@@ -78,7 +78,8 @@ const std::vector<config::Option> &agent_options() {
       {"tls-key", Kind::String, "", "The private key of tls-cert (PEM)."},
       {"max-playout-delay", Kind::Int, "0",
        "Longest time in ms a browser may hold frames to smooth playback: 0 = show each frame as soon as it is "
-       "decoded (lowest latency), -1 = the browser decides.",
+       "decoded (lowest latency; for a camera with sound, the browser decides, so the picture can wait for the "
+       "sound), -1 = the browser decides.",
        -1, 40950},
       {"keyframe-interval", Kind::Int, "2", "Seconds between keyframes (viewers joining get one at once anyway).", 1,
        600},

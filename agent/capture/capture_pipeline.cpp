@@ -1,5 +1,6 @@
 #include "capture_pipeline.hpp"
 
+#include "audio_mark.hpp"
 #include "main_context.hpp"
 #include "sources.hpp"
 #include "stamp.hpp"
@@ -41,6 +42,28 @@ GstPadProbeReturn stamp_probe(GstPad *, GstPadProbeInfo *info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
+// With the stamp on, the test sound becomes the audio mark (audio_mark.hpp). Each
+// buffer's capture time is read from its timestamp on the pipeline clock (the
+// clock the RTP timestamps, and so the browser's lip sync, come from), brought
+// to the wall clock the video stamp uses.
+GstPadProbeReturn audio_mark_probe(GstPad *pad, GstPadProbeInfo *info, gpointer) {
+  GstBuffer *buf = gst_buffer_make_writable(GST_PAD_PROBE_INFO_BUFFER(info));
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  auto element = adopt(gst_pad_get_parent_element(pad));
+  auto clock = element ? adopt(gst_element_get_clock(element.get())) : Owned<GstClock>();
+  if (!clock || !GST_BUFFER_PTS_IS_VALID(buf)) return GST_PAD_PROBE_OK;
+  // audiotestsrc's segment starts at 0: its timestamps are running times.
+  const GstClockTime captured = gst_element_get_base_time(element.get()) + GST_BUFFER_PTS(buf);
+  const int64_t ago_us = (int64_t(gst_clock_get_time(clock.get())) - int64_t(captured)) / 1000;
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) return GST_PAD_PROBE_OK;
+  constexpr int kChannels = 2;  // the caps describe_audio sets
+  write_audio_mark(reinterpret_cast<int16_t *>(map.data), map.size / (sizeof(int16_t) * kChannels), kChannels,
+                   48000, g_get_real_time() - ago_us);
+  gst_buffer_unmap(buf, &map);
+  return GST_PAD_PROBE_OK;
+}
+
 uint32_t pack(const ProfileLevel &pl) {
   return 0x1000000u | uint32_t(pl.profile_idc) << 16 | uint32_t(pl.constraints) << 8 | pl.level_idc;
 }
@@ -57,7 +80,7 @@ std::string describe_audio(const std::string &audio) {
   if (audio == "alsa") src = "alsasrc name=audiosrc";
   if (audio.rfind("alsa:", 0) == 0) src = "alsasrc name=audiosrc device=" + audio.substr(5);
   return " " + src +
-         " ! audioconvert ! audioresample ! audio/x-raw,rate=48000,channels=2"
+         " ! audioconvert ! audioresample ! capsfilter name=audioraw caps=audio/x-raw,format=S16LE,rate=48000,channels=2"
          " ! opusenc name=opusenc bitrate=48000 frame-size=20"
          " ! queue name=audiosend leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
          " ! tee name=audiotee allow-not-linked=true";
@@ -114,6 +137,11 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->fps_ = plan.fps;
   if ((p->audio_tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audiotee"))))
     p->info_.audio = codec_name(Codec::Opus);
+  if (s.stamp && s.audio == "test") {
+    auto audioraw = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audioraw"));
+    auto pad = adopt(gst_element_get_static_pad(audioraw.get(), "src"));
+    gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, audio_mark_probe, nullptr, nullptr);
+  }
   p->speaker_ = s.speaker;
   p->info_.talk = s.speaker != "none";
   if (plan.h264_profile) p->sent_profile_ = pack(*plan.h264_profile);

@@ -55,12 +55,6 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   s->started_us_ = g_get_monotonic_time();
   s->mline_ = payload->mline;
 
-  // The RTP stream of this format, shared with the viewers who asked for the same.
-  RtpFormat format{payload->rtp_caps, 0, settings.max_playout_delay_ms};
-  if (settings.max_playout_delay_ms >= 0) format.playout_delay_id = payload->playout_delay_id;
-  auto stream = pipeline.rtp_stream(format);
-  if (!stream) return fail(stream.error());
-  s->stream_ = *std::move(stream);
   // Sound too, when the camera has it and the viewer asked for it; and the
   // viewer's own sound to the camera's speaker, when it has one and the relay
   // says this viewer may talk (operator role).
@@ -77,6 +71,18 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
       s->audio_caps_ = adopt(gst_caps_from_string(audio->rtp_caps.c_str()));
       s->talk_ = may_talk;
     }
+
+  // The RTP stream of this format, shared with the viewers who asked for the same.
+  // With sound, the browser may hold the picture as long as lip sync needs (it
+  // delays whichever plays earlier): "show each frame at once" (0, the default)
+  // would play the picture some 90 ms ahead of its sound (test
+  // sound_and_picture_play_in_step). A maximum set above 0 is kept.
+  const int max_delay = s->audio_stream_ && settings.max_playout_delay_ms == 0 ? -1 : settings.max_playout_delay_ms;
+  RtpFormat format{payload->rtp_caps, 0, max_delay};
+  if (max_delay >= 0) format.playout_delay_id = payload->playout_delay_id;
+  auto stream = pipeline.rtp_stream(format);
+  if (!stream) return fail(stream.error());
+  s->stream_ = *std::move(stream);
 
   if (auto made = s->make_branch(settings); !made) return fail(made.error());
   s->configure_ice(offer.ice_servers, settings);
@@ -101,6 +107,11 @@ Result<void> ViewerSession::make_branch(const AgentSettings &settings) {
   }
   gst_util_set_object_arg(G_OBJECT(webrtc_.get()), "bundle-policy", "max-bundle");
   if (settings.ice_relay_only) gst_util_set_object_arg(G_OBJECT(webrtc_.get()), "ice-transport-policy", "relay");
+  // Sender reports map each stream's RTP time to when it was captured, not sent:
+  // the sound leaves some 20 ms after its capture (Opus frames), the picture
+  // sooner, and browsers sync the two from these reports.
+  if (auto rtpbin = adopt(gst_bin_get_by_name(GST_BIN(webrtc_.get()), "rtpbin")))
+    g_object_set(rtpbin.get(), "rtcp-sync-send-time", FALSE, nullptr);
   gst_bin_add(GST_BIN(branch_.get()), webrtc_.get());
   // Pointed at webrtcbin's pad for the offer's m-line once the offer is set.
   gst_element_add_pad(branch_.get(), gst_ghost_pad_new_no_target("sink", GST_PAD_SINK));

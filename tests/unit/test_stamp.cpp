@@ -1,8 +1,12 @@
-// LTS1: the layout of the spec, CRC-8/SMBUS, and a round trip through a frame.
+// LTS1: the layout of the spec, CRC-8/SMBUS, and a round trip through a frame;
+// the audio mark.
+#include "capture/audio_mark.hpp"
 #include "capture/stamp.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 using namespace sl::agent;
@@ -51,4 +55,33 @@ TEST_CASE("a stamped I420 frame reads back; a damaged one does not") {
   // A frame without a stamp is not read as one.
   std::vector<uint8_t> plain(w * h, 128);
   CHECK_FALSE(read_stamp([&](int x, int yy) { return plain[yy * w + x]; }));
+}
+
+TEST_CASE("the audio mark beeps for 100 ms from each whole second of the wall clock") {
+  using sl::agent::write_audio_mark;
+  constexpr int kRate = 48000;
+  // 10 ms buffers from 0.95 s to 1.25 s past a whole second: silence, then the
+  // beep from exactly the second (sample 2400), then silence again after 100 ms.
+  const int64_t start_us = 1'700'000'000'950'000;
+  std::vector<int16_t> all;
+  for (int b = 0; b < 30; ++b) {
+    std::vector<int16_t> buf(480 * 2, 1234);
+    write_audio_mark(buf.data(), 480, 2, kRate, start_us + b * 10000);
+    all.insert(all.end(), buf.begin(), buf.end());
+  }
+  auto loud = [&](size_t from, size_t to) {
+    int peak = 0;
+    for (size_t i = from; i < to; ++i) peak = std::max(peak, std::abs(int(all[2 * i])));
+    return peak;
+  };
+  CHECK(loud(0, 2400) == 0);                   // before the second: silence (what was there is gone)
+  CHECK(loud(2400, 2448) > 10000);             // the first millisecond of the second: the beep
+  CHECK(loud(2400 + 4700, 2400 + 4800) > 10000);  // still at 98 ms
+  CHECK(loud(2400 + 4800, all.size() / 2) == 0);  // over after 100 ms
+  for (size_t i = 0; i < all.size(); i += 2) CHECK(all[i] == all[i + 1]);  // both channels
+  // A 1 kHz tone: a sign change every half millisecond (24 samples).
+  int changes = 0;
+  for (size_t i = 2401; i < 2400 + 4800; ++i) changes += (all[2 * i - 2] < 0) != (all[2 * i] < 0);
+  CHECK(changes >= 195);
+  CHECK(changes <= 205);
 }
