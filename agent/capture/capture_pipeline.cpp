@@ -80,7 +80,7 @@ std::string describe_audio(const std::string &audio) {
   if (audio == "alsa") src = "alsasrc name=audiosrc";
   if (audio.rfind("alsa:", 0) == 0) src = "alsasrc name=audiosrc device=" + audio.substr(5);
   return " " + src +
-         " ! audioconvert ! audioresample ! capsfilter name=audioraw caps=audio/x-raw,format=S16LE,rate=48000,channels=2"
+         " ! audioconvert ! audioresample ! capsfilter name=audioformat caps=audio/x-raw,format=S16LE,rate=48000,channels=2"
          " ! opusenc name=opusenc bitrate=48000 frame-size=20"
          " ! queue name=audiosend leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
          " ! tee name=audiotee allow-not-linked=true";
@@ -138,8 +138,8 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   if ((p->audio_tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audiotee"))))
     p->info_.audio = codec_name(Codec::Opus);
   if (s.stamp && s.audio == "test") {
-    auto audioraw = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audioraw"));
-    auto pad = adopt(gst_element_get_static_pad(audioraw.get(), "src"));
+    auto audioformat = adopt(gst_bin_get_by_name(GST_BIN(parsed), "audioformat"));
+    auto pad = adopt(gst_element_get_static_pad(audioformat.get(), "src"));
     gst_pad_add_probe(pad.get(), GST_PAD_PROBE_TYPE_BUFFER, audio_mark_probe, nullptr, nullptr);
   }
   p->speaker_ = s.speaker;
