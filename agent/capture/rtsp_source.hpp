@@ -3,13 +3,16 @@
 // deadline), whether its H.264 can go to browsers as it is, and the source's
 // pipeline description: rtspsrc, then the depayloader and parser for the
 // codec the probe found, either passed through or decoded to raw frames for
-// the agent's encoder.
+// the agent's encoder; with audio = camera, also the camera's sound decoded
+// to raw audio (the chain chosen in rtsp_audio.hpp) for the agent's Opus chain.
 //
 // Why explicit elements rather than uridecodebin/decodebin: the pipeline's
 // shape (pass-through into the tee, or decode then encode) must be known
 // before it is built, so the codec is learned first (the probe, which alone
 // uses parsebin) and the real pipeline names every element it has; its
-// errors, restarts and figures are then the same as any other source's.
+// errors, restarts and figures are then the same as any other source's. The
+// one decodebin is for the sound of a camera unreachable at start-up, whose
+// codec cannot be known before the pipeline is built.
 #pragma once
 
 #include "result.hpp"
