@@ -87,6 +87,13 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
   report.line("camera", true, what);
   // A camera's own H.264: what was found in its first frames, and what the agent does with it.
   if (!plan.h264_note.empty()) report.line("h264", true, plan.h264_note);
+  // audio = camera: the camera's own sound, or why there is none (the camera still runs).
+  if (!plan.audio_note.empty()) {
+    if (plan.audio.empty())
+      report.note("sound", plan.audio_note);
+    else
+      report.line("sound", true, plan.audio_note);
+  }
   if (s.source == "test") {
     if (found.empty())
       report.note("cameras", "none found on this machine (no V4L2 or libcamera camera); the test source needs none");

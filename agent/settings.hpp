@@ -25,8 +25,9 @@ struct CameraSettings {
   std::string encoder = "auto";
   bool stamp = false;
   int keyframe_interval_s = 2;
-  int test_frames = 0;           // the test source ends after this many (as if unplugged); 0: never
-  std::string audio = "none";    // "none", "test" (a tone) or "alsa[:DEVICE]": sent as Opus with the video
+  int test_frames = 0;  // the test source ends after this many (as if unplugged); 0: never
+  // "none", "test" (a tone), "alsa[:DEVICE]" or "camera" (an rtsp:// camera's own): sent as Opus with the video
+  std::string audio = "none";
   std::string speaker = "none";  // "none", "alsa[:DEVICE]" or "test" (measured, not played): talk-back
 };
 

@@ -73,12 +73,14 @@ uint32_t pack(const ProfileLevel &pl) {
 // The camera's sound, encoded once as Opus (48 kHz stereo, 20 ms frames) into its
 // own tee, in the same pipeline as the video: one clock for both, so the RTCP
 // sender reports of both streams map their RTP times to one NTP time and the
-// browser plays them in step. "" when the camera has none.
-std::string describe_audio(const std::string &audio) {
-  if (audio == "none") return "";
+// browser plays them in step. "" when the camera has none. `camera_audio`: an
+// IP camera's own sound up to raw audio (SourcePlan::audio), for audio = camera.
+std::string describe_audio(const std::string &audio, const std::string &camera_audio) {
+  if (audio == "none" || (audio == "camera" && camera_audio.empty())) return "";
   std::string src = "audiotestsrc name=audiosrc is-live=true wave=sine freq=440 volume=0.3";
   if (audio == "alsa") src = "alsasrc name=audiosrc";
   if (audio.rfind("alsa:", 0) == 0) src = "alsasrc name=audiosrc device=" + audio.substr(5);
+  if (audio == "camera") src = camera_audio;
   return " " + src +
          " ! audioconvert ! audioresample ! capsfilter name=audioformat caps=audio/x-raw,format=S16LE,rate=48000,channels=2"
          " ! opusenc name=opusenc bitrate=48000 frame-size=20"
@@ -103,7 +105,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
       plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
       " ! queue name=send leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
       " ! tee name=tee allow-not-linked=true" +
-      describe_audio(s.audio);
+      describe_audio(s.audio, plan.audio);
   GST_INFO("pipeline: %s", description.c_str());
   if (!plan.h264_note.empty()) g_message("camera %s: %s", s.id.c_str(), plan.h264_note.c_str());
   GError *raw = nullptr;
@@ -115,6 +117,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   GstElement *parsed = built.get();
   if (plan.configure) plan.configure(parsed);
   if (!plan.summary.empty()) g_message("camera %s: %s", s.id.c_str(), plan.summary.c_str());
+  if (!plan.audio_note.empty()) g_message("camera %s: %s", s.id.c_str(), plan.audio_note.c_str());
   std::unique_ptr<CapturePipeline> p(new CapturePipeline());
   p->pipeline_ = std::move(built);
   p->tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "tee"));

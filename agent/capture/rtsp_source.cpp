@@ -1,9 +1,12 @@
 #include "rtsp_source.hpp"
 
 #include "gst_owned.hpp"
+#include "rtsp_audio.hpp"
 #include "rtsp_url.hpp"
 
 #include <gst/gst.h>
+
+#include <mutex>
 
 namespace sl::agent {
 
@@ -30,22 +33,49 @@ std::string rtspsrc(const CameraSettings &s, guint64 timeout_us) {
          " timeout=" + std::to_string(timeout_us) + " do-rtsp-keep-alive=true";
 }
 
-// Only video streams are set up: a camera's audio would otherwise be sent and
-// dropped (and its unlinked pad counted against the stream).
-gboolean video_only(GstElement *, guint, GstCaps *caps, gpointer) {
-  const GstStructure *st = caps ? gst_caps_get_structure(caps, 0) : nullptr;
+// The media ("video", "audio") of one of the camera's streams, as its SDP says.
+std::string media_of(const GstCaps *caps) {
+  const GstStructure *st = caps && !gst_caps_is_empty(caps) ? gst_caps_get_structure(caps, 0) : nullptr;
   const char *media = st ? gst_structure_get_string(st, "media") : nullptr;
-  return media && std::string(media) == "video";
+  return media ? media : "";
+}
+
+// Which of the camera's streams rtspsrc sets up: the video, and the sound only
+// when it is sent on (audio = camera, and a chain for it). A stream not set up
+// is not sent by the camera at all, and leaves no pad unlinked.
+gboolean select_stream(GstElement *, guint, GstCaps *caps, gpointer with_audio) {
+  const std::string media = media_of(caps);
+  return media == "video" || (media == "audio" && GPOINTER_TO_INT(with_audio));
+}
+
+// The probe sets up the video only, and notes the sound the camera's SDP
+// offers (called on rtspsrc's thread, read by the probe's loop).
+struct OfferedAudio {
+  std::mutex lock;
+  std::string encoding;  // "" until an audio stream is seen
+};
+
+gboolean note_audio(GstElement *, guint, GstCaps *caps, gpointer data) {
+  const std::string media = media_of(caps);
+  if (media == "audio") {
+    const char *encoding = gst_structure_get_string(gst_caps_get_structure(caps, 0), "encoding-name");
+    auto *offered = static_cast<OfferedAudio *>(data);
+    std::lock_guard hold(offered->lock);
+    if (offered->encoding.empty()) offered->encoding = encoding && *encoding ? encoding : "unnamed";
+  }
+  return media == "video";
 }
 
 // rtspsrc makes new pads each time it connects (a restart after the camera
-// dropped included), so its video pad is linked here every time, to the first
-// free capsfilter named rtp-<codec> that takes it; gst_parse_launch's own
-// delayed link would link the first connection's pad only.
-void link_video_pad(GstElement *src, GstPad *pad, gpointer) {
+// dropped included), so its pads are linked here every time, to the first free
+// capsfilter named rtp-<codec> (or the sound's) that takes it; gst_parse_launch's
+// own delayed link would link the first connection's pad only. A camera whose
+// sound comes and goes between connections leaves the sound's chain idle, and
+// the video as it was.
+void link_stream_pad(GstElement *src, GstPad *pad, gpointer) {
   auto pipeline = adopt(gst_object_get_parent(GST_OBJECT(src)));
   if (!pipeline || !GST_IS_BIN(pipeline.get())) return;
-  for (const char *name : {"rtp-H264", "rtp-H265"}) {
+  for (const char *name : {"rtp-H264", "rtp-H265", kRtpAudioFilter}) {
     auto filter = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), name));
     auto sink_pad = filter ? adopt(gst_element_get_static_pad(filter.get(), "sink")) : nullptr;
     if (!sink_pad || gst_pad_is_linked(sink_pad.get())) continue;
@@ -53,14 +83,33 @@ void link_video_pad(GstElement *src, GstPad *pad, gpointer) {
   }
 }
 
+// decodebin (a camera whose sound was not known at start-up) makes its pad
+// when the sound first arrives, and again after each restart: linked each time.
+void link_decoded_audio(GstElement *decodebin, GstPad *pad, gpointer) {
+  auto caps = adopt(gst_pad_query_caps(pad, nullptr));
+  const GstStructure *st = caps && !gst_caps_is_empty(caps.get()) ? gst_caps_get_structure(caps.get(), 0) : nullptr;
+  if (!st || !g_str_has_prefix(gst_structure_get_name(st), "audio/")) return;
+  auto pipeline = adopt(gst_object_get_parent(GST_OBJECT(decodebin)));
+  auto raw = pipeline ? adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "audioraw")) : nullptr;
+  auto sink_pad = raw ? adopt(gst_element_get_static_pad(raw.get(), "sink")) : nullptr;
+  if (sink_pad && !gst_pad_is_linked(sink_pad.get())) gst_pad_link(pad, sink_pad.get());
+}
+
 // Credentials go to the element as properties, never into the logged description.
-std::function<void(GstElement *)> configure_for(const CameraSettings &s, bool link_pads) {
-  return [user = s.rtsp_user, password = s.rtsp_password, link_pads](GstElement *pipeline) {
-    auto src = adopt(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
+Owned<GstElement> rtsp_element(GstElement *pipeline, const std::string &user, const std::string &password) {
+  auto src = adopt(gst_bin_get_by_name(GST_BIN(pipeline), "src"));
+  if (src && !user.empty()) g_object_set(src.get(), "user-id", user.c_str(), "user-pw", password.c_str(), nullptr);
+  return src;
+}
+
+std::function<void(GstElement *)> configure_for(const CameraSettings &s, bool with_audio) {
+  return [user = s.rtsp_user, password = s.rtsp_password, with_audio](GstElement *pipeline) {
+    auto src = rtsp_element(pipeline, user, password);
     if (!src) return;
-    if (!user.empty()) g_object_set(src.get(), "user-id", user.c_str(), "user-pw", password.c_str(), nullptr);
-    g_signal_connect(src.get(), "select-stream", G_CALLBACK(video_only), nullptr);
-    if (link_pads) g_signal_connect(src.get(), "pad-added", G_CALLBACK(link_video_pad), nullptr);
+    g_signal_connect(src.get(), "select-stream", G_CALLBACK(select_stream), GINT_TO_POINTER(with_audio));
+    g_signal_connect(src.get(), "pad-added", G_CALLBACK(link_stream_pad), nullptr);
+    if (auto decode = adopt(gst_bin_get_by_name(GST_BIN(pipeline), "audiodecode")))
+      g_signal_connect(decode.get(), "pad-added", G_CALLBACK(link_decoded_audio), nullptr);
   };
 }
 
@@ -85,7 +134,7 @@ Result<std::string> decode_chain(const std::string &codec) {
   return fail("The camera sends " + codec + "; the agent takes H.264 or H.265 from IP cameras.");
 }
 
-// Where rtspsrc's pad is linked (link_video_pad): a separate chain in the description.
+// Where rtspsrc's pad is linked (link_stream_pad): a separate chain in the description.
 std::string rtp_caps(const std::string &codec) {
   return " capsfilter name=rtp-" + codec + " caps=application/x-rtp,media=video,encoding-name=" + codec;
 }
@@ -142,7 +191,9 @@ Result<RtspOffer> probe_rtsp(const CameraSettings &s, guint timeout_ms) {
   if (!pipeline || error)
     return fail("Cannot look at the camera (" + std::string(error ? error->message : "no rtspsrc") +
                 "): install gstreamer1.0-plugins-good and -bad.");
-  configure_for(s, false)(pipeline.get());
+  OfferedAudio offered_audio;
+  if (auto src = rtsp_element(pipeline.get(), s.rtsp_user, s.rtsp_password))
+    g_signal_connect(src.get(), "select-stream", G_CALLBACK(note_audio), &offered_audio);
   auto probe = adopt(gst_bin_get_by_name(GST_BIN(pipeline.get()), "probe"));
   auto pad = adopt(gst_element_get_static_pad(probe.get(), "sink"));
   auto bus = adopt(gst_element_get_bus(pipeline.get()));
@@ -178,6 +229,9 @@ Result<RtspOffer> probe_rtsp(const CameraSettings &s, guint timeout_ms) {
     if (gst_structure_get_fraction(st, "framerate", &num, &den) && num > 0 && den > 0) offer.fps = num / den;
     // A parser's first caps may come before it has read the parameter sets.
     if (offer.width > 0 || (offer.codec != "H264" && offer.codec != "H265")) {
+      // Streams are selected (the SDP read) before any of them plays.
+      std::lock_guard hold(offered_audio.lock);
+      offer.audio = offered_audio.encoding;
       result = offer;
       break;
     }
@@ -186,9 +240,42 @@ Result<RtspOffer> probe_rtsp(const CameraSettings &s, guint timeout_ms) {
   return result;
 }
 
+// The camera's own sound (audio = camera): plan.audio, the chain that decodes
+// it, and plan.audio_note, what is done with it.
+void plan_camera_audio(const Result<RtspOffer> &offered, SourcePlan &plan) {
+  if (!offered) {
+    // Unreachable at start-up: whether the camera has sound, and in what codec,
+    // is not known, and the pipeline is fixed now (a restart plays the same one
+    // again). The sound was asked for, so it is promised: whatever the camera
+    // turns out to send is decoded (decodebin) and sent as Opus; a camera
+    // without sound then gives the page a silent track, which is harmless,
+    // whereas video only would lose the sound until the agent restarts, after
+    // every power cut where the agent came up first.
+    if (!element_available("decodebin")) {
+      plan.audio_note = "the camera's sound needs decodebin (install gstreamer1.0-plugins-base): video only.";
+      return;
+    }
+    plan.audio = any_camera_audio_chain();
+    plan.audio_note =
+        "the camera's sound is not known until it answers: whatever it sends will be decoded and sent as Opus "
+        "(silent if it has none).";
+    return;
+  }
+  if (offered->audio.empty()) {
+    plan.audio_note = "the camera sends no sound (audio = camera): video only.";
+    return;
+  }
+  auto chain = camera_audio_chain(offered->audio, element_available);
+  if (!chain) {
+    plan.audio_note = chain.error();
+    return;
+  }
+  plan.audio = *chain;
+  plan.audio_note = "the camera's " + offered->audio + " sound, decoded and sent as Opus.";
+}
+
 Result<SourcePlan> plan_rtsp_source(const CameraSettings &s) {
   SourcePlan plan;
-  plan.configure = configure_for(s, true);
   plan.explain_error = [url = s.source, given = !s.rtsp_user.empty()](const GError *error) {
     return describe_rtsp_error(error, url, given);
   };
@@ -197,6 +284,9 @@ Result<SourcePlan> plan_rtsp_source(const CameraSettings &s) {
   const std::string src = rtspsrc(s, kSilenceUs);
   const std::string shown = redact_rtsp_url(s.source) + " over " + s.rtsp_transport;
   auto offered = probe_rtsp(s, kRtspProbeTimeoutMs);
+  if (s.audio == "camera") plan_camera_audio(offered, plan);
+  // A sound not sent on is not set up, so the camera does not send it.
+  plan.configure = configure_for(s, !plan.audio.empty());
   if (!offered) {
     // Not reachable now: start anyway with a source that takes either codec.
     auto h264 = decode_chain("H264");

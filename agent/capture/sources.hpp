@@ -40,6 +40,10 @@ struct SourcePlan {
   unsigned stall_timeout_ms = 0;
   // The source element's errors (element "src") as a sentence for the user.
   std::function<std::string(const GError *error)> explain_error;
+  // An IP camera's own sound (audio = camera), decoded to raw audio: the source
+  // of the agent's Opus chain (describe_audio). Empty: none to send.
+  std::string audio;
+  std::string audio_note;                    // what the camera's sound is and what is done with it (the log, --check)
   std::string stamp_at = "rawcaps";          // the element whose raw I420 frames take the latency stamp
   std::string h264_note;                     // a camera's own H.264: what was found, and passed through or not
   std::optional<ProfileLevel> h264_profile;  // a camera's own H.264 passed through: its SPS's profile and level

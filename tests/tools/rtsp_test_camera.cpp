@@ -2,12 +2,17 @@
 // pattern as H.264 (constrained baseline, or with B-frames: a Main/High stream) or H.265,
 // each frame stamped with LTS1 (agent/capture/stamp.hpp) before it is encoded,
 // so a page that reads the stamp proves the picture came live from here. Only
-// on 127.0.0.1, only for the user:password in the credentials file.
+// on 127.0.0.1, only for the user:password in the credentials file. With
+// --audio it also sends sound, as IP cameras do: a 440 Hz tone at half scale
+// (loud enough for a page to measure) as G.711 (pcma, pcmu), AAC or Opus.
 //
 //   rtsp-test-camera --port N --credentials-file FILE [--path /cam]
 //                    [--codec h264|h264-bframes|h265] [--width W] [--height H] [--fps F]
+//                    [--audio none|pcma|pcmu|aac|opus]
 //
-// Prints "ready rtsp://127.0.0.1:N/cam" once it listens; stops on SIGTERM.
+// Prints "ready rtsp://127.0.0.1:N/cam" once it listens, and "setup URL" for
+// each stream a client sets up (stream=0 the video, stream=1 the sound), so a
+// test sees which streams were asked for; stops on SIGTERM.
 #include "capture/stamp.hpp"
 #include "gobj.hpp"
 #include "gst_owned.hpp"
@@ -30,6 +35,7 @@ struct Options {
   std::string path = "/cam";
   std::string codec = "h264";
   std::string pattern = "smpte";
+  std::string audio = "none";
   int width = 640, height = 360, fps = 30;
 };
 
@@ -65,20 +71,43 @@ void on_media_configure(GstRTSPMediaFactory *, GstRTSPMedia *media, gpointer dat
                     [](gpointer p) { delete static_cast<Stamper *>(p); });
 }
 
+// The camera's sound as its second stream (pay1), "" for none.
+std::string audio_part(const std::string &audio) {
+  const std::string tone = " audiotestsrc is-live=true wave=sine freq=440 volume=0.5 ! audioconvert ! audioresample";
+  if (audio == "pcma") return tone + " ! audio/x-raw,rate=8000,channels=1 ! alawenc ! rtppcmapay name=pay1 pt=8";
+  if (audio == "pcmu") return tone + " ! audio/x-raw,rate=8000,channels=1 ! mulawenc ! rtppcmupay name=pay1 pt=0";
+  if (audio == "aac") return tone + " ! audio/x-raw,rate=48000,channels=2 ! avenc_aac ! rtpmp4gpay name=pay1 pt=97";
+  if (audio == "opus") return tone + " ! audio/x-raw,rate=48000,channels=2 ! opusenc ! rtpopuspay name=pay1 pt=97";
+  return "";
+}
+
 std::string launch_line(const Options &o) {
   const std::string raw = "videotestsrc is-live=true horizontal-speed=2 pattern=" + o.pattern +
                           " ! video/x-raw,format=I420,width=" + std::to_string(o.width) +
                           ",height=" + std::to_string(o.height) + ",framerate=" + std::to_string(o.fps) +
                           "/1 ! identity name=stamp";
   const std::string gop = " key-int-max=" + std::to_string(o.fps);
+  const std::string end = audio_part(o.audio) + " )";
   if (o.codec == "h265")
     return "( " + raw + " ! x265enc tune=zerolatency speed-preset=ultrafast" + gop +
-           " ! rtph265pay name=pay0 pt=96 config-interval=-1 )";
+           " ! rtph265pay name=pay0 pt=96 config-interval=-1" + end;
   if (o.codec == "h264-bframes")
     return "( " + raw + " ! x264enc speed-preset=ultrafast bframes=2 b-adapt=false" + gop +
-           " ! video/x-h264,profile=main ! rtph264pay name=pay0 pt=96 config-interval=-1 )";
+           " ! video/x-h264,profile=main ! rtph264pay name=pay0 pt=96 config-interval=-1" + end;
   return "( " + raw + " ! x264enc tune=zerolatency speed-preset=ultrafast bframes=0" + gop +
-         " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1 )";
+         " ! video/x-h264,profile=constrained-baseline ! rtph264pay name=pay0 pt=96 config-interval=-1" + end;
+}
+
+void on_setup(GstRTSPClient *, GstRTSPContext *context, gpointer) {
+  if (!context->uri) return;
+  gchar *uri = gst_rtsp_url_get_request_uri(context->uri);
+  std::printf("setup %s\n", uri);
+  std::fflush(stdout);
+  g_free(uri);
+}
+
+void on_client(GstRTSPServer *, GstRTSPClient *client, gpointer) {
+  g_signal_connect(client, "setup-request", G_CALLBACK(on_setup), nullptr);
 }
 
 bool parse(int argc, char **argv, Options &o) {
@@ -92,6 +121,8 @@ bool parse(int argc, char **argv, Options &o) {
       o.path = value;
     else if (key == "--codec")
       o.codec = value;
+    else if (key == "--audio")
+      o.audio = value;
     else if (key == "--pattern")
       o.pattern = value;
     else if (key == "--width")
@@ -104,7 +135,8 @@ bool parse(int argc, char **argv, Options &o) {
       return false;
   }
   return o.port > 0 && !o.credentials_file.empty() && o.width > 0 && o.height > 0 && o.fps > 0 &&
-         (o.codec == "h264" || o.codec == "h264-bframes" || o.codec == "h265");
+         (o.codec == "h264" || o.codec == "h264-bframes" || o.codec == "h265") &&
+         (o.audio == "none" || !audio_part(o.audio).empty());
 }
 
 }  // namespace
@@ -115,7 +147,8 @@ int main(int argc, char **argv) {
   if ((argc - 1) % 2 || !parse(argc, argv, o)) {
     std::fprintf(stderr,
                  "usage: rtsp-test-camera --port N --credentials-file FILE [--path /cam] "
-                 "[--codec h264|h264-bframes|h265] [--pattern P] [--width W] [--height H] [--fps F]\n");
+                 "[--codec h264|h264-bframes|h265] [--pattern P] [--width W] [--height H] [--fps F] "
+                 "[--audio none|pcma|pcmu|aac|opus]\n");
     return 2;
   }
   auto credentials = sl::agent::read_rtsp_credentials(o.credentials_file);
@@ -128,6 +161,7 @@ int main(int argc, char **argv) {
   gst_rtsp_server_set_address(server.get(), "127.0.0.1");
   gst_rtsp_server_set_service(server.get(), std::to_string(o.port).c_str());
 
+  g_signal_connect(server.get(), "client-connected", G_CALLBACK(on_client), nullptr);
   auto factory = sl::adopt(gst_rtsp_media_factory_new());
   gst_rtsp_media_factory_set_launch(factory.get(), launch_line(o).c_str());
   // UDP transport: the server's RTP ports on loopback too (the network rule).
@@ -161,8 +195,8 @@ int main(int argc, char **argv) {
   };
   g_unix_signal_add(SIGTERM, quit, loop);
   g_unix_signal_add(SIGINT, quit, loop);
-  std::printf("ready rtsp://127.0.0.1:%d%s (%s, %dx%d@%d)\n", o.port, o.path.c_str(), o.codec.c_str(), o.width,
-              o.height, o.fps);
+  std::printf("ready rtsp://127.0.0.1:%d%s (%s, %dx%d@%d, audio %s)\n", o.port, o.path.c_str(), o.codec.c_str(),
+              o.width, o.height, o.fps, o.audio.c_str());
   std::fflush(stdout);
   g_main_loop_run(loop);
   g_main_loop_unref(loop);

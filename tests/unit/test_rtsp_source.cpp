@@ -87,3 +87,25 @@ TEST_CASE_FIXTURE(GstReady,
   g_free(user);
   g_free(password);
 }
+
+TEST_CASE_FIXTURE(GstReady, "unreachable at start-up with audio = camera: whatever sound comes is promised") {
+  CameraSettings s = camera_at("rtsp://127.0.0.1:1/cam");
+  auto without = plan_rtsp_source(s);
+  REQUIRE(without);
+  CHECK(without->audio.empty());
+  CHECK(without->audio_note.empty());
+
+  s.audio = "camera";
+  auto plan = plan_rtsp_source(s);
+  REQUIRE(plan);
+  CHECK(plan->audio.find("decodebin name=audiodecode") != std::string::npos);
+  CHECK(plan->audio_note.find("not known until it answers") != std::string::npos);
+  // The video's description and the sound's build together.
+  GError *raw = nullptr;
+  auto pipeline =
+      sink(gst_parse_launch((plan->description + " ! fakesink " + plan->audio + " ! fakesink").c_str(), &raw));
+  Owned<GError> error(raw);
+  REQUIRE(pipeline);
+  REQUIRE_FALSE(error);
+  plan->configure(pipeline.get());
+}
