@@ -184,6 +184,8 @@ test('ip camera plays and comes back', async () => {
     try {
       await tileState(viewIp, 'cam-ip', 'offline', 15000);
       assert.match(ip.output(), /camera cam-ip stopped: no video from the source for \d+ s/);
+      // The page hears its session end a moment before the relay hears the camera's state.
+      await waitFor('the relay to list cam-ip offline', async () => !(await camera(relay.port, 'cam-ip')).online);
       // Retries while it stays frozen connect and wait: listed offline all along, never online.
       let seenOnline = false;
       await waitFor('a retry that also timed out', async () => {
