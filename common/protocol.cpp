@@ -72,6 +72,7 @@ CameraEntry read_camera_entry(Reader &r) {
   e.branches = int(r.integer("branches", 0, 1 << 20));
   e.fps_measured = r.number("fps_measured", 0, 1000);
   e.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
+  e.error = r.str("error", kMaxText, false);
   e.state = read_state_member(r, "state");
   return e;
 }
@@ -140,6 +141,7 @@ Status read(Reader &r, std::type_identity<Status>) {
   m.width = int(r.integer("width", 0, kMaxDimension));
   m.height = int(r.integer("height", 0, kMaxDimension));
   m.capturing = r.boolean("capturing", true);
+  m.error = r.str("error", kMaxText, false);
   return m;
 }
 Totals read_totals(Reader &r) {
@@ -397,6 +399,10 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_add_double_value(b, e.fps_measured);
     json_builder_set_member_name(b, "bitrate_kbps");
     json_builder_add_double_value(b, e.bitrate_kbps);
+    if (!e.error.empty()) {
+      json_builder_set_member_name(b, "error");
+      json_builder_add_string_value(b, e.error.c_str());
+    }
     if (e.state) json::add_object_text(b, "state", control::to_json(*e.state));
     json_builder_end_object(b);
   }
@@ -517,6 +523,14 @@ std::string to_json(const Offer &m) {
 std::string to_json(const Answer &m) {
   return Writer(type_name<Answer>()).str("session", m.session).str("sdp", m.sdp).done();
 }
+namespace {
+// Text a peer would refuse as too long, cut to the limit on a character boundary.
+std::string within_text_limit(const std::string &text) {
+  if (text.size() <= kMaxText) return text;
+  const char *end = g_utf8_find_prev_char(text.c_str(), text.c_str() + kMaxText);
+  return text.substr(0, end ? size_t(end - text.c_str()) : 0);
+}
+}  // namespace
 std::string to_json(const Status &m) {
   return Writer(type_name<Status>())
       .str("camera", m.camera)
@@ -526,6 +540,7 @@ std::string to_json(const Status &m) {
       .integer("width", m.width)
       .integer("height", m.height)
       .boolean("capturing", m.capturing)
+      .opt_str("error", within_text_limit(m.error))
       .done();
 }
 std::string to_json(const ViewerWelcome &m) {

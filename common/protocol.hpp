@@ -52,6 +52,7 @@ struct CameraEntry {
   double fps_measured = 0;
   double bitrate_kbps = 0;
   std::optional<control::CameraState> state;  // the agent's retained MQTT state, when known
+  std::string error;  // its agent's word on why it delivers no video (Status::error); empty when it does
   bool operator==(const CameraEntry &) const = default;
 };
 
@@ -110,6 +111,9 @@ struct Status {
   // The camera delivers video; false while it has failed or is unplugged (the
   // agent retries). Absent in JSON: true.
   bool capturing = true;
+  // Why it delivers no video, while it does not (a sentence naming the device
+  // or camera). Optional; written cut to the protocol's text limit.
+  std::string error;
   bool operator==(const Status &) const = default;
 };
 // Counts over the cameras a token may see.

@@ -183,6 +183,21 @@ TEST_CASE("a status without 'capturing' (an older agent) means the camera delive
             .message.find("capturing") != std::string::npos);
 }
 
+TEST_CASE("a camera that delivers no video says why, cut to what the relay takes") {
+  Status failed{"pi/garage", 0, 0, 0, 640, 480, false, "Cannot open camera /dev/video7: no such device."};
+  CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed))) == failed);
+  failed.error = std::string(3000, 'x') + "é";
+  const Status read = as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed)));
+  CHECK(read.error.size() <= 1024);
+  CHECK(read.error == std::string(read.error.size(), 'x'));
+  // And the camera list carries it on to pages.
+  CameraEntry entry;
+  entry.info = CameraInfo{"pi/garage", 640, 480, 30, "H264", "v4l2:/dev/video7", "x264enc"};
+  entry.connected = true;
+  entry.error = "Cannot open camera /dev/video7: no such device.";
+  CHECK(as<RelayToViewer, CameraUpdate>(parse_relay_to_viewer(to_json(CameraUpdate{{entry}}))).cameras[0] == entry);
+}
+
 TEST_CASE("a string escape JSON does not have is refused, not turned into bytes that are not UTF-8") {
   // json-glib reads "\7000" as an octal escape, the byte 0xC0 (fuzz regression).
   const auto e = error_of(

@@ -534,7 +534,9 @@ function offlineReason(cam) {
   if (!cam || cam.online) return '';
   if (cam.unknown) return 'This relay has not seen this camera (yet).';
   if (cam.connected) {
-    return 'Its agent is connected but the camera delivers no video (it failed or was unplugged); the agent keeps trying.';
+    // The agent's own words when it sent them (a device missing: "Cannot open camera /dev/video7: ...").
+    const why = cam.error ? cam.error.replace(/\.$/, '') : 'it failed or was unplugged';
+    return `Its agent is connected but the camera delivers no video (${why}); the agent keeps trying.`;
   }
   return '';
 }
