@@ -327,6 +327,14 @@ constexpr const char *type_name<CommandResult>() {
   return "command_result";
 }
 
+// A member that a refusal may quote back: a string that is a well-formed id, or "".
+std::string echoable_id(JsonObject *obj, const char *name) {
+  JsonNode *n = json_object_get_member(obj, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) return {};
+  const char *text = json_node_get_string(n);
+  return text && json::valid_id(text) ? std::string(text) : std::string();
+}
+
 template <typename V>
 struct Dispatch;
 template <typename... Ts>
@@ -338,9 +346,10 @@ struct Dispatch<std::variant<Ts...>> {
     auto root = json::parse_object(text);
     if (!root) return fail(ParseError{"bad_message", root.error()});
     JsonObject *obj = json_node_get_object(root->get());
+    const std::string ref = echoable_id(obj, "ref"), session = echoable_id(obj, "session");
     Reader top(obj);
     std::string type = top.str("type", 64);
-    if (!top.ok()) return fail(ParseError{"bad_message", top.error()});
+    if (!top.ok()) return fail(ParseError{"bad_message", top.error(), ref, session});
 
     std::optional<Parsed<V>> result;
     auto try_one = [&](auto tag) {
@@ -351,10 +360,10 @@ struct Dispatch<std::variant<Ts...>> {
       if (r.ok())
         result = Parsed<V>(V(std::move(msg)));
       else
-        result = Parsed<V>(fail(ParseError{"bad_message", type + ": " + r.error()}));
+        result = Parsed<V>(fail(ParseError{"bad_message", type + ": " + r.error(), ref, session}));
     };
     (try_one(std::type_identity<Ts>{}), ...);
-    if (!result) return fail(ParseError{"unknown_type", "unknown message type '" + type + "'"});
+    if (!result) return fail(ParseError{"unknown_type", "unknown message type '" + type + "'", ref, session});
     return std::move(*result);
   }
 };

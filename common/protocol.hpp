@@ -221,6 +221,10 @@ using RelayToViewer = std::variant<Heartbeat, ViewerWelcome, Cameras, CameraUpda
 struct ParseError {
   std::string code;
   std::string message;
+  // The refused message's own `ref` and `session` when they are well-formed ids:
+  // echoed in the error, so the sender can tell which of its requests failed.
+  std::string ref;
+  std::string session;
   bool operator==(const ParseError &) const = default;
 };
 
