@@ -532,14 +532,6 @@ std::string to_json(const Offer &m) {
 std::string to_json(const Answer &m) {
   return Writer(type_name<Answer>()).str("session", m.session).str("sdp", m.sdp).done();
 }
-namespace {
-// Text a peer would refuse as too long, cut to the limit on a character boundary.
-std::string within_text_limit(const std::string &text) {
-  if (text.size() <= kMaxText) return text;
-  const char *end = g_utf8_find_prev_char(text.c_str(), text.c_str() + kMaxText);
-  return text.substr(0, end ? size_t(end - text.c_str()) : 0);
-}
-}  // namespace
 std::string to_json(const Status &m) {
   return Writer(type_name<Status>())
       .str("camera", m.camera)
@@ -549,7 +541,7 @@ std::string to_json(const Status &m) {
       .integer("width", m.width)
       .integer("height", m.height)
       .boolean("capturing", m.capturing)
-      .opt_str("error", within_text_limit(m.error))
+      .opt_str("error", json::within(m.error, kMaxText))
       .done();
 }
 std::string to_json(const ViewerWelcome &m) {

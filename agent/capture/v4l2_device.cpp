@@ -30,7 +30,8 @@ std::string size_fields(int width, int height) {
 Result<std::vector<CameraMode>, V4l2ProbeError> probe_v4l2_modes(const std::string &device) {
   auto src = sink(gst_element_factory_make("v4l2src", nullptr));
   if (!src)
-    return fail(V4l2ProbeError{V4l2Trouble::Unusable, "GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good."});
+    return fail(
+        V4l2ProbeError{V4l2Trouble::Unusable, "GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good."});
   // Told apart before opening: v4l2src says only that it failed.
   if (!g_file_test(device.c_str(), G_FILE_TEST_EXISTS))
     return fail(V4l2ProbeError{V4l2Trouble::Missing, v4l2_trouble_text(V4l2Trouble::Missing, device)});
@@ -46,10 +47,10 @@ Result<std::vector<CameraMode>, V4l2ProbeError> probe_v4l2_modes(const std::stri
     Owned<GError> e(raw);
     // Not openable now (permissions, another program) may change; a node that
     // is no camera (a UVC camera's metadata node, /dev/null) will not.
-    const bool may_change = !e || (e->domain == GST_RESOURCE_ERROR && (e->code == GST_RESOURCE_ERROR_OPEN_READ ||
-                                                                        e->code == GST_RESOURCE_ERROR_OPEN_WRITE ||
-                                                                        e->code == GST_RESOURCE_ERROR_OPEN_READ_WRITE ||
-                                                                        e->code == GST_RESOURCE_ERROR_BUSY));
+    const bool may_change =
+        !e || (e->domain == GST_RESOURCE_ERROR &&
+               (e->code == GST_RESOURCE_ERROR_OPEN_READ || e->code == GST_RESOURCE_ERROR_OPEN_WRITE ||
+                e->code == GST_RESOURCE_ERROR_OPEN_READ_WRITE || e->code == GST_RESOURCE_ERROR_BUSY));
     if (may_change)
       return fail(V4l2ProbeError{V4l2Trouble::Unopenable, v4l2_trouble_text(V4l2Trouble::Unopenable, device)});
     std::string message = e->message ? e->message : "";
@@ -69,7 +70,8 @@ Result<std::vector<CameraMode>, V4l2ProbeError> probe_v4l2_modes(const std::stri
 std::string v4l2_trouble_text(V4l2Trouble trouble, const std::string &device) {
   switch (trouble) {
     case V4l2Trouble::Missing:
-      return "Cannot open camera " + device + ": no such device (is it plugged in? --list-devices shows the cameras here).";
+      return "Cannot open camera " + device +
+             ": no such device (is it plugged in? --list-devices shows the cameras here).";
     case V4l2Trouble::Unopenable:
       return "Cannot open camera " + device +
              " (may this user read it? try the video group; or another program holds it).";
@@ -111,8 +113,9 @@ SourcePlan plan_absent_v4l2(const std::string &device, const V4l2ProbeError &why
   // No modes: the output's size and rate can change (set_video) as the test
   // source's do, by the scaler after the decoder ("srccaps").
   plan.src_caps = "video/x-raw" + size + ",framerate=" + std::to_string(s.fps) + "/1";
-  plan.description = "v4l2src name=src device=" + device + " do-timestamp=true ! capsfilter name=anyformat caps=" +
-                     any_format + " ! decodebin name=anydecode  videoconvert name=decoded ! videoscale ! videorate" +
+  plan.description = "v4l2src name=src device=" + device +
+                     " do-timestamp=true ! capsfilter name=anyformat caps=" + any_format +
+                     " ! decodebin name=anydecode  videoconvert name=decoded ! videoscale ! videorate" +
                      " ! capsfilter name=srccaps caps=" + plan.src_caps +
                      " ! videoconvert ! video/x-raw,format=I420 ! capsfilter name=rawcaps";
   plan.configure = [](GstElement *pipeline) {

@@ -29,9 +29,8 @@ std::optional<Ack> refusal_while_down(const CameraKeeper &keeper, const CameraSe
                                       const std::string &param = {}) {
   if (keeper.state() != "failed") return std::nullopt;
   const std::string why = keeper.error().empty() ? "it failed" : keeper.error();
-  return control::error_ack("failed",
-                            "camera " + camera.id + " delivers no video (" + why + "); the agent keeps retrying it",
-                            param);
+  return control::error_ack(
+      "failed", "camera " + camera.id + " delivers no video (" + why + "); the agent keeps retrying it", param);
 }
 
 int device_fd(GstElement *source) {
@@ -70,6 +69,7 @@ control::CameraState CameraControl::state() const {
   s.camera = camera_.id;
   s.online = true;
   s.pipeline = keeper_.state();
+  s.error = keeper_.error();
   s.source = info.source;
   s.encoder = info.encoder;
   s.codec = info.codec;
@@ -89,7 +89,7 @@ control::CameraState CameraControl::state() const {
 }
 
 std::string CameraControl::state_key(const control::CameraState &s) const {
-  return s.pipeline + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
+  return s.pipeline + " " + s.error + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
          std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " + std::to_string(s.viewers);
 }
 

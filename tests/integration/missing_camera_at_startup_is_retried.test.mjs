@@ -67,6 +67,7 @@ test('a camera missing at start-up is retried while the others play', async () =
     const state = await postCommand(relay.port, 'house/garage', { type: 'get_state' });
     assert.equal(state.ack.status, 'ok', JSON.stringify(state.ack));
     assert.equal(state.ack.result.pipeline, 'failed');
+    assert.match(state.ack.result.error, new RegExp(`${missing}: no such device`));
 
     // The front camera was never disturbed.
     assert.equal((await camera(relay.port, 'house/front')).online, true);

@@ -188,8 +188,7 @@ TEST_CASE("a camera that delivers no video says why, cut to what the relay takes
   CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed))) == failed);
   failed.error = std::string(3000, 'x') + "é";
   const Status read = as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed)));
-  CHECK(read.error.size() <= 1024);
-  CHECK(read.error == std::string(read.error.size(), 'x'));
+  CHECK(read.error == std::string(1024, 'x'));
   // And the camera list carries it on to pages.
   CameraEntry entry;
   entry.info = CameraInfo{"pi/garage", 640, 480, 30, "H264", "v4l2:/dev/video7", "x264enc"};

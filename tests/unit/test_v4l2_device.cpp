@@ -108,3 +108,50 @@ TEST_CASE("v4l2src's errors read as sentences naming the device") {
         "Camera /dev/video7: Could not read from resource.");
   CHECK(describe_v4l2_error(nullptr, "/dev/video7") == "Camera /dev/video7: failed.");
 }
+
+TEST_CASE("what the device gives comes out decoded at the size asked for, at every start") {
+  auto planned = plan_source(missing_camera());
+  REQUIRE(planned.ok());
+  // The device stood in for by MJPEG of another size: decodebin's pad must be
+  // linked by the plan at each start (a retry makes a new one), and scaled.
+  std::string description = planned->description;
+  const std::string device = std::string("v4l2src name=src device=") + kMissing + " do-timestamp=true";
+  REQUIRE(description.find(device) == 0);
+  description.replace(0, device.size(),
+                      "videotestsrc name=src is-live=true ! video/x-raw,width=320,height=240 ! jpegenc");
+  GError *error = nullptr;
+  GstElement *pipeline = gst_parse_launch((description + " ! fakesink name=out").c_str(), &error);
+  REQUIRE(pipeline);
+  CHECK(error == nullptr);
+  if (error) g_error_free(error);
+  planned->configure(pipeline);
+  GstElement *out = gst_bin_get_by_name(GST_BIN(pipeline), "out");
+  GstPad *pad = gst_element_get_static_pad(out, "sink");
+  GstBus *bus = gst_element_get_bus(pipeline);
+  for (int start = 0; start < 2; ++start) {
+    CAPTURE(start);
+    REQUIRE(gst_element_set_state(pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    GstCaps *caps = nullptr;
+    for (int i = 0; i < 100 && !caps; ++i) {
+      if (GstMessage *m = gst_bus_timed_pop_filtered(bus, 50 * GST_MSECOND, GST_MESSAGE_ERROR)) {
+        gst_message_unref(m);
+        FAIL("the pipeline failed");
+      }
+      caps = gst_pad_get_current_caps(pad);
+    }
+    REQUIRE(caps);
+    const GstStructure *st = gst_caps_get_structure(caps, 0);
+    int width = 0, height = 0;
+    gst_structure_get_int(st, "width", &width);
+    gst_structure_get_int(st, "height", &height);
+    CHECK(std::string(gst_structure_get_string(st, "format")) == "I420");
+    CHECK(width == 640);
+    CHECK(height == 480);
+    gst_caps_unref(caps);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+  }
+  gst_object_unref(bus);
+  gst_object_unref(pad);
+  gst_object_unref(out);
+  gst_object_unref(pipeline);
+}
