@@ -32,7 +32,8 @@ Result<std::vector<CameraMode>, V4l2ProbeError> probe_v4l2_modes(const std::stri
   if (!src)
     return fail(
         V4l2ProbeError{V4l2Trouble::Unusable, "GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good."});
-  // Told apart before opening: v4l2src says only that it failed.
+  // Told apart before opening: v4l2src reports a missing node and one that is
+  // no camera alike (NOT_FOUND).
   if (!g_file_test(device.c_str(), G_FILE_TEST_EXISTS))
     return fail(V4l2ProbeError{V4l2Trouble::Missing, v4l2_trouble_text(V4l2Trouble::Missing, device)});
   g_object_set(src.get(), "device", device.c_str(), nullptr);
