@@ -66,9 +66,12 @@ bool check_camera(const CameraSettings &s, Report &report, const std::vector<Cam
     return false;
   }
   const SourcePlan &plan = *planned;
-  // Planning starts an unreachable IP camera anyway (it is retried); a check says so.
+  // Planning starts an unreachable IP camera or a missing V4L2 device anyway
+  // (it is retried); a check says so.
   if (!plan.unreachable.empty()) {
     report.line("camera", false, "source=" + redact_rtsp_url(s.source) + ": " + plan.unreachable);
+    if (found.empty() && s.source.rfind("v4l2:", 0) == 0)
+      report.note("cameras", "none found on this machine (--list-devices)");
     return false;
   }
   std::string what = "source=" + s.source + ": ";

@@ -41,6 +41,14 @@ struct Camera {
   std::unique_ptr<sl::agent::CameraKeeper> keeper;
 };
 
+// What the relay hears of a camera: its sessions and figures, and why it
+// delivers no video while it does not (the relay lists the camera with it).
+sl::proto::Status status_of(const Camera &camera) {
+  sl::proto::Status status = camera.sessions->status();
+  if (!status.capturing && camera.keeper) status.error = camera.keeper->error();
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -116,7 +124,7 @@ int main(int argc, char **argv) {
                         settings.heartbeat_interval_s, settings.reconnect_max_s,
                         agent::RelayLink::Handlers{
                             [&] {
-                              for (auto *sessions : all_sessions) relay->report(sessions->status());
+                              for (const auto &camera : cameras) relay->report(status_of(camera));
                             },
                             [&](const proto::RelayToAgent &message) { relay->handle(message); },
                             // The relay brokered these sessions and forgot them when the
@@ -136,9 +144,8 @@ int main(int argc, char **argv) {
     camera.keeper = std::make_unique<agent::CameraKeeper>(*camera.pipeline, *camera.sessions);
     agent::CameraControl &camera_control =
         control.add(settings.cameras[i], *camera.pipeline, *camera.sessions, *camera.keeper);
-    agent::Sessions &sessions = *camera.sessions;
-    sessions.on_change([&relay, &sessions] { relay->report(sessions.status()); });
-    sessions.on_change([&camera_control] { camera_control.state_changed(); });
+    camera.sessions->on_change([&relay, &camera] { relay->report(status_of(camera)); });
+    camera.sessions->on_change([&camera_control] { camera_control.state_changed(); });
   }
 
   for (auto &camera : cameras) {

@@ -245,6 +245,7 @@ std::string to_json(const CameraState &s) {
     return w.done();
   }
   w.str("pipeline", s.pipeline)
+      .opt_str("error", json::within(s.error, kMaxStateError))
       .str("source", s.source)
       .str("encoder", s.encoder)
       .str("codec", s.codec)
@@ -298,6 +299,7 @@ Result<CameraState> parse_state(std::string_view text) {
   }
   if (r.ok() && s.online) {
     s.pipeline = r.str("pipeline", 32);
+    s.error = r.str("error", kMaxStateError, false);
     s.source = r.str("source", 256);
     s.encoder = r.str("encoder", 64);
     s.codec = r.str("codec", 16);

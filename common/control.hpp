@@ -17,6 +17,7 @@
 namespace sl::control {
 
 inline constexpr size_t kMaxCommandBytes = 16 * 1024;
+inline constexpr size_t kMaxStateError = 1024;
 inline constexpr int64_t kDefaultTtlMs = 30000;
 inline constexpr int64_t kMaxTtlMs = 24LL * 3600 * 1000;
 
@@ -91,6 +92,7 @@ struct CameraState {
   std::string camera;
   bool online = false;
   std::string pipeline;  // playing, restarting, failed, stopped
+  std::string error;     // failed: why (the agent's sentence, at most kMaxStateError bytes)
   std::string source, encoder, codec;
   int width = 0, height = 0;
   double fps = 0;  // measured

@@ -19,6 +19,13 @@ bool valid_camera_id(std::string_view id) {
 
 std::string_view camera_device(std::string_view camera) { return camera.substr(0, camera.find('/')); }
 
+std::string within(const std::string &text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  // The start of the character that holds byte max_bytes: all before it fits.
+  const char *end = g_utf8_find_prev_char(text.c_str(), text.c_str() + max_bytes + 1);
+  return text.substr(0, end ? size_t(end - text.c_str()) : 0);
+}
+
 Result<Owned<JsonNode>> parse_object(std::string_view text) {
   auto parser = adopt(json_parser_new_immutable());
   GError *raw_error = nullptr;

@@ -30,6 +30,9 @@ inline constexpr size_t kMaxCameraIdLength = 2 * kMaxIdLength + 1;
 bool valid_camera_id(std::string_view id);
 // The agent (device) part of a camera id: "garden-pi/front" -> "garden-pi".
 std::string_view camera_device(std::string_view camera);
+// `text` cut to at most `max_bytes` on a character boundary: free text (an
+// error's reason) that a reader would otherwise refuse as too long.
+std::string within(const std::string &text, size_t max_bytes);
 
 // Reads members of one JSON object; the first problem wins and is reported
 // as "field NAME: what is wrong".

@@ -72,6 +72,7 @@ CameraEntry read_camera_entry(Reader &r) {
   e.branches = int(r.integer("branches", 0, 1 << 20));
   e.fps_measured = r.number("fps_measured", 0, 1000);
   e.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
+  e.error = r.str("error", kMaxText, false);
   e.state = read_state_member(r, "state");
   return e;
 }
@@ -140,6 +141,7 @@ Status read(Reader &r, std::type_identity<Status>) {
   m.width = int(r.integer("width", 0, kMaxDimension));
   m.height = int(r.integer("height", 0, kMaxDimension));
   m.capturing = r.boolean("capturing", true);
+  m.error = r.str("error", kMaxText, false);
   return m;
 }
 Totals read_totals(Reader &r) {
@@ -325,6 +327,14 @@ constexpr const char *type_name<CommandResult>() {
   return "command_result";
 }
 
+// A member that a refusal may quote back: a string that is a well-formed id, or "".
+std::string echoable_id(JsonObject *obj, const char *name) {
+  JsonNode *n = json_object_get_member(obj, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) return {};
+  const char *text = json_node_get_string(n);
+  return text && json::valid_id(text) ? std::string(text) : std::string();
+}
+
 template <typename V>
 struct Dispatch;
 template <typename... Ts>
@@ -336,9 +346,10 @@ struct Dispatch<std::variant<Ts...>> {
     auto root = json::parse_object(text);
     if (!root) return fail(ParseError{"bad_message", root.error()});
     JsonObject *obj = json_node_get_object(root->get());
+    const std::string ref = echoable_id(obj, "ref"), session = echoable_id(obj, "session");
     Reader top(obj);
     std::string type = top.str("type", 64);
-    if (!top.ok()) return fail(ParseError{"bad_message", top.error()});
+    if (!top.ok()) return fail(ParseError{"bad_message", top.error(), ref, session});
 
     std::optional<Parsed<V>> result;
     auto try_one = [&](auto tag) {
@@ -349,10 +360,10 @@ struct Dispatch<std::variant<Ts...>> {
       if (r.ok())
         result = Parsed<V>(V(std::move(msg)));
       else
-        result = Parsed<V>(fail(ParseError{"bad_message", type + ": " + r.error()}));
+        result = Parsed<V>(fail(ParseError{"bad_message", type + ": " + r.error(), ref, session}));
     };
     (try_one(std::type_identity<Ts>{}), ...);
-    if (!result) return fail(ParseError{"unknown_type", "unknown message type '" + type + "'"});
+    if (!result) return fail(ParseError{"unknown_type", "unknown message type '" + type + "'", ref, session});
     return std::move(*result);
   }
 };
@@ -397,6 +408,10 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_add_double_value(b, e.fps_measured);
     json_builder_set_member_name(b, "bitrate_kbps");
     json_builder_add_double_value(b, e.bitrate_kbps);
+    if (!e.error.empty()) {
+      json_builder_set_member_name(b, "error");
+      json_builder_add_string_value(b, e.error.c_str());
+    }
     if (e.state) json::add_object_text(b, "state", control::to_json(*e.state));
     json_builder_end_object(b);
   }
@@ -526,6 +541,7 @@ std::string to_json(const Status &m) {
       .integer("width", m.width)
       .integer("height", m.height)
       .boolean("capturing", m.capturing)
+      .opt_str("error", json::within(m.error, kMaxText))
       .done();
 }
 std::string to_json(const ViewerWelcome &m) {

@@ -52,6 +52,7 @@ struct CameraEntry {
   double fps_measured = 0;
   double bitrate_kbps = 0;
   std::optional<control::CameraState> state;  // the agent's retained MQTT state, when known
+  std::string error;  // its agent's word on why it delivers no video (Status::error); empty when it does
   bool operator==(const CameraEntry &) const = default;
 };
 
@@ -110,6 +111,9 @@ struct Status {
   // The camera delivers video; false while it has failed or is unplugged (the
   // agent retries). Absent in JSON: true.
   bool capturing = true;
+  // Why it delivers no video, while it does not (a sentence naming the device
+  // or camera). Optional; written cut to the protocol's text limit.
+  std::string error;
   bool operator==(const Status &) const = default;
 };
 // Counts over the cameras a token may see.
@@ -217,6 +221,10 @@ using RelayToViewer = std::variant<Heartbeat, ViewerWelcome, Cameras, CameraUpda
 struct ParseError {
   std::string code;
   std::string message;
+  // The refused message's own `ref` and `session` when they are well-formed ids:
+  // echoed in the error, so the sender can tell which of its requests failed.
+  std::string ref;
+  std::string session;
   bool operator==(const ParseError &) const = default;
 };
 

@@ -194,6 +194,11 @@ Result<void> CapturePipeline::play() {
       GError *raw = nullptr;
       gst_message_parse_error(m.get(), &raw, nullptr);
       Owned<GError> e(raw);
+      // The source's own words when it has them (a V4L2 device that is missing).
+      if (explain_source_error_ && source_ && GST_MESSAGE_SRC(m.get()) == GST_OBJECT(source_.get())) {
+        gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+        return fail(explain_source_error_(e.get()));
+      }
       why = std::string(GST_OBJECT_NAME(GST_MESSAGE_SRC(m.get()))) + ": " + (e ? e->message : "failed");
     }
     gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
@@ -592,7 +597,7 @@ Result<void> CapturePipeline::reconfigure(int width, int height, int fps) {
   if (stamped_ && (width < kStampWidth || height < kStampHeight))
     return fail("the latency stamp needs frames of at least 384x32");
   std::string caps_text;
-  if (modes_.empty()) {  // the test source: any size and rate
+  if (modes_.empty()) {  // the test source, or a camera missing at start-up (scaled): any size and rate
     auto caps = adopt(gst_caps_from_string(src_caps_.c_str()));
     gst_caps_set_simple(caps.get(), "width", G_TYPE_INT, width, "height", G_TYPE_INT, height, "framerate",
                         GST_TYPE_FRACTION, fps, 1, nullptr);

@@ -6,6 +6,7 @@
 #include "gst_owned.hpp"
 #include "rtsp_source.hpp"
 #include "rtsp_url.hpp"
+#include "v4l2_device.hpp"
 
 #include <gst/gst.h>
 
@@ -66,23 +67,6 @@ std::vector<CameraMode> modes_from_caps(const GstCaps *caps) {
     m.fps = max_rate(gst_structure_get_value(s, "framerate"));
     if (m.width > 0 && m.height > 0) modes.push_back(m);
   }
-  return modes;
-}
-
-Result<std::vector<CameraMode>> probe_v4l2_modes(const std::string &device) {
-  auto src = sink(gst_element_factory_make("v4l2src", nullptr));
-  if (!src) return fail("GStreamer's v4l2src is missing: install gstreamer1.0-plugins-good.");
-  g_object_set(src.get(), "device", device.c_str(), nullptr);
-  if (gst_element_set_state(src.get(), GST_STATE_READY) == GST_STATE_CHANGE_FAILURE) {
-    gst_element_set_state(src.get(), GST_STATE_NULL);
-    return fail("Cannot open camera " + device +
-                " (is it plugged in, and may this user read it? try the video group).");
-  }
-  auto pad = adopt(gst_element_get_static_pad(src.get(), "src"));
-  auto caps = adopt(gst_pad_query_caps(pad.get(), nullptr));
-  std::vector<CameraMode> modes = modes_from_caps(caps.get());
-  gst_element_set_state(src.get(), GST_STATE_NULL);
-  if (modes.empty()) return fail("Camera " + device + " offers no video format this agent can use.");
   return modes;
 }
 
@@ -190,8 +174,12 @@ Result<SourcePlan> plan_source(const CameraSettings &s) {
   }
   const std::string device = s.source.substr(5);
   auto probed = probe_v4l2_modes(device);
-  if (!probed) return fail(probed.error());
-  return plan_camera("v4l2src name=src device=" + device + " do-timestamp=true", *probed, "rawcaps", s);
+  // Not there now (unplugged at boot): start anyway, and the camera is retried.
+  if (!probed && probed.error().trouble != V4l2Trouble::Unusable) return plan_absent_v4l2(device, probed.error(), s);
+  if (!probed) return fail(probed.error().message);
+  auto planned = plan_camera("v4l2src name=src device=" + device + " do-timestamp=true", *probed, "rawcaps", s);
+  if (planned) planned->explain_error = [device](const GError *error) { return describe_v4l2_error(error, device); };
+  return planned;
 }
 
 }  // namespace sl::agent

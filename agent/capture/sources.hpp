@@ -29,8 +29,9 @@ struct SourcePlan {
   std::vector<CameraMode> modes;  // V4L2: what the camera offers
   CameraMode mode;                // V4L2: the one captured
   std::string summary;            // what the source offers and what is done with it (--check, the log)
-  // Why the source cannot be reached now (an IP camera down): the plan starts
-  // anyway and the camera is retried, but a check says so. Empty when it can.
+  // Why the source cannot be reached now (an IP camera down, a V4L2 device
+  // missing): the plan starts anyway and the camera is retried, but a check
+  // says so. Empty when it can.
   std::string unreachable;
   // Applied to the built pipeline before it plays: what must not be written in
   // the description, which is logged (an IP camera's credentials).
@@ -59,8 +60,5 @@ bool element_available(const std::string &name);
 
 // The modes in a source's caps (H.264, MJPEG, raw formats), highest rate per size.
 std::vector<CameraMode> modes_from_caps(const GstCaps *caps);
-
-// The modes a V4L2 device offers (empty with an error text when it cannot be opened).
-Result<std::vector<CameraMode>> probe_v4l2_modes(const std::string &device);
 
 }  // namespace sl::agent

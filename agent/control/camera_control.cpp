@@ -5,6 +5,8 @@
 #include "main_context.hpp"
 #include "snapshot.hpp"
 
+#include <optional>
+
 namespace sl::agent {
 
 using control::Ack;
@@ -19,6 +21,16 @@ std::string result(std::initializer_list<std::pair<const char *, long>> fields) 
   json::Writer w;
   for (const auto &[k, v] : fields) w.integer(k, v);
   return w.done();
+}
+
+// A command that needs the camera's frames, while it delivers none: said at
+// once (and why), rather than after waiting out the command's timeout.
+std::optional<Ack> refusal_while_down(const CameraKeeper &keeper, const CameraSettings &camera,
+                                      const std::string &param = {}) {
+  if (keeper.state() != "failed") return std::nullopt;
+  const std::string why = keeper.error().empty() ? "it failed" : keeper.error();
+  return control::error_ack(
+      "failed", "camera " + camera.id + " delivers no video (" + why + "); the agent keeps retrying it", param);
 }
 
 int device_fd(GstElement *source) {
@@ -57,6 +69,7 @@ control::CameraState CameraControl::state() const {
   s.camera = camera_.id;
   s.online = true;
   s.pipeline = keeper_.state();
+  s.error = keeper_.error();
   s.source = info.source;
   s.encoder = info.encoder;
   s.codec = info.codec;
@@ -76,7 +89,7 @@ control::CameraState CameraControl::state() const {
 }
 
 std::string CameraControl::state_key(const control::CameraState &s) const {
-  return s.pipeline + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
+  return s.pipeline + " " + s.error + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
          std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " + std::to_string(s.viewers);
 }
 
@@ -115,6 +128,7 @@ void CameraControl::add_handlers() {
 
 // Answered when the keyframe has left the encoder, not when it was asked for.
 void CameraControl::force_keyframe(Reply reply) {
+  if (auto refusal = refusal_while_down(keeper_, camera_)) return reply(*refusal);
   const uint64_t before = pipeline_.keyframes();
   pipeline_.force_keyframe();
   pipeline_.wait_for([this, before] { return pipeline_.keyframes() > before; }, kKeyframeTimeoutMs,
@@ -142,6 +156,8 @@ void CameraControl::set_video(const control::SetVideo &p, Reply reply) {
     reply(control::error_ack("busy", "a restart or size change is under way; try again in a moment"));
     return;
   }
+  if (auto refusal = refusal_while_down(keeper_, camera_, p.width ? "width" : p.fps ? "fps" : "bitrate"))
+    return reply(*refusal);
   if (p.bitrate_kbps) {
     if (auto set = pipeline_.set_bitrate(*p.bitrate_kbps); !set) {
       reply(control::error_ack(pipeline_.passthrough() ? "unsupported" : "failed", set.error(), "bitrate"));
@@ -190,6 +206,7 @@ void CameraControl::set_video(const control::SetVideo &p, Reply reply) {
 // The next keyframe, decoded and encoded as JPEG: one path for every source,
 // including cameras whose own H.264 is passed through.
 void CameraControl::snapshot(Reply reply) {
+  if (auto refusal = refusal_while_down(keeper_, camera_)) return reply(*refusal);
   auto timeout = std::make_shared<SourceId>();
   timeout->reset(after_ms(kSnapshotTimeoutMs, [reply, timeout] {
     timeout->release();
@@ -220,6 +237,7 @@ void CameraControl::snapshot(Reply reply) {
 }
 
 void CameraControl::set_camera_controls(const control::SetControls &p, Reply reply) {
+  if (auto refusal = refusal_while_down(keeper_, camera_, p.values.front().first)) return reply(*refusal);
   const int fd = device_fd(pipeline_.source());
   if (fd < 0) {
     reply(control::error_ack(

@@ -26,6 +26,7 @@ void CameraKeeper::restart(std::function<void(Result<void>)> done) {
   if (!restarted) {
     g_warning("camera %s: restart failed (%s); retrying", pipeline_.info().id.c_str(), restarted.error().c_str());
     pipeline_.stop();
+    error_ = restarted.error();
     set_state("failed");
     retry_later();
     done(restarted);
@@ -34,6 +35,7 @@ void CameraKeeper::restart(std::function<void(Result<void>)> done) {
   const uint64_t before = pipeline_.keyframes();
   pipeline_.wait_for([this, before] { return pipeline_.keyframes() > before; }, kFirstFrameTimeoutMs,
                      [this, done = std::move(done)](bool produced) {
+                       if (!produced) error_ = "the pipeline restarted but produced no frame within 5 s";
                        set_state(produced ? "playing" : "failed");
                        if (produced)
                          done(ok());
@@ -51,6 +53,7 @@ void CameraKeeper::failed(const std::string &what) {
   g_warning("camera %s stopped: %s", pipeline_.info().id.c_str(), what.c_str());
   sessions_.end_all("camera_offline");
   pipeline_.stop();  // the relay lists the camera offline and refuses viewers meanwhile
+  error_ = what;
   set_state("failed");
   retry_later();
 }
@@ -65,6 +68,10 @@ void CameraKeeper::retry_later() {
     if (!played) {
       g_warning("camera %s: still failing (%s)", pipeline_.info().id.c_str(), played.error().c_str());
       pipeline_.stop();
+      if (played.error() != error_) {  // the relay and the broker hear of the new reason
+        error_ = played.error();
+        sessions_.changed();
+      }
       retry_later();
       return;
     }
@@ -89,6 +96,7 @@ void CameraKeeper::retry_later() {
 
 void CameraKeeper::set_state(const std::string &state) {
   state_ = state;
+  if (state != "failed") error_.clear();
   sessions_.changed();
 }
 

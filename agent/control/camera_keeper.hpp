@@ -37,6 +37,9 @@ class CameraKeeper {
   void failed(const std::string &what);
   // "playing", "restarting" or "failed".
   const std::string &state() const { return state_; }
+  // Why the camera delivers no video (its last failure), while it does not;
+  // empty when it plays.
+  const std::string &error() const { return error_; }
 
   static constexpr guint kRetryFirstMs = 1000;
   static constexpr guint kRetryMaxMs = 30000;
@@ -49,6 +52,7 @@ class CameraKeeper {
   CapturePipeline &pipeline_;
   Sessions &sessions_;
   std::string state_ = "playing";
+  std::string error_;
   SourceId retry_timer_;
   Backoff backoff_{kRetryFirstMs, kRetryMaxMs, [] { return g_random_double(); }};
   uint64_t attempt_ = 0;  // a retry waiting for its first frame is superseded by a new failure

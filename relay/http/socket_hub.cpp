@@ -196,7 +196,7 @@ void SocketHub::on_text(PeerId id, const std::string &text) {
     ++metrics_.bad_messages;
     g_warning("%s %llu (%s) sent a bad message: %s: %s", role_name(peer.role == Role::Agent), (unsigned long long)id,
               peer.address.c_str(), e.code.c_str(), e.message.c_str());
-    send(peer, proto::to_json(proto::Error{e.code, e.message, "", ""}));
+    send(peer, proto::to_json(proto::Error{e.code, e.message, e.session, e.ref}));
   };
   if (peer.role == Role::Agent) {
     auto parsed = proto::parse_agent_to_relay(text);

@@ -8,7 +8,8 @@ namespace sl::relay {
 namespace {
 // What a page must hear of at once; anything else is figures, coalesced.
 bool urgent_change(const proto::CameraEntry &a, const proto::CameraEntry &b) {
-  return a.online != b.online || a.connected != b.connected || a.viewers != b.viewers || !(a.info == b.info);
+  return a.online != b.online || a.connected != b.connected || a.viewers != b.viewers || a.error != b.error ||
+         !(a.info == b.info);
 }
 
 bool matches(const proto::CameraEntry &e, const proto::CameraQuery &query) {
@@ -310,6 +311,7 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     Camera &camera = cameras_[info.id];
     camera.agent = agent;
     camera.capturing = true;  // until its status says otherwise
+    camera.entry.error.clear();
     camera.entry.info = info;
     reset_figures(camera.entry);
     refresh_online(camera);
@@ -334,6 +336,7 @@ void SessionTable::forget_agent(PeerId agent, Actions &out) {
     auto cam = cameras_.find(camera_id);
     if (cam == cameras_.end() || cam->second.agent != agent) continue;
     cam->second.agent = 0;
+    cam->second.entry.error.clear();  // its agent's word, gone with it
     reset_figures(cam->second.entry);
     refresh_online(cam->second);
     changed(camera_id, true);
@@ -449,6 +452,7 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
     const auto before = e;
     // The camera failed or came back: the agent ended its sessions itself.
     cam->second.capturing = status->capturing;
+    e.error = status->capturing ? std::string() : status->error;
     refresh_online(cam->second);
     // One decimal: a change in the noise of a measurement is not news.
     const auto tenth = [](double v) { return std::round(v * 10) / 10; };
@@ -573,9 +577,10 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
     return out;
   }
   if (!cam->second.capturing) {
-    refuse("camera_offline", "camera '" + watch.camera +
-                                 "' delivers no video: it failed or was unplugged, and its "
-                                 "agent is trying to open it again");
+    const std::string &why = cam->second.entry.error;
+    refuse("camera_offline", "camera '" + watch.camera + "' delivers no video" +
+                                 (why.empty() ? ": it failed or was unplugged" : " (" + why + ")") +
+                                 ", and its agent is trying to open it again");
     return out;
   }
   size_t pending = 0;

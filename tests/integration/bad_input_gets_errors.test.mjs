@@ -43,13 +43,19 @@ test('bad input gets errors and nothing breaks', async () => {
       JSON.stringify({ type: 'watch', ref: 'r2', camera: 'ghost', sdp: 'x' }),
       JSON.stringify({ type: 'stop', session: 'deadbeef' }),
       JSON.stringify({ type: 'ice', session: 's', candidate: 'c', sdp_mline_index: -4 }),
+      JSON.stringify({ type: 'watch', ref: 'r3', camera: 'a/b/c', sdp: 'x' }),
     ]);
     const errors = viewer.got.filter((m) => m.type === 'error');
     assert.deepEqual(errors.map((e) => e.code),
-      ['bad_message', 'unknown_type', 'bad_message', 'unknown_camera', 'unknown_session', 'bad_message']);
+      ['bad_message', 'unknown_type', 'bad_message', 'unknown_camera', 'unknown_session', 'bad_message', 'bad_message']);
     assert.match(errors[2].message, /field camera: missing/);
+    // A refused request is named by its own ref (or session), so its sender can tie the error to it.
+    assert.equal(errors[2].ref, 'r1');
     assert.equal(errors[3].ref, 'r2');
     assert.match(errors[5].message, /sdp_mline_index/);
+    assert.equal(errors[5].session, 's');
+    assert.match(errors[6].message, /field camera/);
+    assert.equal(errors[6].ref, 'r3');
     assert.equal(viewer.closed, null, 'bad messages do not close the socket');
 
     // An oversized frame closes that socket, and only that one.
@@ -74,6 +80,12 @@ test('bad input gets errors and nothing breaks', async () => {
     assert.equal(await ghost.getAttribute('figure.tile', 'data-state'), 'offline');
     assert.equal((await getJson(relay.port, '/healthz')).sessions, before);
     assert.match(await ghost.textContent('figure.tile'), /not seen this camera/);
+
+    // A page for an address that is no camera id says so on its tile, and does not keep asking.
+    const invalid = await browser.open(`${relay.url}/view/a/b/c`);
+    await tileState(invalid, 'a/b/c', 'refused');
+    assert.match(await invalid.textContent('figure.tile'), /No such camera: 'a\/b\/c' is not a camera id/);
+    assert.deepEqual(invalid.errors, []);
 
     // Through all of it the relay served, the camera stayed online and the page kept playing.
     assert.equal((await camera(relay.port, 'cam')).online, true);

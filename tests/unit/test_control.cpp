@@ -146,6 +146,19 @@ TEST_CASE("state round-trips; offline state carries only the camera") {
   REQUIRE_MESSAGE(back, back.error());
   CHECK(*back == s);
 
+  // A failed camera says why; a reason too long for a reader is cut to what it takes.
+  s.pipeline = "failed";
+  s.error = "Cannot open camera /dev/video7: no such device.";
+  back = parse_state(to_json(s));
+  REQUIRE_MESSAGE(back, back.error());
+  CHECK(*back == s);
+  s.error = std::string(5000, 'x');
+  back = parse_state(to_json(s));
+  REQUIRE_MESSAGE(back, back.error());
+  CHECK(back->error == std::string(kMaxStateError, 'x'));
+  s.error = std::string(kMaxStateError - 1, 'x') + "é";  // the last character does not fit whole
+  CHECK(parse_state(to_json(s))->error == std::string(kMaxStateError - 1, 'x'));
+
   CameraState offline;
   offline.camera = "cam1";
   back = parse_state(to_json(offline));

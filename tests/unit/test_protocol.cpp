@@ -183,6 +183,32 @@ TEST_CASE("a status without 'capturing' (an older agent) means the camera delive
             .message.find("capturing") != std::string::npos);
 }
 
+TEST_CASE("a camera that delivers no video says why, cut to what the relay takes") {
+  Status failed{"pi/garage", 0, 0, 0, 640, 480, false, "Cannot open camera /dev/video7: no such device."};
+  CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed))) == failed);
+  failed.error = std::string(3000, 'x') + "é";
+  const Status read = as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed)));
+  CHECK(read.error == std::string(1024, 'x'));
+  // And the camera list carries it on to pages.
+  CameraEntry entry;
+  entry.info = CameraInfo{"pi/garage", 640, 480, 30, "H264", "v4l2:/dev/video7", "x264enc"};
+  entry.connected = true;
+  entry.error = "Cannot open camera /dev/video7: no such device.";
+  CHECK(as<RelayToViewer, CameraUpdate>(parse_relay_to_viewer(to_json(CameraUpdate{{entry}}))).cameras[0] == entry);
+}
+
+TEST_CASE("a refused message's ref and session are quoted back when they are ids") {
+  const auto bad_watch = error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"r7","camera":"a/b/c","sdp":"x"})"));
+  CHECK(bad_watch.code == "bad_message");
+  CHECK(bad_watch.ref == "r7");
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"ice","session":"s1","candidate":"c","sdp_mline_index":-1})"))
+            .session == "s1");
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"launch","ref":"r8"})")).ref == "r8");
+  // Not ids: nothing quoted (they would go into logs and pages as they are).
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":"<b>","sdp":"x"})")).ref.empty());
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"watch","ref":7,"sdp":"x"})")).ref.empty());
+}
+
 TEST_CASE("a string escape JSON does not have is refused, not turned into bytes that are not UTF-8") {
   // json-glib reads "\7000" as an octal escape, the byte 0xC0 (fuzz regression).
   const auto e = error_of(

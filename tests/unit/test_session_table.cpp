@@ -224,9 +224,21 @@ TEST_CASE("a camera whose agent says it delivers no video is offline and refuses
   CHECK(refused[0].code == "camera_offline");
   CHECK(refused[0].message.find("unplugged") != std::string::npos);
 
+  // Its agent's reason, when it gives one: in the list at once, and in refusals.
+  const std::string why = "Cannot open camera /dev/video7: no such device.";
+  auto explained = f.table.agent_message(kAgent, proto::Status{"cam", 0, 0, 0, 640, 480, false, why});
+  auto told = sent<proto::CameraUpdate>(explained, kViewer);
+  REQUIRE(told.size() == 1);
+  CHECK(told[0].cameras[0].error == why);
+  auto refused_why =
+      sent<proto::Error>(f.table.viewer_message(kViewer, proto::Watch{"r2", "cam", "offer-sdp"}, 0), kViewer);
+  REQUIRE(refused_why.size() == 1);
+  CHECK(refused_why[0].message.find("/dev/video7") != std::string::npos);
+
   auto back = f.table.agent_message(kAgent, proto::Status{"cam", 0, 30, 2000, 640, 480, true});
   REQUIRE(sent<proto::CameraUpdate>(back, kViewer).size() == 1);
   CHECK(f.table.cameras()[0].online);
+  CHECK(f.table.cameras()[0].error.empty());
   start_session(f, kViewer, "cam");
 }
 

@@ -8,7 +8,7 @@
 // totals of the whole fleet come on their own. The view page subscribes to its one
 // camera.
 
-import { CameraSession, RelayConnection } from './signaling.js';
+import { CameraSession, RelayConnection, validCameraId } from './signaling.js';
 import { readStats } from './stats.js';
 import { checkSession } from './auth.js';
 import { Visibility } from './visibility.js';
@@ -51,7 +51,8 @@ export function startApp({ container, boot = null }) {
     session.wanted = () => visibility.wanted(only);
     sessions.set(only, session);
     render(session);
-    relay.subscribe({ ids: [only] });
+    // An address that names no camera is said so on the tile (CameraSession): nothing to ask.
+    if (validCameraId(only)) relay.subscribe({ ids: [only] });
   }
   // The grid's page: what it shows (search, filter, page) and the controls for it.
   const page = only ? null : makePager();
@@ -534,7 +535,9 @@ function offlineReason(cam) {
   if (!cam || cam.online) return '';
   if (cam.unknown) return 'This relay has not seen this camera (yet).';
   if (cam.connected) {
-    return 'Its agent is connected but the camera delivers no video (it failed or was unplugged); the agent keeps trying.';
+    // The agent's own words when it sent them (a device missing: "Cannot open camera /dev/video7: ...").
+    const why = cam.error ? cam.error.replace(/\.$/, '') : 'it failed or was unplugged';
+    return `Its agent is connected but the camera delivers no video (${why}); the agent keeps trying.`;
   }
   return '';
 }

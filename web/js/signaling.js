@@ -236,6 +236,14 @@ export function refusal(m) {
   return null;
 }
 
+// Camera ids as the relay takes them (common/json_io.hpp valid_camera_id): DEVICE
+// or DEVICE/NAME, each part 1-64 of A-Z a-z 0-9 . _ - and not only dots.
+export function validCameraId(id) {
+  const part = (p) => /^[A-Za-z0-9._-]{1,64}$/.test(p) && /[^.]/.test(p);
+  const parts = String(id).split('/');
+  return parts.length <= 2 && parts.every(part);
+}
+
 // States: 'connecting' -> 'live' (first frame shown) ; 'offline' ; 'error' (tried
 // again later) ; 'refused' (not tried again) ; 'paused' (nobody sees the tile: no
 // session, js/visibility.js).
@@ -273,6 +281,13 @@ export class CameraSession {
     const prepared = this.prepared;
     this.prepared = null;
     this.stop();
+    // An address that names no camera (/view/a/b/c): nothing to ask the relay.
+    if (!validCameraId(this.camera)) {
+      prepared?.pc.close();
+      this.refuse(`No such camera: '${this.camera}' is not a camera id (DEVICE or DEVICE/NAME, each of letters, `
+        + 'digits, . _ -).');
+      return;
+    }
     this.set('connecting');
     const pc = prepared ? prepared.pc : new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     this.pc = pc;
@@ -381,6 +396,8 @@ export class CameraSession {
       // Offline and unknown cameras wait for the camera list to say they are back.
       if (m.code === 'camera_offline' || m.code === 'unknown_camera') this.offline();
       else if (refusal(m)) this.refuse(refusal(m));
+      // The relay refused the watch itself (no session yet): asking again would not change it.
+      else if (m.code === 'bad_message' && !this.session) this.refuse(`Refused by the relay: ${m.message}.`);
       else this.fail(m.message || m.code);
     }
   }
