@@ -66,7 +66,7 @@ void CameraKeeper::retry_later() {
     retry_timer_.release();
     auto played = pipeline_.play();
     if (!played) {
-      g_warning("camera %s: still failing (%s)", pipeline_.info().id.c_str(), played.error().c_str());
+      g_warning("camera %s: still failing: %s", pipeline_.info().id.c_str(), played.error().c_str());
       pipeline_.stop();
       if (played.error() != error_) {  // the relay and the broker hear of the new reason
         error_ = played.error();

@@ -53,7 +53,7 @@ test('a camera missing at start-up is retried while the others play', async () =
     // Retried with backoff; said once at start-up what happens meanwhile.
     await waitFor('a second retry', async () => /camera house\/garage: retrying in [\d.]+ s \(attempt 2\)/.test(agent.output()),
       { timeout: 20000 });
-    assert.match(agent.output(), /camera house\/garage: still failing \(Cannot open camera \/dev\/video-sightline-missing: no such device/);
+    assert.match(agent.output(), /camera house\/garage: still failing: Cannot open camera \/dev\/video-sightline-missing: no such device/);
     assert.match(agent.output(), /camera house\/garage: .*keeps retrying it; until the agent is restarted with the camera present/);
 
     // Commands to it: a clear refusal, not a wait; and its state still answers.
