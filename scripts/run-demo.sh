@@ -53,8 +53,11 @@ done
 # ICE stays on loopback too, so the demo sends nothing to any other address.
 ice=()
 case "$listen" in 127.*|localhost:*) ice=(--ice-address 127.0.0.1) ;; esac
+# With sound: the test sound with --stamp is a beep on every second (the audio
+# mark, in step with the stamp in the picture's corner); the speaker stand-in
+# logs what the page's talk button sends.
 build/agent/sightline-agent --source test --id demo-cam --relay "ws://127.0.0.1:$port" --mqtt "$mqtt" \
-  --device-secret "$device_secret" "${ice[@]}" &
+  --stamp --audio test --speaker test --device-secret "$device_secret" "${ice[@]}" &
 pids+=($!)
 
 host=${listen%:*}
@@ -62,7 +65,8 @@ host=${listen%:*}
 echo
 token=$(build/relay/sightline-relay token --role admin --ttl 86400 --subject demo --token-secret-file "$run/token-secret")
 echo "Open http://${host:-127.0.0.1}:$port/?token=$token in a browser"
-echo "(the test camera is demo-cam; the page remembers the token). Ctrl-C stops everything."
+echo "(the test camera is demo-cam, with a beep each second: unmute on its tile; the page remembers the token)."
+echo "Ctrl-C stops everything."
 echo "Commands: the panel under /view/demo-cam, or"
 echo "  curl -H 'Authorization: Bearer $token' -X POST -d '{\"type\":\"snapshot\"}' http://127.0.0.1:$port/api/cameras/demo-cam/commands"
 echo "  mosquitto_sub -p $mqtt_port -v -t 'sightline/#'    # state and acks"
