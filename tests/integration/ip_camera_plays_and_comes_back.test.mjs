@@ -7,39 +7,15 @@
 // again by itself once restarted, and so does one that goes silent; wrong
 // credentials are said plainly.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { Proc, Stack, camera, freePort, paths, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { Stack, camera, freePort, startAgent, startRelay, waitFor } from './lib/harness.mjs';
 import { startBrowser, tileState } from './lib/browser.mjs';
+import { checkLine, playsLive, rtspCameraBinary, runAgent, startRtspCamera } from './lib/rtsp_camera.mjs';
 import { nowT, readStamp } from './lib/stamp.mjs';
 
-const serverBinary = process.env.SIGHTLINE_RTSP_CAMERA || path.join(paths.source, 'build/tests/tools/rtsp-test-camera');
-
-async function startRtspCamera(stack, name, port, credentials, args) {
-  const proc =
-      stack.add(new Proc(name, serverBinary, ['--port', String(port), '--credentials-file', credentials, ...args]));
-  await waitFor(`${name} to listen`, () => {
-    if (proc.exited) throw new Error(`${name} exited: ${proc.output()}`);
-    return proc.output().includes('ready rtsp://');
-  });
-  return proc;
-}
-
-// Runs the agent to completion (bounded): { status, out }.
-function runAgent(args, timeout = 20000) {
-  return new Promise((resolve) => {
-    const child = spawn(paths.agent, args);
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
-    child.on('exit', (status) => { clearTimeout(timer); resolve({ status, out }); });
-  });
-}
-const checkLine = (out, label) => out.split('\n').find((l) => new RegExp(`^\\S+\\s+${label}\\s`).test(l)) || '';
 
 // The delay of each retry the agent announced, by attempt.
 function retryDelays(output, id) {
@@ -49,26 +25,10 @@ function retryDelays(output, id) {
   return delays;
 }
 
-// A fresh stamp that advances: the picture is live from the RTSP server.
-async function playsLive(page, id, size) {
-  const video = `figure.tile[data-camera="${id}"] video`;
-  await tileState(page, id, 'live');
-  const first = await waitFor(`a stamp from ${id}`, () => readStamp(page, video));
-  assert.deepEqual([first.width, first.height], size, `${id}: the camera's own frame size`);
-  const age = (nowT() - first.t) >>> 0;
-  assert.ok(age < 5000, `${id}: stamp is ${age} ms old`);
-  await waitFor(`${id}'s stamp to advance`, async () => {
-    const later = await readStamp(page, video);
-    const step = later ? (later.t - first.t) >>> 0 : 0;
-    return step > 0 && step < 60000;
-  });
-  return first;
-}
-
 test('ip camera plays and comes back', async () => {
   assert.ok(
-      fs.existsSync(serverBinary),
-      `${serverBinary} is missing: install libgstrtspserver-1.0-dev (scripts/setup.sh) and build again`);
+      fs.existsSync(rtspCameraBinary),
+      `${rtspCameraBinary} is missing: install libgstrtspserver-1.0-dev (scripts/setup.sh) and build again`);
   const stack = new Stack();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-rtsp-'));
   stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -135,8 +95,8 @@ test('ip camera plays and comes back', async () => {
     const browser = await startBrowser(stack);
     const viewIp = await browser.open(`${relay.url}/view/cam-ip`);
     const viewHevc = await browser.open(`${relay.url}/view/cam-hevc`);
-    await playsLive(viewIp, 'cam-ip', [640, 360]);
-    await playsLive(viewHevc, 'cam-hevc', [480, 272]);
+    await playsLive(viewIp, 'cam-ip', { size: [640, 360] });
+    await playsLive(viewHevc, 'cam-hevc', { size: [480, 272] });
     // Passed through: what the agent sends is the camera's own bitstream, no frame encoded here.
     assert.doesNotMatch(ip.output(), /x264enc|openh264enc/);
 
@@ -167,12 +127,12 @@ test('ip camera plays and comes back', async () => {
     assert.match(ip.output(), /camera cam-ip stopped: .*the source ended its stream/);
     assert.equal((await camera(relay.port, 'cam-ip')).online, false);
     await waitFor('a retry with backoff', () => /camera cam-ip: retrying in [\d.]+ s \(attempt 2\)/.test(ip.output()));
-    await playsLive(viewHevc, 'cam-hevc', [480, 272]);
+    await playsLive(viewHevc, 'cam-hevc', { size: [480, 272] });
 
     // It comes back on the same address: the page plays again by itself, no reload.
     const back = nowT();
     h264 = await startRtspCamera(stack, 'rtsp h264 again', h264Port, good, h264Args);
-    const again = await playsLive(viewIp, 'cam-ip', [640, 360]);
+    const again = await playsLive(viewIp, 'cam-ip', { size: [640, 360] });
     assert.ok(((again.t - back) >>> 0) < 60000, 'the stamp is from the restarted server');
     assert.match(ip.output(), /camera cam-ip: running again/);
 
@@ -196,7 +156,7 @@ test('ip camera plays and comes back', async () => {
     } finally {
       h264.child.kill('SIGCONT');
     }
-    await playsLive(viewIp, 'cam-ip', [640, 360]);
+    await playsLive(viewIp, 'cam-ip', { size: [640, 360] });
     // The refused camera is retried all along, ever less often (each delay drawn
     // from the upper half of its doubling step: attempt 3's is 2-4 s, attempt 1's under 1 s).
     const delays = await waitFor('three retries of cam-locked', () => {

@@ -7,63 +7,15 @@
 // The sound's pad coming and going between connections leaves the video
 // playing: the camera restarted without sound plays again by itself.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { Proc, Stack, camera, freePort, paths, startAgent, startRelay, waitFor } from './lib/harness.mjs';
-import { startBrowser, tileState } from './lib/browser.mjs';
+import { Stack, camera, freePort, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { soundOf, startBrowser, tileState } from './lib/browser.mjs';
+import { checkLine, playsLive, rtspCameraBinary, runAgent, startRtspCamera } from './lib/rtsp_camera.mjs';
 import { nowT, readStamp } from './lib/stamp.mjs';
 
-const serverBinary = process.env.SIGHTLINE_RTSP_CAMERA || path.join(paths.source, 'build/tests/tools/rtsp-test-camera');
-
-async function startRtspCamera(stack, name, port, credentials, args) {
-  const proc =
-      stack.add(new Proc(name, serverBinary, ['--port', String(port), '--credentials-file', credentials, ...args]));
-  await waitFor(`${name} to listen`, () => {
-    if (proc.exited) throw new Error(`${name} exited: ${proc.output()}`);
-    return proc.output().includes('ready rtsp://');
-  });
-  return proc;
-}
-
-// Runs the agent to completion (bounded): { status, out }.
-function runAgent(args, timeout = 20000) {
-  return new Promise((resolve) => {
-    const child = spawn(paths.agent, args);
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeout);
-    child.on('exit', (status) => { clearTimeout(timer); resolve({ status, out }); });
-  });
-}
-const checkLine = (out, label) => out.split('\n').find((l) => new RegExp(`^\\S+\\s+${label}\\s`).test(l)) || '';
-
-// The page's received sound: the inbound audio RTP figures of the camera's session.
-const soundOf = (page, cam) => page.evaluate(async (id) => {
-  const pc = window.sightline.sessions.get(id)?.pc;
-  if (!pc) return null;
-  let audio = null;
-  (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') audio = s; });
-  return audio && { packets: audio.packetsReceived, energy: audio.totalAudioEnergy ?? 0, level: audio.audioLevel ?? 0 };
-}, cam);
-
-// A fresh stamp that advances: the picture is live from the RTSP server.
-async function playsLive(page, id) {
-  const video = `figure.tile[data-camera="${id}"] video`;
-  await tileState(page, id, 'live', 30000);
-  const first = await waitFor(`a stamp from ${id}`, () => readStamp(page, video));
-  const age = (nowT() - first.t) >>> 0;
-  assert.ok(age < 5000, `${id}: stamp is ${age} ms old`);
-  await waitFor(`${id}'s stamp to advance`, async () => {
-    const later = await readStamp(page, video);
-    const step = later ? (later.t - first.t) >>> 0 : 0;
-    return step > 0 && step < 60000;
-  });
-  return first;
-}
 
 // Unmuted, the page decodes the camera's tone: energy grows, the level is above silence.
 async function hearsSound(page, id) {
@@ -85,8 +37,8 @@ async function hearsSound(page, id) {
 
 test('ip camera sound', async () => {
   assert.ok(
-      fs.existsSync(serverBinary),
-      `${serverBinary} is missing: install libgstrtspserver-1.0-dev (scripts/setup.sh) and build again`);
+      fs.existsSync(rtspCameraBinary),
+      `${rtspCameraBinary} is missing: install libgstrtspserver-1.0-dev (scripts/setup.sh) and build again`);
   const stack = new Stack();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-rtsp-sound-'));
   stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
@@ -146,24 +98,24 @@ test('ip camera sound', async () => {
     const browser = await startBrowser(stack);
     const pagePcma = await browser.open(`${relay.url}/view/cam-pcma`);
     const pageAac = await browser.open(`${relay.url}/view/cam-aac`);
-    await playsLive(pagePcma, 'cam-pcma');
+    await playsLive(pagePcma, 'cam-pcma', { timeout: 30000 });
     await hearsSound(pagePcma, 'cam-pcma');
-    await playsLive(pageAac, 'cam-aac');
+    await playsLive(pageAac, 'cam-aac', { timeout: 30000 });
     await hearsSound(pageAac, 'cam-aac');
-    await playsLive(pagePcma, 'cam-pcma');  // the video played on while the sound was measured
+    await playsLive(pagePcma, 'cam-pcma', { timeout: 30000 });  // the video played on while the sound was measured
     await waitFor('cam-late online with frames', async () => {
       const c = await camera(relay.port, 'cam-late');
       return c.online && c.fps_measured > 0;
     }, { timeout: 30000 });
     const pageLate = await browser.open(`${relay.url}/view/cam-late`);
-    await playsLive(pageLate, 'cam-late');
+    await playsLive(pageLate, 'cam-late', { timeout: 30000 });
     await hearsSound(pageLate, 'cam-late');
     await pageLate.close();
     await late.stop();
 
     // Without sound: video only, no unmute button, no sound packets.
     const pageQuiet = await browser.open(`${relay.url}/view/cam-quiet`);
-    await playsLive(pageQuiet, 'cam-quiet');
+    await playsLive(pageQuiet, 'cam-quiet', { timeout: 30000 });
     assert.equal(await pageQuiet.$eval('figure.tile[data-camera="cam-quiet"] button.sound', (b) => b.hidden), true);
     const none = await soundOf(pageQuiet, 'cam-quiet');
     assert.ok(!none || none.packets === 0, `no sound packets from a camera without sound (${JSON.stringify(none)})`);
@@ -173,11 +125,11 @@ test('ip camera sound', async () => {
     await stack.kill(pcma);
     await tileState(pagePcma, 'cam-pcma', 'offline');
     pcma = await startRtspCamera(stack, 'rtsp pcma silent', pcmaPort, credentials, video);
-    await playsLive(pagePcma, 'cam-pcma');
+    await playsLive(pagePcma, 'cam-pcma', { timeout: 30000 });
     await stack.kill(pcma);
     await tileState(pagePcma, 'cam-pcma', 'offline');
     await startRtspCamera(stack, 'rtsp pcma again', pcmaPort, credentials, [...video, '--audio', 'pcma']);
-    await playsLive(pagePcma, 'cam-pcma');
+    await playsLive(pagePcma, 'cam-pcma', { timeout: 30000 });
     await waitFor('sound again after the restart', async () => {
       const s = await soundOf(pagePcma, 'cam-pcma');
       return s && s.packets > 50 && s.level > 0.05;

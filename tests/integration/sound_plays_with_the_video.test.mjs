@@ -8,17 +8,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { Stack, camera, startAgent, startRelay, waitFor } from './lib/harness.mjs';
-import { startBrowser, tileState } from './lib/browser.mjs';
-
-// The page's received sound: the inbound audio RTP figures of the camera's session.
-const soundOf = (page, cam) => page.evaluate(async (id) => {
-  const pc = window.sightline.sessions.get(id)?.pc;
-  if (!pc) return null;
-  let audio = null;
-  (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') audio = s; });
-  return audio && { packets: audio.packetsReceived, energy: audio.totalAudioEnergy ?? 0,
-    level: audio.audioLevel ?? 0, codec: audio.codecId };
-}, cam);
+import { soundOf, startBrowser, tileState } from './lib/browser.mjs';
 
 test('sound plays with the video, muted until asked', async () => {
   const stack = new Stack();

@@ -80,3 +80,13 @@ export async function startBrowser(stack, { args = [], wrap = [], debugAddress =
 export async function tileState(page, camera, state, timeout = 15000) {
   await page.waitForSelector(`figure.tile[data-camera="${camera}"][data-state="${state}"]`, { timeout });
 }
+
+// The page's received sound: the inbound audio RTP figures of a camera's session
+// (null before there is one).
+export const soundOf = (page, cam) => page.evaluate(async (id) => {
+  const pc = window.sightline.sessions.get(id)?.pc;
+  if (!pc) return null;
+  let audio = null;
+  (await pc.getStats()).forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') audio = s; });
+  return audio && { packets: audio.packetsReceived, energy: audio.totalAudioEnergy ?? 0, level: audio.audioLevel ?? 0 };
+}, cam);
