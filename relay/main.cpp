@@ -47,9 +47,11 @@ sl::relay::SessionTable session_table(const sl::relay::RelaySettings &settings) 
                       Limits{size_t(settings.max_sessions_per_socket), size_t(settings.max_sessions_per_camera),
                              size_t(settings.max_pending_sessions), int64_t(settings.session_lifetime_s) * 1000,
                              size_t(settings.max_sessions_per_client)},
-                      random_session_id, [&settings](const std::string &session, int64_t valid_for_s) {
+                      random_session_id,
+                      [&settings](const std::string &session, int64_t valid_for_s, int64_t not_after_s) {
                         const int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;  // coturn compares with wall time
-                        return turn_servers(settings.turn_urls, settings.turn_secret, session, now_s + valid_for_s);
+                        return turn_servers(settings.turn_urls, settings.turn_secret, session,
+                                            turn_expiry_s(now_s, valid_for_s, not_after_s));
                       });
 }
 

@@ -183,7 +183,7 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
   if (role == Role::Agent)
     table_.agent_joined(id, device);
   else
-    apply(table_.viewer_joined(id, claims.cameras, address, claims.role));
+    apply(table_.viewer_joined(id, claims.cameras, address, claims.role, claims.expires_at_s));
 }
 
 void SocketHub::on_text(PeerId id, const std::string &text) {
