@@ -10,6 +10,7 @@
 #include "http/http_routes.hpp"
 #include "http/poll_batching.hpp"
 #include "http/socket_hub.hpp"
+#include "http/whep.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
 #include "metrics.hpp"
@@ -180,6 +181,8 @@ int main(int argc, char **argv) {
   // Several relays on one broker: who holds which agent, signals between relays.
   relay::ClusterLink cluster(settings, table, metrics);
   relay::SocketHub hub(server.get(), settings, access, table, commands, cluster, metrics);
+  // WHEP players: virtual viewers of the same table, through the hub.
+  relay::Whep whep(server.get(), access, table, hub, metrics);
   // GET /metrics: the counters, and the gauges read from their owners at the scrape.
   auto scrape = [&] {
     relay::Gauges g;

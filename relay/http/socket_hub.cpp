@@ -278,7 +278,11 @@ void SocketHub::apply(const Actions &actions) {
   }
   for (const auto &out : actions.sends) {
     auto it = peers_.find(out.peer);
-    if (it == peers_.end()) continue;
+    if (it == peers_.end()) {
+      if (const auto *m = std::get_if<proto::RelayToViewer>(&out.message); m && virtual_)
+        virtual_->deliver(out.peer, *m);
+      continue;
+    }
     std::visit(
         [&](const auto &variant) {
           std::visit(
