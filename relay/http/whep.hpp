@@ -37,7 +37,6 @@ class Whep : public VirtualViewers {
   Whep &operator=(const Whep &) = delete;
 
   void deliver(PeerId viewer, const proto::RelayToViewer &message) override;
-  size_t session_count() const { return sessions_.size(); }
 
  private:
   struct Session {
