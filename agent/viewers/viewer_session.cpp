@@ -16,6 +16,11 @@ namespace sl::agent {
 namespace {
 
 constexpr guint kDisconnectedGraceMs = 10000;
+// A viewer that never connects ends its session: one that vanished between its
+// offer and its first check (a WHEP player gone after its POST) sends nothing that
+// could fail, and webrtcbin would wait for it for ever. Pages connect in well
+// under a second; ICE through TURN over TCP in a few.
+constexpr guint kConnectDeadlineMs = 30000;
 
 // Signal and promise callbacks run on webrtcbin's threads: they carry the session
 // id and the events sink, copy what they need and post to the main loop.
@@ -53,6 +58,15 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   std::unique_ptr<ViewerSession> s(new ViewerSession(pipeline, std::move(events)));
   s->id_ = offer.session;
   s->started_us_ = g_get_monotonic_time();
+  s->connect_timer_.reset(g_timeout_add(
+      kConnectDeadlineMs,
+      [](gpointer data) -> gboolean {
+        auto *self = static_cast<ViewerSession *>(data);
+        self->connect_timer_.release();
+        if (!self->connected_) self->give_up("connect_timeout");
+        return G_SOURCE_REMOVE;
+      },
+      s.get()));
   s->mline_ = payload->mline;
 
   // Sound too, when the camera has it and the viewer asked for it; and the
@@ -311,6 +325,7 @@ void ViewerSession::on_connection_state(int state) {
   switch (GstWebRTCPeerConnectionState(state)) {
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
       disconnect_timer_.reset();
+      connect_timer_.reset();
       if (!connected_) {
         connected_ = true;
         // Linked since the answer, with a keyframe held at the gate: it goes
@@ -387,6 +402,7 @@ void ViewerSession::give_up(const std::string &reason) {
 
 ViewerSession::~ViewerSession() {
   disconnect_timer_.reset();
+  connect_timer_.reset();
   for (gulong h : handlers_) g_signal_handler_disconnect(webrtc_.get(), h);
   if (branch_) pipeline_.detach(branch_.get());
   stream_.reset();  // after the branch: the last viewer of a stream takes it out

@@ -92,7 +92,8 @@ class ViewerSession {
   bool talk_ = false;          // the viewer's sound comes back to the camera's speaker
   std::vector<gulong> handlers_;
   SourceId disconnect_timer_;
-  gint64 started_us_ = 0;  // for the join-time figures in the log
+  SourceId connect_timer_;  // ends a session whose viewer never connects
+  gint64 started_us_ = 0;   // for the join-time figures in the log
   bool connected_ = false;
   bool trimmed_ = false;  // webrtcbin's send path without its no-op elements (send_path.hpp)
   bool failed_ = false;

@@ -115,7 +115,9 @@ void Whep::handle(SoupServerMessage *msg, const std::string &path) {
   SoupMessageHeaders *out = soup_server_message_get_response_headers(msg);
   const bool resource = path.rfind(kResource, 0) == 0;
   const char *allow = resource ? "PATCH, DELETE, OPTIONS" : "POST, OPTIONS";
-  const bool cors = access_.allow_cors(msg);
+  // screen() may have added the CORS headers already, judging the origin.
+  const bool cors =
+      soup_message_headers_get_one(out, "Access-Control-Allow-Origin") != nullptr || access_.allow_cors(msg);
   if (cors) {
     soup_message_headers_replace(out, "Access-Control-Allow-Methods", allow);
     soup_message_headers_replace(out, "Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match");

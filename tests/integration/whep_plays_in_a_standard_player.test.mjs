@@ -40,6 +40,31 @@ function announce(port, target, headers, length) {
   });
 }
 
+// A page of the relay's own origin, with the WHEP client loaded as the module it is.
+async function playerPage(browser, relayUrl) {
+  const page = await browser.open(`${relayUrl}/whep-player`);
+  await page.addScriptTag({ type: 'module', content: `${whepClient}\nwindow.WHEPClient = WHEPClient;` });
+  await page.waitForFunction(() => typeof window.WHEPClient === 'function');
+  return page;
+}
+
+// `pid` and every process under it (Chromium's renderers, GPU and network processes).
+function processTree(pid) {
+  const children = new Map();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "PID (NAME) STATE PPID ...": the name may hold spaces, the last ')' ends it.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) || []), Number(entry)]);
+    } catch { /* gone meanwhile */ }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]) || []));
+  return out;
+}
+
 test('WHEP plays in a standard player', async () => {
   const stack = new Stack();
   await stack.run(async () => {
@@ -81,11 +106,8 @@ test('WHEP plays in a standard player', async () => {
     await stack.kill(gone);
     await waitFor('camera gone offline', async () => (await camera('gone'))?.online === false);
 
-    // A page of the relay's own origin, with the WHEP client loaded as the module it is.
     const browser = await startBrowser(stack);
-    const page = await browser.open(`${relay.url}/whep-player`);
-    await page.addScriptTag({ type: 'module', content: `${whepClient}\nwindow.WHEPClient = WHEPClient;` });
-    await page.waitForFunction(() => typeof window.WHEPClient === 'function');
+    const page = await playerPage(browser, relay.url);
 
     await page.evaluate(async ([url, t]) => {
       const video = document.createElement('video');
@@ -115,24 +137,6 @@ test('WHEP plays in a standard player', async () => {
       const c = await camera('cam');
       return c.viewers === 0 && c.branches === 0;
     });
-
-    // A player that vanishes without DELETE: the agent sees its connection go and
-    // ends the session (after its grace for a dropped connection), the relay with it.
-    const vanishing = await browser.open(`${relay.url}/whep-player`);
-    await vanishing.addScriptTag({ type: 'module', content: `${whepClient}\nwindow.WHEPClient = WHEPClient;` });
-    await vanishing.waitForFunction(() => typeof window.WHEPClient === 'function');
-    await vanishing.evaluate(async ([url, t]) => {
-      const pc = new RTCPeerConnection();
-      pc.addTransceiver('video', { direction: 'recvonly' });
-      await new window.WHEPClient().view(pc, url, t);
-    }, [`${relay.url}/whep/cam`, viewer]);
-    await waitFor('the vanishing player connected', async () => (await camera('cam')).branches === 1);
-    await vanishing.closeAll();
-    await waitFor('its session ended without a DELETE', async () => {
-      const c = await camera('cam');
-      return c.viewers === 0 && c.branches === 0;
-    }, { timeout: 30000 });
-    assert.match(relay.proc.output(), /whep: session \S+ \(camera cam\) ended: ice_failed/);
 
     // ---- the same routes from plain HTTP: a real offer, then every refusal ----
     const offer = await page.evaluate(async () => {
@@ -224,12 +228,35 @@ test('WHEP plays in a standard player', async () => {
     const cross = await post('/whep/cam', offer, viewer, { Origin: 'http://player.example' });
     assert.equal(cross.status, 201);
     assert.match(cross.headers.get('access-control-expose-headers'), /Location/);
+    // A player gone after its POST, before any connectivity check (nothing could fail):
+    // the agent's deadline for connecting ends the session, the relay forgets it.
     const crossLocation = cross.headers.get('location');
-    assert.equal((await fetch(`${relay.url}${crossLocation}`, { method: 'DELETE', headers: bearer(viewer) })).status, 200);
-    await waitFor('no session left', async () => {
+    await waitFor('the never-connected session to end', async () => {
       const c = await camera('cam');
       return c.viewers === 0 && c.branches === 0;
-    });
+    }, { timeout: 45000, interval: 500 });
+    assert.match(relay.proc.output(), /whep: session \S+ \(camera cam\) ended: connect_timeout/);
+    assert.equal((await patch(crossLocation, fragment)).status, 404);
     assert.deepEqual(page.errors, []);
+
+    // A player that vanishes mid-play without DELETE (a suspended laptop, a hung browser,
+    // a lost network): it stops answering ICE checks, the agent ends the session.
+    const frozen = await startBrowser(stack);
+    const frozenPage = await playerPage(frozen, relay.url);
+    await frozenPage.evaluate(async ([url, t]) => {
+      const pc = new RTCPeerConnection();
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      await new window.WHEPClient().view(pc, url, t);
+    }, [`${relay.url}/whep/cam`, viewer]);
+    await waitFor('the frozen player connected', async () => (await camera('cam')).branches === 1);
+    const tree = processTree(frozen.pid);
+    for (const pid of tree) process.kill(pid, 'SIGSTOP');
+    stack.onCleanup(async () => { for (const pid of tree) try { process.kill(pid, 'SIGCONT'); } catch {} });
+    await waitFor('the frozen player\'s session to end', async () => {
+      const c = await camera('cam');
+      return c.viewers === 0 && c.branches === 0;
+    }, { timeout: 60000, interval: 500 });
+    assert.match(relay.proc.output(), /whep: session \S+ \(camera cam\) ended: ice_failed/);
+    for (const pid of tree) process.kill(pid, 'SIGCONT');
   });
 });
