@@ -239,6 +239,14 @@ test('WHEP plays in a standard player', async () => {
     assert.equal((await patch(crossLocation, fragment)).status, 404);
     assert.deepEqual(page.errors, []);
 
+    // --insecure-dev lets everyone in, as on the other routes.
+    const open = await startRelay(stack, { name: 'insecure relay' });
+    await startAgent(stack, open.port, 'open-cam', ['--width', '320', '--height', '240']);
+    const anyone = await fetch(`${open.url}/whep/open-cam`, {
+      method: 'POST', body: offer, headers: { 'Content-Type': 'application/sdp' } });
+    assert.equal(anyone.status, 201, await anyone.clone().text());
+    assert.equal((await fetch(`${open.url}${anyone.headers.get('location')}`, { method: 'DELETE' })).status, 200);
+
     // A player that vanishes mid-play without DELETE (a suspended laptop, a hung browser,
     // a lost network): it stops answering ICE checks, the agent ends the session.
     const frozen = await startBrowser(stack);
