@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Stack, freePort, paths, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { Stack, camera as listed, freePort, paths, startAgent, startRelay, waitFor } from './lib/harness.mjs';
 import { startBrowser } from './lib/browser.mjs';
 import { readStamp } from './lib/stamp.mjs';
 
@@ -239,10 +239,14 @@ test('WHEP plays in a standard player', async () => {
     assert.equal((await patch(crossLocation, fragment)).status, 404);
     assert.deepEqual(page.errors, []);
 
-    // --insecure-dev lets everyone in, as on the other routes.
+    // --insecure-dev lets everyone in, as on the other routes; a camera DEVICE/NAME is
+    // named with its slash escaped.
     const open = await startRelay(stack, { name: 'insecure relay' });
-    await startAgent(stack, open.port, 'open-cam', ['--width', '320', '--height', '240']);
-    const anyone = await fetch(`${open.url}/whep/open-cam`, {
+    const config = path.join(dir, 'agent.conf');
+    fs.writeFileSync(config, ['[camera front]', 'width = 320', 'height = 240', ''].join('\n'));
+    await startAgent(stack, open.port, 'house', ['--config', config], { wait: false });
+    await waitFor('camera house/front connected', async () => (await listed(open.port, 'house/front'))?.connected);
+    const anyone = await fetch(`${open.url}/whep/house%2Ffront`, {
       method: 'POST', body: offer, headers: { 'Content-Type': 'application/sdp' } });
     assert.equal(anyone.status, 201, await anyone.clone().text());
     assert.equal((await fetch(`${open.url}${anyone.headers.get('location')}`, { method: 'DELETE' })).status, 200);
