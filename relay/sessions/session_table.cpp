@@ -482,7 +482,10 @@ Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::strin
   v.client = std::move(client);
   v.token_expires_at_s = token_expires_at_s;
   v.lists = lists;
-  if (!lists) return out;
+  if (!lists) {
+    ++listless_;
+    return out;
+  }
   // It starts subscribed to the first page of the list.
   proto::CameraPage page = list(v.scope, proto::CameraQuery{});
   std::vector<std::string> ids;
@@ -499,6 +502,7 @@ Actions SessionTable::viewer_gone(PeerId viewer) {
   subscribe(viewer, it->second, {}, std::nullopt);
   const std::set<std::string> ending = it->second.sessions;
   for (const auto &id : ending) end_session(id, "viewer_gone", true, false, out);
+  if (!it->second.lists) --listless_;
   viewers_.erase(viewer);
   urgent_.erase(viewer);
   send_updates(out);

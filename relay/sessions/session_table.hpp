@@ -144,7 +144,7 @@ class SessionTable {
   std::vector<proto::CameraEntry> cameras() const;
   bool viewer_may_see(PeerId viewer, const std::string &camera) const;
   size_t agent_count() const { return agents_.size(); }
-  size_t viewer_count() const { return viewers_.size(); }
+  size_t viewer_count() const { return viewers_.size() - listless_; }  // pages (not WHEP sessions)
   size_t session_count() const { return sessions_.size(); }
   size_t camera_count() const { return cameras_.size(); }
   size_t online_count() const { return online_; }
@@ -236,6 +236,7 @@ class SessionTable {
   std::set<PeerId> open_pages_;                        // query pages not full: the end of their list is in them
   std::map<PeerId, std::vector<std::string>> urgent_;  // this event's updates, per page
   size_t online_ = 0, watched_ = 0;
+  size_t listless_ = 0;  // viewers that do not list: WHEP sessions
   bool totals_changed_ = false;
   uint64_t coalesced_ = 0;
   int64_t now_ms_ = 0;  // as of the last tick (sessions offered by other relays start then)

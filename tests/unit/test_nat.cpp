@@ -109,6 +109,9 @@ TEST_CASE("a viewer that does not list (a WHEP session) gets no camera list nor 
   table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
   CHECK(table.viewer_joined(11, {}, "whep", auth::Role::Viewer, 0, false).sends.empty());
   CHECK(table.subscription_count() == 0);
+  CHECK(table.viewer_count() == 0);  // pages only
+  table.viewer_joined(12);
+  CHECK(table.viewer_count() == 1);
   auto a = table.viewer_message(11, proto::Watch{"whep", "cam", "sdp"}, 1000);
   REQUIRE(of<proto::SessionStarted, proto::RelayToViewer>(a, 11).size() == 1);
   auto t = table.tick(2000);
@@ -117,6 +120,10 @@ TEST_CASE("a viewer that does not list (a WHEP session) gets no camera list nor 
   REQUIRE(table.camera("cam"));
   CHECK(table.camera("cam")->viewers == 1);
   CHECK(table.camera("nope") == nullptr);
+  table.viewer_gone(11);
+  table.viewer_gone(12);
+  CHECK(table.viewer_count() == 0);
+  CHECK(table.camera("cam")->viewers == 0);
 }
 
 TEST_CASE("a viewer may have only a few unanswered sessions at once") {
