@@ -10,6 +10,7 @@
 #include "http/http_routes.hpp"
 #include "http/poll_batching.hpp"
 #include "http/socket_hub.hpp"
+#include "http/whep.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
 #include "metrics.hpp"
@@ -47,9 +48,11 @@ sl::relay::SessionTable session_table(const sl::relay::RelaySettings &settings) 
                       Limits{size_t(settings.max_sessions_per_socket), size_t(settings.max_sessions_per_camera),
                              size_t(settings.max_pending_sessions), int64_t(settings.session_lifetime_s) * 1000,
                              size_t(settings.max_sessions_per_client)},
-                      random_session_id, [&settings](const std::string &session, int64_t valid_for_s) {
+                      random_session_id,
+                      [&settings](const std::string &session, int64_t valid_for_s, int64_t not_after_s) {
                         const int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;  // coturn compares with wall time
-                        return turn_servers(settings.turn_urls, settings.turn_secret, session, now_s + valid_for_s);
+                        return turn_servers(settings.turn_urls, settings.turn_secret, session,
+                                            turn_expiry_s(now_s, valid_for_s, not_after_s));
                       });
 }
 
@@ -178,6 +181,8 @@ int main(int argc, char **argv) {
   // Several relays on one broker: who holds which agent, signals between relays.
   relay::ClusterLink cluster(settings, table, metrics);
   relay::SocketHub hub(server.get(), settings, access, table, commands, cluster, metrics);
+  // WHEP players: virtual viewers of the same table, through the hub.
+  relay::Whep whep(server.get(), access, table, hub, metrics);
   // GET /metrics: the counters, and the gauges read from their owners at the scrape.
   auto scrape = [&] {
     relay::Gauges g;

@@ -16,6 +16,11 @@ namespace sl::agent {
 namespace {
 
 constexpr guint kDisconnectedGraceMs = 10000;
+// A viewer that never connects ends its session: one that vanished between its
+// offer and its first check (a WHEP player gone after its POST) sends nothing that
+// could fail, and webrtcbin would wait for it for ever. Pages connect in well
+// under a second; ICE through TURN over TCP in a few.
+constexpr guint kConnectDeadlineMs = 30000;
 
 // Signal and promise callbacks run on webrtcbin's threads: they carry the session
 // id and the events sink, copy what they need and post to the main loop.
@@ -53,6 +58,15 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   std::unique_ptr<ViewerSession> s(new ViewerSession(pipeline, std::move(events)));
   s->id_ = offer.session;
   s->started_us_ = g_get_monotonic_time();
+  s->connect_timer_.reset(g_timeout_add(
+      kConnectDeadlineMs,
+      [](gpointer data) -> gboolean {
+        auto *self = static_cast<ViewerSession *>(data);
+        self->connect_timer_.release();
+        if (!self->connected_) self->give_up("connect_timeout");
+        return G_SOURCE_REMOVE;
+      },
+      s.get()));
   s->mline_ = payload->mline;
 
   // Sound too, when the camera has it and the viewer asked for it; and the
@@ -198,6 +212,30 @@ void ViewerSession::connect_signals() {
               if (ViewerSession *live = events->find(id)) live->on_connection_state(int(state));
             });
           }));
+  // A viewer that vanishes without a word (a suspended laptop, a killed browser, a
+  // WHEP player gone without DELETE) leaves ICE "connected" for ever: webrtcbin 1.22
+  // runs no consent checks. Its RTCP stops, though: its SSRC times out in webrtcbin's
+  // rtpbin (or says BYE), and the session ends.
+  rtpbin_ = adopt(gst_bin_get_by_name(GST_BIN(webrtc_.get()), "rtpbin"));
+  if (!rtpbin_) {
+    g_warning("session %s: webrtcbin has no rtpbin: a viewer that vanishes is not noticed", id_.c_str());
+    return;
+  }
+  auto silent = G_CALLBACK(+[](GstElement *, guint session, guint ssrc, gpointer data) {
+    auto *ctx = static_cast<Ctx *>(data);
+    post_to_main([events = ctx->events, id = ctx->id, session, ssrc] {
+      ViewerSession *live = events->find(id);
+      // One of its sources went quiet (its talk-back stopped): the viewer is gone
+      // only when none of them is left.
+      if (!live || !live->connected_ || live->viewer_sources(session) > 0) return;
+      g_message("session %s: the viewer's RTCP (ssrc %u, its last) stopped: it is gone", id.c_str(), ssrc);
+      live->give_up("viewer_silent");
+    });
+  });
+  for (const char *signal : {"on-timeout", "on-bye-ssrc"})
+    rtpbin_handlers_.push_back(g_signal_connect_data(
+        rtpbin_.get(), signal, silent, new Ctx{events_, id_}, [](gpointer d, GClosure *) { delete_ctx(d); },
+        GConnectFlags(0)));
 }
 
 // A promise for one of webrtcbin's steps: its outcome (the reply, or null when
@@ -302,6 +340,29 @@ void ViewerSession::on_local_description_set(const GstStructure *reply) {
   give_up("error");
 }
 
+size_t ViewerSession::viewer_sources(unsigned session) const {
+  GObject *raw = nullptr;
+  g_signal_emit_by_name(rtpbin_.get(), "get-internal-session", session, &raw);
+  auto rtp_session = adopt(raw);
+  if (!rtp_session) return 0;
+  GValueArray *sources = nullptr;
+  g_object_get(rtp_session.get(), "sources", &sources, nullptr);
+  size_t remote = 0;
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession hands its sources as a GValueArray
+      for (guint i = 0; sources && i < sources->n_values; ++i) {
+    GObject *source = G_OBJECT(g_value_get_object(g_value_array_get_nth(sources, i)));
+    GstStructure *stats = nullptr;
+    g_object_get(source, "stats", &stats, nullptr);
+    gboolean internal = TRUE;
+    if (stats) gst_structure_get_boolean(stats, "internal", &internal);
+    if (stats) gst_structure_free(stats);
+    remote += !internal;
+  }
+  if (sources) g_value_array_free(sources);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  return remote;
+}
+
 void ViewerSession::add_remote_candidate(int mline, const std::string &candidate) {
   if (candidate.empty()) return;  // end of candidates: nothing to do for webrtcbin
   g_signal_emit_by_name(webrtc_.get(), "add-ice-candidate", guint(mline), candidate.c_str());
@@ -311,6 +372,7 @@ void ViewerSession::on_connection_state(int state) {
   switch (GstWebRTCPeerConnectionState(state)) {
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
       disconnect_timer_.reset();
+      connect_timer_.reset();
       if (!connected_) {
         connected_ = true;
         // Linked since the answer, with a keyframe held at the gate: it goes
@@ -387,7 +449,9 @@ void ViewerSession::give_up(const std::string &reason) {
 
 ViewerSession::~ViewerSession() {
   disconnect_timer_.reset();
+  connect_timer_.reset();
   for (gulong h : handlers_) g_signal_handler_disconnect(webrtc_.get(), h);
+  for (gulong h : rtpbin_handlers_) g_signal_handler_disconnect(rtpbin_.get(), h);
   if (branch_) pipeline_.detach(branch_.get());
   stream_.reset();  // after the branch: the last viewer of a stream takes it out
   audio_stream_.reset();

@@ -74,6 +74,8 @@ class ViewerSession {
   bool connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack,
                      GstWebRTCRTPTransceiverDirection direction);
   void hear_talk(const std::string &chain);
+  // The viewer's sources (SSRCs) webrtcbin's rtpbin still hears in RTP `session`.
+  size_t viewer_sources(unsigned session) const;
 
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
@@ -91,8 +93,11 @@ class ViewerSession {
   Owned<GstCaps> audio_caps_;  // the offer's Opus payload
   bool talk_ = false;          // the viewer's sound comes back to the camera's speaker
   std::vector<gulong> handlers_;
+  Owned<GstElement> rtpbin_;  // webrtcbin's: the viewer's RTCP timing out says it is gone
+  std::vector<gulong> rtpbin_handlers_;
   SourceId disconnect_timer_;
-  gint64 started_us_ = 0;  // for the join-time figures in the log
+  SourceId connect_timer_;  // ends a session whose viewer never connects
+  gint64 started_us_ = 0;   // for the join-time figures in the log
   bool connected_ = false;
   bool trimmed_ = false;  // webrtcbin's send path without its no-op elements (send_path.hpp)
   bool failed_ = false;

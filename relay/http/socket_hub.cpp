@@ -183,7 +183,7 @@ void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnectio
   if (role == Role::Agent)
     table_.agent_joined(id, device);
   else
-    apply(table_.viewer_joined(id, claims.cameras, address, claims.role));
+    apply(table_.viewer_joined(id, claims.cameras, address, claims.role, claims.expires_at_s));
 }
 
 void SocketHub::on_text(PeerId id, const std::string &text) {
@@ -278,7 +278,11 @@ void SocketHub::apply(const Actions &actions) {
   }
   for (const auto &out : actions.sends) {
     auto it = peers_.find(out.peer);
-    if (it == peers_.end()) continue;
+    if (it == peers_.end()) {
+      if (const auto *m = std::get_if<proto::RelayToViewer>(&out.message); m && virtual_)
+        virtual_->deliver(out.peer, *m);
+      continue;
+    }
     std::visit(
         [&](const auto &variant) {
           std::visit(

@@ -29,6 +29,14 @@
 
 namespace sl::relay {
 
+// Viewers that are not sockets: WHEP sessions (http/whep.hpp). The hub gives them
+// peer ids and hands them what the session table says to them.
+class VirtualViewers {
+ public:
+  virtual ~VirtualViewers() = default;
+  virtual void deliver(PeerId viewer, const proto::RelayToViewer &message) = 0;
+};
+
 class SocketHub {
  public:
   SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access, SessionTable &table,
@@ -44,6 +52,9 @@ class SocketHub {
   void close_certificates(const std::set<std::string> &revoked);
   // The gauges only the hub knows (queues, loop lag) added to `g`.
   void gauges(Gauges &g) const;
+  // A peer id for a viewer that is not a socket; the table's messages to it go to `virtual_viewers`.
+  PeerId new_virtual_viewer() { return next_id_++; }
+  void attach(VirtualViewers *virtual_viewers) { virtual_ = virtual_viewers; }
 
  private:
   enum class Role { Agent, Viewer };
@@ -88,6 +99,7 @@ class SocketHub {
   LoopLag lag_;
   std::map<PeerId, std::unique_ptr<Peer>> peers_;
   PeerId next_id_ = 1;
+  VirtualViewers *virtual_ = nullptr;
   size_t agents_held_ = 0, viewers_held_ = 0;
   gint64 shed_logged_us_ = 0;  // sheds are logged once a second, with how many
   size_t shed_unlogged_ = 0;

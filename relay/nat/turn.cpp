@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include <algorithm>
+
 namespace sl::relay {
 
 TurnCredentials turn_credentials(const std::string &secret, const std::string &name, int64_t expires_at_s) {
@@ -17,6 +19,11 @@ TurnCredentials turn_credentials(const std::string &secret, const std::string &n
   g_hmac_unref(h);
   c.password = take_string(g_base64_encode(digest, len));
   return c;
+}
+
+int64_t turn_expiry_s(int64_t now_s, int64_t valid_for_s, int64_t not_after_s) {
+  const int64_t by_lifetime = now_s + valid_for_s;
+  return not_after_s > 0 ? std::min(by_lifetime, not_after_s) : by_lifetime;
 }
 
 std::vector<proto::IceServer> turn_servers(const std::vector<std::string> &urls, const std::string &secret,

@@ -403,6 +403,11 @@ Actions SessionTable::camera_state(const control::CameraState &state) {
 
 bool SessionTable::has_camera(const std::string &id) const { return cameras_.count(id) != 0; }
 
+const proto::CameraEntry *SessionTable::camera(const std::string &id) const {
+  auto it = cameras_.find(id);
+  return it == cameras_.end() ? nullptr : &it->second.entry;
+}
+
 Actions SessionTable::agent_gone(PeerId agent) {
   Actions out;
   devices_.erase(agent);
@@ -472,12 +477,19 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
   return out;
 }
 
-Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client, auth::Role role) {
+Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client, auth::Role role,
+                                    int64_t token_expires_at_s, bool lists) {
   Actions out;
   Viewer &v = viewers_[viewer];
   v.scope = std::move(only);
   v.role = role;
   v.client = std::move(client);
+  v.token_expires_at_s = token_expires_at_s;
+  v.lists = lists;
+  if (!lists) {
+    ++listless_;
+    return out;
+  }
   // It starts subscribed to the first page of the list.
   proto::CameraPage page = list(v.scope, proto::CameraQuery{});
   std::vector<std::string> ids;
@@ -494,6 +506,7 @@ Actions SessionTable::viewer_gone(PeerId viewer) {
   subscribe(viewer, it->second, {}, std::nullopt);
   const std::set<std::string> ending = it->second.sessions;
   for (const auto &id : ending) end_session(id, "viewer_gone", true, false, out);
+  if (!it->second.lists) --listless_;
   viewers_.erase(viewer);
   urgent_.erase(viewer);
   send_updates(out);
@@ -620,7 +633,8 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
   std::vector<proto::IceServer> servers = ice_servers_;
   if (mint_ice_) {
     const int64_t lifetime_ms = limits_.session_lifetime_ms ? limits_.session_lifetime_ms : 24LL * 3600 * 1000;
-    for (auto &server : mint_ice_(s.id, lifetime_ms / 1000)) servers.push_back(std::move(server));
+    // ...and never past the viewer's token: a revoked or expired viewer's relay access ends with it.
+    for (auto &server : mint_ice_(s.id, lifetime_ms / 1000, v.token_expires_at_s)) servers.push_back(std::move(server));
   }
   to_viewer(out, viewer, proto::SessionStarted{watch.ref, s.id, s.camera, servers});
   // Talking back through the camera's speaker is an operator's, like commands.
@@ -682,7 +696,7 @@ Actions SessionTable::tick(int64_t now_ms) {
     totals_changed_ = false;
     const proto::Totals all = totals(CameraFilter{});
     for (const auto &[viewer, v] : viewers_)
-      to_viewer(out, viewer, proto::TotalsUpdate{v.scope.empty() ? all : totals(v.scope)});
+      if (v.lists) to_viewer(out, viewer, proto::TotalsUpdate{v.scope.empty() ? all : totals(v.scope)});
   }
   return out;
 }

@@ -86,8 +86,11 @@ struct Limits {
 };
 
 // Mints the per-session ICE servers (TURN with short-lived credentials) for a
-// session id, valid `valid_for_s` seconds from now; none when no TURN is configured.
-using MintIce = std::function<std::vector<proto::IceServer>(const std::string &session, int64_t valid_for_s)>;
+// session id, valid `valid_for_s` seconds from now but never past `not_after_s`
+// (wall-clock seconds, the viewer's token's expiry; 0: none); none when no TURN
+// is configured.
+using MintIce =
+    std::function<std::vector<proto::IceServer>(const std::string &session, int64_t valid_for_s, int64_t not_after_s)>;
 
 class SessionTable {
  public:
@@ -102,9 +105,12 @@ class SessionTable {
   Actions agent_message(PeerId agent, const proto::AgentToRelay &message);
   Actions agent_gone(PeerId agent);
   // `client` names who is behind the socket (its address): limits count across its sockets.
-  // `role` is its token's: commands need operator or admin.
+  // `role` is its token's: commands need operator or admin. `token_expires_at_s`
+  // (wall clock, 0: never) bounds the TURN credentials minted for its sessions.
+  // `lists`: a page, which gets the camera list and its updates; a WHEP session's
+  // virtual viewer (relay/http/whep.hpp) does not.
   Actions viewer_joined(PeerId viewer, CameraFilter only = {}, std::string client = {},
-                        auth::Role role = auth::Role::Viewer);
+                        auth::Role role = auth::Role::Viewer, int64_t token_expires_at_s = 0, bool lists = true);
   // A command becomes a ForwardCommand when allowed, else a command_result with the refusal.
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);
@@ -125,6 +131,8 @@ class SessionTable {
   // their figures even before (or without) their agent's connection.
   Actions camera_state(const control::CameraState &state);
   bool has_camera(const std::string &id) const;
+  // The camera's entry, or null when unknown.
+  const proto::CameraEntry *camera(const std::string &id) const;
   // Once a second: ends sessions the agent did not answer in time, sends the
   // figures that changed since the last tick and the totals if they changed.
   Actions tick(int64_t now_ms);
@@ -136,7 +144,7 @@ class SessionTable {
   std::vector<proto::CameraEntry> cameras() const;
   bool viewer_may_see(PeerId viewer, const std::string &camera) const;
   size_t agent_count() const { return agents_.size(); }
-  size_t viewer_count() const { return viewers_.size(); }
+  size_t viewer_count() const { return viewers_.size() - listless_; }  // pages (not WHEP sessions)
   size_t session_count() const { return sessions_.size(); }
   size_t camera_count() const { return cameras_.size(); }
   size_t online_count() const { return online_; }
@@ -161,6 +169,8 @@ class SessionTable {
     std::vector<std::string> shown;           // what it subscribed to
     std::optional<proto::CameraQuery> query;  // a page of the list (not ids)
     std::set<std::string> sessions;
+    int64_t token_expires_at_s = 0;  // wall clock; 0: never
+    bool lists = true;               // a page (not a WHEP session): list and totals updates
   };
   struct Session {
     std::string id;
@@ -226,6 +236,7 @@ class SessionTable {
   std::set<PeerId> open_pages_;                        // query pages not full: the end of their list is in them
   std::map<PeerId, std::vector<std::string>> urgent_;  // this event's updates, per page
   size_t online_ = 0, watched_ = 0;
+  size_t listless_ = 0;  // viewers that do not list: WHEP sessions
   bool totals_changed_ = false;
   uint64_t coalesced_ = 0;
   int64_t now_ms_ = 0;  // as of the last tick (sessions offered by other relays start then)

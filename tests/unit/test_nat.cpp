@@ -40,8 +40,9 @@ TEST_CASE("each session gets its own TURN credentials, the same at both ends, an
   SessionTable table(
       {proto::IceServer{{"stun:198.51.100.7:3478"}, "", ""}}, 10000, Limits{16, 64, 4, 60000},
       [&] { return "s" + std::to_string(++next); },
-      [&](const std::string &session, int64_t valid_for_s) {
+      [&](const std::string &session, int64_t valid_for_s, int64_t not_after_s) {
         minted.emplace_back(session, valid_for_s);
+        CHECK(not_after_s == 0);  // a token that never expires (insecure-dev)
         return turn_servers({"turn:198.51.100.7:3478"}, "north", session, 1800000000);
       });
   table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
@@ -69,6 +70,60 @@ TEST_CASE("each session gets its own TURN credentials, the same at both ends, an
   REQUIRE(ends.size() == 1);
   CHECK(ends[0].session == "s1");
   CHECK(ends[0].reason == "lifetime");
+}
+
+TEST_CASE("TURN credentials never outlive the token that asked for them") {
+  // The session's lifetime when the token lasts longer, the token's expiry when it ends sooner.
+  CHECK(turn_expiry_s(1000, 3600, 0) == 4600);
+  CHECK(turn_expiry_s(1000, 3600, 9000) == 4600);
+  CHECK(turn_expiry_s(1000, 3600, 1600) == 1600);
+  CHECK(turn_expiry_s(1000, 86400, 1001) == 1001);
+
+  // The session table hands the viewer's token expiry to the minting, for pages
+  // and WHEP sessions (virtual viewers) alike.
+  std::vector<int64_t> not_after;
+  SessionTable table(
+      {}, 10000, Limits{16, 64, 4, 0}, [] { return std::string("s"); },
+      [&](const std::string &session, int64_t valid_for_s, int64_t not_after_s) {
+        CHECK(valid_for_s == 24 * 3600);  // no session lifetime set: a day
+        not_after.push_back(not_after_s);
+        return turn_servers({"turn:198.51.100.7:3478"}, "north", session,
+                            turn_expiry_s(1'700'000'000, valid_for_s, not_after_s));
+      });
+  table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
+  table.viewer_joined(10, {}, "page", auth::Role::Viewer, 1'700'000'600);
+  auto a = table.viewer_message(10, proto::Watch{"r1", "cam", "sdp"}, 1000);
+  auto started = of<proto::SessionStarted, proto::RelayToViewer>(a, 10);
+  REQUIRE(started.size() == 1);
+  REQUIRE(started[0].ice_servers.size() == 1);
+  CHECK(started[0].ice_servers[0].username == "1700000600:s");  // the token's expiry, not a day
+  table.viewer_joined(11, {}, "whep", auth::Role::Viewer, 1'700'000'060, false);
+  auto b = table.viewer_message(11, proto::Watch{"whep", "cam", "sdp"}, 1000);
+  REQUIRE(of<proto::SessionStarted, proto::RelayToViewer>(b, 11).size() == 1);
+  CHECK(of<proto::SessionStarted, proto::RelayToViewer>(b, 11)[0].ice_servers[0].username == "1700000060:s");
+  CHECK(not_after == std::vector<int64_t>{1'700'000'600, 1'700'000'060});
+}
+
+TEST_CASE("a viewer that does not list (a WHEP session) gets no camera list nor totals") {
+  SessionTable table({}, 10000, Limits{}, [] { return std::string("s1"); });
+  table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
+  CHECK(table.viewer_joined(11, {}, "whep", auth::Role::Viewer, 0, false).sends.empty());
+  CHECK(table.subscription_count() == 0);
+  CHECK(table.viewer_count() == 0);  // pages only
+  table.viewer_joined(12);
+  CHECK(table.viewer_count() == 1);
+  auto a = table.viewer_message(11, proto::Watch{"whep", "cam", "sdp"}, 1000);
+  REQUIRE(of<proto::SessionStarted, proto::RelayToViewer>(a, 11).size() == 1);
+  auto t = table.tick(2000);
+  CHECK(of<proto::TotalsUpdate, proto::RelayToViewer>(t, 11).empty());
+  CHECK(of<proto::CameraUpdate, proto::RelayToViewer>(t, 11).empty());
+  REQUIRE(table.camera("cam"));
+  CHECK(table.camera("cam")->viewers == 1);
+  CHECK(table.camera("nope") == nullptr);
+  table.viewer_gone(11);
+  table.viewer_gone(12);
+  CHECK(table.viewer_count() == 0);
+  CHECK(table.camera("cam")->viewers == 0);
 }
 
 TEST_CASE("a viewer may have only a few unanswered sessions at once") {

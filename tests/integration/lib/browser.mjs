@@ -53,6 +53,7 @@ export async function startBrowser(stack, { args = [], wrap = [], debugAddress =
     fs.rmSync(dir, { recursive: true, force: true });
   });
   return {
+    pid: child.pid,  // Chromium's first process (its own children are its renderers, GPU, network)
     // Each page in its own context (its own window): background tabs are throttled.
     async open(url) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
