@@ -58,8 +58,8 @@ GstPadProbeReturn audio_mark_probe(GstPad *pad, GstPadProbeInfo *info, gpointer)
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_WRITE)) return GST_PAD_PROBE_OK;
   constexpr int kChannels = 2;  // the caps describe_audio sets
-  write_audio_mark(reinterpret_cast<int16_t *>(map.data), map.size / (sizeof(int16_t) * kChannels), kChannels,
-                   48000, g_get_real_time() - ago_us);
+  write_audio_mark(reinterpret_cast<int16_t *>(map.data), map.size / (sizeof(int16_t) * kChannels), kChannels, 48000,
+                   g_get_real_time() - ago_us);
   gst_buffer_unmap(buf, &map);
   return GST_PAD_PROBE_OK;
 }
@@ -82,7 +82,8 @@ std::string describe_audio(const std::string &audio, const std::string &camera_a
   if (audio.rfind("alsa:", 0) == 0) src = "alsasrc name=audiosrc device=" + audio.substr(5);
   if (audio == "camera") src = camera_audio;
   return " " + src +
-         " ! audioconvert ! audioresample ! capsfilter name=audioformat caps=audio/x-raw,format=S16LE,rate=48000,channels=2"
+         " ! audioconvert ! audioresample ! capsfilter name=audioformat "
+         "caps=audio/x-raw,format=S16LE,rate=48000,channels=2"
          " ! opusenc name=opusenc bitrate=48000 frame-size=20"
          " ! queue name=audiosend leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
          " ! tee name=audiotee allow-not-linked=true";

@@ -17,8 +17,8 @@ constexpr double kThresholdDown = 0.039;      // ...and down faster
 constexpr double kBeta = 0.85;                // on overuse: this share of what was received
 constexpr int64_t kDecreaseEveryUs = 200000;  // at most one decrease per round trip or so
 constexpr int64_t kAckedWindowUs = 500000;
-constexpr int64_t kHistoryUs = 10'000'000;  // a packet never reported is forgotten after this
-constexpr int kLossPackets = 20;            // the loss fraction is judged over at least this many packets
+constexpr int64_t kHistoryUs = 10'000'000;   // a packet never reported is forgotten after this
+constexpr int kLossPackets = 20;             // the loss fraction is judged over at least this many packets
 constexpr int64_t kLossIntervalUs = 500000;  // and this long: a few packets more or less lost is noise
 constexpr double kLossLow = 0.02, kLossHigh = 0.10;
 constexpr double kPacketBits = 1200 * 8;
@@ -179,7 +179,8 @@ void GccEstimator::update_delay_based(int64_t now_us, BandwidthUsage usage) {
           link_capacity_kbps_ = 0.95 * link_capacity_kbps_ + 0.05 * acked_kbps;
         }
         const double error = link_capacity_kbps_ - acked_kbps;
-        link_capacity_var_ = std::clamp(0.95 * link_capacity_var_ + 0.05 * error * error / link_capacity_kbps_, 0.4, 2.5);
+        link_capacity_var_ =
+            std::clamp(0.95 * link_capacity_var_ + 0.05 * error * error / link_capacity_kbps_, 0.4, 2.5);
       }
     }
     control_ = Control::Hold;

@@ -211,6 +211,6 @@ TEST_CASE("feedback about packets it never sent, twice, or lost changes nothing 
   CHECK(estimator.acked_bps() == 0);
   estimator.sent(1, 0, kPacket);
   estimator.feedback(50 * kMs, {{1, 20 * kMs}});
-  estimator.feedback(60 * kMs, {{1, 20 * kMs}});  // again: already counted
+  estimator.feedback(60 * kMs, {{1, 20 * kMs}});          // again: already counted
   CHECK(estimator.acked_bps() == int(kPacket * 8 * 10));  // one packet over the 100 ms floor
 }

@@ -74,8 +74,8 @@ TEST_CASE("the audio mark beeps for 100 ms from each whole second of the wall cl
     for (size_t i = from; i < to; ++i) peak = std::max(peak, std::abs(int(all[2 * i])));
     return peak;
   };
-  CHECK(loud(0, 2400) == 0);                   // before the second: silence (what was there is gone)
-  CHECK(loud(2400, 2448) > 10000);             // the first millisecond of the second: the beep
+  CHECK(loud(0, 2400) == 0);                      // before the second: silence (what was there is gone)
+  CHECK(loud(2400, 2448) > 10000);                // the first millisecond of the second: the beep
   CHECK(loud(2400 + 4700, 2400 + 4800) > 10000);  // still at 98 ms
   CHECK(loud(2400 + 4800, all.size() / 2) == 0);  // over after 100 ms
   for (size_t i = 0; i < all.size(); i += 2) CHECK(all[i] == all[i + 1]);  // both channels
