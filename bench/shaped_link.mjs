@@ -282,10 +282,13 @@ function startSender() {
 // side's candidates are in its description once gathering completes. Only the
 // link's addresses are kept (the management links are no path between them).
 async function negotiateReference(sender, receiver) {
+  // Host candidates only: gathering ends within milliseconds; 10 s bounds it anyway.
   const complete = async (pc) => {
     if (pc.iceGatheringState !== 'complete') {
-      await new Promise((r) => pc.addEventListener('icegatheringstatechange',
-        () => pc.iceGatheringState === 'complete' && r()));
+      await new Promise((r) => {
+        pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r());
+        setTimeout(r, 10000);
+      });
     }
     return pc.localDescription.sdp;
   };
