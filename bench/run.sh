@@ -21,6 +21,9 @@
 #   bash bench/run.sh fleet [N ...]   # only when asked: one relay under N protocol-level agents
 #                                     # (default 100 1000 10000) and 10 pages, against a gorilla/websocket
 #                                     # echo server (bench/gorilla) holding as many connections
+#   bash bench/run.sh shaped [CAP[+lossN] ...]   # only when asked: a viewer on a shaped link (issue 20),
+#                                     # our agent and Chromium -> Chromium in the same run (default 600 1000
+#                                     # 3000+loss2 kbit/s; about 7 minutes)
 #   SIGHTLINE_RELAY=/path/to/sightline-relay bash bench/run.sh fleet 100 1000
 #                                     # that relay, and nothing built
 set -euo pipefail
@@ -51,6 +54,7 @@ case "${1:-}" in
   long-run) tests/integration/netns-run.sh node bench/long_run.mjs "${@:2}" ;;
   negotiations) tests/integration/netns-run.sh node bench/negotiations.mjs ;;
   cameras) tests/integration/netns-run.sh node bench/cameras.mjs "${@:2}" ;;
+  shaped) tests/integration/netns-run.sh node bench/shaped_link.mjs "${@:2}" ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;

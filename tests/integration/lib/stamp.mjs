@@ -1,11 +1,12 @@
 // Reads what a <video> shows: the LTS1 stamp (docs/latency-stamp.md), the
 // frame size, and the colour at a point, from a canvas copy of the current frame.
 
-// Runs in the page. `from`: a <video> selector, or a VideoFrame. Returns
+// Runs in the page. `from`: a <video> selector, a VideoFrame or a canvas. Returns
 // { t, s, width, height } or null when no valid stamp.
 export function readStampInPage(from) {
   const video = typeof from === 'string' ? document.querySelector(from) : from;
-  const width = video?.videoWidth ?? video?.displayWidth, height = video?.videoHeight ?? video?.displayHeight;
+  const width = video?.videoWidth ?? video?.displayWidth ?? video?.width;
+  const height = video?.videoHeight ?? video?.displayHeight ?? video?.height;
   if (!width) return null;
   const canvas = document.createElement('canvas');
   canvas.width = width;

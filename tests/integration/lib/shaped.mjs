@@ -1,0 +1,130 @@
+// A viewer on a shaped link (issue 20), in network namespaces: camera —veth—
+// router —veth— viewer, the link shaped on the router's port toward the viewer.
+// This kernel has no netem (../../shared/LAB.md): the rate is a tbf qdisc, the
+// random loss an nftables `numgen` rule in the router. The test's own namespace
+// reaches the camera's and the viewer's namespaces only through management links
+// (10.99.x), for the relay's API and the browsers' DevTools; the router does not
+// route them, so media can only take the shaped path. Every namespace is the
+// test's own and is deleted at the end.
+import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Proc, paths, waitFor } from './harness.mjs';
+import { startBrowser } from './browser.mjs';
+import { viewerToken } from './nat.mjs';
+
+const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
+const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args);
+
+export const CAMERA = '10.0.1.2';
+export const VIEWER = '10.0.2.2';
+// The router's port toward the viewer: where the link is shaped.
+const TOWARD_VIEWER = 'toview';
+
+export function buildShapedLink(stack) {
+  const tag = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
+  const ns = { cam: `scam${tag}`, rtr: `srtr${tag}`, view: `sview${tag}` };
+  const made = [];
+  stack.onCleanup(async () => {
+    for (const name of made.reverse()) { try { sh('ip', 'netns', 'del', name); } catch { /* gone */ } }
+  });
+  for (const name of Object.values(ns)) {
+    sh('ip', 'netns', 'add', name);
+    made.push(name);
+    inNs(name, 'ip', 'link', 'set', 'lo', 'up');
+  }
+  // MTU 1500 (a veth's default): tbf warns, and shapes badly, with a burst below the MTU.
+  const veth = (a, aName, aAddr, b, bName, bAddr) => {
+    sh('ip', 'link', 'add', `t${tag}`, 'type', 'veth', 'peer', 'name', `u${tag}`);
+    sh('ip', 'link', 'set', `t${tag}`, 'netns', a);
+    sh('ip', 'link', 'set', `u${tag}`, 'netns', b);
+    inNs(a, 'ip', 'link', 'set', `t${tag}`, 'name', aName);
+    inNs(b, 'ip', 'link', 'set', `u${tag}`, 'name', bName);
+    inNs(a, 'ip', 'addr', 'add', aAddr, 'dev', aName);
+    inNs(b, 'ip', 'addr', 'add', bAddr, 'dev', bName);
+    inNs(a, 'ip', 'link', 'set', aName, 'up');
+    inNs(b, 'ip', 'link', 'set', bName, 'up');
+  };
+  veth(ns.cam, 'eth0', `${CAMERA}/24`, ns.rtr, 'tocam', '10.0.1.1/24');
+  veth(ns.rtr, TOWARD_VIEWER, '10.0.2.1/24', ns.view, 'eth0', `${VIEWER}/24`);
+  inNs(ns.cam, 'ip', 'route', 'add', 'default', 'via', '10.0.1.1');
+  inNs(ns.view, 'ip', 'route', 'add', 'default', 'via', '10.0.2.1');
+  inNs(ns.rtr, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+  inNs(ns.rtr, 'nft', 'add table inet shaped; add chain inet shaped lossy { type filter hook forward priority 0 ; }');
+  const mgmt = (name, here, there) => {
+    const local = `m${tag}${name}`.slice(0, 15);
+    sh('ip', 'link', 'add', local, 'type', 'veth', 'peer', 'name', 'mgmt', 'netns', ns[name]);
+    // Removed at once at the end (a namespace may outlive its name for a moment).
+    stack.onCleanup(async () => { try { sh('ip', 'link', 'del', local); } catch { /* gone */ } });
+    sh('ip', 'addr', 'add', `${here}/30`, 'dev', local);
+    sh('ip', 'link', 'set', local, 'up');
+    inNs(ns[name], 'ip', 'addr', 'add', `${there}/30`, 'dev', 'mgmt');
+    inNs(ns[name], 'ip', 'link', 'set', 'mgmt', 'up');
+  };
+  mgmt('cam', '10.99.0.1', '10.99.0.2');
+  mgmt('view', '10.99.0.5', '10.99.0.6');
+  return {
+    ns,
+    camMgmt: '10.99.0.2',
+    viewMgmt: '10.99.0.6',
+    exec: (name, cmd, args) => ['ip', ['netns', 'exec', ns[name], cmd, ...args]],
+    // `kbit`: the rate toward the viewer (0: unshaped); `loss`: % of UDP packets
+    // toward the viewer dropped at random. The queue holds 200 ms at the rate, as a
+    // modest access link's buffer does; the burst is ten full packets.
+    shape({ kbit = 0, loss = 0 } = {}) {
+      if (kbit > 0) {
+        inNs(ns.rtr, 'tc', 'qdisc', 'replace', 'dev', TOWARD_VIEWER, 'root', 'tbf', 'rate', `${kbit}kbit`,
+          'burst', '15000', 'latency', '200ms');
+      } else {
+        try { inNs(ns.rtr, 'tc', 'qdisc', 'del', 'dev', TOWARD_VIEWER, 'root'); } catch { /* not shaped */ }
+      }
+      inNs(ns.rtr, 'nft', 'flush chain inet shaped lossy');
+      if (loss > 0) {
+        inNs(ns.rtr, 'nft', `add rule inet shaped lossy oifname "${TOWARD_VIEWER}" meta l4proto udp ` +
+          `numgen random mod 100 < ${loss} drop`);
+      }
+    },
+  };
+}
+
+const PORT = 8443;
+
+// The relay (secured: it listens beyond loopback) in the camera's namespace.
+// Resolves to { startCamera(args), url }: startCamera starts an agent there with
+// camera 'cam' and `args`, and resolves once the relay lists it; `url` opens that
+// camera's page from the viewer's namespace (its signaling crosses the link too).
+export async function startCameraSide(stack, link) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-shaped-'));
+  stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  const tokenSecret = crypto.randomBytes(32).toString('hex');
+  const deviceSecret = crypto.randomBytes(16).toString('hex');
+  fs.writeFileSync(path.join(dir, 'token'), tokenSecret);
+  fs.writeFileSync(path.join(dir, 'devices'), `cam ${deviceSecret}\n`);
+  stack.add(new Proc('relay (camera side)', ...link.exec('cam', paths.relay, ['--listen', `0.0.0.0:${PORT}`,
+    '--web-root', paths.webRoot, '--heartbeat-interval', '1', '--token-secret-file', path.join(dir, 'token'),
+    '--device-secrets', path.join(dir, 'devices')])));
+  const api = `http://${link.camMgmt}:${PORT}`;
+  await waitFor('the relay', async () => (await fetch(`${api}/healthz`)).ok);
+  const token = viewerToken(path.join(dir, 'token'));
+  return {
+    url: `http://${CAMERA}:${PORT}/view/cam?token=${token}`,
+    async startCamera(args) {
+      const listed = async () => (await (await fetch(`${api}/api/cameras`,
+        { headers: { Authorization: `Bearer ${token}` } })).json()).cameras[0]?.connected;
+      // An agent stopped before this one may still be listed for a moment.
+      await waitFor('the previous camera to leave', async () => !(await listed()));
+      const agent = stack.add(new Proc('agent', ...link.exec('cam', paths.agent, ['--id', 'cam', '--relay',
+        `ws://127.0.0.1:${PORT}`, '--device-secret', deviceSecret, '--ice-address', CAMERA,
+        '--heartbeat-interval', '1', ...args])));
+      await waitFor('the camera', listed);
+      return agent;
+    },
+  };
+}
+
+// Headless Chromium in the namespace `name` ('cam' or 'view').
+export function startBrowserIn(stack, link, name) {
+  return startBrowser(stack, { wrap: ['ip', 'netns', 'exec', link.ns[name]], debugAddress: link[`${name}Mgmt`] });
+}
