@@ -5,51 +5,29 @@
 // public segment and the browser only through management links (10.99.x), for
 // the API and the browser's DevTools. Every namespace is the test's own and is
 // deleted at the end.
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Proc, paths, waitFor } from './harness.mjs';
 import { startBrowser } from './browser.mjs';
-
-const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args);
+import { inNs, makeNamespaces, managementLink, veth } from './netns.mjs';
 
 export const PUBLIC = '203.0.113.1';
 
 // `nat`: 'eim' (port-preserving masquerade: endpoint-independent mapping) or
 // 'symmetric' (masquerade random: a new port for every destination).
 export function buildInternet(stack, { nat = 'eim' } = {}) {
-  const tag = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
-  const ns = { pub: `pub${tag}`, ra: `ra${tag}`, rb: `rb${tag}`, cam: `cam${tag}`, view: `view${tag}` };
-  const made = [];
-  stack.onCleanup(async () => {
-    for (const name of made.reverse()) { try { sh('ip', 'netns', 'del', name); } catch { /* gone */ } }
-  });
-  for (const name of Object.values(ns)) {
-    sh('ip', 'netns', 'add', name);
-    made.push(name);
-    inNs(name, 'ip', 'link', 'set', 'lo', 'up');
-  }
-  const veth = (a, aName, b, bName) => {
-    sh('ip', 'link', 'add', `t${tag}`, 'type', 'veth', 'peer', 'name', `u${tag}`);
-    sh('ip', 'link', 'set', `t${tag}`, 'netns', a);
-    sh('ip', 'link', 'set', `u${tag}`, 'netns', b);
-    inNs(a, 'ip', 'link', 'set', `t${tag}`, 'name', aName);
-    inNs(b, 'ip', 'link', 'set', `u${tag}`, 'name', bName);
-    inNs(a, 'ip', 'link', 'set', aName, 'up');
-    inNs(b, 'ip', 'link', 'set', bName, 'up');
-  };
+  const { tag, ns } = makeNamespaces(stack, { pub: 'pub', ra: 'ra', rb: 'rb', cam: 'cam', view: 'view' });
   // The public segment: a bridge in `pub`, the routers' WAN ports on it.
   inNs(ns.pub, 'ip', 'link', 'add', 'br0', 'type', 'bridge');
   inNs(ns.pub, 'ip', 'addr', 'add', `${PUBLIC}/24`, 'dev', 'br0');
   inNs(ns.pub, 'ip', 'link', 'set', 'br0', 'up');
   const router = (r, host, wan, lan) => {
-    veth(ns.pub, `p-${r}`, ns[r], 'wan');
+    veth(tag, ns.pub, `p-${r}`, ns[r], 'wan');
     inNs(ns.pub, 'ip', 'link', 'set', `p-${r}`, 'master', 'br0');
     inNs(ns[r], 'ip', 'addr', 'add', `${wan}/24`, 'dev', 'wan');
-    veth(ns[r], 'lan', ns[host], 'eth0');
+    veth(tag, ns[r], 'lan', ns[host], 'eth0');
     inNs(ns[r], 'ip', 'addr', 'add', `${lan}.1/24`, 'dev', 'lan');
     inNs(ns[host], 'ip', 'addr', 'add', `${lan}.2/24`, 'dev', 'eth0');
     inNs(ns[host], 'ip', 'route', 'add', 'default', 'via', `${lan}.1`);
@@ -69,18 +47,8 @@ export function buildInternet(stack, { nat = 'eim' } = {}) {
   router('ra', 'cam', '203.0.113.2', '10.0.1');
   router('rb', 'view', '203.0.113.3', '10.0.2');
   // Management links from the test's namespace: the relay's API, the browser's DevTools.
-  const mgmt = (name, here, there) => {
-    const local = `m${tag}${name}`.slice(0, 15);
-    sh('ip', 'link', 'add', local, 'type', 'veth', 'peer', 'name', 'mgmt', 'netns', ns[name]);
-    // Removed at once at the end (a namespace may outlive its name for a moment).
-    stack.onCleanup(async () => { try { sh('ip', 'link', 'del', local); } catch { /* gone */ } });
-    sh('ip', 'addr', 'add', `${here}/30`, 'dev', local);
-    sh('ip', 'link', 'set', local, 'up');
-    inNs(ns[name], 'ip', 'addr', 'add', `${there}/30`, 'dev', 'mgmt');
-    inNs(ns[name], 'ip', 'link', 'set', 'mgmt', 'up');
-  };
-  mgmt('pub', '10.99.0.1', '10.99.0.2');
-  mgmt('view', '10.99.0.5', '10.99.0.6');
+  managementLink(stack, tag, ns.pub, '10.99.0.1', '10.99.0.2');
+  managementLink(stack, tag, ns.view, '10.99.0.5', '10.99.0.6');
   return {
     relayMgmt: '10.99.0.2',
     browserMgmt: '10.99.0.6',

@@ -6,7 +6,6 @@
 // (10.99.x), for the relay's API and the browsers' DevTools; the router does not
 // route them, so media can only take the shaped path. Every namespace is the
 // test's own and is deleted at the end.
-import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,9 +13,7 @@ import path from 'node:path';
 import { Proc, paths, waitFor } from './harness.mjs';
 import { startBrowser } from './browser.mjs';
 import { viewerToken } from './nat.mjs';
-
-const sh = (...args) => execFileSync(args[0], args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-const inNs = (ns, ...args) => sh('ip', 'netns', 'exec', ns, ...args);
+import { inNs, makeNamespaces, managementLink, veth } from './netns.mjs';
 
 export const CAMERA = '10.0.1.2';
 export const VIEWER = '10.0.2.2';
@@ -24,47 +21,16 @@ export const VIEWER = '10.0.2.2';
 const TOWARD_VIEWER = 'toview';
 
 export function buildShapedLink(stack) {
-  const tag = `${process.pid % 10000}${Math.floor(Math.random() * 100)}`;
-  const ns = { cam: `scam${tag}`, rtr: `srtr${tag}`, view: `sview${tag}` };
-  const made = [];
-  stack.onCleanup(async () => {
-    for (const name of made.reverse()) { try { sh('ip', 'netns', 'del', name); } catch { /* gone */ } }
-  });
-  for (const name of Object.values(ns)) {
-    sh('ip', 'netns', 'add', name);
-    made.push(name);
-    inNs(name, 'ip', 'link', 'set', 'lo', 'up');
-  }
+  const { tag, ns } = makeNamespaces(stack, { cam: 'scam', rtr: 'srtr', view: 'sview' });
   // MTU 1500 (a veth's default): tbf warns, and shapes badly, with a burst below the MTU.
-  const veth = (a, aName, aAddr, b, bName, bAddr) => {
-    sh('ip', 'link', 'add', `t${tag}`, 'type', 'veth', 'peer', 'name', `u${tag}`);
-    sh('ip', 'link', 'set', `t${tag}`, 'netns', a);
-    sh('ip', 'link', 'set', `u${tag}`, 'netns', b);
-    inNs(a, 'ip', 'link', 'set', `t${tag}`, 'name', aName);
-    inNs(b, 'ip', 'link', 'set', `u${tag}`, 'name', bName);
-    inNs(a, 'ip', 'addr', 'add', aAddr, 'dev', aName);
-    inNs(b, 'ip', 'addr', 'add', bAddr, 'dev', bName);
-    inNs(a, 'ip', 'link', 'set', aName, 'up');
-    inNs(b, 'ip', 'link', 'set', bName, 'up');
-  };
-  veth(ns.cam, 'eth0', `${CAMERA}/24`, ns.rtr, 'tocam', '10.0.1.1/24');
-  veth(ns.rtr, TOWARD_VIEWER, '10.0.2.1/24', ns.view, 'eth0', `${VIEWER}/24`);
+  veth(tag, ns.cam, 'eth0', ns.rtr, 'tocam', `${CAMERA}/24`, '10.0.1.1/24');
+  veth(tag, ns.rtr, TOWARD_VIEWER, ns.view, 'eth0', '10.0.2.1/24', `${VIEWER}/24`);
   inNs(ns.cam, 'ip', 'route', 'add', 'default', 'via', '10.0.1.1');
   inNs(ns.view, 'ip', 'route', 'add', 'default', 'via', '10.0.2.1');
   inNs(ns.rtr, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
   inNs(ns.rtr, 'nft', 'add table inet shaped; add chain inet shaped lossy { type filter hook forward priority 0 ; }');
-  const mgmt = (name, here, there) => {
-    const local = `m${tag}${name}`.slice(0, 15);
-    sh('ip', 'link', 'add', local, 'type', 'veth', 'peer', 'name', 'mgmt', 'netns', ns[name]);
-    // Removed at once at the end (a namespace may outlive its name for a moment).
-    stack.onCleanup(async () => { try { sh('ip', 'link', 'del', local); } catch { /* gone */ } });
-    sh('ip', 'addr', 'add', `${here}/30`, 'dev', local);
-    sh('ip', 'link', 'set', local, 'up');
-    inNs(ns[name], 'ip', 'addr', 'add', `${there}/30`, 'dev', 'mgmt');
-    inNs(ns[name], 'ip', 'link', 'set', 'mgmt', 'up');
-  };
-  mgmt('cam', '10.99.0.1', '10.99.0.2');
-  mgmt('view', '10.99.0.5', '10.99.0.6');
+  managementLink(stack, tag, ns.cam, '10.99.0.1', '10.99.0.2');
+  managementLink(stack, tag, ns.view, '10.99.0.5', '10.99.0.6');
   return {
     ns,
     camMgmt: '10.99.0.2',
