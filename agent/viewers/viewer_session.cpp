@@ -124,8 +124,9 @@ Result<void> ViewerSession::make_branch(const AgentSettings &settings) {
   // Sender reports map each stream's RTP time to when it was captured, not sent:
   // the sound leaves some 20 ms after its capture (Opus frames), the picture
   // sooner, and browsers sync the two from these reports.
-  if (auto rtpbin = adopt(gst_bin_get_by_name(GST_BIN(webrtc_.get()), "rtpbin")))
-    g_object_set(rtpbin.get(), "rtcp-sync-send-time", FALSE, nullptr);
+  // (webrtcbin's rtpbin, kept: its RTCP also says when the viewer is gone, connect_signals.)
+  rtpbin_ = adopt(gst_bin_get_by_name(GST_BIN(webrtc_.get()), "rtpbin"));
+  if (rtpbin_) g_object_set(rtpbin_.get(), "rtcp-sync-send-time", FALSE, nullptr);
   gst_bin_add(GST_BIN(branch_.get()), webrtc_.get());
   // Pointed at webrtcbin's pad for the offer's m-line once the offer is set.
   gst_element_add_pad(branch_.get(), gst_ghost_pad_new_no_target("sink", GST_PAD_SINK));
@@ -216,7 +217,6 @@ void ViewerSession::connect_signals() {
   // WHEP player gone without DELETE) leaves ICE "connected" for ever: webrtcbin 1.22
   // runs no consent checks. Its RTCP stops, though: its SSRC times out in webrtcbin's
   // rtpbin (or says BYE), and the session ends.
-  rtpbin_ = adopt(gst_bin_get_by_name(GST_BIN(webrtc_.get()), "rtpbin"));
   if (!rtpbin_) {
     g_warning("session %s: webrtcbin has no rtpbin: a viewer that vanishes is not noticed", id_.c_str());
     return;
