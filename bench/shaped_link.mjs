@@ -35,6 +35,8 @@ const LIFT_S = Number(process.env.LIFT_S || 20);  // libwebrtc climbs back at ~8
 const SERVED_MS = 300;  // "latency back under 300 ms"
 const STALL_MS = 200;
 const CASES = process.argv.slice(2).length ? process.argv.slice(2) : ['600', '1000', '3000+loss2'];
+// SIDES=ours (or reference) runs one side only, for a trial; the figures are taken with both.
+const SIDES = (process.env.SIDES || 'ours,reference').split(',');
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -357,10 +359,12 @@ await stack.run(async () => {
   for (const text of CASES) {
     const which = parseCase(text);
     const label = `${which.cap ? `shaped ${which.cap} kbit/s` : 'unshaped'}${which.loss ? ` + ${which.loss}% loss` : ''}`;
-    console.log(`${label}, ours (agent 1280x720@30, x264 2000 kbit/s, no congestion control): `
-      + await ours(stack, link, camera, viewers, which));
-    console.log(`${label}, reference (Chromium -> Chromium canvas 1280x720@30, max 2000 kbit/s): `
-      + await reference(link, senders, viewers, which));
+    if (SIDES.includes('ours'))
+      console.log(`${label}, ours (agent 1280x720@30, x264 at most 2000 kbit/s, GCC per viewer): `
+        + await ours(stack, link, camera, viewers, which));
+    if (SIDES.includes('reference'))
+      console.log(`${label}, reference (Chromium -> Chromium canvas 1280x720@30, max 2000 kbit/s): `
+        + await reference(link, senders, viewers, which));
     // The machine is shared: how busy it was says how far CPU figures can be trusted.
     console.log(`${label}: load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores`);
   }

@@ -585,11 +585,30 @@ std::optional<ProfileLevel> CapturePipeline::sent_profile() const {
 CapturePipeline::Video CapturePipeline::video() const { return Video{width_.load(), height_.load(), fps_.load()}; }
 
 Result<void> CapturePipeline::set_bitrate(int kbps) {
+  const int configured = bitrate_kbps_;
+  bitrate_kbps_ = kbps;
+  if (auto applied = apply_bitrate(sending_kbps()); !applied) {
+    bitrate_kbps_ = configured;
+    return applied;
+  }
+  return ok();
+}
+
+Result<void> CapturePipeline::adapt_bitrate(int kbps) {
+  const int before = adaptive_kbps_;
+  adaptive_kbps_ = std::max(kbps, 0);
+  if (auto applied = apply_bitrate(sending_kbps()); !applied) {
+    adaptive_kbps_ = before;
+    return applied;
+  }
+  return ok();
+}
+
+Result<void> CapturePipeline::apply_bitrate(int kbps) {
   auto setting = bitrate_setting(passthrough_ ? "passthrough" : info_.encoder, kbps);
   if (!setting) return fail(setting.error());
   gst_util_set_object_arg(G_OBJECT(encoder_.get()), setting->property.c_str(), setting->value.c_str());
-  bitrate_kbps_ = kbps;
-  GST_INFO("bitrate now %d kbit/s", kbps);
+  GST_INFO("encoder bitrate now %d kbit/s", kbps);
   return ok();
 }
 

@@ -22,6 +22,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <algorithm>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -91,8 +92,14 @@ class CapturePipeline {
   void wait_for(std::function<bool()> check, guint timeout_ms, std::function<void(bool)> done);
 
   // ---- live changes (the control plane) ----
-  // Applies a new encoder bitrate while playing.
+  // The configured bitrate (set_video): the ceiling, applied at once while playing.
   Result<void> set_bitrate(int kbps);
+  // What adaptation asks of the encoder for its viewers' paths (viewers/sessions.cpp),
+  // kept under the configured bitrate; 0 goes back to the configured one.
+  // Fails for a camera whose own H.264 is passed through.
+  Result<void> adapt_bitrate(int kbps);
+  // What the encoder is set to now: the configured bitrate, or less while adapting.
+  int sending_kbps() const { return adaptive_kbps_ ? std::min(adaptive_kbps_, bitrate_kbps_) : bitrate_kbps_; }
   // Asks the source for a new size and rate; frames of the new size follow a
   // moment later (see video()). Fails when the camera has no such mode.
   Result<void> reconfigure(int width, int height, int fps);
@@ -127,6 +134,7 @@ class CapturePipeline {
   Codec codec() const { return codec_; }
 
  private:
+  Result<void> apply_bitrate(int kbps);  // to the running encoder
   CapturePipeline() = default;
   static gboolean on_bus_message(GstBus *, GstMessage *, gpointer self);
   static GstPadProbeReturn on_encoded(GstPad *, GstPadProbeInfo *, gpointer self);
@@ -178,6 +186,7 @@ class CapturePipeline {
   std::string speaker_ = "none";
   bool stamped_ = false;
   int bitrate_kbps_ = 0;
+  int adaptive_kbps_ = 0;  // 0: not adapting
   uint64_t restarts_ = 0;
   bool running_ = false;
   std::atomic<uint64_t> frames_{0};

@@ -1,5 +1,6 @@
 #include "rtp_stream.hpp"
 
+#include "congestion/twcc_feedback.hpp"
 #include "playout_delay.hpp"
 
 #include <gst/rtp/rtp.h>
@@ -117,6 +118,12 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   // the payloader asks for it as it negotiates them (request-extension below).
   if (format.playout_delay_id)
     s->caps_ += ",extmap-" + std::to_string(format.playout_delay_id) + "=(string)" + kPlayoutDelayUri;
+  // Transport-wide congestion control: the payloader leaves room for the sequence
+  // number in every packet, and each viewer's RTP session writes its own there
+  // (viewers/link_estimate.hpp); in the answer with its RTCP feedback.
+  if (format.twcc_id)
+    s->caps_ +=
+        ",extmap-" + std::to_string(format.twcc_id) + "=(string)" + kTwccUri + ",rtcp-fb-transport-cc=(boolean)true";
   s->rtp_caps_ = adopt(gst_caps_from_string(s->caps_.c_str()));
   if (!s->rtp_caps_) return nullptr;
 
@@ -146,6 +153,11 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   g_signal_connect(
       payloader, "request-extension",
       G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {
+        if (g_strcmp0(uri, kTwccUri) == 0) {
+          GstRTPHeaderExtension *ext = gst_rtp_header_extension_create_from_uri(uri);
+          if (ext) gst_rtp_header_extension_set_id(ext, id);
+          return ext;
+        }
         if (g_strcmp0(uri, kPlayoutDelayUri) != 0) return nullptr;
         return make_playout_delay_extension(id, GPOINTER_TO_INT(max_ms));
       }),

@@ -30,9 +30,11 @@ struct RtpFormat {
   // The offer's id for the playout-delay extension, 0 when not offered or not wanted.
   unsigned playout_delay_id = 0;
   int max_playout_delay_ms = 0;
+  // The offer's id for the transport-wide sequence number (congestion control), 0 when not offered.
+  unsigned twcc_id = 0;
 
   // Viewers whose formats have the same key share a stream.
-  std::string key() const { return caps + "|" + std::to_string(playout_delay_id); }
+  std::string key() const { return caps + "|" + std::to_string(playout_delay_id) + "|" + std::to_string(twcc_id); }
 };
 
 class RtpStream {

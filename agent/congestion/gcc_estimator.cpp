@@ -189,13 +189,16 @@ void GccEstimator::update_delay_based(int64_t now_us, BandwidthUsage usage) {
       const double sigma = std::sqrt(link_capacity_var_ * link_capacity_kbps_);
       if (acked_kbps > link_capacity_kbps_ + 3 * sigma) link_capacity_kbps_ = -1;  // the path grew: search again
     }
+    const double before = delay_target_;
     if (link_capacity_kbps_ > 0)
       delay_target_ += std::max(1000.0, kPacketBits * 1000 / kResponseMs) * dt_s;
     else
       delay_target_ *= std::pow(1.08, dt_s);
-    // Never far above what actually gets through (a sender with less to send
-    // than its target would otherwise raise it without limit).
-    if (acked_bps_ > 0) delay_target_ = std::min(delay_target_, 1.5 * acked_bps_ + 10000);
+    // Never raised far above what actually gets through (a sender with less to
+    // send than its target would otherwise raise it without limit); never lowered
+    // for it either: an encoder with little to say (a still picture) says nothing
+    // of the path.
+    if (acked_bps_ > 0) delay_target_ = std::min(delay_target_, std::max(before, 1.5 * acked_bps_ + 10000));
   }
   delay_target_ = std::clamp(delay_target_, double(limits_.min_bps), double(limits_.max_bps));
 }
@@ -217,7 +220,11 @@ void GccEstimator::update_loss_based(int64_t now_us, int lost, int total) {
   if (loss_fraction_ < kLossLow)
     loss_target_ = std::max(loss_target_, current) * std::pow(1.08, dt_s);
   else if (loss_fraction_ > kLossHigh)
-    loss_target_ = current * (1 - 0.5 * loss_fraction_);
+    // Down by half the loss, but not below 85% of what gets through while more
+    // than that was sent: a path overfilled at once (a start above its capacity,
+    // a cap that drops) loses most of what exceeds it, and what arrives is what
+    // it carries. Loss that goes on at that rate keeps lowering it.
+    loss_target_ = std::max(current * (1 - 0.5 * loss_fraction_), std::min(current, kBeta * acked_bps_));
   loss_target_ = std::clamp(loss_target_, double(limits_.min_bps), double(limits_.max_bps));
 }
 

@@ -68,6 +68,8 @@ class GccEstimator {
   void feedback(int64_t now_us, const std::vector<PacketArrival> &packets);
 
   int target_bps() const;
+  // A new ceiling (the camera's configured bitrate changed).
+  void set_max_bps(int bps) { limits_.max_bps = bps > limits_.min_bps ? bps : limits_.min_bps; }
   int delay_based_bps() const { return int(delay_target_); }
   int loss_based_bps() const { return int(loss_target_); }
   // What the browser received lately (bit/s), from the feedback; 0 until known.

@@ -16,6 +16,9 @@
 
 namespace sl::agent {
 
+// The header extension that carries the transport-wide sequence number (a=extmap).
+inline constexpr const char *kTwccUri = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+
 struct TwccFeedback {
   uint16_t base_seq = 0;
   uint8_t feedback_count = 0;  // the receiver's own count of these messages

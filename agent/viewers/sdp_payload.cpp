@@ -2,6 +2,7 @@
 
 #include "capture/h264_profile.hpp"
 #include "capture/playout_delay.hpp"
+#include "congestion/twcc_feedback.hpp"
 #include "gst_webrtc_owned.hpp"
 
 #include <gst/sdp/sdp.h>
@@ -76,6 +77,19 @@ unsigned extmap_id(const GstSDPMedia *media, std::string_view uri) {
   return 0;
 }
 
+// "a=rtcp-fb:<pt> <kind>" (or "*" for every payload) is in the offer.
+bool has_rtcp_fb(const GstSDPMedia *media, int pt, std::string_view kind) {
+  const std::string mine = std::to_string(pt) + " ", any = "* ";
+  for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
+    if (g_strcmp0(a->key, "rtcp-fb") != 0 || !a->value) continue;
+    std::string_view v(a->value);
+    for (const std::string &prefix : {mine, any})
+      if (v.substr(0, prefix.size()) == prefix && v.substr(prefix.size()) == kind) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec, const ProfileLevel &sent) {
@@ -134,6 +148,7 @@ Result<PayloadChoice> choose_payload(const std::string &offer_sdp, Codec codec, 
       c.rtp_caps =
           "application/x-rtp,media=video,encoding-name=VP8,clock-rate=90000,payload=" + std::to_string(best_pt);
     c.playout_delay_id = extmap_id(media, kPlayoutDelayUri);
+    if (has_rtcp_fb(media, best_pt, "transport-cc")) c.twcc_id = extmap_id(media, kTwccUri);
     return c;
   }
   return fail("the offer has no video m-line");

@@ -24,6 +24,9 @@ struct PayloadChoice {
   std::string rtp_caps;
   // The offer's id for the playout-delay header extension (playout_delay.hpp), 0 if not offered.
   unsigned playout_delay_id = 0;
+  // The offer's id for the transport-wide sequence number extension, when it also
+  // asks for transport-cc feedback on this payload (congestion control); else 0.
+  unsigned twcc_id = 0;
   // Something the viewer should know of but that does not stop it (a level
   // above the offer's), for the log; empty when all fits.
   std::string note;

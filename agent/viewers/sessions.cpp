@@ -2,6 +2,9 @@
 
 #include <glib.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
 #include <vector>
 
 namespace sl::agent {
@@ -26,6 +29,44 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings)
               s.ms_since_start(), s.rtp_stream_viewers(), s.send_path_trimmed() ? ", send path trimmed" : "");
   };
   events_->failed = [this](const std::string &id, const std::string &reason) { end(id, reason, true); };
+  events_->link_target = [this](const std::string &, int) { adapt(); };
+}
+
+namespace {
+// The encoder's share of what a path carries: the rest for the sound, the
+// retransmissions and the packets' headers beyond the ones counted.
+constexpr double kEncoderShare = 0.9;
+constexpr int kMinEncoderKbps = 100;
+// A change of the encoder's bitrate smaller than this is not made.
+constexpr double kAdaptStep = 0.05;
+}  // namespace
+
+// Encode once for the best path: the encoder follows the connected viewer whose
+// path carries the most, never above the configured bitrate. A viewer that sends
+// no congestion feedback counts as a path that carries everything (it cannot be
+// judged, and it must not be the one that lowers the others' picture).
+void Sessions::adapt() {
+  const int configured = pipeline_.bitrate_kbps();
+  if (configured <= 0 || pipeline_.passthrough()) return;
+  std::optional<int> best_bps;
+  bool unjudged = false;
+  for (const auto &[id, live] : sessions_) {
+    if (!live.session->connected()) continue;
+    if (auto bps = live.session->link_target_bps())
+      best_bps = std::max(best_bps.value_or(0), *bps);
+    else
+      unjudged = true;
+  }
+  const int wanted =
+      unjudged || !best_bps ? 0 : std::clamp(int(*best_bps * kEncoderShare / 1000), kMinEncoderKbps, configured);
+  const int now = pipeline_.sending_kbps(), next = wanted ? wanted : configured;
+  if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return;
+  if (auto adapted = pipeline_.adapt_bitrate(wanted); !adapted) {
+    g_debug("camera %s: bitrate not adapted: %s", camera().c_str(), adapted.error().c_str());
+    return;
+  }
+  g_message("camera %s: encoder at %d kbit/s for its viewers' paths (configured %d)", camera().c_str(),
+            pipeline_.sending_kbps(), configured);
 }
 
 void Sessions::offer(const proto::Offer &offer, Signaller &via) {
@@ -73,6 +114,7 @@ void Sessions::end(std::string id, const std::string &reason, bool tell) {
   sessions_.erase(it);  // the session's destructor removes its branch
   g_message("session %s: ended (%s), %zu live", id.c_str(), reason.c_str(), sessions_.size());
   if (tell) via->send_end(id, reason);
+  adapt();
   changed();
 }
 
@@ -101,6 +143,11 @@ proto::Status Sessions::status() const {
 }
 
 void Sessions::measure() {
+  if (const int configured = pipeline_.bitrate_kbps(); configured != ceiling_kbps_) {  // set_video
+    ceiling_kbps_ = configured;
+    for (auto &[id, live] : sessions_) live.session->set_link_ceiling(configured * 1000);
+    adapt();
+  }
   figures_ = pipeline_.take_figures();
   changed();
 }

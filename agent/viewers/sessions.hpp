@@ -60,12 +60,15 @@ class Sessions {
   };
   // By value: callers pass keys of the map this erases from.
   void end(std::string id, const std::string &reason, bool tell);
+  // Sets the encoder for the best path among the connected viewers (docs/adaptation.md).
+  void adapt();
 
   CapturePipeline &pipeline_;
   const AgentSettings &settings_;
   std::shared_ptr<SessionEvents> events_;
   std::map<std::string, Live> sessions_;
   Figures figures_;
+  int ceiling_kbps_ = 0;  // the configured bitrate the viewers' estimates were told
   std::vector<std::function<void()>> listeners_;
 };
 

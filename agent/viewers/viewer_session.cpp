@@ -21,6 +21,11 @@ constexpr guint kDisconnectedGraceMs = 10000;
 // could fail, and webrtcbin would wait for it for ever. Pages connect in well
 // under a second; ICE through TURN over TCP in a few.
 constexpr guint kConnectDeadlineMs = 30000;
+// A connected viewer reports (RTCP SR/RR) every second or so (Chromium), every 5 s
+// at most on average (RFC 3550's minimum, what GStreamer players use, jittered to
+// 7.5 s): one silent this long is gone. RFC 3550 itself says 5 intervals (25 s).
+constexpr gint64 kSilenceLimitUs = 20 * G_USEC_PER_SEC;
+constexpr guint kSilenceCheckMs = 2000;
 
 // Signal and promise callbacks run on webrtcbin's threads: they carry the session
 // id and the events sink, copy what they need and post to the main loop.
@@ -94,6 +99,7 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   const int max_delay = s->audio_stream_ && settings.max_playout_delay_ms == 0 ? -1 : settings.max_playout_delay_ms;
   RtpFormat format{payload->rtp_caps, 0, max_delay};
   if (max_delay >= 0) format.playout_delay_id = payload->playout_delay_id;
+  format.twcc_id = payload->twcc_id;
   auto stream = pipeline.rtp_stream(format);
   if (!stream) return fail(stream.error());
   s->stream_ = *std::move(stream);
@@ -101,6 +107,8 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   if (auto made = s->make_branch(settings); !made) return fail(made.error());
   s->configure_ice(offer.ice_servers, settings);
   s->connect_signals();
+  s->congestion_feedback_ = payload->twcc_id != 0;
+  s->media_pt_ = payload->pt;
   if (s->talk_) s->hear_talk(pipeline.talk_chain(s->id_.substr(0, 8)));
   if (auto added = pipeline.add(s->branch_.get()); !added) {
     s->branch_.reset();  // never in the pipeline: nothing to detach
@@ -215,27 +223,66 @@ void ViewerSession::connect_signals() {
           }));
   // A viewer that vanishes without a word (a suspended laptop, a killed browser, a
   // WHEP player gone without DELETE) leaves ICE "connected" for ever: webrtcbin 1.22
-  // runs no consent checks. Its RTCP stops, though: its SSRC times out in webrtcbin's
-  // rtpbin (or says BYE), and the session ends.
+  // runs no consent checks. Its RTCP reports stop, though: rtpbin says each one it
+  // hears from a remote source (on-ssrc-active, one per SR/RR), and the session ends
+  // when none came for kSilenceLimitUs (watch_silence). Our own clock, not rtpbin's
+  // source timeouts: those come while the source is still listed, and a count taken
+  // on the main loop could still see it.
   if (!rtpbin_) {
     g_warning("session %s: webrtcbin has no rtpbin: a viewer that vanishes is not noticed", id_.c_str());
     return;
   }
-  auto silent = G_CALLBACK(+[](GstElement *, guint session, guint ssrc, gpointer data) {
-    auto *ctx = static_cast<Ctx *>(data);
-    post_to_main([events = ctx->events, id = ctx->id, session, ssrc] {
+  using Heard = std::shared_ptr<std::atomic<gint64>>;
+  rtpbin_handlers_.push_back(g_signal_connect_data(
+      rtpbin_.get(), "on-ssrc-active", G_CALLBACK(+[](GstElement *, guint, guint, gpointer data) {
+        static_cast<Heard *>(data)->get()->store(g_get_monotonic_time(), std::memory_order_relaxed);
+      }),
+      new Heard(heard_us_), [](gpointer d, GClosure *) { delete static_cast<Heard *>(d); }, GConnectFlags(0)));
+}
+
+// The viewer's feedback, read from its video sink pad (link_estimate.hpp), gives
+// a target for its path; each new one reaches the sessions on the main loop.
+void ViewerSession::estimate_link() {
+  const int ceiling = pipeline_.bitrate_kbps() * 1000;
+  if (ceiling <= 0) return;
+  GccEstimator::Limits limits;
+  limits.max_bps = ceiling;
+  limits.start_bps = ceiling;  // as before adaptation: a good path loses nothing at the start
+  limits.min_bps = std::min(limits.min_bps, ceiling);
+  link_ = std::make_unique<LinkEstimate>(limits, media_pt_, [events = events_, id = id_](int bps) {
+    post_to_main([events, id, bps] {
       ViewerSession *live = events->find(id);
-      // One of its sources went quiet (its talk-back stopped): the viewer is gone
-      // only when none of them is left.
-      if (!live || !live->connected_ || live->viewer_sources(session) > 0) return;
-      g_message("session %s: the viewer's RTCP (ssrc %u, its last) stopped: it is gone", id.c_str(), ssrc);
-      live->give_up("viewer_silent");
+      if (!live) return;
+      if (!live->link_target_bps_)
+        g_message("session %s: congestion feedback from the viewer: its path carries %d kbit/s or more", id.c_str(),
+                  bps / 1000);
+      GST_DEBUG("session %s: the viewer's path carries %d kbit/s", id.c_str(), bps / 1000);
+      live->link_target_bps_ = bps;
+      if (events->link_target) events->link_target(id, bps);
     });
   });
-  for (const char *signal : {"on-timeout", "on-bye-ssrc"})
-    rtpbin_handlers_.push_back(g_signal_connect_data(
-        rtpbin_.get(), signal, silent, new Ctx{events_, id_}, [](gpointer d, GClosure *) { delete_ctx(d); },
-        GConnectFlags(0)));
+  const std::string name = "sink_" + std::to_string(mline_);
+  if (auto pad = adopt(gst_element_get_static_pad(webrtc_.get(), name.c_str())))
+    link_->watch(pad.get());
+  else
+    link_.reset();
+}
+
+void ViewerSession::watch_silence() {
+  heard_us_->store(g_get_monotonic_time(), std::memory_order_relaxed);  // connected: heard now
+  silence_timer_.reset(g_timeout_add(
+      kSilenceCheckMs,
+      [](gpointer data) -> gboolean {
+        auto *self = static_cast<ViewerSession *>(data);
+        const gint64 quiet_us = g_get_monotonic_time() - self->heard_us_->load(std::memory_order_relaxed);
+        if (quiet_us < kSilenceLimitUs) return G_SOURCE_CONTINUE;
+        g_message("session %s: no RTCP from the viewer for %.0f s: it is gone", self->id_.c_str(),
+                  double(quiet_us) / 1e6);
+        self->silence_timer_.release();
+        self->give_up("viewer_silent");
+        return G_SOURCE_REMOVE;
+      },
+      this));
 }
 
 // A promise for one of webrtcbin's steps: its outcome (the reply, or null when
@@ -278,6 +325,7 @@ void ViewerSession::on_remote_description_set(const GstStructure *reply) {
     give_up("error");
     return;
   }
+  if (congestion_feedback_) estimate_link();
   if (talk_ && !audio_stream_) {
     // A speaker and no microphone: the viewer's sound comes in, none goes out.
     GstWebRTCRTPTransceiver *raw = nullptr;
@@ -317,6 +365,7 @@ void ViewerSession::on_answer_created(const GstStructure *reply) {
   g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer.get(), set.get());
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
   GST_DEBUG("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
+  GST_LOG("session %s: answer:\n%s", id_.c_str(), text.c_str());
   // Once the answer is out (sending may end this session, hence by id): webrtcbin
   // connects our pad while ICE and DTLS run, not on the first frame's way, and
   // then the branch is fed. In that order: the tee's own stream-start, caps and
@@ -338,29 +387,6 @@ void ViewerSession::on_local_description_set(const GstStructure *reply) {
   if (reply && !gst_structure_has_field(reply, "error")) return;
   g_warning("session %s: webrtcbin refused its own answer", id_.c_str());
   give_up("error");
-}
-
-size_t ViewerSession::viewer_sources(unsigned session) const {
-  GObject *raw = nullptr;
-  g_signal_emit_by_name(rtpbin_.get(), "get-internal-session", session, &raw);
-  auto rtp_session = adopt(raw);
-  if (!rtp_session) return 0;
-  GValueArray *sources = nullptr;
-  g_object_get(rtp_session.get(), "sources", &sources, nullptr);
-  size_t remote = 0;
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS  // rtpsession hands its sources as a GValueArray
-      for (guint i = 0; sources && i < sources->n_values; ++i) {
-    GObject *source = G_OBJECT(g_value_get_object(g_value_array_get_nth(sources, i)));
-    GstStructure *stats = nullptr;
-    g_object_get(source, "stats", &stats, nullptr);
-    gboolean internal = TRUE;
-    if (stats) gst_structure_get_boolean(stats, "internal", &internal);
-    if (stats) gst_structure_free(stats);
-    remote += !internal;
-  }
-  if (sources) g_value_array_free(sources);
-  G_GNUC_END_IGNORE_DEPRECATIONS
-  return remote;
 }
 
 void ViewerSession::add_remote_candidate(int mline, const std::string &candidate) {
@@ -388,6 +414,7 @@ void ViewerSession::on_connection_state(int state) {
         if (!held) pipeline_.force_keyframe();
         GST_DEBUG("session %s: DTLS connected %.1f ms after the offer, %zu frame(s) held since the answer", id_.c_str(),
                   ms_since_start(), held);
+        watch_silence();
         if (events_->connected) events_->connected(id_);
       }
       break;
@@ -448,6 +475,8 @@ void ViewerSession::give_up(const std::string &reason) {
 }
 
 ViewerSession::~ViewerSession() {
+  link_.reset();  // its probe off the pad first
+  silence_timer_.reset();
   disconnect_timer_.reset();
   connect_timer_.reset();
   for (gulong h : handlers_) g_signal_handler_disconnect(webrtc_.get(), h);

@@ -8,6 +8,7 @@
 #include "capture/branch_gate.hpp"
 #include "capture/capture_pipeline.hpp"
 #include "gst_webrtc_owned.hpp"
+#include "link_estimate.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
 #include "settings.hpp"
@@ -15,8 +16,10 @@
 #include <gst/gst.h>
 #include <gst/webrtc/webrtc.h>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +35,8 @@ struct SessionEvents {
   std::function<void(const std::string &id, int mline, const std::string &candidate)> candidate;
   std::function<void(const std::string &id)> connected;
   std::function<void(const std::string &id, const std::string &reason)> failed;
+  // The estimate of what the viewer's path carries changed (bit/s on the wire).
+  std::function<void(const std::string &id, int bps)> link_target;
 };
 
 class ViewerSession {
@@ -52,6 +57,17 @@ class ViewerSession {
   bool send_path_trimmed() const { return trimmed_; }
   // Viewers whose branches this session's RTP stream feeds, this one included.
   long rtp_stream_viewers() const { return stream_.use_count(); }
+
+  bool connected() const { return connected_; }
+  // What the viewer's path carries (bit/s on the wire) as its feedback says;
+  // nullopt while unknown, or when the viewer sends no congestion feedback.
+  std::optional<int> link_target_bps() const {
+    return link_target_bps_ ? std::optional<int>(link_target_bps_) : std::nullopt;
+  }
+  // The camera's configured bitrate changed: the estimate's new ceiling.
+  void set_link_ceiling(int bps) {
+    if (link_) link_->set_max_bps(bps);
+  }
 
   void add_remote_candidate(int mline, const std::string &candidate);
   void on_connection_state(int state);
@@ -74,8 +90,8 @@ class ViewerSession {
   bool connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack,
                      GstWebRTCRTPTransceiverDirection direction);
   void hear_talk(const std::string &chain);
-  // The viewer's sources (SSRCs) webrtcbin's rtpbin still hears in RTP `session`.
-  size_t viewer_sources(unsigned session) const;
+  void watch_silence();
+  void estimate_link();  // from connected on: ends the session when the viewer's RTCP stops
 
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
@@ -93,8 +109,15 @@ class ViewerSession {
   Owned<GstCaps> audio_caps_;  // the offer's Opus payload
   bool talk_ = false;          // the viewer's sound comes back to the camera's speaker
   std::vector<gulong> handlers_;
-  Owned<GstElement> rtpbin_;  // webrtcbin's: the viewer's RTCP timing out says it is gone
+  Owned<GstElement> rtpbin_;  // webrtcbin's: the viewer's RTCP stopping says it is gone
   std::vector<gulong> rtpbin_handlers_;
+  // When the viewer's last RTCP report came (monotonic µs), set on rtpbin's thread.
+  std::shared_ptr<std::atomic<gint64>> heard_us_ = std::make_shared<std::atomic<gint64>>(0);
+  SourceId silence_timer_;
+  bool congestion_feedback_ = false;    // the answer asks the viewer for transport-cc feedback
+  int media_pt_ = -1;                   // the video's payload type (its RTX's differs)
+  std::unique_ptr<LinkEstimate> link_;  // from the answer on, when it does
+  int link_target_bps_ = 0;
   SourceId disconnect_timer_;
   SourceId connect_timer_;  // ends a session whose viewer never connects
   gint64 started_us_ = 0;   // for the join-time figures in the log

@@ -148,8 +148,10 @@ TEST_CASE("an ample path: the target climbs to the camera's bitrate and stays th
 
 TEST_CASE("a 1 Mbit/s cap under a 2 Mbit/s camera: under the cap within 10 s, most of it used, a short queue") {
   Simulation sim({100'000, 2'000'000, 2'000'000}, Path{1e6});
-  sim.run_until(10 * kS);
-  CHECK(sim.estimator.target_bps() < 1'000'000);
+  sim.run_until(8 * kS);
+  std::vector<int> settled;  // seconds 8 to 10: the saw-tooth around the cap, on average under it
+  sim.run_until(10 * kS, [&] { settled.push_back(sim.estimator.target_bps()); });
+  CHECK(mean(settled) < 1'000'000);
   std::vector<int> targets;
   sim.queue_us.clear();
   const int64_t bytes_before = sim.received_bytes;

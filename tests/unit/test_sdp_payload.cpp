@@ -75,6 +75,27 @@ TEST_CASE("the offer's id for the playout-delay extension is found, 0 without on
   CHECK(chosen(choose_payload(bad, Codec::H264)).playout_delay_id == 0);
 }
 
+TEST_CASE("congestion feedback is taken when the offer has both the extension and transport-cc for the payload") {
+  const std::string ext = "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n";
+  CHECK(chosen(choose_payload(kOffer, Codec::H264)).twcc_id == 0);  // neither
+  std::string both = kOffer;
+  both.insert(both.find("a=rtpmap:96"), ext);
+  both += "a=rtcp-fb:106 transport-cc\r\n";
+  CHECK(chosen(choose_payload(both, Codec::H264)).twcc_id == 3);
+  // Feedback for another payload only, or the extension without feedback: not taken.
+  std::string other = kOffer;
+  other.insert(other.find("a=rtpmap:96"), ext);
+  other += "a=rtcp-fb:96 transport-cc\r\n";
+  CHECK(chosen(choose_payload(other, Codec::H264)).twcc_id == 0);
+  CHECK(chosen(choose_payload(other, Codec::VP8)).twcc_id == 3);
+  std::string no_feedback = kOffer;
+  no_feedback.insert(no_feedback.find("a=rtpmap:96"), ext);
+  CHECK(chosen(choose_payload(no_feedback, Codec::H264)).twcc_id == 0);
+  // "*" stands for every payload.
+  std::string wildcard = no_feedback + "a=rtcp-fb:* transport-cc\r\n";
+  CHECK(chosen(choose_payload(wildcard, Codec::H264)).twcc_id == 3);
+}
+
 // ---- Safari and iPhones (docs/cameras.md): the answer names what is sent ----
 namespace {
 
