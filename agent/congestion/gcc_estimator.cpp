@@ -23,6 +23,15 @@ constexpr int64_t kLossIntervalUs = 500000;  // and this long: a few packets mor
 constexpr double kLossLow = 0.02, kLossHigh = 0.10;
 constexpr double kPacketBits = 1200 * 8;
 constexpr double kResponseMs = 200;  // a round trip and the feedback interval
+// The capacity last seen is believed this long after the last decrease; then the
+// search is multiplicative again. libwebrtc finds a widened path by probing
+// (bursts paced above the target); an encoder cannot burst on demand, so a path
+// that has stayed clear this long is searched for again instead.
+constexpr int64_t kCapacityMemoryUs = 4'000'000;
+// How fast the delay-based target grows while no capacity is known: 12% a second
+// (libwebrtc: 8%, with probes to find a widened path at once), so that a path
+// that widens is filled again within the 15 s issue 20 allows.
+constexpr double kSearchGrowth = 1.12;
 
 double slope(const std::deque<std::pair<double, double>> &points) {
   double mean_x = 0, mean_y = 0;
@@ -188,12 +197,13 @@ void GccEstimator::update_delay_based(int64_t now_us, BandwidthUsage usage) {
     if (link_capacity_kbps_ > 0) {
       const double sigma = std::sqrt(link_capacity_var_ * link_capacity_kbps_);
       if (acked_kbps > link_capacity_kbps_ + 3 * sigma) link_capacity_kbps_ = -1;  // the path grew: search again
+      if (last_decrease_us_ && now_us - *last_decrease_us_ > kCapacityMemoryUs) link_capacity_kbps_ = -1;
     }
     const double before = delay_target_;
     if (link_capacity_kbps_ > 0)
       delay_target_ += std::max(1000.0, kPacketBits * 1000 / kResponseMs) * dt_s;
     else
-      delay_target_ *= std::pow(1.08, dt_s);
+      delay_target_ *= std::pow(kSearchGrowth, dt_s);
     // Never raised far above what actually gets through (a sender with less to
     // send than its target would otherwise raise it without limit); never lowered
     // for it either: an encoder with little to say (a still picture) says nothing

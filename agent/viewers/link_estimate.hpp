@@ -41,6 +41,12 @@ std::optional<std::vector<TwccPacket>> read_twcc_event(GstEvent *event);
 // extensions (~12), SRTP's tag (10), UDP (8), IPv4 (20).
 inline constexpr size_t kPacketOverheadBytes = 62;
 
+// The encoder's share of what a viewer's path carries: the rest for the sound,
+// retransmissions and the packets' headers beyond the ones counted. The estimate
+// of a path goes up to the configured bitrate over this share (the path that
+// carries the configured bitrate with the rest).
+inline constexpr double kEncoderShare = 0.9;
+
 class LinkEstimate {
  public:
   // `on_target` is called on the thread that carries the viewer's RTCP, with each

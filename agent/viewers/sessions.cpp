@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <optional>
 #include <vector>
@@ -33,9 +34,6 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings)
 }
 
 namespace {
-// The encoder's share of what a path carries: the rest for the sound, the
-// retransmissions and the packets' headers beyond the ones counted.
-constexpr double kEncoderShare = 0.9;
 constexpr int kMinEncoderKbps = 100;
 // A change of the encoder's bitrate smaller than this is not made.
 constexpr double kAdaptStep = 0.05;
@@ -57,8 +55,10 @@ void Sessions::adapt() {
     else
       unjudged = true;
   }
-  const int wanted =
-      unjudged || !best_bps ? 0 : std::clamp(int(*best_bps * kEncoderShare / 1000), kMinEncoderKbps, configured);
+  int wanted = unjudged || !best_bps
+                   ? 0
+                   : std::clamp(int(std::lround(*best_bps * kEncoderShare / 1000)), kMinEncoderKbps, configured);
+  if (wanted >= (1 - kAdaptStep) * configured) wanted = 0;  // close enough: the configured bitrate
   const int now = pipeline_.sending_kbps(), next = wanted ? wanted : configured;
   if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return;
   if (auto adapted = pipeline_.adapt_bitrate(wanted); !adapted) {
@@ -145,7 +145,7 @@ proto::Status Sessions::status() const {
 void Sessions::measure() {
   if (const int configured = pipeline_.bitrate_kbps(); configured != ceiling_kbps_) {  // set_video
     ceiling_kbps_ = configured;
-    for (auto &[id, live] : sessions_) live.session->set_link_ceiling(configured * 1000);
+    for (auto &[id, live] : sessions_) live.session->set_link_ceiling(int(configured * 1000 / kEncoderShare));
     adapt();
   }
   figures_ = pipeline_.take_figures();

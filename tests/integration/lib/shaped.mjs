@@ -37,9 +37,10 @@ export function buildShapedLink(stack) {
     viewMgmt: '10.99.0.6',
     exec: (name, cmd, args) => ['ip', ['netns', 'exec', ns[name], cmd, ...args]],
     // `kbit`: the rate toward the viewer (0: unshaped); `loss`: % of UDP packets
-    // toward the viewer dropped at random. The queue holds 200 ms at the rate, as a
-    // modest access link's buffer does; the burst is ten full packets.
-    shape({ kbit = 0, loss = 0 } = {}) {
+    // toward the viewer dropped at random, and toward the camera too (the viewer's
+    // feedback) with `bothWays`. The queue holds 200 ms at the rate, as a modest
+    // access link's buffer does; the burst is ten full packets.
+    shape({ kbit = 0, loss = 0, bothWays = false } = {}) {
       if (kbit > 0) {
         inNs(ns.rtr, 'tc', 'qdisc', 'replace', 'dev', TOWARD_VIEWER, 'root', 'tbf', 'rate', `${kbit}kbit`,
           'burst', '15000', 'latency', '200ms');
@@ -47,8 +48,8 @@ export function buildShapedLink(stack) {
         try { inNs(ns.rtr, 'tc', 'qdisc', 'del', 'dev', TOWARD_VIEWER, 'root'); } catch { /* not shaped */ }
       }
       inNs(ns.rtr, 'nft', 'flush chain inet shaped lossy');
-      if (loss > 0) {
-        inNs(ns.rtr, 'nft', `add rule inet shaped lossy oifname "${TOWARD_VIEWER}" meta l4proto udp ` +
+      for (const port of loss > 0 ? [TOWARD_VIEWER, ...(bothWays ? ['tocam'] : [])] : []) {
+        inNs(ns.rtr, 'nft', `add rule inet shaped lossy oifname "${port}" meta l4proto udp ` +
           `numgen random mod 100 < ${loss} drop`);
       }
     },

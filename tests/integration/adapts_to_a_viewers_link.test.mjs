@@ -1,0 +1,99 @@
+// Issue 20: the camera adapts to a viewer's link. Camera and viewer in network
+// namespaces joined through a router, the viewer's side shaped (lib/shaped.mjs):
+// a tbf rate with a 200 ms queue, random loss from nftables. The camera sends
+// 1280x720@30 at most 2000 kbit/s; the agent estimates the viewer's path from its
+// transport-cc feedback (GCC) and sets the encoder for it.
+//  - capped at 1 Mbit/s: the encoder goes under the cap within 10 s of the first
+//    frame; over the next minute freezes are at most 2% of the time and the stamp
+//    latency's p95 at most 300 ms; the second minute's median latency is within
+//    50 ms of the first's (no queue creeping up);
+//  - the cap lifted: full quality again (the encoder back at its 2000 kbit/s, the
+//    page receiving at least 80% of it) within 15 s;
+//  - 5% of the packets lost both ways: at least 25 fps decoded, no frame held
+//    longer than 500 ms.
+// Everything is judged from the page's own figures (getStats and the stamp read
+// from each presented frame: lib/link_sampler.mjs) and the agent's log. Runs once
+// (suite load), not under the sanitizers: it measures time.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Stack, waitFor } from './lib/harness.mjs';
+import { readStampInPage } from './lib/stamp.mjs';
+import { buildShapedLink, startBrowserIn, startCameraSide } from './lib/shaped.mjs';
+import { OUR_PAGE, figures, secondsUntil, startSampler } from './lib/link_sampler.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const CONFIGURED = 2000;
+
+// "camera cam: encoder at N kbit/s ..." lines of the agent's log, each with its
+// wall-clock time (the log's HH:MM:SS.mmm, on this machine's clock, today).
+function encoderChanges(output) {
+  const out = [];
+  for (const m of output.matchAll(/(\d\d):(\d\d):(\d\d)\.(\d\d\d): camera cam: encoder at (\d+) kbit\/s/g)) {
+    const d = new Date();
+    d.setHours(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]));
+    out.push({ at: d.getTime(), kbps: Number(m[5]) });
+  }
+  return out;
+}
+
+test('the camera adapts to a viewer on a thin link, and comes back when it widens', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const link = buildShapedLink(stack);
+    const camera = await startCameraSide(stack, link);
+    const viewers = await startBrowserIn(stack, link, 'view');
+    const agent = await camera.startCamera(['--width', '1280', '--height', '720', '--fps', '30',
+      '--bitrate', String(CONFIGURED), '--stamp']);
+    const read = async () => page.evaluate(() => window.benchSampler.read());
+
+    link.shape({ kbit: 1000 });
+    const page = await viewers.open('about:blank');
+    await page.goto(camera.url, { timeout: 30000 });
+    await page.evaluate(startSampler, [OUR_PAGE, readStampInPage.toString()]);
+    await waitFor('the first frame', async () => (await read()).frames.length > 0, { timeout: 20000 });
+    const t0 = (await read()).frames[0].at;
+
+    // Two minutes and ten seconds at 1 Mbit/s.
+    await sleep(t0 + 130000 - Date.now());
+    let rec = await read();
+    const under = encoderChanges(agent.output()).find((c) => c.kbps < 1000);
+    assert.ok(under, `the encoder never went under the 1 Mbit/s cap: ${JSON.stringify(encoderChanges(agent.output()))}`);
+    assert.ok(under.at - t0 <= 10000, `the encoder went under the cap ${(under.at - t0) / 1000} s after the first frame`);
+    const first = figures(rec, t0 + 10000, t0 + 70000);
+    const second = figures(rec, t0 + 70000, t0 + 130000);
+    const said = (f) => `${Math.round(f.kbps)} kbit/s, ${f.fps.toFixed(1)} fps, freezes ${(100 * f.freezeShare).toFixed(1)}%, `
+      + `latency p50 ${Math.round(f.p50)} p95 ${Math.round(f.p95)} ms over ${f.stamped} stamped frames, loss ${(100 * f.lostShare).toFixed(1)}%`;
+    console.log(`at 1 Mbit/s, first minute: ${said(first)}; second minute: ${said(second)}`);
+    for (const [name, f] of [['first', first], ['second', second]]) {
+      assert.ok(f.stamped > 60 * 20, `${name} minute: only ${f.stamped} stamped frames shown (${said(f)})`);
+      assert.ok(f.kbps < 1000, `${name} minute: ${said(f)}`);
+      assert.ok(f.freezeShare <= 0.02, `${name} minute: frozen ${(100 * f.freezeShare).toFixed(1)}% of the time`);
+      assert.ok(f.p95 <= 300, `${name} minute: latency p95 ${f.p95} ms`);
+    }
+    assert.ok(Math.abs(second.p50 - first.p50) <= 50, `latency drifted: ${first.p50} ms then ${second.p50} ms`);
+
+    // The cap lifted: the encoder back at its configured bitrate, the page receiving it.
+    const lifted = Date.now();
+    link.shape({});
+    await sleep(20000);
+    rec = await read();
+    const back = secondsUntil(rec, lifted, lifted + 20000, (f) => f.kbps >= 0.8 * CONFIGURED);
+    const atConfigured = encoderChanges(agent.output()).find((c) => c.at >= lifted && c.kbps === CONFIGURED);
+    console.log(`cap lifted: the page received >= 80% of ${CONFIGURED} kbit/s after ${back} s; `
+      + `the encoder at ${CONFIGURED} after ${atConfigured ? (atConfigured.at - lifted) / 1000 : '-'} s`);
+    assert.ok(back !== null && back <= 15, `not back to full quality within 15 s (${back})`);
+    assert.ok(atConfigured && atConfigured.at - lifted <= 15000, 'the encoder did not return to its configured bitrate');
+
+    // 5% of the packets lost, both ways: retransmissions keep the picture whole.
+    link.shape({ loss: 5, bothWays: true });
+    const lossy = Date.now();
+    await sleep(30000);
+    rec = await read();
+    const withLoss = figures(rec, lossy + 5000, lossy + 30000);
+    console.log(`5% loss both ways: ${said(withLoss)}, longest gap ${withLoss.gap} ms`);
+    assert.ok(withLoss.lostShare > 0.02, `the loss was not applied (${said(withLoss)})`);
+    assert.ok(withLoss.fps >= 25, `${withLoss.fps.toFixed(1)} fps decoded with 5% loss`);
+    assert.ok(withLoss.gap <= 500, `a frame held ${withLoss.gap} ms with 5% loss`);
+    await page.closeAll();
+  });
+});
