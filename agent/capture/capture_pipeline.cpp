@@ -162,6 +162,10 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   auto tee_sink = adopt(gst_element_get_static_pad(p->tee_.get(), "sink"));
   gst_pad_add_probe(tee_sink.get(), GstPadProbeType(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM),
                     &CapturePipeline::on_encoded, p.get(), nullptr);
+  // The viewers' keyframe requests, on their way up from the tee: coalesced and
+  // rate-limited (the agent's own go to the encoder directly: force_keyframe()).
+  gst_pad_add_probe(tee_sink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, &CapturePipeline::on_keyframe_request, p.get(),
+                    nullptr);
 
   auto bus = adopt(gst_element_get_bus(parsed));
   p->bus_watch_ = gst_bus_add_watch(bus.get(), &CapturePipeline::on_bus_message, p.get());
@@ -511,6 +515,18 @@ void CapturePipeline::detach(GstElement *branch) {
         new Unlink{d}, [](gpointer data) { delete static_cast<Unlink *>(data); });
 }
 
+GstPadProbeReturn CapturePipeline::on_keyframe_request(GstPad *, GstPadProbeInfo *info, gpointer data) {
+  auto *self = static_cast<CapturePipeline *>(data);
+  if (!gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))) return GST_PAD_PROBE_OK;
+  std::lock_guard lock(self->keyframe_mutex_);
+  return self->keyframe_requests_.request(g_get_monotonic_time()) ? GST_PAD_PROBE_OK : GST_PAD_PROBE_DROP;
+}
+
+std::pair<uint64_t, uint64_t> CapturePipeline::keyframe_requests() {
+  std::lock_guard lock(keyframe_mutex_);
+  return {keyframe_requests_.received(), keyframe_requests_.forwarded()};
+}
+
 GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer data) {
   auto *self = static_cast<CapturePipeline *>(data);
   if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
@@ -543,7 +559,19 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   self->frames_.fetch_add(1, std::memory_order_relaxed);
   self->frames_out_.fetch_add(1, std::memory_order_relaxed);
   self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
-  if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_OK;
+  if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
+    bool due = false;
+    {
+      std::lock_guard lock(self->keyframe_mutex_);
+      due = self->keyframe_requests_.frame(g_get_monotonic_time());
+    }
+    if (due) self->ask_encoder_for_keyframe();  // a request held back: its interval has passed
+    return GST_PAD_PROBE_OK;
+  }
+  {
+    std::lock_guard lock(self->keyframe_mutex_);
+    self->keyframe_requests_.keyframe(g_get_monotonic_time());
+  }
   if (self->codec_ == Codec::H264) {
     // What viewers' answers name (sdp_payload.hpp): the SPS really sent. Known
     // before the keyframe is counted: whoever sees the count sees the profile.
@@ -681,6 +709,14 @@ void CapturePipeline::end_wait(Wait *wait, bool ok) {
 }
 
 void CapturePipeline::force_keyframe() {
+  {
+    std::lock_guard lock(keyframe_mutex_);
+    keyframe_requests_.own_request(g_get_monotonic_time());
+  }
+  ask_encoder_for_keyframe();
+}
+
+void CapturePipeline::ask_encoder_for_keyframe() {
   if (!encoder_) return;
   auto pad = adopt(gst_element_get_static_pad(encoder_.get(), "src"));
   if (!pad) return;

@@ -13,6 +13,7 @@
 #include "encoder_choice.hpp"
 #include "gst_owned.hpp"
 #include "h264_bitstream.hpp"
+#include "keyframe_requests.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
 #include "rtp_stream.hpp"
@@ -27,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -111,6 +113,8 @@ class CapturePipeline {
   };
   Video video() const;
   uint64_t keyframes() const { return keyframes_.load(); }
+  // Viewers' keyframe requests received, and the ones the encoder was asked for.
+  std::pair<uint64_t, uint64_t> keyframe_requests();
   uint64_t frames_out() const { return frames_out_.load(); }  // since start-up
   uint64_t restarts() const { return restarts_; }
   int bitrate_kbps() const { return bitrate_kbps_; }
@@ -137,6 +141,8 @@ class CapturePipeline {
   Result<void> apply_bitrate(int kbps);  // to the running encoder
   CapturePipeline() = default;
   static gboolean on_bus_message(GstBus *, GstMessage *, gpointer self);
+  static GstPadProbeReturn on_keyframe_request(GstPad *, GstPadProbeInfo *info, gpointer self);
+  void ask_encoder_for_keyframe();  // from any thread
   static GstPadProbeReturn on_encoded(GstPad *, GstPadProbeInfo *, gpointer self);
   GstElement *branch_of(GstObject *src) const;
 
@@ -192,6 +198,9 @@ class CapturePipeline {
   std::atomic<uint64_t> frames_{0};
   std::atomic<uint64_t> bytes_{0};
   std::atomic<uint64_t> keyframes_{0};
+  // Viewers' keyframe requests on their way up to the encoder (keyframe_requests.hpp).
+  std::mutex keyframe_mutex_;
+  KeyframeRequests keyframe_requests_;
   std::atomic<uint64_t> frames_out_{0};
   std::atomic<int> width_{0}, height_{0}, fps_{0};
   std::atomic<uint32_t> sent_profile_{0};  // 0x1000000 | profile-level-id, 0 while unknown

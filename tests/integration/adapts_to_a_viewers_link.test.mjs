@@ -97,3 +97,42 @@ test('the camera adapts to a viewer on a thin link, and comes back when it widen
     await page.closeAll();
   });
 });
+
+// Encode once, for the best path: a viewer on a thin link never lowers what a
+// viewer on a good one sees. One viewer next to the camera (unshaped), one behind
+// a 600 kbit/s link; the camera stays at its configured bitrate and full size
+// for the first. (Issue 20's lower encoding for the second is not built yet: it
+// gets the one encoding, which its link cannot carry; docs/adaptation.md.)
+test('a viewer on a thin link does not lower the picture of a viewer on a good one', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const link = buildShapedLink(stack);
+    const camera = await startCameraSide(stack, link);
+    const near = await startBrowserIn(stack, link, 'cam');
+    const far = await startBrowserIn(stack, link, 'view');
+    const agent = await camera.startCamera(['--width', '1280', '--height', '720', '--fps', '30',
+      '--bitrate', String(CONFIGURED), '--stamp']);
+    link.shape({ kbit: 600 });
+    const good = await near.open(camera.url);
+    await good.evaluate(startSampler, [OUR_PAGE, readStampInPage.toString()]);
+    const thin = await far.open(camera.url);
+    await waitFor('both viewers connected', async () =>
+      (agent.output().match(/viewer connected/g) || []).length >= 2, { timeout: 30000 });
+    // The thin viewer's feedback comes in: its path carries well under 2000 kbit/s.
+    await waitFor('the thin path estimated', async () =>
+      /congestion feedback from the viewer/.test(agent.output()), { timeout: 20000 });
+    const from = Date.now();
+    await sleep(20000);
+    const rec = await good.evaluate(() => window.benchSampler.read());
+    const f = figures(rec, from, from + 20000);
+    const lowered = encoderChanges(agent.output()).filter((c) => c.at >= from - 10000 && c.kbps < 0.9 * CONFIGURED);
+    console.log(`the good viewer next to a 600 kbit/s one: ${Math.round(f.kbps)} kbit/s at ${f.height}p, `
+      + `${f.fps.toFixed(1)} fps; encoder changes meanwhile: ${JSON.stringify(lowered)}`);
+    assert.deepEqual(lowered, [], 'the thin viewer lowered the encoder');
+    assert.ok(f.kbps >= 0.9 * CONFIGURED, `the good viewer received ${Math.round(f.kbps)} kbit/s`);
+    assert.equal(f.height, 720);
+    assert.ok(f.fps >= 28, `the good viewer decoded ${f.fps.toFixed(1)} fps`);
+    await thin.closeAll();
+    await good.closeAll();
+  });
+});

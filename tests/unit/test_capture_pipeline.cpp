@@ -406,3 +406,30 @@ TEST_CASE_FIXTURE(Linked, "a branch that refuses events and data ends itself, no
   REQUIRE(spin_until([&] { return GST_OBJECT_PARENT(held.get()) == nullptr; }, 3000));
   detach();
 }
+
+TEST_CASE_FIXTURE(Linked, "viewers' keyframe requests are coalesced and rate-limited on their way to the encoder") {
+  if (!pipeline) return;
+  // Requests as webrtcbin sends them for a viewer's PLI: up from the branch.
+  auto branch_sink = sl::adopt(gst_element_get_static_pad(branch, "sink"));
+  auto up = sl::adopt(gst_pad_get_peer(branch_sink.get()));
+  REQUIRE(up);
+  auto ask = [&] {
+    gst_pad_send_event(up.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+  };
+  REQUIRE(spin_until([&] { return pipeline->keyframes() > 0; }, 5000));
+  spin_until([] { return false; }, 600);  // clear of the first keyframe's interval
+  const uint64_t keyframes_before = pipeline->keyframes();
+  for (int i = 0; i < 20; ++i) ask();  // twenty viewers lose the same packet
+  for (int i = 0; i < 10; ++i) {       // then one asks every 100 ms for a second
+    spin_until([] { return false; }, 100);
+    ask();
+  }
+  spin_until([] { return false; }, 700);
+  const auto [received, forwarded] = pipeline->keyframe_requests();
+  const uint64_t made = pipeline->keyframes() - keyframes_before;
+  MESSAGE(received, " keyframe requests, ", forwarded, " passed on, ", made, " keyframes made");
+  CHECK(received == 30);
+  CHECK(forwarded >= 2);  // the first at once; one held back goes once its interval passed
+  CHECK(forwarded <= 5);  // at most one per 500 ms after the first
+  CHECK(made <= 5);       // without coalescing: about one per request, 11 or more
+}
