@@ -23,6 +23,14 @@
 
 namespace sl::agent {
 
+// The encoder's share of what a path carries: the rest for the sound, the
+// retransmissions and the packets' headers beyond the ones counted.
+inline constexpr double kEncoderShare = 0.9;
+// The most a viewer's path is estimated at: what the configured bitrate needs
+// with its share of the rest, so a path that carries everything leaves the
+// encoder at the configured bitrate (viewers/sessions.cpp), not 10% under it.
+inline int path_ceiling_bps(int configured_kbps) { return int(configured_kbps * 1000 / kEncoderShare); }
+
 // One packet of an "RTPTWCCPackets" event: its 16-bit transport-wide sequence
 // number, when it left (the session's running time, µs) and arrived (the
 // browser's clock, µs), each unknown or lost when absent, and its payload size.
