@@ -255,6 +255,8 @@ std::string to_json(const CameraState &s) {
       .integer("fps_target", s.fps_target)
       .number("bitrate_kbps", s.bitrate_kbps)
       .integer("bitrate_target_kbps", s.bitrate_target_kbps)
+      .integer("configured_kbps", s.configured_kbps)
+      .integer("target_kbps", s.target_kbps)
       .integer("viewers", s.viewers)
       .integer("uptime_s", long(s.uptime_s))
       .integer("keyframes", long(s.keyframes))
@@ -311,6 +313,9 @@ Result<CameraState> parse_state(std::string_view text) {
     s.fps_target = int(r.integer("fps_target", 0, 1000));
     s.bitrate_kbps = std::round(r.number("bitrate_kbps", 0, 1e7));
     s.bitrate_target_kbps = int(r.integer("bitrate_target_kbps", 0, 1000000));
+    // Absent from an older agent's state: 0, unknown.
+    for (auto [name, field] : {std::pair{"configured_kbps", &s.configured_kbps}, {"target_kbps", &s.target_kbps}})
+      if (json_object_has_member(obj, name)) *field = int(r.integer(name, 0, 10'000'000));
     s.viewers = int(r.integer("viewers", 0, 1 << 20));
     s.uptime_s = r.integer("uptime_s", 0, kMaxEpochMs);
     s.keyframes = r.integer("keyframes", 0, kMaxEpochMs);

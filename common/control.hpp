@@ -97,8 +97,12 @@ struct CameraState {
   int width = 0, height = 0;
   double fps = 0;  // measured
   int fps_target = 0;
-  double bitrate_kbps = 0;  // measured
-  int bitrate_target_kbps = 0;
+  double bitrate_kbps = 0;      // measured
+  int bitrate_target_kbps = 0;  // the configured bitrate (kept for older readers: configured_kbps)
+  // The configured bitrate (the ceiling) and what the encoder is asked for now
+  // (less while it follows its viewers' paths); optional in JSON, 0 unknown.
+  int configured_kbps = 0;
+  int target_kbps = 0;
   int viewers = 0;
   int64_t uptime_s = 0;
   int64_t keyframes = 0;

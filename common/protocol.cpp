@@ -21,6 +21,12 @@ constexpr size_t kMaxCandidate = 1024;
 constexpr size_t kMaxCameras = 256;
 constexpr size_t kMaxIceServers = 16;
 constexpr int kMaxDimension = 8192;
+constexpr long kMaxKbps = 10'000'000;
+
+// An optional whole kbit/s figure: absent (an older agent's) is 0, unknown.
+int read_kbps(Reader &r, const char *name) {
+  return json_object_has_member(r.object(), name) ? int(r.integer(name, 0, kMaxKbps)) : 0;
+}
 
 IceServer read_ice_server(Reader &r) {
   IceServer s;
@@ -72,6 +78,8 @@ CameraEntry read_camera_entry(Reader &r) {
   e.branches = int(r.integer("branches", 0, 1 << 20));
   e.fps_measured = r.number("fps_measured", 0, 1000);
   e.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
+  e.configured_kbps = read_kbps(r, "configured_kbps");
+  e.target_kbps = read_kbps(r, "target_kbps");
   e.error = r.str("error", kMaxText, false);
   e.state = read_state_member(r, "state");
   return e;
@@ -140,6 +148,8 @@ Status read(Reader &r, std::type_identity<Status>) {
   m.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
   m.width = int(r.integer("width", 0, kMaxDimension));
   m.height = int(r.integer("height", 0, kMaxDimension));
+  m.configured_kbps = read_kbps(r, "configured_kbps");
+  m.target_kbps = read_kbps(r, "target_kbps");
   m.capturing = r.boolean("capturing", true);
   m.error = r.str("error", kMaxText, false);
   return m;
@@ -408,6 +418,10 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_add_double_value(b, e.fps_measured);
     json_builder_set_member_name(b, "bitrate_kbps");
     json_builder_add_double_value(b, e.bitrate_kbps);
+    json_builder_set_member_name(b, "configured_kbps");
+    json_builder_add_int_value(b, e.configured_kbps);
+    json_builder_set_member_name(b, "target_kbps");
+    json_builder_add_int_value(b, e.target_kbps);
     if (!e.error.empty()) {
       json_builder_set_member_name(b, "error");
       json_builder_add_string_value(b, e.error.c_str());
@@ -540,6 +554,8 @@ std::string to_json(const Status &m) {
       .number("bitrate_kbps", m.bitrate_kbps)
       .integer("width", m.width)
       .integer("height", m.height)
+      .integer("configured_kbps", m.configured_kbps)
+      .integer("target_kbps", m.target_kbps)
       .boolean("capturing", m.capturing)
       .opt_str("error", json::within(m.error, kMaxText))
       .done();

@@ -50,9 +50,11 @@ struct CameraEntry {
   int viewers = 0;         // sessions the relay brokers for this camera
   int branches = 0;        // live branches as last reported by the agent
   double fps_measured = 0;
-  double bitrate_kbps = 0;
+  double bitrate_kbps = 0;                    // what the encoder produced, measured
   std::optional<control::CameraState> state;  // the agent's retained MQTT state, when known
-  std::string error;  // its agent's word on why it delivers no video (Status::error); empty when it does
+  std::string error;        // its agent's word on why it delivers no video (Status::error); empty when it does
+  int configured_kbps = 0;  // the configured bitrate (set_video): the ceiling; 0 unknown
+  int target_kbps = 0;      // what the encoder is asked for now (less while adapting); 0 unknown
   bool operator==(const CameraEntry &) const = default;
 };
 
@@ -105,7 +107,7 @@ struct Status {
   std::string camera;
   int branches = 0;
   double fps = 0;
-  double bitrate_kbps = 0;
+  double bitrate_kbps = 0;  // what the encoder produced, measured
   int width = 0;
   int height = 0;
   // The camera delivers video; false while it has failed or is unplugged (the
@@ -114,6 +116,12 @@ struct Status {
   // Why it delivers no video, while it does not (a sentence naming the device
   // or camera). Optional; written cut to the protocol's text limit.
   std::string error;
+  // The configured bitrate (set_video, --bitrate): the ceiling adaptation works
+  // under; and what the encoder is asked for now, the configured one or less
+  // while it follows its viewers' paths (docs/adaptation.md). Optional in JSON
+  // (an older agent sends neither): 0, unknown.
+  int configured_kbps = 0;
+  int target_kbps = 0;
   bool operator==(const Status &) const = default;
 };
 // Counts over the cameras a token may see.

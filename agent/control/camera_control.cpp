@@ -79,6 +79,10 @@ control::CameraState CameraControl::state() const {
   s.fps_target = info.fps;
   s.bitrate_kbps = sessions_.figures().bitrate_kbps;
   s.bitrate_target_kbps = pipeline_.bitrate_kbps();
+  if (!pipeline_.passthrough()) {  // a camera's own H.264 has no bitrate of ours: unknown
+    s.configured_kbps = pipeline_.bitrate_kbps();
+    s.target_kbps = pipeline_.sending_kbps();
+  }
   s.viewers = int(sessions_.count());
   s.uptime_s = (g_get_monotonic_time() - started_us_) / G_USEC_PER_SEC;
   s.keyframes = int64_t(pipeline_.keyframes());
@@ -90,7 +94,8 @@ control::CameraState CameraControl::state() const {
 
 std::string CameraControl::state_key(const control::CameraState &s) const {
   return s.pipeline + " " + s.error + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
-         std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " + std::to_string(s.viewers);
+         std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " +
+         std::to_string(s.target_kbps) + " " + std::to_string(s.viewers);
 }
 
 void CameraControl::state_changed() {
@@ -173,7 +178,7 @@ void CameraControl::set_video(const control::SetVideo &p, Reply reply) {
                                   {"height", v.height},
                                   {"fps", pipeline_.info().fps},
                                   {"bitrate", pipeline_.bitrate_kbps()}})));
-    state_changed();
+    sessions_.changed();  // the broker and the relay hear of the new size or ceiling now
   };
   if (width == now.width && height == now.height && fps == pipeline_.info().fps) {
     answer();

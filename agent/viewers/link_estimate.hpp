@@ -23,6 +23,14 @@
 
 namespace sl::agent {
 
+// The encoder's share of what a path carries: the rest for the sound, the
+// retransmissions and the packets' headers beyond the ones counted.
+inline constexpr double kEncoderShare = 0.9;
+// The most a viewer's path is estimated at: what the configured bitrate needs
+// with its share of the rest, so a path that carries everything leaves the
+// encoder at the configured bitrate (viewers/sessions.cpp), not 10% under it.
+inline int path_ceiling_bps(int configured_kbps) { return int(configured_kbps * 1000 / kEncoderShare); }
+
 // One packet of an "RTPTWCCPackets" event: its 16-bit transport-wide sequence
 // number, when it left (the session's running time, µs) and arrived (the
 // browser's clock, µs), each unknown or lost when absent, and its payload size.
@@ -40,12 +48,6 @@ std::optional<std::vector<TwccPacket>> read_twcc_event(GstEvent *event);
 // What each packet costs on the wire beyond its payload: RTP (12) with the
 // extensions (~12), SRTP's tag (10), UDP (8), IPv4 (20).
 inline constexpr size_t kPacketOverheadBytes = 62;
-
-// The encoder's share of what a viewer's path carries: the rest for the sound,
-// retransmissions and the packets' headers beyond the ones counted. The estimate
-// of a path goes up to the configured bitrate over this share (the path that
-// carries the configured bitrate with the rest).
-inline constexpr double kEncoderShare = 0.9;
 
 class LinkEstimate {
  public:

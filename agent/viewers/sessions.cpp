@@ -1,5 +1,7 @@
 #include "sessions.hpp"
 
+#include "main_context.hpp"
+
 #include <glib.h>
 
 #include <algorithm>
@@ -30,22 +32,26 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings)
               s.ms_since_start(), s.rtp_stream_viewers(), s.send_path_trimmed() ? ", send path trimmed" : "");
   };
   events_->failed = [this](const std::string &id, const std::string &reason) { end(id, reason, true); };
-  events_->link_target = [this](const std::string &, int) { adapt(); };
+  events_->link_target = [this](const std::string &, int) {
+    if (adapt()) report_adaptation();
+  };
 }
 
 namespace {
 constexpr int kMinEncoderKbps = 100;
 // A change of the encoder's bitrate smaller than this is not made.
 constexpr double kAdaptStep = 0.05;
+// At most one word of adaptation to the listeners (relay, broker) per this.
+constexpr int64_t kAdaptationReportUs = G_USEC_PER_SEC;
 }  // namespace
 
 // Encode once for the best path: the encoder follows the connected viewer whose
 // path carries the most, never above the configured bitrate. A viewer that sends
 // no congestion feedback counts as a path that carries everything (it cannot be
 // judged, and it must not be the one that lowers the others' picture).
-void Sessions::adapt() {
+bool Sessions::adapt() {
   const int configured = pipeline_.bitrate_kbps();
-  if (configured <= 0 || pipeline_.passthrough()) return;
+  if (configured <= 0 || pipeline_.passthrough()) return false;
   std::optional<int> best_bps;
   bool unjudged = false;
   for (const auto &[id, live] : sessions_) {
@@ -60,13 +66,28 @@ void Sessions::adapt() {
                    : std::clamp(int(std::lround(*best_bps * kEncoderShare / 1000)), kMinEncoderKbps, configured);
   if (wanted >= (1 - kAdaptStep) * configured) wanted = 0;  // close enough: the configured bitrate
   const int now = pipeline_.sending_kbps(), next = wanted ? wanted : configured;
-  if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return;
+  if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return false;
   if (auto adapted = pipeline_.adapt_bitrate(wanted); !adapted) {
     g_debug("camera %s: bitrate not adapted: %s", camera().c_str(), adapted.error().c_str());
-    return;
+    return false;
   }
   g_message("camera %s: encoder at %d kbit/s for its viewers' paths (configured %d)", camera().c_str(),
             pipeline_.sending_kbps(), configured);
+  return true;
+}
+
+void Sessions::report_adaptation() {
+  if (adaptation_report_) return;  // one is due: it carries this change too
+  const auto tell = [this] {
+    adaptation_told_us_ = g_get_monotonic_time();
+    changed();
+  };
+  const int64_t wait_us = adaptation_told_us_ + kAdaptationReportUs - g_get_monotonic_time();
+  if (wait_us <= 0) return tell();
+  adaptation_report_.reset(after_ms(guint(wait_us / 1000 + 1), [this, tell] {
+    adaptation_report_.release();
+    tell();
+  }));
 }
 
 void Sessions::offer(const proto::Offer &offer, Signaller &via) {
@@ -138,14 +159,19 @@ void Sessions::end_for_branch(GstElement *branch, const std::string &reason) {
 
 proto::Status Sessions::status() const {
   const auto &info = pipeline_.info();
-  return proto::Status{info.id,    int(sessions_.size()), figures_.fps,       figures_.bitrate_kbps,
-                       info.width, info.height,           pipeline_.running()};
+  proto::Status s{info.id,    int(sessions_.size()), figures_.fps,       figures_.bitrate_kbps,
+                  info.width, info.height,           pipeline_.running()};
+  if (!pipeline_.passthrough()) {  // a camera's own H.264 has no bitrate of ours: unknown
+    s.configured_kbps = pipeline_.bitrate_kbps();
+    s.target_kbps = pipeline_.sending_kbps();
+  }
+  return s;
 }
 
 void Sessions::measure() {
   if (const int configured = pipeline_.bitrate_kbps(); configured != ceiling_kbps_) {  // set_video
     ceiling_kbps_ = configured;
-    for (auto &[id, live] : sessions_) live.session->set_link_ceiling(int(configured * 1000 / kEncoderShare));
+    for (auto &[id, live] : sessions_) live.session->set_link_ceiling(path_ceiling_bps(configured));
     adapt();
   }
   figures_ = pipeline_.take_figures();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "capture/capture_pipeline.hpp"
+#include "gobj.hpp"
 #include "protocol.hpp"
 #include "settings.hpp"
 #include "signaller.hpp"
@@ -60,8 +61,13 @@ class Sessions {
   };
   // By value: callers pass keys of the map this erases from.
   void end(std::string id, const std::string &reason, bool tell);
-  // Sets the encoder for the best path among the connected viewers (docs/adaptation.md).
-  void adapt();
+  // Sets the encoder for the best path among the connected viewers
+  // (docs/adaptation.md); true when it changed it.
+  bool adapt();
+  // Tells the listeners of an encoder change adaptation made: at once, or when a
+  // second has passed since the last such word (a path's estimate moves many
+  // times a second; the relay and the broker hear of it at most once a second).
+  void report_adaptation();
 
   CapturePipeline &pipeline_;
   const AgentSettings &settings_;
@@ -70,6 +76,8 @@ class Sessions {
   Figures figures_;
   int ceiling_kbps_ = 0;  // the configured bitrate the viewers' estimates were told
   std::vector<std::function<void()>> listeners_;
+  int64_t adaptation_told_us_ = 0;  // monotonic time of the last report_adaptation() word
+  SourceId adaptation_report_;      // a word due when its second is up
 };
 
 }  // namespace sl::agent

@@ -243,7 +243,7 @@ void ViewerSession::connect_signals() {
 // The viewer's feedback, read from its video sink pad (link_estimate.hpp), gives
 // a target for its path; each new one reaches the sessions on the main loop.
 void ViewerSession::estimate_link() {
-  const int ceiling = int(pipeline_.bitrate_kbps() * 1000 / kEncoderShare);
+  const int ceiling = path_ceiling_bps(pipeline_.bitrate_kbps());
   if (ceiling <= 0) return;
   GccEstimator::Limits limits;
   limits.max_bps = ceiling;

@@ -244,6 +244,8 @@ void SessionTable::reset_figures(proto::CameraEntry &entry) {
   entry.branches = 0;
   entry.fps_measured = 0;
   entry.bitrate_kbps = 0;
+  entry.configured_kbps = 0;
+  entry.target_kbps = 0;
 }
 
 void SessionTable::end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer,
@@ -464,6 +466,8 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
     e.branches = status->branches;
     e.fps_measured = tenth(status->fps);
     e.bitrate_kbps = tenth(status->bitrate_kbps);
+    e.configured_kbps = status->configured_kbps;
+    e.target_kbps = status->target_kbps;
     if (status->width) {  // the size changes while playing (set_video)
       e.info.width = status->width;
       e.info.height = status->height;

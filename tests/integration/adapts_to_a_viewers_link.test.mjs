@@ -71,6 +71,10 @@ test('the camera adapts to a viewer on a thin link, and comes back when it widen
       assert.ok(f.p95 <= 300, `${name} minute: latency p95 ${f.p95} ms`);
     }
     assert.ok(Math.abs(second.p50 - first.p50) <= 50, `latency drifted: ${first.p50} ms then ${second.p50} ms`);
+    // The page says why: the camera sends under its configured bitrate for the network.
+    await waitFor('the page to say the network limits it', async () =>
+      (await page.evaluate(() => document.querySelector('[data-quality-limit]')?.dataset.qualityLimit)) === 'network',
+    { timeout: 10000 });
 
     // The cap lifted: the encoder back at its configured bitrate, the page receiving it.
     const lifted = Date.now();
@@ -132,6 +136,13 @@ test('a viewer on a thin link does not lower the picture of a viewer on a good o
     assert.ok(f.kbps >= 0.9 * CONFIGURED, `the good viewer received ${Math.round(f.kbps)} kbit/s`);
     assert.equal(f.height, 720);
     assert.ok(f.fps >= 28, `the good viewer decoded ${f.fps.toFixed(1)} fps`);
+    // The good page says the camera's settings limit it. (The thin one gets the one
+    // encoding, which its link cannot carry: its page's own script may not even
+    // have loaded past the video; what it says is printed, not judged.)
+    const limit = (p) => p.evaluate(() => document.querySelector('[data-quality-limit]')?.dataset.qualityLimit);
+    await waitFor('the good page to name the camera\'s settings', async () => (await limit(good)) === 'camera',
+      { timeout: 10000 });
+    console.log(`the thin page's indicator: ${await limit(thin)}`);
     await thin.closeAll();
     await good.closeAll();
   });

@@ -136,6 +136,8 @@ TEST_CASE("state round-trips; offline state carries only the camera") {
   s.fps_target = 30;
   s.bitrate_kbps = 1987;
   s.bitrate_target_kbps = 2000;
+  s.configured_kbps = 2000;
+  s.target_kbps = 1200;
   s.viewers = 2;
   s.uptime_s = 42;
   s.keyframes = 7;
@@ -188,6 +190,25 @@ TEST_CASE("a device's state lists its cameras, and only its own") {
   CHECK(parse_state(to_json(device)).ok());
   CHECK_FALSE(parse_state(R"({"camera":"pi","online":false,"cameras":["other/front"]})").ok());
   CHECK_FALSE(parse_state(R"({"camera":"pi","online":false,"cameras":[]})").ok());
+}
+
+TEST_CASE("a state's configured and target bitrates are optional, whole and bounded") {
+  const std::string head =
+      R"({"camera":"cam","online":true,"pipeline":"playing","source":"test","encoder":"x264enc","codec":"H264",)"
+      R"("width":640,"height":480,"fps":30,"fps_target":30,"bitrate_kbps":900,"bitrate_target_kbps":2000,)"
+      R"("viewers":1,"uptime_s":1,"keyframes":1,"restarts":0,"controls":[],"updated_at":1)";
+  auto older = parse_state(head + "}");  // an older agent's: unknown
+  REQUIRE_MESSAGE(older, older.error());
+  CHECK(older->configured_kbps == 0);
+  CHECK(older->target_kbps == 0);
+  auto read = parse_state(head + R"(,"configured_kbps":2000,"target_kbps":950})");
+  REQUIRE_MESSAGE(read, read.error());
+  CHECK(read->configured_kbps == 2000);
+  CHECK(read->target_kbps == 950);
+  auto bad = parse_state(head + R"(,"target_kbps":-1})");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().find("target_kbps") != std::string::npos);
+  CHECK_FALSE(parse_state(head + R"(,"configured_kbps":"2000"})").ok());
 }
 
 TEST_CASE("a state's figures are whole numbers both ways: what is read writes back the same") {

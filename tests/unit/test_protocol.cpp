@@ -183,6 +183,46 @@ TEST_CASE("a status without 'capturing' (an older agent) means the camera delive
             .message.find("capturing") != std::string::npos);
 }
 
+TEST_CASE("a status carries the configured bitrate and the one the encoder is asked for") {
+  Status status{"cam", 1, 30, 870, 1280, 720};
+  status.configured_kbps = 2000;
+  status.target_kbps = 900;
+  const Status read = as<AgentToRelay, Status>(parse_agent_to_relay(to_json(status)));
+  CHECK(read == status);
+  CHECK(read.configured_kbps == 2000);
+  CHECK(read.target_kbps == 900);
+  // An older agent sends neither: unknown, 0.
+  const Status older = as<AgentToRelay, Status>(parse_agent_to_relay(
+      R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,"width":640,"height":480})"));
+  CHECK(older.configured_kbps == 0);
+  CHECK(older.target_kbps == 0);
+  // Whole kbit/s, from 0 to 10,000,000; anything else is refused, naming the field.
+  const std::string head =
+      R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,"width":640,"height":480,)";
+  for (const char *bad :
+       {R"("configured_kbps":-1})", R"("configured_kbps":10000001})", R"("configured_kbps":"2000"})",
+        R"("configured_kbps":1.5})", R"("target_kbps":-5})", R"("target_kbps":null})", R"("target_kbps":1e9})"}) {
+    CAPTURE(bad);
+    const std::string field = std::string(bad).find("target") != std::string::npos ? "target_kbps" : "configured_kbps";
+    CHECK(error_of(parse_agent_to_relay(head + bad)).message.find(field) != std::string::npos);
+  }
+  // The camera list carries both on to pages, and reads them back (an older relay's: 0).
+  CameraEntry entry;
+  entry.info = CameraInfo{"cam", 1280, 720, 30, "H264", "test", "x264enc"};
+  entry.online = entry.connected = true;
+  entry.bitrate_kbps = 870;
+  entry.configured_kbps = 2000;
+  entry.target_kbps = 900;
+  CHECK(as<RelayToViewer, CameraUpdate>(parse_relay_to_viewer(to_json(CameraUpdate{{entry}}))).cameras[0] == entry);
+  const std::string older_entry =
+      R"({"type":"camera_update","cameras":[{"id":"cam","width":640,"height":480,"fps":30,"codec":"H264",)"
+      R"("source":"test","encoder":"x264enc","online":true,"connected":true,"viewers":0,"branches":0,)"
+      R"("fps_measured":0,"bitrate_kbps":0}]})";
+  CHECK(as<RelayToViewer, CameraUpdate>(parse_relay_to_viewer(older_entry)).cameras[0].target_kbps == 0);
+  CHECK(error_of(parse_relay_to_viewer(older_entry.substr(0, older_entry.size() - 3) + R"(,"target_kbps":-1}]})"))
+            .message.find("target_kbps") != std::string::npos);
+}
+
 TEST_CASE("a camera that delivers no video says why, cut to what the relay takes") {
   Status failed{"pi/garage", 0, 0, 0, 640, 480, false, "Cannot open camera /dev/video7: no such device."};
   CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed))) == failed);

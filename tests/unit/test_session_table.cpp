@@ -207,6 +207,17 @@ TEST_CASE("status figures reach the camera list") {
   // The same figures again tell nobody.
   CHECK(f.table.agent_message(kAgent, proto::Status{"cam", 2, 29.0, 1950, 640, 480}).sends.empty());
   CHECK(sent<proto::CameraUpdate>(f.table.tick(2000), kViewer).empty());
+  // The configured and target bitrates are figures too: listed, coalesced, reset with the agent.
+  proto::Status adapting{"cam", 2, 29.0, 870, 640, 480};
+  adapting.configured_kbps = 2000;
+  adapting.target_kbps = 900;
+  f.table.agent_message(kAgent, adapting);
+  CHECK(sent<proto::CameraUpdate>(f.table.agent_message(kAgent, adapting), kViewer).empty());
+  auto adapted = sent<proto::CameraUpdate>(f.table.tick(3000), kViewer);
+  REQUIRE(adapted.size() == 1);
+  CHECK(adapted[0].cameras.at(0).configured_kbps == 2000);
+  CHECK(adapted[0].cameras.at(0).target_kbps == 900);
+  CHECK(f.table.cameras()[0].target_kbps == 900);
 }
 
 TEST_CASE("a camera whose agent says it delivers no video is offline and refuses viewers") {

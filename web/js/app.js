@@ -1,7 +1,8 @@
 // The pages' shared core: one relay connection, one CameraSession per tile,
-// live figures from getStats, state changes told to screen readers (#announcer),
-// and the hooks tests and benchmarks read (window.sightline, data-state on each
-// tile, data-relay on <body>).
+// live figures from getStats and what limits them (quality.js), state changes told
+// to screen readers (#announcer), and the hooks tests and benchmarks read
+// (window.sightline, data-state and the quality's data-quality-limit on each tile,
+// data-relay on <body>).
 // The grid holds one page of the fleet (PAGE_SIZE tiles), whatever its size: it
 // subscribes to that page (a query: search, online filter, offset) and the relay
 // tells it about those cameras only (docs/protocol.md, "Viewer ⇄ relay"); the
@@ -10,6 +11,7 @@
 
 import { CameraSession, RelayConnection, validCameraId } from './signaling.js';
 import { readStats } from './stats.js';
+import { QualityHistory, judgeQuality } from './quality.js';
 import { checkSession } from './auth.js';
 import { Visibility } from './visibility.js';
 
@@ -30,10 +32,12 @@ export function startApp({ container, boot = null }) {
   const sessions = new Map();  // camera id -> CameraSession
   const stats = new Map();     // camera id -> latest figures
   const previous = new Map();  // camera id -> the figures before (for rates)
+  const quality = new Map();   // camera id -> the last seconds of figures (QualityHistory)
   const tiles = new Map();     // camera id -> tile elements
   let lastTotals = null;       // the fleet's, as last told
   let again = null;            // a subscribe that waits (RESUBSCRIBE_MS)
-  window.sightline = { sessions, timing, stats, relayConnects: () => relay.connects || 0 };
+  window.sightline = { sessions, timing, stats, relayConnects: () => relay.connects || 0,
+    camera: (id) => relay.cameras?.get(id) };
   // Only what someone sees plays: grid tiles on screen, in a tab that is shown.
   const visibility = new Visibility((id) => {
     for (const session of sessions.values()) if (id === null || id === session.camera) apply(session);
@@ -149,6 +153,7 @@ export function startApp({ container, boot = null }) {
     sessions.delete(id);
     stats.delete(id);
     previous.delete(id);
+    quality.delete(id);
     tiles.delete(id);
     visibility.forget(tile.figure);
     tile.figure.remove();
@@ -374,7 +379,11 @@ export function startApp({ container, boot = null }) {
     tile.note.textContent = session.message || offlineReason(tile.info);
     tile.overlay.textContent = session.state === 'live' ? ''
       : session.state === 'offline' ? `${session.camera} is offline` : STATE_TEXT[session.state];
-    if (session.state !== 'live') stats.delete(session.camera);
+    if (session.state !== 'live') {
+      stats.delete(session.camera);
+      quality.delete(session.camera);
+      showQuality(tile, null);
+    }
   }
 
   function renderInfo(tile, cam) {
@@ -438,7 +447,11 @@ export function startApp({ container, boot = null }) {
       previous.set(id, figures);
       stats.set(id, figures);
       const tile = tiles.get(id);
-      if (tile) tile.figures.textContent = formatFigures(figures);
+      if (!tile) continue;
+      tile.figures.textContent = formatFigures(figures);
+      if (!quality.has(id)) quality.set(id, new QualityHistory());
+      quality.get(id).add(figures);
+      showQuality(tile, judgeQuality(relay.cameras?.get(id) ?? tile.info, quality.get(id)));
     }
   }, 1000);
 
@@ -491,6 +504,9 @@ function makeTile(id, video = document.createElement('video')) {
   figures.className = 'figures';
   const note = document.createElement('div');
   note.className = 'note';
+  const quality = document.createElement('div');
+  quality.className = 'quality';
+  quality.hidden = true;
   // Sound: muted at first (browsers play muted video by themselves), one click to hear it.
   const sound = document.createElement('button');
   sound.type = 'button';
@@ -524,10 +540,26 @@ function makeTile(id, video = document.createElement('video')) {
       talk.textContent = `🎙 talk (${e.name === 'NotAllowedError' ? 'microphone refused' : e.message})`;
     }
   });
-  caption.append(name, state, source, sound, talk, figures, note);
+  caption.append(name, state, source, sound, talk, quality, figures, note);
   screen.append(video, overlay);
   figure.append(screen, caption);
-  return { figure, video, overlay, state, source, sound, talk, figures, note, info: null };
+  return { figure, video, overlay, state, source, sound, talk, quality, figures, note, info: null };
+}
+
+// The quality received and what limits it (quality.js), or nothing while not playing.
+function showQuality(tile, judged) {
+  const el = tile.quality;
+  if (!judged) {
+    el.hidden = true;
+    el.textContent = '';
+    el.removeAttribute('data-quality-limit');
+    el.removeAttribute('title');
+    return;
+  }
+  if (el.dataset.qualityLimit !== judged.limit) el.dataset.qualityLimit = judged.limit;
+  el.textContent = judged.text;
+  el.title = judged.detail;
+  el.hidden = false;
 }
 
 // Why a camera the list shows offline is offline, when the list says.

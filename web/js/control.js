@@ -21,7 +21,7 @@ const FORMS = [
     placeholder: 'brightness=10, contrast=5' },
 ];
 
-const LABELS = { fps: 'fps now / target', bitrate: 'kbit/s now / target' };
+const LABELS = { fps: 'fps now / target', bitrate: 'kbit/s now / target / configured' };
 
 export function startControlPanel({ relay, camera, container }) {
   const control = { log: [] };
@@ -144,7 +144,9 @@ export function startControlPanel({ relay, camera, container }) {
       ['pipeline', s.pipeline],
       ['resolution', `${s.width}×${s.height}`],
       ['fps', `${round1(s.fps)} / ${s.fps_target}`],
-      ['bitrate', `${s.bitrate_kbps} / ${s.bitrate_target_kbps}`],
+      // target: what the encoder is asked for (under the configured one while adapting);
+      // an older agent's state has only the configured one (bitrate_target_kbps).
+      ['bitrate', `${s.bitrate_kbps} / ${s.target_kbps || s.bitrate_target_kbps} / ${s.configured_kbps || s.bitrate_target_kbps}`],
       ['encoder', s.codec ? `${s.encoder} (${s.codec})` : s.encoder],
       ['source', s.source],
       ['viewers', s.viewers],

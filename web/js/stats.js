@@ -1,6 +1,6 @@
 // Figures a person watching wants, read from RTCPeerConnection.getStats():
-// resolution, frame rate, bitrate, packet loss, round trip time, codec and
-// the kind of network path (host, srflx, relay).
+// resolution, frame rate, bitrate, packet loss, freezes, round trip time, codec
+// and the kind of network path (host, srflx, relay).
 
 export async function readStats(pc, previous) {
   const report = await pc.getStats();
@@ -16,7 +16,8 @@ export async function readStats(pc, previous) {
   const now = performance.now();
   const f = {
     at: now, width: 0, height: 0, fps: 0, kbps: 0, lossPct: 0, rttMs: null,
-    codec: '', localType: '', remoteType: '', bytes: 0, framesDecoded: 0, packetsLost: 0,
+    codec: '', localType: '', remoteType: '', bytes: 0, framesDecoded: 0, packetsLost: 0, packetsReceived: 0,
+    freezeS: 0,
   };
   if (inbound) {
     f.width = inbound.frameWidth || 0;
@@ -26,6 +27,8 @@ export async function readStats(pc, previous) {
     f.framesDecoded = inbound.framesDecoded || 0;
     f.packetsLost = inbound.packetsLost || 0;
     const received = inbound.packetsReceived || 0;
+    f.packetsReceived = received;
+    f.freezeS = inbound.totalFreezesDuration || 0;
     f.lossPct = received + f.packetsLost > 0 ? +(100 * f.packetsLost / (received + f.packetsLost)).toFixed(2) : 0;
     if (previous && now > previous.at) f.kbps = Math.round((f.bytes - previous.bytes) * 8 / (now - previous.at));
     const codec = byId.get(inbound.codecId);
