@@ -140,9 +140,11 @@ std::unique_ptr<CapturePipeline> running_mid_gop(const char *encoder = "x264enc"
 // A mid-GOP pipeline with a recording branch linked behind its gate to the RTP
 // stream of `format`. Null pipeline when the encoder is missing (the test skips).
 struct Linked {
+  // Before the pipeline, so it outlives it: the branch hands it packets on the
+  // camera's thread until the pipeline stops (a detach finishes later).
+  Seen seen;
   std::unique_ptr<CapturePipeline> pipeline;
   std::shared_ptr<RtpStream> stream;
-  Seen seen;
   GstElement *branch = nullptr;
   std::shared_ptr<BranchGate> gate;
   // What the pipeline reports once record_errors() is called: the camera's
@@ -272,6 +274,7 @@ TEST_CASE_FIXTURE(LinkedVp8, "a VP8 stream marks its keyframes too: a branch lin
 }
 
 TEST_CASE("viewers of one format share an RTP stream, which goes with the last of them") {
+  Seen first, second, third;  // outlive the pipeline, which feeds them on its thread
   auto pipeline = running_mid_gop();
   if (!pipeline) return;  // x264enc missing: skipped
   const std::string other_pt = std::string(kH264).replace(std::string(kH264).find("payload=102"), 11, "payload=106");
@@ -292,7 +295,6 @@ TEST_CASE("viewers of one format share an RTP stream, which goes with the last o
   // Two branches on one stream get the same packets: one SSRC, one numbering;
   // a frame's packets as one list. A branch on the stream with the extension
   // gets it on its packets, the others do not.
-  Seen first, second, third;
   GstElement *branches[] = {recording_branch(first), recording_branch(second), recording_branch(third)};
   std::vector<std::shared_ptr<BranchGate>> gates;
   for (GstElement *branch : branches) {

@@ -125,6 +125,9 @@ TEST_CASE("what viewers receive: SPS and PPS before every IDR, and the SPS the a
   };
   for (const auto &c : cases) {
     CAPTURE(c.source);
+    // Before the pipeline: the branch hands packets to it on the camera's thread
+    // until the pipeline stops (a detach finishes later, on the main loop).
+    Received received;
     CameraSettings settings;
     settings.id = "cam";
     settings.source = c.source;
@@ -147,7 +150,6 @@ TEST_CASE("what viewers receive: SPS and PPS before every IDR, and the SPS the a
     auto choice = choose_payload(kOffer, Codec::H264, *sent);
     if (!choice) FAIL(choice.error());
     CHECK(choice->pt == c.payload_type);
-    Received received;
     auto [stream, branch] = receive(pipeline, choice->rtp_caps, received);
 
     // Three keyframes or more, asked for or on schedule.
@@ -187,6 +189,7 @@ TEST_CASE("what viewers receive: SPS and PPS before every IDR, and the SPS the a
 TEST_CASE("a viewer's stream outlives a larger size, whose SPS says a higher level") {
   gst_init(nullptr, nullptr);
   if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) return;
+  Received received;  // outlives the pipeline, which feeds it on its own thread
   CameraSettings settings;
   settings.id = "cam";
   settings.source = "test";
@@ -204,7 +207,6 @@ TEST_CASE("a viewer's stream outlives a larger size, whose SPS says a higher lev
   const ProfileLevel before = *pipeline.sent_profile();
   auto choice = choose_payload(kOffer, Codec::H264, before);
   REQUIRE(choice);
-  Received received;
   auto [stream, branch] = receive(pipeline, choice->rtp_caps, received);
 
   REQUIRE(pipeline.reconfigure(1280, 720, 30));
