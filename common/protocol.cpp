@@ -54,6 +54,7 @@ CameraInfo read_camera_info(Reader &r) {
   c.encoder = r.str("encoder", 64);
   c.audio = r.str("audio", 16, false);
   if (json_object_has_member(r.object(), "talk")) c.talk = r.boolean("talk");
+  if (json_object_has_member(r.object(), "uplink_kbps")) c.uplink_kbps = int(r.integer("uplink_kbps", 0, 10000000));
   return c;
 }
 
@@ -80,6 +81,9 @@ CameraEntry read_camera_entry(Reader &r) {
   e.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
   e.configured_kbps = read_kbps(r, "configured_kbps");
   e.target_kbps = read_kbps(r, "target_kbps");
+  if (json_object_has_member(r.object(), "fanout")) e.fanout = r.str("fanout", 16);
+  if (json_object_has_member(r.object(), "relay_branches"))
+    e.relay_branches = int(r.integer("relay_branches", 0, 1 << 20));
   e.error = r.str("error", kMaxText, false);
   e.state = read_state_member(r, "state");
   return e;
@@ -399,6 +403,7 @@ void add_camera_fields(JsonBuilder *b, const CameraInfo &c) {
     json_builder_set_member_name(b, "talk");
     json_builder_add_boolean_value(b, TRUE);
   }
+  if (c.uplink_kbps) i("uplink_kbps", c.uplink_kbps);
 }
 
 void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras) {
@@ -422,6 +427,10 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_add_int_value(b, e.configured_kbps);
     json_builder_set_member_name(b, "target_kbps");
     json_builder_add_int_value(b, e.target_kbps);
+    json_builder_set_member_name(b, "fanout");
+    json_builder_add_string_value(b, e.fanout.c_str());
+    json_builder_set_member_name(b, "relay_branches");
+    json_builder_add_int_value(b, e.relay_branches);
     if (!e.error.empty()) {
       json_builder_set_member_name(b, "error");
       json_builder_add_string_value(b, e.error.c_str());

@@ -39,6 +39,9 @@ struct CameraInfo {
   std::string encoder;
   std::string audio;  // "OPUS" when the camera sends sound with its video, "" when none
   bool talk = false;  // its device plays what an operator says (a speaker)
+  // The camera's share of its device's uplink (the agent's uplink-kbps): past
+  // it, the relay fans the camera out (docs/fanout.md). Optional; 0: not given.
+  int uplink_kbps = 0;
   bool operator==(const CameraInfo &) const = default;
 };
 
@@ -55,6 +58,10 @@ struct CameraEntry {
   std::string error;        // its agent's word on why it delivers no video (Status::error); empty when it does
   int configured_kbps = 0;  // the configured bitrate (set_video): the ceiling; 0 unknown
   int target_kbps = 0;      // what the encoder is asked for now (less while adapting); 0 unknown
+  // Fan-out (docs/fanout.md): "relay" while the relay forwards the camera's one
+  // stream to its viewers, "direct" while the camera sends to each viewer.
+  std::string fanout = "direct";
+  int relay_branches = 0;  // the relay's forwarding branches for it (its fan-out worker's own figure)
   bool operator==(const CameraEntry &) const = default;
 };
 

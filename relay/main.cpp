@@ -5,6 +5,7 @@
 #include "cluster/cluster_link.hpp"
 #include "config.hpp"
 #include "control/control_bridge.hpp"
+#include "fanout/fanout_workers.hpp"
 #include "gobj.hpp"
 #include "http/handshake_timeout.hpp"
 #include "http/http_routes.hpp"
@@ -183,6 +184,19 @@ int main(int argc, char **argv) {
   relay::SocketHub hub(server.get(), settings, access, table, commands, cluster, metrics);
   // WHEP players: virtual viewers of the same table, through the hub.
   relay::Whep whep(server.get(), access, table, hub, metrics);
+  // Fan-out: the agents the relay runs to forward a camera's one stream to its viewers.
+  relay::FanoutWorkers workers(settings, access.worker_key());
+  hub.attach(&workers);
+  {
+    relay::FanoutPolicy policy = settings.fanout;
+    policy.available = workers.available();
+    if (!workers.available())
+      g_message("fan-out: no sightline-agent to run as a worker (setting 'fanout-agent'): every camera is direct");
+    else if (policy.mode != relay::FanoutMode::Direct || !policy.cameras.empty())
+      g_message("fan-out: %s (from %d viewers), workers run %s", relay::to_string(policy.mode), policy.viewers,
+                workers.agent().c_str());
+    table.set_fanout(std::move(policy));
+  }
   // GET /metrics: the counters, and the gauges read from their owners at the scrape.
   auto scrape = [&] {
     relay::Gauges g;
@@ -197,6 +211,8 @@ int main(int argc, char **argv) {
     g.mqtt_configured = commands.configured();
     g.mqtt_connected = commands.connected();
     g.relays_up = cluster.relays_up();
+    g.fanout_workers = workers.running();
+    g.sessions_relayed = table.relayed_session_count();
     hub.gauges(g);
     return relay::render(metrics, g);
   };

@@ -62,6 +62,8 @@ std::string render(const Metrics &m, const Gauges &g) {
     gauge("sightline_mqtt_connected", "1 while the control plane's MQTT link is up (absent without a broker).",
           g.mqtt_connected ? 1 : 0);
   if (g.mqtt_configured) gauge("sightline_relays_up", "Other relays up on the same broker.", double(g.relays_up));
+  gauge("sightline_fanout_workers", "Fan-out worker processes running (docs/fanout.md).", double(g.fanout_workers));
+  gauge("sightline_sessions_relayed", "Viewing sessions served through a fan-out worker.", double(g.sessions_relayed));
   gauge("sightline_main_loop_lag_seconds", "How late the main loop ran, at most, over the last second.", g.loop_lag_s);
   for (auto [name, help, map] :
        {std::tuple{"sightline_messages_received_total", "Messages received, by peer role and type.", &m.messages_in},

@@ -29,6 +29,8 @@ struct Gauges {
   size_t queued_bytes = 0, queued_bytes_max = 0;  // unsent bytes in the sockets' kernel queues
   bool mqtt_configured = false, mqtt_connected = false;
   size_t relays_up = 0;            // other relays on the broker
+  size_t fanout_workers = 0;       // fan-out worker processes running
+  size_t sessions_relayed = 0;     // sessions served through a fan-out worker
   double loop_lag_s = 0;           // how late the main loop ran, at most, in the last second
   uint64_t updates_coalesced = 0;  // a counter the session table keeps (figure changes folded)
 };

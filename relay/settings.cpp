@@ -82,6 +82,18 @@ const std::vector<config::Option> &relay_options() {
        "Bytes a socket may have waiting to be sent before its figure updates are dropped (it gets a fresh copy "
        "once it reads again); past 16 times this, it is closed.",
        16, 1048576},
+      {"fanout", Kind::String, "auto",
+       "Who sends a camera's stream to its viewers: direct (the camera, one stream each), relay (the relay forwards "
+       "the camera's one stream), or auto (relay from fanout-viewers viewers on, or past the camera's uplink-kbps)."},
+      {"fanout-viewers", Kind::Int, "3", "With fanout = auto: viewers of one camera from which the relay forwards.", 1,
+       10000},
+      {"fanout-camera", Kind::StringList, "",
+       "Per-camera fan-out: CAMERA=direct|relay|auto, overriding 'fanout' for that camera (repeatable)."},
+      {"fanout-agent", Kind::String, "",
+       "The sightline-agent the relay runs as its fan-out workers. Default: the one beside the relay, or on PATH."},
+      {"fanout-ice-address", Kind::StringList, "",
+       "Local addresses the fan-out workers' ICE may use (as the agent's ice-address); empty: all."},
+      {"fanout-idle", Kind::Int, "10", "Seconds a fan-out worker with no viewer is kept before it stops.", 1, 3600},
   };
   return options;
 }
@@ -120,6 +132,8 @@ Result<std::map<std::string, std::string>> parse_device_secrets(const std::strin
     words >> secret >> extra;
     const std::string where = "line " + std::to_string(n) + ": ";
     if (!json::valid_id(id)) return fail(where + "'" + id + "' is not a device id (A-Z a-z 0-9 . _ -)");
+    if (is_fanout_device(id))
+      return fail(where + "'" + id + "': ids starting with " + kFanoutDevicePrefix + " are the relay's own");
     if (secret.size() < 16) return fail(where + "the secret of " + id + " must be at least 16 characters");
     if (!extra.empty()) return fail(where + "expected 'id secret'");
     if (!out.emplace(id, secret).second) return fail(where + id + " appears twice");
@@ -201,6 +215,18 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   r.max_viewers = int(s.integer("max-viewers"));
   r.busy_lag_ms = int(s.integer("busy-lag-ms"));
   r.peer_queue_bytes = int(s.integer("peer-queue-kb")) * 1024;
+  auto fanout = parse_fanout_mode(s.str("fanout"));
+  if (!fanout) return fail("Setting 'fanout' " + fanout.error() + ".");
+  r.fanout.mode = *fanout;
+  r.fanout.viewers = int(s.integer("fanout-viewers"));
+  auto overrides = parse_fanout_overrides(s.list("fanout-camera"));
+  if (!overrides) return fail("Setting 'fanout-camera': " + overrides.error() + ".");
+  r.fanout.cameras = *overrides;
+  r.fanout.idle_ms = s.integer("fanout-idle") * 1000;
+  r.fanout_agent = s.str("fanout-agent");
+  if (!r.fanout_agent.empty() && !g_file_test(r.fanout_agent.c_str(), G_FILE_TEST_IS_EXECUTABLE))
+    return fail("Setting 'fanout-agent': " + r.fanout_agent + " is not an executable file.");
+  r.fanout_ice_addresses = s.list("fanout-ice-address");
   r.turn_urls = s.list("turn");
   for (const auto &url : r.turn_urls)
     if (url.rfind("turn:", 0) != 0 && url.rfind("turns:", 0) != 0)

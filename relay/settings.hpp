@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.hpp"
+#include "fanout_policy.hpp"
 #include "mqtt_link.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
@@ -52,6 +53,10 @@ struct RelaySettings {
   int session_lifetime_s = 43200;      // sessions end then; their TURN credentials expire then
   std::string stun_listen_host;        // built-in STUN responder (UDP); empty: off
   int stun_listen_port = 0;
+  // Fan-out (docs/fanout.md).
+  FanoutPolicy fanout;
+  std::string fanout_agent;                       // empty: found at start-up (beside the relay, or PATH)
+  std::vector<std::string> fanout_ice_addresses;  // the workers' ice-address
 };
 
 // The relay's broker connection (control plane and cluster alike), under `client_id`.

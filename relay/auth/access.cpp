@@ -6,6 +6,8 @@
 
 #include <glib.h>
 
+#include <sys/random.h>
+
 #include <algorithm>
 
 namespace sl::relay {
@@ -25,6 +27,23 @@ std::string header(SoupServerMessage *msg, const char *name) {
   const char *v = soup_message_headers_get_one(soup_server_message_get_request_headers(msg), name);
   return v ? v : "";
 }
+
+// 32 bytes from the kernel's CSPRNG, as hex.
+std::string random_key() {
+  unsigned char bytes[32];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    const ssize_t n = getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n > 0) got += size_t(n);
+  }
+  std::string out;
+  for (unsigned char b : bytes) {
+    char two[3];
+    g_snprintf(two, sizeof two, "%02x", b);
+    out += two;
+  }
+  return out;
+}
 }  // namespace
 
 Access::Access(const RelaySettings &s)
@@ -35,10 +54,18 @@ Access::Access(const RelaySettings &s)
       cors_origins_(s.cors_origins),
       client_certificates_(!s.tls_client_ca.empty()),
       trusted_proxies_(s.trusted_proxies),
-      proxy_client_header_(s.proxy_client_header) {}
+      proxy_client_header_(s.proxy_client_header),
+      worker_key_(random_key()) {}
+
+bool Access::from_worker(SoupServerMessage *msg) const {
+  const std::string authorization = header(msg, "Authorization");
+  return authorization.rfind("Bearer ", 0) == 0 && auth::equal_secrets(worker_key_, authorization.substr(7));
+}
 
 Result<auth::Claims, Refusal> Access::client(SoupServerMessage *msg) const {
   if (insecure_) return auth::Claims{auth::Role::Admin, 0, 0, "insecure-dev", {}};
+  // A fan-out worker: it watches any camera, and does nothing else.
+  if (from_worker(msg)) return auth::Claims{auth::Role::Viewer, 0, 0, "fanout-worker", {}};
   std::string token;
   const std::string authorization = header(msg, "Authorization");
   if (authorization.rfind("Bearer ", 0) == 0)
@@ -90,6 +117,10 @@ Result<std::string, Refusal> Access::device(SoupServerMessage *msg) const {
   const size_t colon = pair.find(':');
   const std::string id = pair.substr(0, colon);
   const std::string secret = colon == std::string::npos ? "" : pair.substr(colon + 1);
+  if (is_fanout_device(id)) {
+    if (!auth::equal_secrets(worker_key_, secret)) return refused("unknown device or wrong secret" + ignored);
+    return id;
+  }
   auto known = device_secrets_.find(id);
   // The same answer for an unknown id and a wrong secret.
   if (known == device_secrets_.end() || !auth::equal_secrets(known->second, secret))

@@ -42,6 +42,11 @@ class Access {
   bool allow_cors(SoupServerMessage *msg) const;
 
   bool insecure() const { return insecure_; }
+  // The relay's own fan-out workers (docs/fanout.md) prove themselves with a key
+  // made at start-up that never leaves the machine: as agents (device id
+  // kFanoutDevicePrefix..., secret = the key) and on WHEP (Bearer key).
+  const std::string &worker_key() const { return worker_key_; }
+  bool from_worker(SoupServerMessage *msg) const;
   // A new list of devices (SIGHUP); returns the ids whose entry changed or went away.
   std::vector<std::string> replace_device_secrets(std::map<std::string, std::string> secrets);
   // A new revocation list (SIGHUP); applies to connections from now on.
@@ -58,6 +63,7 @@ class Access {
   std::set<std::string> revoked_;
   std::vector<std::string> trusted_proxies_;
   std::string proxy_client_header_;
+  std::string worker_key_;
 };
 
 // Writes a refusal as a JSON error body with its status (and WWW-Authenticate on 401).

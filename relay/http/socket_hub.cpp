@@ -312,6 +312,10 @@ void SocketHub::apply(const Actions &actions) {
     g_message("closing %llu: %s", (unsigned long long)close.peer, close.reason.c_str());
     soup_websocket_connection_close(it->second->conn.get(), close.code, close.reason.c_str());
   }
+  if (workers_) {
+    for (const auto &device : actions.stop_workers) workers_->stop(device);
+    for (const auto &worker : actions.start_workers) workers_->start(worker);
+  }
   for (const auto &forward : actions.commands) {
     const auto &c = forward.request;
     commands_.send(c.camera, c.command, c.params, c.ttl_ms,

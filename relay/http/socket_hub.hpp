@@ -14,6 +14,7 @@
 #include "auth/access.hpp"
 #include "cluster/cluster_link.hpp"
 #include "control/control_bridge.hpp"
+#include "fanout/fanout_workers.hpp"
 #include "gobj.hpp"
 #include "http/loop_lag.hpp"
 #include "metrics.hpp"
@@ -55,6 +56,8 @@ class SocketHub {
   // A peer id for a viewer that is not a socket; the table's messages to it go to `virtual_viewers`.
   PeerId new_virtual_viewer() { return next_id_++; }
   void attach(VirtualViewers *virtual_viewers) { virtual_ = virtual_viewers; }
+  // Who starts and stops the fan-out workers the table asks for.
+  void attach(FanoutWorkers *workers) { workers_ = workers; }
 
  private:
   enum class Role { Agent, Viewer };
@@ -95,6 +98,7 @@ class SocketHub {
   SessionTable &table_;
   ControlBridge &commands_;
   ClusterLink &cluster_;
+  FanoutWorkers *workers_ = nullptr;
   Metrics &metrics_;
   LoopLag lag_;
   std::map<PeerId, std::unique_ptr<Peer>> peers_;

@@ -73,7 +73,7 @@ Whep::Whep(SoupServer *server, const Access &access, SessionTable &table, Socket
 }
 
 Whep::~Whep() {
-  hub_.attach(nullptr);
+  hub_.attach(static_cast<VirtualViewers *>(nullptr));
   for (auto &[peer, s] : sessions_) release_post(*s);
 }
 
@@ -213,7 +213,9 @@ void Whep::post_offer(SoupServerMessage *msg, const auth::Claims &claims, const 
   const PeerId peer = s.peer;
   sessions_[peer] = std::move(owned);
   // The same decisions as for a page: limits, camera online, TURN credentials.
-  hub_.apply(table_.viewer_joined(peer, claims.cameras, s.client, claims.role, claims.expires_at_s, false));
+  // A fan-out worker's session takes the camera's stream from the camera itself.
+  hub_.apply(table_.viewer_joined(peer, claims.cameras, s.client, claims.role, claims.expires_at_s, false,
+                                  access_.from_worker(msg)));
   hub_.apply(table_.viewer_message(peer, proto::Watch{"whep", camera, sdp}, g_get_monotonic_time() / 1000));
 }
 

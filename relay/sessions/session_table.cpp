@@ -232,9 +232,13 @@ void SessionTable::add_session(Session s) {
     v->second.sessions.insert(s.id);
     if (!v->second.client.empty()) ++client_sessions_[v->second.client];
   }
-  if (auto cam = cameras_.find(s.camera); cam != cameras_.end()) {
+  if (auto cam = cameras_.find(s.camera); cam != cameras_.end() && !s.feed) {
     ++cam->second.entry.viewers;
     changed(s.camera, true);
+  }
+  if (auto w = workers_.find(s.camera); !s.via.empty() && w != workers_.end()) {
+    ++w->second.sessions;
+    w->second.idle_since_ms = 0;
   }
   const std::string id = s.id;
   sessions_[id] = std::move(s);
@@ -269,10 +273,12 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
     if (auto c = client_sessions_.find(v->second.client); c != client_sessions_.end() && --c->second == 0)
       client_sessions_.erase(c);
   }
-  if (auto cam = cameras_.find(s.camera); cam != cameras_.end()) {
+  if (auto cam = cameras_.find(s.camera); cam != cameras_.end() && !s.feed) {
     --cam->second.entry.viewers;
     changed(s.camera, true);
   }
+  if (auto w = workers_.find(s.camera); !s.via.empty() && w != workers_.end() && w->second.sessions > 0)
+    if (--w->second.sessions == 0) w->second.idle_since_ms = now_ms_;
   if (tell_agent) to_agent_of(out, s, proto::SessionEnd{id, reason});
   if (tell_viewer) to_viewer_of(out, s, proto::SessionEnd{id, reason});
 }
@@ -284,6 +290,10 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
   // An agent speaks for its own device only.
   const auto proven = devices_.find(agent);
   const std::string device = proven == devices_.end() ? std::string() : proven->second;
+  if (is_fanout_device(hello.agent) || is_fanout_device(device)) {
+    if (worker_hello(agent, hello, out)) to_agent(out, agent, proto::AgentWelcome{ice_servers_});
+    return out;
+  }
   bool own = device.empty() || hello.agent == device;
   // Its cameras are its id, or under it (DEVICE/NAME): never another device's.
   for (const auto &c : hello.cameras) own = own && (device.empty() || json::camera_device(c.id) == device);
@@ -330,6 +340,15 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
 void SessionTable::forget_agent(PeerId agent, Actions &out) {
   auto it = agents_.find(agent);
   if (it == agents_.end()) return;
+  if (auto w = worker_agents_.find(agent); w != worker_agents_.end()) {
+    const std::string served = w->second;
+    drop_worker(served, "its worker's connection closed", true, out);
+    agents_.erase(agent);
+    return;
+  }
+  // Its cameras' workers have nothing left to forward.
+  for (const auto &camera_id : it->second)
+    if (workers_.count(camera_id)) drop_worker(camera_id, "the camera went offline", false, out);
   if (auto own = agent_sessions_.find(agent); own != agent_sessions_.end()) {
     const std::set<std::string> ending = own->second;
     for (const auto &id : ending) end_session(id, "camera_offline", false, true, out);
@@ -447,9 +466,15 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
     }
     to_viewer_of(out, *s, *ice);
   } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
-    if (!session_for(end->session, &Session::agent, agent)) return out;  // already gone: nothing to tell anyone
-    end_session(end->session, end->reason, false, true, out);
-  } else if (auto *status = std::get_if<proto::Status>(&message)) {
+    const Session *s = session_for(end->session, &Session::agent, agent);
+    if (!s) return out;  // already gone: nothing to tell anyone
+    // A worker that lost its feed: the viewer asks again at once, and is served
+    // by whoever serves the camera then.
+    const bool feed_lost = !s->via.empty() && (end->reason == "pipeline_restart" || end->reason == "camera_offline");
+    end_session(end->session, feed_lost ? "moved" : end->reason, false, true, out);
+  } else if (auto *status = std::get_if<proto::Status>(&message); status && worker_agents_.count(agent)) {
+    worker_status(worker_agents_.at(agent), *status, out);
+  } else if (status) {
     auto cam = cameras_.find(status->camera);
     if (cam == cameras_.end() || cam->second.agent != agent) {
       error("unknown_camera", "this agent did not announce camera " + status->camera, "");
@@ -482,9 +507,10 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
 }
 
 Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client, auth::Role role,
-                                    int64_t token_expires_at_s, bool lists) {
+                                    int64_t token_expires_at_s, bool lists, bool feed) {
   Actions out;
   Viewer &v = viewers_[viewer];
+  v.feed = feed;
   v.scope = std::move(only);
   v.role = role;
   v.client = std::move(client);
@@ -577,6 +603,7 @@ Actions SessionTable::viewer_command(PeerId viewer, const proto::CommandRequest 
 
 Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int64_t now_ms) {
   Actions out;
+  now_ms_ = std::max(now_ms_, now_ms);
   auto refuse = [&](const std::string &code, const std::string &text) {
     to_viewer(out, viewer, proto::Error{code, text, "", watch.ref});
   };
@@ -631,7 +658,19 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
             now_ms,
             false,
             cam->second.agent ? std::string() : cam->second.holder,
-            {}};
+            {},
+            {},
+            v.feed};
+  // Or its fan-out worker, serving it already; else one may be started for it.
+  if (!v.feed) {
+    if (auto w = workers_.find(watch.camera); w != workers_.end() && w->second.ready) {
+      s.agent = w->second.agent;
+      s.agent_relay.clear();
+      s.via = w->second.camera;
+    } else if (w == workers_.end()) {
+      consider_worker(watch.camera, of_camera + 1, out);
+    }
+  }
   // Both ends get the same ICE servers: the relay's own plus TURN credentials
   // for this session alone, valid for its lifetime.
   std::vector<proto::IceServer> servers = ice_servers_;
@@ -642,7 +681,9 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
   }
   to_viewer(out, viewer, proto::SessionStarted{watch.ref, s.id, s.camera, servers});
   // Talking back through the camera's speaker is an operator's, like commands.
-  to_agent_of(out, s, proto::Offer{s.id, s.camera, watch.sdp, servers, v.role >= auth::Role::Operator});
+  to_agent_of(out, s,
+              proto::Offer{s.id, s.via.empty() ? s.camera : s.via, watch.sdp, servers,
+                           v.role >= auth::Role::Operator && s.via.empty()});
   add_session(std::move(s));
   send_updates(out);
   return out;
@@ -683,6 +724,17 @@ Actions SessionTable::tick(int64_t now_ms) {
       old.push_back(id);
   }
   for (const auto &id : late) end_session(id, "timeout", true, true, out);
+  // Fan-out workers that never came to serve, and those nobody watches through any more.
+  std::vector<std::pair<std::string, bool>> drop;  // camera, failed
+  for (const auto &[camera, w] : workers_) {
+    if (!w.ready && now_ms - w.started_ms > fanout_.start_timeout_ms)
+      drop.emplace_back(camera, true);
+    else if (w.ready && w.sessions == 0 && w.idle_since_ms && now_ms - w.idle_since_ms > fanout_.idle_ms)
+      drop.emplace_back(camera, false);
+  }
+  for (const auto &[camera, failed] : drop)
+    drop_worker(camera, failed ? "it did not deliver the camera's video in time" : "nobody watches through it", failed,
+                out);
   // Past its lifetime (its TURN credentials expire): the page asks again.
   for (const auto &id : old) end_session(id, "lifetime", true, true, out);
   // Figures that changed since the last tick, one camera_update per page.
@@ -703,6 +755,112 @@ Actions SessionTable::tick(int64_t now_ms) {
       if (v.lists) to_viewer(out, viewer, proto::TotalsUpdate{v.scope.empty() ? all : totals(v.scope)});
   }
   return out;
+}
+
+// ---- fan-out (docs/fanout.md) ----
+
+size_t SessionTable::relayed_session_count() const {
+  size_t n = 0;
+  for (const auto &[camera, w] : workers_) n += w.sessions;
+  return n;
+}
+
+void SessionTable::consider_worker(const std::string &camera, size_t count, Actions &out) {
+  auto cam = cameras_.find(camera);
+  if (cam == cameras_.end()) return;
+  const auto &e = cam->second.entry;
+  const int kbps = e.configured_kbps ? e.configured_kbps : e.target_kbps;
+  if (!fanout_.through_relay(camera, int(count), kbps, e.info.uplink_kbps, !e.info.audio.empty())) return;
+  if (auto until = direct_until_.find(camera); until != direct_until_.end()) {
+    if (now_ms_ < until->second) return;
+    direct_until_.erase(until);
+  }
+  Worker w;
+  w.device = kFanoutDevicePrefix + std::to_string(++workers_started_);
+  w.started_ms = now_ms_;
+  worker_devices_[w.device] = camera;
+  out.start_workers.push_back({w.device, camera});
+  out.logs.push_back({0, false,
+                      "camera " + camera + ": " + std::to_string(count) +
+                          " viewers, fanning out through the relay (worker " + w.device + ")"});
+  workers_[camera] = std::move(w);
+}
+
+bool SessionTable::worker_hello(PeerId agent, const proto::Hello &hello, Actions &out) {
+  const auto proven = devices_.find(agent);
+  const std::string device = proven == devices_.end() ? std::string() : proven->second;
+  auto known = worker_devices_.find(hello.agent);
+  auto w = known == worker_devices_.end() ? workers_.end() : workers_.find(known->second);
+  // Only the worker started under that id, once, and proven so (or insecure-dev).
+  if (w == workers_.end() || w->second.agent || (!device.empty() && device != hello.agent) ||
+      hello.cameras.size() != 1) {
+    out.logs.push_back({agent, true, "claims to be fan-out worker " + hello.agent + ", which it is not; closing"});
+    to_agent(out, agent, proto::Error{"forbidden", "no such fan-out worker: " + hello.agent, "", ""});
+    out.closes.push_back(Close{agent, 1008, "not a worker"});
+    return false;
+  }
+  w->second.agent = agent;
+  w->second.camera = hello.cameras.front().id;
+  worker_agents_[agent] = w->first;
+  agents_[agent];  // said hello; announces no camera of the fleet
+  return true;
+}
+
+void SessionTable::worker_status(const std::string &camera, const proto::Status &status, Actions &out) {
+  auto w = workers_.find(camera);
+  auto cam = cameras_.find(camera);
+  if (w == workers_.end() || cam == cameras_.end()) return;
+  auto &e = cam->second.entry;
+  if (e.relay_branches != status.branches) {
+    e.relay_branches = status.branches;
+    changed(camera, false);
+  }
+  const bool serving = status.capturing && status.fps > 0;
+  if (serving == w->second.ready) return;
+  w->second.ready = serving;
+  e.fanout = serving ? "relay" : "direct";
+  changed(camera, true);
+  if (!serving) {
+    out.logs.push_back({0, true, "camera " + camera + ": its fan-out worker lost the camera's video"});
+    return;
+  }
+  out.logs.push_back({0, false, "camera " + camera + ": fan-out worker " + w->second.device + " serving"});
+  w->second.idle_since_ms = w->second.sessions ? 0 : now_ms_;
+  // The pages watching directly move over: each asks again at once and is
+  // served through the worker (WHEP players and other relays' pages stay).
+  std::vector<std::string> moving;
+  if (auto own = agent_sessions_.find(cam->second.agent); cam->second.agent && own != agent_sessions_.end())
+    for (const auto &id : own->second) {
+      const Session &s = sessions_.at(id);
+      auto v = viewers_.find(s.viewer);
+      if (s.camera == camera && !s.feed && s.viewer_relay.empty() && v != viewers_.end() && v->second.lists)
+        moving.push_back(id);
+    }
+  for (const auto &id : moving) end_session(id, "moved", true, true, out);
+}
+
+void SessionTable::drop_worker(const std::string &camera, const std::string &why, bool failed, Actions &out) {
+  auto it = workers_.find(camera);
+  if (it == workers_.end()) return;
+  const Worker w = it->second;
+  workers_.erase(it);
+  worker_devices_.erase(w.device);
+  if (w.agent) {
+    worker_agents_.erase(w.agent);
+    // Its viewers ask again at once, and are served by the camera itself.
+    if (auto own = agent_sessions_.find(w.agent); own != agent_sessions_.end()) {
+      const std::set<std::string> ending = own->second;
+      for (const auto &id : ending) end_session(id, "moved", true, true, out);
+    }
+  }
+  if (failed) direct_until_[camera] = now_ms_ + fanout_.retry_after_ms;
+  if (auto cam = cameras_.find(camera); cam != cameras_.end()) {
+    cam->second.entry.fanout = "direct";
+    cam->second.entry.relay_branches = 0;
+    changed(camera, true);
+  }
+  out.stop_workers.push_back(w.device);
+  out.logs.push_back({0, failed, "camera " + camera + ": fan-out worker " + w.device + " stopped: " + why});
 }
 
 // ---- several relays on one broker ----

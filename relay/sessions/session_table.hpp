@@ -14,6 +14,7 @@
 // once a second when they changed.
 #pragma once
 
+#include "fanout_policy.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
 #include "token.hpp"
@@ -59,6 +60,12 @@ struct RemoteSend {
   std::string relay;
   proto::RelayToRelay message;
 };
+// A fan-out worker to start (docs/fanout.md): the relay runs an agent under
+// `device` that takes `camera` from the relay's WHEP and serves its viewers.
+struct StartWorker {
+  std::string device;
+  std::string camera;
+};
 struct Actions {
   std::vector<Outgoing> sends;
   std::vector<Close> closes;
@@ -67,6 +74,9 @@ struct Actions {
   std::vector<RemoteSend> remote;
   // Cameras whose agent this relay now holds, or no longer holds (the other relays are told).
   std::vector<std::string> held, released;
+  // Fan-out workers to start, and to stop (by device id).
+  std::vector<StartWorker> start_workers;
+  std::vector<std::string> stop_workers;
 };
 
 // Why a command is refused: `code` is the ack's error code.
@@ -108,9 +118,12 @@ class SessionTable {
   // `role` is its token's: commands need operator or admin. `token_expires_at_s`
   // (wall clock, 0: never) bounds the TURN credentials minted for its sessions.
   // `lists`: a page, which gets the camera list and its updates; a WHEP session's
-  // virtual viewer (relay/http/whep.hpp) does not.
+  // virtual viewer (relay/http/whep.hpp) does not. `feed`: a fan-out worker's
+  // WHEP session, which takes the camera's stream for the worker: always from the
+  // camera itself, and not counted among its viewers.
   Actions viewer_joined(PeerId viewer, CameraFilter only = {}, std::string client = {},
-                        auth::Role role = auth::Role::Viewer, int64_t token_expires_at_s = 0, bool lists = true);
+                        auth::Role role = auth::Role::Viewer, int64_t token_expires_at_s = 0, bool lists = true,
+                        bool feed = false);
   // A command becomes a ForwardCommand when allowed, else a command_result with the refusal.
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);
@@ -126,6 +139,12 @@ class SessionTable {
   Actions relay_gone(const std::string &relay);
   // The cameras whose agents are connected here (announced again after a broker reconnect).
   std::vector<std::string> held_cameras() const;
+
+  // ---- fan-out (docs/fanout.md) ----
+  // When viewers are served through a worker; off (every camera direct) until set.
+  void set_fanout(FanoutPolicy policy) { fanout_ = std::move(policy); }
+  size_t worker_count() const { return workers_.size(); }
+  size_t relayed_session_count() const;  // sessions served by a worker
 
   // A camera's retained state from the control plane (MQTT): known cameras and
   // their figures even before (or without) their agent's connection.
@@ -171,6 +190,7 @@ class SessionTable {
     std::set<std::string> sessions;
     int64_t token_expires_at_s = 0;  // wall clock; 0: never
     bool lists = true;               // a page (not a WHEP session): list and totals updates
+    bool feed = false;               // a fan-out worker's WHEP session
   };
   struct Session {
     std::string id;
@@ -181,6 +201,18 @@ class SessionTable {
     bool answered = false;
     // The end that is on another relay (its agent, or its viewer), by that relay's id.
     std::string agent_relay, viewer_relay;
+    std::string via;    // the fan-out worker's camera serving it (its agent is the worker's); empty: direct
+    bool feed = false;  // a fan-out worker taking the camera's stream
+  };
+  // A fan-out worker, by the camera it serves.
+  struct Worker {
+    std::string device;  // its device id (kFanoutDevicePrefix...)
+    PeerId agent = 0;    // 0 until it says hello
+    std::string camera;  // its own camera's id (its hello)
+    bool ready = false;  // it delivers the camera's video: viewers go through it
+    int64_t started_ms = 0;
+    int64_t idle_since_ms = 0;  // 0 while it serves someone
+    size_t sessions = 0;        // served through it now
   };
 
   void end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer, Actions &out);
@@ -210,6 +242,13 @@ class SessionTable {
   // about the camera list (the caller does, once).
   void forget_agent(PeerId agent, Actions &out);
   static void reset_figures(proto::CameraEntry &entry);
+  // Fan-out: starts a worker for `camera` when its policy says so for `count` viewers.
+  void consider_worker(const std::string &camera, size_t count, Actions &out);
+  // A worker's agent said hello (true), or claims to be one it is not (closed).
+  bool worker_hello(PeerId agent, const proto::Hello &hello, Actions &out);
+  void worker_status(const std::string &camera, const proto::Status &status, Actions &out);
+  // Stops `camera`'s worker: `failed` keeps the camera direct for a while.
+  void drop_worker(const std::string &camera, const std::string &why, bool failed, Actions &out);
   static void refresh_online(Camera &camera);
 
   std::vector<proto::IceServer> ice_servers_;
@@ -240,6 +279,12 @@ class SessionTable {
   bool totals_changed_ = false;
   uint64_t coalesced_ = 0;
   int64_t now_ms_ = 0;  // as of the last tick (sessions offered by other relays start then)
+  FanoutPolicy fanout_{.available = false};
+  std::map<std::string, Worker> workers_;              // camera served -> its worker
+  std::map<std::string, std::string> worker_devices_;  // worker device id -> camera served
+  std::map<PeerId, std::string> worker_agents_;        // worker agent -> camera served
+  std::map<std::string, int64_t> direct_until_;        // camera -> no worker before then (one failed)
+  uint64_t workers_started_ = 0;
 };
 
 }  // namespace sl::relay

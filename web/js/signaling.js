@@ -391,6 +391,9 @@ export class CameraSession {
       this.session = null;
       if (m.reason === 'camera_offline') this.offline();
       else if (m.reason === 'pipeline_restart') this.again();
+      // The relay moved the camera's viewers between itself and the camera (fan-out,
+      // docs/fanout.md): the next session is served the other way, at once.
+      else if (m.reason === 'moved') this.again(0);
       else this.fail(`session ended: ${m.reason}`);
     } else if (m.type === 'error') {
       // Offline and unknown cameras wait for the camera list to say they are back.
@@ -419,10 +422,10 @@ export class CameraSession {
   }
 
   // The camera restarted its pipeline on purpose: watch again at once.
-  again() {
+  again(delayMs = 200) {
     this.stop();
     this.set('connecting');
-    this.retry = setTimeout(() => this.resume(), 200);
+    this.retry = setTimeout(() => this.resume(), delayMs);
   }
 
   resume() {
