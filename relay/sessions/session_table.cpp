@@ -854,6 +854,14 @@ void SessionTable::drop_worker(const std::string &camera, const std::string &why
     }
   }
   if (failed) direct_until_[camera] = now_ms_ + fanout_.retry_after_ms;
+  // Its feed from the camera ends with it (the camera drops that branch at once).
+  if (auto cam = cameras_.find(camera); cam != cameras_.end() && cam->second.agent) {
+    std::vector<std::string> feeds;
+    if (auto own = agent_sessions_.find(cam->second.agent); own != agent_sessions_.end())
+      for (const auto &id : own->second)
+        if (const Session &s = sessions_.at(id); s.feed && s.camera == camera) feeds.push_back(id);
+    for (const auto &id : feeds) end_session(id, "worker_stopped", true, true, out);
+  }
   if (auto cam = cameras_.find(camera); cam != cameras_.end()) {
     cam->second.entry.fanout = "direct";
     cam->second.entry.relay_branches = 0;

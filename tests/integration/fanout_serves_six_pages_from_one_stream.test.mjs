@@ -72,6 +72,7 @@ test('six pages of one camera through the relay: one stream from the camera', as
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, 6000));
     const sentKbps = (net.camSentBytes() - tx0) * 8 / (Date.now() - t0);
+    console.log(`the camera sent ${sentKbps.toFixed(0)} kbit/s for six viewers (its encoder: ${served.bitrate_kbps})`);
     assert.ok(sentKbps > KBPS * 0.4 && sentKbps < KBPS * 1.8,
       `the camera sent ${sentKbps.toFixed(0)} kbit/s for six viewers (one stream: ~${KBPS})`);
 
@@ -81,6 +82,7 @@ test('six pages of one camera through the relay: one stream from the camera', as
       'burst', '15000', 'latency', '200ms');
     await new Promise((r) => setTimeout(r, 3000));
     const during = await fpsOf(near, 8000);
+    console.log(`near pages' fps before ${before.map((f) => f.toFixed(1))}, with page 5 throttled ${during.map((f) => f.toFixed(1))}`);
     for (const [i, fps] of during.entries())
       assert.ok(fps >= Math.min(20, before[i] * 0.8), `page ${i}: ${fps.toFixed(1)} fps while page 5 is throttled ` +
         `(${before[i].toFixed(1)} before)`);

@@ -169,6 +169,7 @@ TEST_CASE("a worker nobody watches through is stopped after its idle time; a dea
 
   // The worker dies: the page is told to ask again, and is served directly.
   auto gone = f.table.agent_gone(kWorker);
+  CHECK(sent<proto::SessionEnd>(gone, kCamera).size() == 1);  // its feed
   auto ended = sent<proto::SessionEnd>(gone, kPage1);
   REQUIRE(ended.size() == 1);
   CHECK(ended[0].session == relayed);
@@ -190,13 +191,17 @@ TEST_CASE("a worker nobody watches through is stopped after its idle time; a dea
   f.table.agent_hello(
       kWorker + 100,
       proto::Hello{1, device2, {proto::CameraInfo{device2, 640, 480, 30, "H264", "whep", "passthrough"}}});
+  CHECK(sent<proto::Offer>(f.watch(kFeed), kCamera).size() == 1);  // the new worker's feed
   f.table.agent_message(kWorker + 100, f.serving(device2));
   f.table.viewer_gone(kPage1);
   f.table.viewer_gone(kPage2);
   f.now += 1000;
   CHECK(f.table.tick(f.now).stop_workers.empty());
   f.now += policy.idle_ms + 1;
-  CHECK(f.table.tick(f.now).stop_workers == std::vector<std::string>{device2});
+  auto stopped = f.table.tick(f.now);
+  CHECK(stopped.stop_workers == std::vector<std::string>{device2});
+  // Its feed from the camera ends with it.
+  CHECK(sent<proto::SessionEnd>(stopped, kCamera).size() == 1);
   CHECK(f.table.worker_count() == 0);
 }
 

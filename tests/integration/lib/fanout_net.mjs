@@ -36,6 +36,7 @@ export async function buildFanoutNet(stack, { relayArgs = [], devices = ['cam'] 
   const secret = crypto.randomBytes(16).toString('hex');
   fs.writeFileSync(path.join(dir, 'devices'), devices.map((d) => `${d} ${secret}\n`).join(''));
   const token = viewerToken(path.join(dir, 'token'));
+  const admin = { headers: { Authorization: `Bearer ${viewerToken(path.join(dir, 'token'), 'admin')}` } };
   const authorized = { headers: { Authorization: `Bearer ${token}` } };
   const net = {
     ns,
@@ -63,7 +64,7 @@ export async function buildFanoutNet(stack, { relayArgs = [], devices = ['cam'] 
       return list.cameras.find((c) => c.id === id);
     },
     async metric(name) {
-      const text = await (await fetch(`http://${API}:${PORT}/metrics`, authorized)).text();
+      const text = await (await fetch(`http://${API}:${PORT}/metrics`, admin)).text();
       return Number(text.match(new RegExp(`^${name} (\\d+(\\.\\d+)?)`, 'm'))?.[1]);
     },
     // Headless Chromium on the relay's host ('hub') or beyond the far link ('view').

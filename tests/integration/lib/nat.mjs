@@ -87,9 +87,9 @@ export async function deploy(stack, net, relayArgs) {
 }
 
 // A viewer token signed with the relay's secret, as `sightline-relay token` would make it.
-export function viewerToken(secretFile) {
+export function viewerToken(secretFile, role = 'viewer') {
   const out = fs.readFileSync(secretFile, 'utf8');
-  const claims = { role: 'viewer', exp: Math.floor(Date.now() / 1000) + 600 };
+  const claims = { role, exp: Math.floor(Date.now() / 1000) + 600 };
   const input = `${Buffer.from('{"alg":"HS256","typ":"JWT"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   return `${input}.${crypto.createHmac('sha256', out).update(input).digest('base64url')}`;
 }
