@@ -6,6 +6,7 @@
 #include "mqtt_url.hpp"
 #include "protocol.hpp"
 #include "rtsp_url.hpp"
+#include "whep_url.hpp"
 
 #include <glib.h>
 
@@ -37,13 +38,18 @@ const std::vector<config::Option> &agent_options() {
        "The relay's address: ws://HOST:PORT or wss://HOST; several, comma-separated, are tried in turn."},
       {"source", Kind::String, "test",
        "Video source: test (moving test pattern), v4l2:/dev/videoN (USB or V4L2 camera), libcamera[:NAME] (CSI "
-       "camera module; --list-devices names them), or rtsp://HOST[:PORT]/PATH (IP camera). For tests and demos only: "
+       "camera module; --list-devices names them), rtsp://HOST[:PORT]/PATH (IP camera), or "
+       "whep:http[s]://HOST[:PORT]/PATH "
+       "(a WHEP server's stream, e.g. another relay's or MediaMTX's, its H.264 passed through). For tests and demos "
+       "only: "
        "emulate:FORMAT, a stand-in for a V4L2 camera (yuyv, nv12, mjpeg, h264-baseline, h264-main, h264-high, "
        "h264-high-bframes, h264-high422, h264-high10; docs/cameras.md)."},
       {"rtsp-transport", Kind::String, "tcp",
        "rtsp:// sources: how the camera sends its video, tcp (inside the RTSP connection) or udp."},
       {"rtsp-credentials-file", Kind::String, "",
        "rtsp:// sources: file holding the camera's user:password (never put them in the URL)."},
+      {"whep-token-file", Kind::String, "",
+       "whep: sources: file holding the token sent to the WHEP server (Authorization: Bearer). Default: none."},
       {"pattern", Kind::String, "smpte", "Test source pattern (videotestsrc: smpte, ball, snow, red, ...)."},
       {"width", Kind::Int, "1280", "Frame width in pixels.", 16, 7680},
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
@@ -118,7 +124,7 @@ const config::SectionKind &camera_sections() {
   static const config::SectionKind kind{
       "camera ",
       {"source", "pattern", "width", "height", "fps", "bitrate", "encoder", "stamp", "keyframe-interval", "test-frames",
-       "audio", "speaker", "rtsp-transport", "rtsp-credentials-file"}};
+       "audio", "speaker", "rtsp-transport", "rtsp-credentials-file", "whep-token-file"}};
   return kind;
 }
 
@@ -128,9 +134,15 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
   c.source = s.str("source");
   const bool emulated = c.source.rfind("emulate:", 0) == 0;  // the camera stand-in (tests, demos)
   if (c.source != "test" && c.source.rfind("v4l2:", 0) != 0 && c.source != "libcamera" &&
-      c.source.rfind("libcamera:", 0) != 0 && !is_rtsp_source(c.source) && !emulated)
-    return fail("Setting 'source' must be test, v4l2:/dev/videoN, libcamera[:NAME] or rtsp://HOST/PATH, not '" +
-                redact_rtsp_url(c.source) + "'.");
+      c.source.rfind("libcamera:", 0) != 0 && !is_rtsp_source(c.source) && !is_whep_source(c.source) && !emulated)
+    return fail(
+        "Setting 'source' must be test, v4l2:/dev/videoN, libcamera[:NAME], rtsp://HOST/PATH or "
+        "whep:http://HOST/PATH, not '" +
+        redact_rtsp_url(c.source) + "'.");
+  if (is_whep_source(c.source)) {
+    auto endpoint = whep_endpoint(c.source);
+    if (!endpoint) return fail("Setting 'source': " + endpoint.error() + ".");
+  }
   if (is_rtsp_source(c.source)) {
     auto url = parse_rtsp_url(c.source);
     if (!url) return fail("Setting 'source': " + url.error() + ".");
@@ -147,6 +159,18 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
     if (!credentials) return fail("Setting 'rtsp-credentials-file': " + credentials.error() + ".");
     c.rtsp_user = credentials->user;
     c.rtsp_password = credentials->password;
+  }
+  if (const std::string file = s.str("whep-token-file"); !file.empty()) {
+    gchar *text = nullptr;
+    GError *raw = nullptr;
+    if (!g_file_get_contents(file.c_str(), &text, nullptr, &raw)) {
+      Owned<GError> error(raw);
+      return fail("Setting 'whep-token-file': cannot read " + file + " (" + error->message + ").");
+    }
+    OwnedStr owned(text);
+    c.whep_token = g_strstrip(text);
+    if (c.whep_token.empty() || c.whep_token.find_first_of(" \r\n") != std::string::npos)
+      return fail("Setting 'whep-token-file': " + file + " must hold one token on one line.");
   }
   if (c.source.find_first_of("\"!'\\") != std::string::npos)
     return fail("Setting 'source' may not contain quotes, '!' or backslashes.");
@@ -224,6 +248,10 @@ Result<AgentSettings> agent_settings(const config::Settings &s, const std::vecto
   }
   a.ice_addresses = s.list("ice-address");
   a.stun = s.list("stun");
+  for (auto &camera : a.cameras) {
+    camera.ice_addresses = a.ice_addresses;
+    camera.stun = a.stun;
+  }
   a.ice_relay_only = s.flag("ice-relay-only");
   a.heartbeat_interval_s = int(s.integer("heartbeat-interval"));
   a.reconnect_max_s = int(s.integer("reconnect-max"));

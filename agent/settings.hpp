@@ -13,10 +13,13 @@ namespace sl::agent {
 // One camera of the agent: the only one (settings in [agent] and flags), or a
 // [camera NAME] group of the config file.
 struct CameraSettings {
-  std::string id;                        // what viewers see: the agent's id, or ID/NAME for a [camera NAME] group
-  std::string source;                    // "test", "v4l2:/dev/videoN", "libcamera[:NAME]" or "rtsp://..."
+  std::string id;      // what viewers see: the agent's id, or ID/NAME for a [camera NAME] group
+  std::string source;  // "test", "v4l2:/dev/videoN", "libcamera[:NAME]", "rtsp://..." or "whep:http(s)://..."
   std::string rtsp_transport = "tcp";    // rtsp:// sources: "tcp" or "udp"
   std::string rtsp_user, rtsp_password;  // rtsp:// sources: from rtsp-credentials-file
+  std::string whep_token;                // whep: sources: the Bearer token, from whep-token-file
+  // whep: sources gather ICE as viewer sessions do: the agent's ice-address and stun.
+  std::vector<std::string> ice_addresses, stun;
   std::string pattern;
   int width = 1280;
   int height = 720;

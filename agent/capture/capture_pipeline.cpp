@@ -126,6 +126,8 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->codec_ = encoder.codec;
   p->source_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "src"));
   p->explain_source_error_ = plan.explain_error;
+  p->start_source_ = plan.start;
+  p->stop_source_ = plan.stop;
   p->stall_timeout_ms_ = plan.stall_timeout_ms;
   p->srccaps_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "srccaps"));
   p->src_caps_ = plan.src_caps;
@@ -183,6 +185,7 @@ CapturePipeline::~CapturePipeline() {
   tap_->ended = nullptr;
   if (bus_watch_) g_source_remove(bus_watch_);
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  if (pipeline_ && stop_source_) stop_source_(pipeline_.get());
 }
 
 void CapturePipeline::set_error_handlers(ErrorHandler on_error, BranchErrorHandler on_branch_error) {
@@ -212,6 +215,7 @@ Result<void> CapturePipeline::play() {
   }
   frames_at_play_ = frames_out_.load();
   running_ = true;
+  if (start_source_) start_source_(pipeline_.get());
   watch_for_stall();
   return ok();
 }
@@ -220,6 +224,7 @@ void CapturePipeline::stop() {
   running_ = false;
   stall_timer_.reset();
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  if (stop_source_) stop_source_(pipeline_.get());
 }
 
 void CapturePipeline::watch_for_stall() {

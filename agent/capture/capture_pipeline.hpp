@@ -179,6 +179,7 @@ class CapturePipeline {
   BranchErrorHandler on_branch_error_;
   Owned<GstElement> source_;
   std::function<std::string(const GError *)> explain_source_error_;  // SourcePlan::explain_error
+  std::function<void(GstElement *)> start_source_, stop_source_;     // SourcePlan::start, stop
   // SourcePlan::stall_timeout_ms: while running, a check each second that frames still come.
   void watch_for_stall();
   guint stall_timeout_ms_ = 0;

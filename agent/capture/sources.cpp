@@ -7,6 +7,8 @@
 #include "rtsp_source.hpp"
 #include "rtsp_url.hpp"
 #include "v4l2_device.hpp"
+#include "whep_source.hpp"
+#include "whep_url.hpp"
 
 #include <gst/gst.h>
 
@@ -140,6 +142,7 @@ Result<SourcePlan> plan_camera(const std::string &camera, const std::vector<Came
 
 Result<SourcePlan> plan_source(const CameraSettings &s) {
   if (is_rtsp_source(s.source)) return plan_rtsp_source(s);  // IP cameras: rtsp_source.hpp
+  if (is_whep_source(s.source)) return plan_whep_source(s);  // a WHEP server's stream: whep_source.hpp
   SourcePlan plan;
   if (s.source == "test") {
     plan.width = s.width;

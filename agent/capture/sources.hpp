@@ -36,6 +36,10 @@ struct SourcePlan {
   // Applied to the built pipeline before it plays: what must not be written in
   // the description, which is logged (an IP camera's credentials).
   std::function<void(GstElement *pipeline)> configure;
+  // A source with a session of its own beside the pipeline (a WHEP client):
+  // started each time the pipeline has been set playing, ended each time it
+  // has been stopped; on the main loop.
+  std::function<void(GstElement *pipeline)> start, stop;
   // A live source that delivers no frame for this long has failed (0: never
   // judged so): an IP camera that stops sending without closing its connection.
   unsigned stall_timeout_ms = 0;
