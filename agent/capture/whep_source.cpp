@@ -6,6 +6,7 @@
 #include "whep_url.hpp"
 
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
 #include <libsoup/soup.h>
 
@@ -152,6 +153,29 @@ void WhepClient::start(GstElement *pipeline) {
   g_signal_emit_by_name(webrtc_.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(),
                         &raw_trans);
   if (auto trans = adopt(raw_trans)) g_object_set(trans.get(), "do-nack", TRUE, nullptr);
+
+  // Keyframe requests on their way up into webrtcbin's receiving RTP session,
+  // which turns one into a PLI (or FIR) for the sender only when the request
+  // names the received stream's SSRC and payload type. Its own demuxers add
+  // them, but only where the request has none: a viewer's request arrives
+  // naming the SSRC and payload type of that viewer's stream (its sending RTP
+  // session wrote them), which the receiving session does not know, and it was
+  // dropped there. So the request goes up anonymous.
+  auto src_sink = adopt(gst_element_get_static_pad(src_.get(), "sink"));
+  gst_pad_add_probe(
+      src_sink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      +[](GstPad *, GstPadProbeInfo *info, gpointer) -> GstPadProbeReturn {
+        GstEvent *event = GST_PAD_PROBE_INFO_EVENT(info);
+        if (!gst_video_event_is_force_key_unit(event)) return GST_PAD_PROBE_OK;
+        GstClockTime running_time = GST_CLOCK_TIME_NONE;
+        gboolean all_headers = TRUE;
+        guint count = 0;
+        gst_video_event_parse_upstream_force_key_unit(event, &running_time, &all_headers, &count);
+        GST_PAD_PROBE_INFO_DATA(info) = gst_video_event_new_upstream_force_key_unit(running_time, all_headers, count);
+        gst_event_unref(event);
+        return GST_PAD_PROBE_OK;
+      },
+      nullptr, nullptr);
 
   // The received RTP into "src" (webrtcbin adds its pad on a streaming thread).
   g_signal_connect_data(
