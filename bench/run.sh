@@ -24,6 +24,9 @@
 #   bash bench/run.sh shaped [CAP[+lossN] ...]   # only when asked: a viewer on a shaped link (issue 20),
 #                                     # our agent and Chromium -> Chromium in the same run (default 600 1000
 #                                     # 3000+loss2 kbit/s; about 7 minutes)
+#   bash bench/run.sh fanout [cpu|agent|first-frame]
+#                                     # only when asked: the relay's fan-out against Janus's
+#                                     # streaming plugin (installs janus when missing)
 #   SIGHTLINE_RELAY=/path/to/sightline-relay bash bench/run.sh fleet 100 1000
 #                                     # that relay, and nothing built
 set -euo pipefail
@@ -55,6 +58,8 @@ case "${1:-}" in
   negotiations) tests/integration/netns-run.sh node bench/negotiations.mjs ;;
   cameras) tests/integration/netns-run.sh node bench/cameras.mjs "${@:2}" ;;
   shaped) tests/integration/netns-run.sh node bench/shaped_link.mjs "${@:2}" ;;
+  fanout) command -v janus >/dev/null || { apt-get update -q && apt-get install -y -q janus; }
+          tests/integration/netns-run.sh node bench/fanout.mjs "${@:2}" ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;
