@@ -725,7 +725,14 @@ void CapturePipeline::ask_encoder_for_keyframe() {
   if (!encoder_) return;
   auto pad = adopt(gst_element_get_static_pad(encoder_.get(), "src"));
   if (!pad) return;
-  gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+  // all-headers FALSE: the payloader puts SPS and PPS before every IDR anyway
+  // (config-interval -1). Asked with TRUE, Chromium dropped a frame and asked for
+  // a keyframe (PLI) after every forced keyframe (most likely the encoder's
+  // downstream key-unit event made rtph264pay send the parameter sets once more,
+  // on their own): a loop held at one keyframe per 500 ms only by the rate limit
+  // (keyframe_requests.hpp). Measured in a page over 15 s: 28 PLIs and 27 frames
+  // dropped before, none after (three_pages_play_the_right_cameras checks it).
+  gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0));
 }
 
 Figures CapturePipeline::take_figures() {
