@@ -55,6 +55,10 @@ const std::vector<config::Option> &agent_options() {
       {"height", Kind::Int, "720", "Frame height in pixels.", 16, 4320},
       {"fps", Kind::Int, "30", "Frames per second.", 1, 120},
       {"bitrate", Kind::Int, "2000", "Encoder bitrate in kbit/s.", 50, 50000},
+      {"uplink-kbps", Kind::Int, "0",
+       "This camera's share of the device's uplink in kbit/s: past it, the relay forwards the camera's one stream "
+       "to its viewers instead of one stream each (fanout = auto, docs/fanout.md). 0: not given.",
+       0, 10000000},
       {"encoder", Kind::String, "auto", "Encoder: auto, v4l2h264enc, x264enc, openh264enc or vp8enc."},
       {"stamp", Kind::Bool, "false",
        "Stamp every test frame with its capture time (LTS1, for latency measurement; test and emulate: sources)."},
@@ -124,7 +128,7 @@ const config::SectionKind &camera_sections() {
   static const config::SectionKind kind{
       "camera ",
       {"source", "pattern", "width", "height", "fps", "bitrate", "encoder", "stamp", "keyframe-interval", "test-frames",
-       "audio", "speaker", "rtsp-transport", "rtsp-credentials-file", "whep-token-file"}};
+       "audio", "speaker", "rtsp-transport", "rtsp-credentials-file", "whep-token-file", "uplink-kbps"}};
   return kind;
 }
 
@@ -193,6 +197,7 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
     return fail("Setting 'stamp' needs a frame at least 384x32 pixels; 'width' is " + std::to_string(c.width) + ".");
   if (c.width % 2 || c.height % 2) return fail("Settings 'width' and 'height' must be even numbers.");
   c.keyframe_interval_s = int(s.integer("keyframe-interval"));
+  c.uplink_kbps = int(s.integer("uplink-kbps"));
   c.test_frames = int(s.integer("test-frames"));
   c.audio = s.str("audio");
   c.speaker = s.str("speaker");

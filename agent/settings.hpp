@@ -28,6 +28,7 @@ struct CameraSettings {
   std::string encoder = "auto";
   bool stamp = false;
   int keyframe_interval_s = 2;
+  int uplink_kbps = 0;  // its share of the device's uplink (the relay's fan-out policy); 0: not given
   int test_frames = 0;  // the test source ends after this many (as if unplugged); 0: never
   // "none", "test" (a tone), "alsa[:DEVICE]" or "camera" (an rtsp:// camera's own): sent as Opus with the video
   std::string audio = "none";

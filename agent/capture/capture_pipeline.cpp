@@ -150,6 +150,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   }
   p->speaker_ = s.speaker;
   p->info_.talk = s.speaker != "none";
+  p->info_.uplink_kbps = s.uplink_kbps;
   if (plan.h264_profile) p->sent_profile_ = pack(*plan.h264_profile);
 
   if (s.stamp) {

@@ -248,3 +248,27 @@ TEST_CASE("the worker cannot be heard as a camera, nor talk-back go through it")
   CHECK_FALSE(f.table.has_camera(device));
   CHECK(f.table.list({}, proto::CameraQuery{}).total == 1);
 }
+
+TEST_CASE("a camera's uplink budget, sent in its hello, fans it out before the viewer threshold") {
+  proto::CameraInfo info{"cam", 640, 480, 30, "H264", "test", "x264enc"};
+  info.uplink_kbps = 3000;
+  auto parsed = proto::parse_agent_to_relay(proto::to_json(proto::Hello{1, "cam", {info}}));
+  REQUIRE(parsed);
+  const auto &hello = std::get<proto::Hello>(*parsed);
+  CHECK(hello.cameras.at(0).uplink_kbps == 3000);
+
+  int next = 0;
+  SessionTable table{{}, 10000, Limits{16, 64, 4, 0, 64}, [&next] { return "s" + std::to_string(++next); }};
+  table.set_fanout(FanoutPolicy{});
+  table.agent_joined(kCamera, "");
+  table.agent_hello(kCamera, hello);
+  proto::Status st;
+  st.camera = "cam";
+  st.fps = 30;
+  st.configured_kbps = 2000;
+  table.agent_message(kCamera, st);
+  for (PeerId page : {kPage1, kPage2}) table.viewer_joined(page);
+  // One 2000 kbit/s stream fits 3000; two do not.
+  CHECK(table.viewer_message(kPage1, proto::Watch{"r", "cam", "offer"}, 0).start_workers.empty());
+  CHECK(table.viewer_message(kPage2, proto::Watch{"r", "cam", "offer"}, 0).start_workers.size() == 1);
+}
