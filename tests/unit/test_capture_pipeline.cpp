@@ -56,7 +56,7 @@ bool starts_keyframe(GstBuffer *packet) {
 struct Frame {
   GstClockTime pts;
   bool delta;  // the flag on its first packet, as the gate reads it
-  bool key;    // what its first packet's payload says
+  bool key;    // what its packets' payloads say: an IDR slice or an SPS somewhere in the frame
   guint32 ssrc;
   guint16 seq;         // its first packet's
   bool playout_delay;  // its first packet carries header extension 6
@@ -71,7 +71,10 @@ struct Seen {
   void add(GstBuffer *packet) {
     std::lock_guard lock(mutex);
     ++packets;
-    if (!frames.empty() && frames.back().pts == GST_BUFFER_PTS(packet)) return;
+    if (!frames.empty() && frames.back().pts == GST_BUFFER_PTS(packet)) {
+      frames.back().key = frames.back().key || starts_keyframe(packet);
+      return;
+    }
     GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
     if (!gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp)) return;  // (the streaming thread: no REQUIRE here)
     const guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
