@@ -160,6 +160,7 @@ async function firstFrameAndLatency(stack, net, browser) {
   await waitFor('ff-relay through the relay', async () => (await net.camera('ff-relay'))?.relay_branches === 1, { timeout: 30000 });
   const times = { 'ff-direct': [], 'ff-relay': [] };
   const steps = { 'ff-direct': {}, 'ff-relay': {} };
+  const afterIce = {};
   for (let i = 0; i <= RUNS; i++) {
     for (const id of Object.keys(times)) {
       const page = await browser.open(net.viewUrl('hub', id));
@@ -167,11 +168,14 @@ async function firstFrameAndLatency(stack, net, browser) {
       await page.closeAll();
       if (i === 0) continue;
       times[id].push(t.firstFrame);
+      (afterIce[id] ??= []).push(t.firstFrame - t.iceConnected);
       for (const k of ['offerSent', 'answer', 'iceConnected', 'firstFrame']) (steps[id][k] ??= []).push(t[k]);
     }
   }
   console.log(`first frame 1280x720 (navigation -> first decoded frame, new tab, ${RUNS} runs, median): `
     + `through the relay ${r1(med(times['ff-relay']))} ms, direct ${r1(med(times['ff-direct']))} ms (same run); `
+    + `ICE connected -> first frame: through the relay ${r1(med(afterIce['ff-relay']))} ms, `
+    + `direct ${r1(med(afterIce['ff-direct']))} ms; `
     + `median steps from navigation: ${Object.entries(steps).map(([id, st]) => `${id} `
       + Object.entries(st).map(([k, xs]) => `${k} ${r1(med(xs))}`).join(', ')).join('; ')}`);
   // Latency: one page on each camera, sampled at the same time.
