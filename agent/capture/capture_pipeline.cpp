@@ -136,6 +136,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->passthrough_ = plan.h264_passthrough;
   p->stamped_ = s.stamp;
   p->bitrate_kbps_ = s.bitrate_kbps;
+  p->keyframe_interval_s_ = s.keyframe_interval_s;
   p->info_ =
       proto::CameraInfo{s.id, plan.width, plan.height, plan.fps, codec_name(encoder.codec), s.source, encoder.element};
   p->width_ = plan.width;

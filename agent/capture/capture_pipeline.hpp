@@ -118,6 +118,9 @@ class CapturePipeline {
   uint64_t frames_out() const { return frames_out_.load(); }  // since start-up
   uint64_t restarts() const { return restarts_; }
   int bitrate_kbps() const { return bitrate_kbps_; }
+  // Seconds between the camera's own keyframes (its setting; a camera passed
+  // through: the same setting, its sender's being unknown).
+  int keyframe_interval_s() const { return keyframe_interval_s_; }
   bool passthrough() const { return passthrough_; }
   // The profile and level of the H.264 sent now (from the SPS of the last
   // keyframe out; a camera passed through: from its first frames), nullopt
@@ -193,6 +196,7 @@ class CapturePipeline {
   std::string speaker_ = "none";
   bool stamped_ = false;
   int bitrate_kbps_ = 0;
+  int keyframe_interval_s_ = 2;
   int adaptive_kbps_ = 0;  // 0: not adapting
   uint64_t restarts_ = 0;
   bool running_ = false;

@@ -41,4 +41,13 @@ bool KeyframeRequests::frame(int64_t now_us) {
   return true;
 }
 
+bool ViewerKeyframeRequests::request(int64_t now_us) {
+  if (now_us - last_us_ < interval_us_) {
+    ++dropped_;
+    return false;
+  }
+  last_us_ = now_us;
+  return true;
+}
+
 }  // namespace sl::agent

@@ -44,4 +44,26 @@ class KeyframeRequests {
   uint64_t received_ = 0, forwarded_ = 0;
 };
 
+// One viewer's requests, before they join the others': the first goes on, and
+// more within `interval` of the last that went on are dropped, so the viewer
+// waits for the camera's next keyframe, which comes within the interval anyway
+// (the camera's keyframe interval). A viewer that falls behind (a link that
+// cannot carry the stream, steady loss) asks again and again; every keyframe it
+// forced would be sent to every viewer (heavier than a P-frame, and at a cost to
+// their picture's quality). Its first request (it joined, or lost its picture
+// once) is served at once. Plain logic with its times given; one viewer's RTCP
+// thread calls it.
+class ViewerKeyframeRequests {
+ public:
+  explicit ViewerKeyframeRequests(int64_t interval_us) : interval_us_(interval_us) {}
+  // A request of this viewer at `now_us`: whether it goes on.
+  bool request(int64_t now_us);
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  int64_t interval_us_;
+  int64_t last_us_ = INT64_MIN / 2;
+  uint64_t dropped_ = 0;
+};
+
 }  // namespace sl::agent

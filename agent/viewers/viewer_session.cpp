@@ -1,12 +1,16 @@
 #include "viewer_session.hpp"
 
+#include "capture/keyframe_requests.hpp"
 #include "ice_config.hpp"
 #include "main_context.hpp"
 #include "sdp_payload.hpp"
 #include "send_path.hpp"
 
 #include <gst/sdp/sdp.h>
+#include <gst/video/video.h>
 #include <gst/webrtc/webrtc.h>
+
+#include <mutex>
 
 GST_DEBUG_CATEGORY_STATIC(sl_session_debug);
 #define GST_CAT_DEFAULT sl_session_debug
@@ -268,6 +272,32 @@ void ViewerSession::estimate_link() {
     link_.reset();
 }
 
+// The viewer's keyframe requests leave webrtcbin up its video sink pad; past
+// its first, one per keyframe interval goes on (keyframe_requests.hpp).
+void ViewerSession::limit_keyframe_requests() {
+  const std::string name = "sink_" + std::to_string(mline_);
+  auto pad = adopt(gst_element_get_static_pad(webrtc_.get(), name.c_str()));
+  if (!pad) return;
+  struct Limit {
+    std::mutex mutex;
+    ViewerKeyframeRequests requests;
+    std::string session;
+  };
+  const int64_t interval_us = int64_t(std::max(1, pipeline_.keyframe_interval_s())) * G_USEC_PER_SEC;
+  gst_pad_add_probe(
+      pad.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) -> GstPadProbeReturn {
+        if (!gst_video_event_is_force_key_unit(GST_PAD_PROBE_INFO_EVENT(info))) return GST_PAD_PROBE_OK;
+        auto *limit = static_cast<Limit *>(data);
+        std::lock_guard lock(limit->mutex);
+        if (limit->requests.request(g_get_monotonic_time())) return GST_PAD_PROBE_OK;
+        GST_DEBUG("session %s: keyframe request dropped: it waits for the camera's next keyframe",
+                  limit->session.c_str());
+        return GST_PAD_PROBE_DROP;
+      },
+      new Limit{{}, ViewerKeyframeRequests(interval_us), id_}, [](gpointer d) { delete static_cast<Limit *>(d); });
+}
+
 void ViewerSession::watch_silence() {
   heard_us_->store(g_get_monotonic_time(), std::memory_order_relaxed);  // connected: heard now
   silence_timer_.reset(g_timeout_add(
@@ -326,6 +356,7 @@ void ViewerSession::on_remote_description_set(const GstStructure *reply) {
     return;
   }
   if (congestion_feedback_) estimate_link();
+  limit_keyframe_requests();
   if (talk_ && !audio_stream_) {
     // A speaker and no microphone: the viewer's sound comes in, none goes out.
     GstWebRTCRTPTransceiver *raw = nullptr;

@@ -90,8 +90,9 @@ class ViewerSession {
   bool connect_input(const char *pad, unsigned mline, GstCaps *caps, bool nack,
                      GstWebRTCRTPTransceiverDirection direction);
   void hear_talk(const std::string &chain);
-  void watch_silence();
-  void estimate_link();  // from connected on: ends the session when the viewer's RTCP stops
+  void watch_silence();            // from connected on: ends the session when the viewer's RTCP stops
+  void estimate_link();            // its path, from its congestion feedback (link_estimate.hpp)
+  void limit_keyframe_requests();  // past its first, one keyframe request per keyframe interval goes on
 
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;

@@ -43,3 +43,15 @@ TEST_CASE("the agent's own request goes at once, and a lost one does not block t
   CHECK(r.request(1200 * kMs));
   CHECK(r.forwarded() == 2);
 }
+
+TEST_CASE("a viewer that asks again and again waits for the camera's next keyframe") {
+  ViewerKeyframeRequests viewer(2'000'000);
+  CHECK(viewer.request(0));  // its first: at once
+  int passed = 0;
+  // A request every 100 ms for 10 s (a link that cannot keep up): one per interval goes on.
+  for (int64_t t = 100'000; t <= 10'000'000; t += 100'000) passed += viewer.request(t);
+  CHECK(passed == 5);
+  CHECK(viewer.dropped() == 95);
+  // After a quiet spell, at once again.
+  CHECK(viewer.request(13'000'000));
+}
