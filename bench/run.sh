@@ -27,6 +27,8 @@
 #   bash bench/run.sh fanout [cpu|agent|first-frame]
 #                                     # only when asked: the relay's fan-out against Janus's
 #                                     # streaming plugin (installs janus when missing)
+#   bash bench/run.sh fanout-threads  # a fan-out worker's CPU by thread with 1 and 8 viewers
+#                                     # (W, H, COUNTS, PERF=1 for perf record: bench/fanout_threads.mjs)
 #   SIGHTLINE_RELAY=/path/to/sightline-relay bash bench/run.sh fleet 100 1000
 #                                     # that relay, and nothing built
 set -euo pipefail
@@ -60,6 +62,7 @@ case "${1:-}" in
   shaped) tests/integration/netns-run.sh node bench/shaped_link.mjs "${@:2}" ;;
   fanout) command -v janus >/dev/null || { apt-get update -q && apt-get install -y -q janus; }
           tests/integration/netns-run.sh node bench/fanout.mjs "${@:2}" ;;
+  fanout-threads) tests/integration/netns-run.sh node bench/fanout_threads.mjs ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;
