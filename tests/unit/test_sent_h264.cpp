@@ -197,10 +197,10 @@ TEST_CASE("a viewer's stream outlives a larger size, whose SPS says a higher lev
   settings.width = 320;
   settings.height = 240;
   settings.encoder = "x264enc";
+  std::string failed;  // outlives the pipeline too: its handler writes here
   auto created = CapturePipeline::create(settings);
   if (!created) FAIL(created.error());
   auto &pipeline = **created;
-  std::string failed;
   pipeline.set_error_handlers([&](const std::string &what) { failed = what; }, nullptr);
   REQUIRE(pipeline.play());
   REQUIRE(spin_until([&] { return pipeline.sent_profile().has_value(); }, 5000));
