@@ -103,7 +103,12 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   const int max_delay = s->audio_stream_ && settings.max_playout_delay_ms == 0 ? -1 : settings.max_playout_delay_ms;
   RtpFormat format{payload->rtp_caps, 0, max_delay};
   if (max_delay >= 0) format.playout_delay_id = payload->playout_delay_id;
-  format.twcc_id = payload->twcc_id;
+  // Congestion feedback (transport-cc) only where something can follow it: a
+  // camera's own H.264 passed through (a fan-out worker's, docs/fanout.md) has no
+  // encoder to set, and reading each viewer's feedback was about 0.35% of a core
+  // per viewer there (docs/benchmarks.md, "Fan-out").
+  const unsigned twcc_id = pipeline.passthrough() ? 0 : payload->twcc_id;
+  format.twcc_id = twcc_id;
   auto stream = pipeline.rtp_stream(format);
   if (!stream) return fail(stream.error());
   s->stream_ = *std::move(stream);
@@ -111,7 +116,7 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   if (auto made = s->make_branch(settings); !made) return fail(made.error());
   s->configure_ice(offer.ice_servers, settings);
   s->connect_signals();
-  s->congestion_feedback_ = payload->twcc_id != 0;
+  s->congestion_feedback_ = twcc_id != 0;
   s->media_pt_ = payload->pt;
   if (s->talk_) s->hear_talk(pipeline.talk_chain(s->id_.substr(0, 8)));
   if (auto added = pipeline.add(s->branch_.get()); !added) {
