@@ -1,8 +1,8 @@
 #include "whep_source.hpp"
 
 #include "gst_webrtc_owned.hpp"
-#include "ice_config.hpp"
 #include "main_context.hpp"
+#include "webrtcbin_ice.hpp"
 #include "whep_url.hpp"
 
 #include <gst/sdp/sdp.h>
@@ -115,21 +115,7 @@ class WhepClient : public std::enable_shared_from_this<WhepClient> {
 void WhepClient::configure_ice() {
   std::vector<proto::IceServer> servers = link_servers_;
   for (const auto &url : stun_) servers.push_back(proto::IceServer{{url}, "", ""});
-  const WebrtcbinIce ice = to_webrtcbin(servers);
-  if (!ice.stun_server.empty()) g_object_set(webrtc_.get(), "stun-server", ice.stun_server.c_str(), nullptr);
-  for (const auto &turn : ice.turn_servers) {
-    gboolean added = FALSE;
-    g_signal_emit_by_name(webrtc_.get(), "add-turn-server", turn.c_str(), &added);
-    if (!added) g_warning("camera %s: webrtcbin refused a TURN server of the WHEP server's", id_.c_str());
-  }
-  GstWebRTCICE *raw = nullptr;
-  g_object_get(webrtc_.get(), "ice-agent", &raw, nullptr);
-  auto agent = adopt(raw);
-  for (const auto &address : ice_addresses_) {
-    gboolean added = FALSE;
-    if (agent) g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &added);
-    if (!added) g_warning("camera %s: cannot restrict the WHEP session's ICE to %s", id_.c_str(), address.c_str());
-  }
+  configure_webrtcbin_ice(webrtc_.get(), servers, ice_addresses_, "camera " + id_ + "'s WHEP session");
 }
 
 void WhepClient::start(GstElement *pipeline) {

@@ -1,7 +1,7 @@
 #include "viewer_session.hpp"
 
 #include "capture/keyframe_requests.hpp"
-#include "ice_config.hpp"
+#include "capture/webrtcbin_ice.hpp"
 #include "main_context.hpp"
 #include "sdp_payload.hpp"
 #include "send_path.hpp"
@@ -156,24 +156,7 @@ Result<void> ViewerSession::make_branch(const AgentSettings &settings) {
 void ViewerSession::configure_ice(const std::vector<proto::IceServer> &offered, const AgentSettings &settings) {
   std::vector<proto::IceServer> servers = offered;
   for (const auto &url : settings.stun) servers.push_back(proto::IceServer{{url}, "", ""});
-  const WebrtcbinIce ice = to_webrtcbin(servers);
-  GST_DEBUG("session %s: STUN %s, %zu TURN server(s)", id_.c_str(),
-            ice.stun_server.empty() ? "none" : ice.stun_server.c_str(), ice.turn_servers.size());
-  if (!ice.stun_server.empty()) g_object_set(webrtc_.get(), "stun-server", ice.stun_server.c_str(), nullptr);
-  for (const auto &turn : ice.turn_servers) {
-    gboolean added = FALSE;
-    g_signal_emit_by_name(webrtc_.get(), "add-turn-server", turn.c_str(), &added);
-    if (!added) g_warning("session %s: webrtcbin refused a TURN server", id_.c_str());
-  }
-  GstWebRTCICE *raw = nullptr;
-  g_object_get(webrtc_.get(), "ice-agent", &raw, nullptr);
-  auto agent = adopt(raw);
-  if (!agent) return;
-  for (const auto &address : settings.ice_addresses) {
-    gboolean added = FALSE;
-    g_signal_emit_by_name(agent.get(), "add-local-ip-address", address.c_str(), &added);
-    if (!added) g_warning("session %s: cannot restrict ICE to %s", id_.c_str(), address.c_str());
-  }
+  configure_webrtcbin_ice(webrtc_.get(), servers, settings.ice_addresses, "session " + id_);
 }
 
 // The viewer's sound (talk-back): webrtcbin adds a source pad for it when its

@@ -3,33 +3,17 @@
 // policy that decides it.
 #include "fanout_policy.hpp"
 #include "sessions/session_table.hpp"
+#include "table_messages.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace sl;
 using namespace sl::relay;
+using sl::relay::testing::sent;
 
 namespace {
 
 constexpr PeerId kCamera = 1, kWorker = 2, kFeed = 9, kPage1 = 10, kPage2 = 11, kPage3 = 12, kWhep = 13;
-
-template <typename T>
-std::vector<T> sent(const Actions &a, PeerId peer) {
-  std::vector<T> out;
-  for (const auto &s : a.sends) {
-    if (s.peer != peer) continue;
-    std::visit(
-        [&](const auto &v) {
-          std::visit(
-              [&](const auto &m) {
-                if constexpr (std::is_same_v<std::decay_t<decltype(m)>, T>) out.push_back(m);
-              },
-              v);
-        },
-        s.message);
-  }
-  return out;
-}
 
 struct Fixture {
   int next = 0;

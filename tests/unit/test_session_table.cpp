@@ -2,11 +2,13 @@
 // relay send, and to whom.
 #include "sessions/session_table.hpp"
 #include "settings.hpp"
+#include "table_messages.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace sl;
 using namespace sl::relay;
+using sl::relay::testing::sent;
 
 namespace {
 
@@ -22,25 +24,6 @@ struct Fixture {
     return proto::Hello{1, "agent-" + camera, {proto::CameraInfo{camera, 640, 480, 30, "H264", "test", "x264enc"}}};
   }
 };
-
-// Messages of type T sent to `peer`.
-template <typename T>
-std::vector<T> sent(const Actions &a, PeerId peer) {
-  std::vector<T> out;
-  for (const auto &s : a.sends) {
-    if (s.peer != peer) continue;
-    std::visit(
-        [&](const auto &v) {
-          std::visit(
-              [&](const auto &m) {
-                if constexpr (std::is_same_v<std::decay_t<decltype(m)>, T>) out.push_back(m);
-              },
-              v);
-        },
-        s.message);
-  }
-  return out;
-}
 
 std::string start_session(Fixture &f, PeerId viewer, const std::string &camera, const std::string &ref = "r1") {
   auto a = f.table.viewer_message(viewer, proto::Watch{ref, camera, "offer-sdp"}, 0);
