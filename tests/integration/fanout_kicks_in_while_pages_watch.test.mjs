@@ -1,12 +1,14 @@
 // A camera crossing the `auto` fan-out threshold while pages watch it
 // (docs/fanout.md): the relay starts a worker, moves the pages to it, and they
 // keep playing without a reload; the camera then sends one stream whatever the
-// number of viewers. When everyone leaves, the worker stops.
+// number of viewers; a WHEP player joining then is served through the relay too.
+// When everyone leaves, the worker stops.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { Stack, camera, getJson, startAgent, startRelay, waitFor } from './lib/harness.mjs';
+import { Stack, camera, startAgent, startRelay, waitFor } from './lib/harness.mjs';
 import { startBrowser, tileState } from './lib/browser.mjs';
 import { readStamp } from './lib/stamp.mjs';
+import { playWhep, playerPage } from './lib/whep_player.mjs';
 
 const video = 'figure.tile[data-camera="cam"] video';
 
@@ -66,8 +68,17 @@ test('a camera crossing the fan-out threshold keeps its pages playing', async ()
     await advances(pages[3], 'page 3');
     await waitFor('4 forwarding branches', async () => (await camera(relay.port, 'cam')).relay_branches === 4);
     assert.equal((await camera(relay.port, 'cam')).branches, 1);
-    const health = await getJson(relay.port, '/healthz');
-    assert.ok(health, 'the relay answers');
+    // A standard WHEP player joining now is served through the relay too.
+    const player = await playerPage(browser, relay.url);
+    await playWhep(player, `${relay.url}/whep/cam`);
+    const played = await waitFor('the camera\'s stamp in the WHEP player', () => readStamp(player, 'video'),
+      { timeout: 20000 });
+    assert.deepEqual([played.width, played.height], [640, 480]);
+    await waitFor('5 forwarding branches', async () => (await camera(relay.port, 'cam')).relay_branches === 5);
+    assert.equal((await camera(relay.port, 'cam')).branches, 1);
+    await player.evaluate(() => window.player.stop());  // DELETE
+    await waitFor('the player\'s forwarding freed', async () => (await camera(relay.port, 'cam')).relay_branches === 4);
+    await player.closeAll();
 
     // Everyone leaves: the forwarding is freed, then the worker stops, and the camera sends nothing.
     for (const page of pages) await page.closeAll();

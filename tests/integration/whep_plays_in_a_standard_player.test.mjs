@@ -11,13 +11,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Stack, camera as listed, freePort, paths, startAgent, startRelay, waitFor } from './lib/harness.mjs';
 import { startBrowser } from './lib/browser.mjs';
 import { readStamp } from './lib/stamp.mjs';
+import { playWhep, playerPage } from './lib/whep_player.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const whepClient = fs.readFileSync(path.join(here, 'node_modules/whip-whep/whep.js'), 'utf8');
 
 // The status of a POST that announces `length` bytes and sends them only if asked
 // (Expect: 100-continue), and whether it was asked.
@@ -40,13 +38,6 @@ function announce(port, target, headers, length) {
   });
 }
 
-// A page of the relay's own origin, with the WHEP client loaded as the module it is.
-async function playerPage(browser, relayUrl) {
-  const page = await browser.open(`${relayUrl}/whep-player`);
-  await page.addScriptTag({ type: 'module', content: `${whepClient}\nwindow.WHEPClient = WHEPClient;` });
-  await page.waitForFunction(() => typeof window.WHEPClient === 'function');
-  return page;
-}
 
 // `pid` and every process under it (Chromium's renderers, GPU and network processes).
 function processTree(pid) {
@@ -109,18 +100,7 @@ test('WHEP plays in a standard player', async () => {
     const browser = await startBrowser(stack);
     const page = await playerPage(browser, relay.url);
 
-    await page.evaluate(async ([url, t]) => {
-      const video = document.createElement('video');
-      video.muted = true;
-      video.autoplay = true;
-      video.playsInline = true;
-      document.body.append(video);
-      const pc = new RTCPeerConnection();
-      pc.addTransceiver('video', { direction: 'recvonly' });
-      pc.ontrack = (e) => { video.srcObject = new MediaStream([e.track]); };
-      window.player = new window.WHEPClient();
-      await window.player.view(pc, url, t);
-    }, [`${relay.url}/whep/cam`, viewer]);
+    await playWhep(page, `${relay.url}/whep/cam`, viewer);
     const first = await waitFor('the camera\'s stamp in the player', () => readStamp(page, 'video'), { timeout: 20000 });
     assert.equal(first.width, 640);
     await waitFor('the stamp to advance', async () => (await readStamp(page, 'video'))?.t > first.t);
