@@ -12,7 +12,9 @@ const PAGES_PER_ROUND = 4;
 test('viewer churn keeps the camera running', async () => {
   const stack = new Stack();
   await stack.run(async () => {
-    const relay = await startRelay(stack);
+    // The camera's own pipeline under churn: every viewer direct (no fan-out,
+    // docs/fanout.md; the relay's workers churn the same way behind it).
+    const relay = await startRelay(stack, { args: ['--fanout', 'direct'] });
     const agent = await startAgent(stack, relay.port, 'cam', ['--width', '640', '--height', '480', '--stamp']);
     const browser = await startBrowser(stack);
     const stays = await browser.open(`${relay.url}/view/cam`);

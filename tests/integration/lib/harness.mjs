@@ -140,7 +140,8 @@ export async function startRelay(stack, { port, args = [], name = 'relay', secur
   port ??= await freePort();
   const proc = stack.add(new Proc(name, paths.relay,
     ['--listen', `127.0.0.1:${port}`, '--web-root', paths.webRoot, '--heartbeat-interval', '1',
-      ...(secure ? [] : ['--insecure-dev']), ...args]));
+      // Its fan-out workers (docs/fanout.md) gather on loopback only, as the agents do.
+      '--fanout-ice-address', '127.0.0.1', ...(secure ? [] : ['--insecure-dev']), ...args]));
   await waitFor(`${name} to answer /healthz`, async () => (await getJson(port, '/healthz')).status === 'ok');
   return { proc, port, url: `http://127.0.0.1:${port}` };
 }
