@@ -72,9 +72,15 @@ test('the camera adapts to a viewer on a thin link, and comes back when it widen
     }
     assert.ok(Math.abs(second.p50 - first.p50) <= 50, `latency drifted: ${first.p50} ms then ${second.p50} ms`);
     // The page says why: the camera sends under its configured bitrate for the network.
-    await waitFor('the page to say the network limits it', async () =>
-      (await page.evaluate(() => document.querySelector('[data-quality-limit]')?.dataset.qualityLimit)) === 'network',
-    { timeout: 10000 });
+    // (The encoder saws around the cap, and at a peak the page receives under 80% of
+    // what it sends for a few seconds, when it says "your connection": once measured
+    // for over 10 s in CI, so the wait is longer, and says what it read.)
+    const said_limit = [];
+    await waitFor('the page to say the network limits it', async () => {
+      const limit = await page.evaluate(() => document.querySelector('[data-quality-limit]')?.dataset.qualityLimit);
+      if (said_limit[said_limit.length - 1] !== limit) said_limit.push(limit);
+      return limit === 'network';
+    }, { timeout: 30000 }).catch((e) => { throw new Error(`${e.message}; the page said: ${said_limit.join(' -> ')}`); });
 
     // The cap lifted: the encoder back at its configured bitrate, the page receiving it.
     const lifted = Date.now();
