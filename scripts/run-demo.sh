@@ -42,17 +42,18 @@ random_hex > "$run/token-secret"
 device_secret=$(random_hex)
 echo "demo-cam $device_secret" > "$run/devices"
 chmod 600 "$run/token-secret" "$run/devices"
+# Served on loopback (the default), the browser is on this machine: the camera's
+# ICE, and the relay's fan-out workers' (docs/fanout.md), stay on loopback too, so
+# the demo sends nothing to any other address.
+ice=() fanout_ice=()
+case "$listen" in 127.*|localhost:*) ice=(--ice-address 127.0.0.1) fanout_ice=(--fanout-ice-address 127.0.0.1) ;; esac
 build/relay/sightline-relay --listen "$listen" --web-root web --mqtt "$mqtt" \
-  --token-secret-file "$run/token-secret" --device-secrets "$run/devices" &
+  --token-secret-file "$run/token-secret" --device-secrets "$run/devices" "${fanout_ice[@]}" &
 pids+=($!)
 for _ in $(seq 100); do
   curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-# Served on loopback (the default), the browser is on this machine: the camera's
-# ICE stays on loopback too, so the demo sends nothing to any other address.
-ice=()
-case "$listen" in 127.*|localhost:*) ice=(--ice-address 127.0.0.1) ;; esac
 # With sound: the test sound with --stamp is a beep on every second (the audio
 # mark, in step with the stamp in the picture's corner); the speaker stand-in
 # logs what the page's talk button sends.
