@@ -331,16 +331,27 @@ void HttpRoutes::serve_file(SoupServerMessage *msg, const std::string &relative)
     respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "Not found.\n");
     return;
   }
-  const std::string file = web_root_ + "/" + relative;
-  gchar *data = nullptr;
-  gsize size = 0;
-  if (!g_file_test(file.c_str(), G_FILE_TEST_IS_REGULAR) || !g_file_get_contents(file.c_str(), &data, &size, nullptr)) {
+  auto file = files_.get(relative);
+  if (!file) {
     respond(msg, SOUP_STATUS_NOT_FOUND, "text/plain", "Not found.\n");
     return;
   }
+  SoupMessageHeaders *in = soup_server_message_get_request_headers(msg);
+  SoupMessageHeaders *out = soup_server_message_get_response_headers(msg);
+  // Always asked again (the app changes with the relay), answered 304 when unchanged.
+  soup_message_headers_replace(out, "Cache-Control", "no-cache");
+  soup_message_headers_replace(out, "ETag", file->etag.c_str());
+  if (file->gzipped) soup_message_headers_replace(out, "Vary", "Accept-Encoding");
+  if (etag_matches(soup_message_headers_get_one(in, "If-None-Match"), file->etag)) {
+    soup_server_message_set_status(msg, SOUP_STATUS_NOT_MODIFIED, nullptr);
+    return;
+  }
+  const bool gzip = file->gzipped && accepts_gzip(soup_message_headers_get_one(in, "Accept-Encoding"));
+  if (gzip) soup_message_headers_replace(out, "Content-Encoding", "gzip");
+  GBytes *body = (gzip ? file->gzipped : file->bytes).get();
   soup_server_message_set_status(msg, SOUP_STATUS_OK, nullptr);
-  soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Cache-Control", "no-cache");
-  soup_server_message_set_response(msg, content_type_for(relative), SOUP_MEMORY_TAKE, data, size);
+  soup_message_headers_set_content_type(out, file->content_type.c_str(), nullptr);
+  soup_message_body_append_bytes(soup_server_message_get_response_body(msg), body);
 }
 
 }  // namespace sl::relay

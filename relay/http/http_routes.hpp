@@ -7,6 +7,7 @@
 #include "auth/access.hpp"
 #include "control/control_bridge.hpp"
 #include "sessions/session_table.hpp"
+#include "static_files.hpp"
 
 #include <libsoup/soup.h>
 
@@ -33,6 +34,7 @@ class HttpRoutes {
   void list_cameras(SoupServerMessage *msg, const auth::Claims &claims);
 
   std::string web_root_;
+  StaticFiles files_{web_root_};
   const SessionTable &table_;
   ControlBridge &commands_;
   const Access &access_;
