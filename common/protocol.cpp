@@ -185,6 +185,8 @@ ViewerWelcome read(Reader &r, std::type_identity<ViewerWelcome>) {
   ViewerWelcome m;
   m.ice_servers = read_ice_servers(r);
   m.page = read_page(r);
+  if (json_object_has_member(r.object(), "sync_delay_ms"))
+    m.sync_delay_ms = int(r.integer("sync_delay_ms", 0, kMaxSyncDelayMs));
   return m;
 }
 Cameras read(Reader &r, std::type_identity<Cameras>) {
@@ -573,6 +575,7 @@ std::string to_json(const ViewerWelcome &m) {
   Writer w(type_name<ViewerWelcome>());
   add_ice_servers(w, m.ice_servers);
   add_page(w, m.page);
+  if (m.sync_delay_ms) w.integer("sync_delay_ms", m.sync_delay_ms);
   return w.done();
 }
 std::string to_json(const Cameras &m) {

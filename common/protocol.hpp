@@ -19,6 +19,8 @@ namespace sl::proto {
 inline constexpr int kProtocolVersion = 1;
 inline constexpr size_t kMaxMessageBytes = 64 * 1024;
 inline constexpr size_t kMaxSdpBytes = 48 * 1024;
+// The most a browser holds video back to play in step (jitterBufferTarget: 4 s).
+inline constexpr int kMaxSyncDelayMs = 4000;
 using json::kMaxIdLength;
 
 struct IceServer {
@@ -161,6 +163,9 @@ struct CameraPage {
 struct ViewerWelcome {
   std::vector<IceServer> ice_servers;
   CameraPage page;  // the first page; the socket starts subscribed to it
+  // Viewers in step (docs/playback-sync.md): the capture-to-display delay every
+  // page that has sync on plays at; 0: not said (an older relay).
+  int sync_delay_ms = 0;
   bool operator==(const ViewerWelcome &) const = default;
 };
 // A page's subscription: the cameras `ids`, or (when `ids` is empty) the `query`'s page.

@@ -197,6 +197,7 @@ int main(int argc, char **argv) {
                 workers.agent().c_str());
     table.set_fanout(std::move(policy));
   }
+  table.set_sync_delay_ms(settings.sync_delay_ms);
   // GET /metrics: the counters, and the gauges read from their owners at the scrape.
   auto scrape = [&] {
     relay::Gauges g;

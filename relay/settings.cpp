@@ -94,6 +94,10 @@ const std::vector<config::Option> &relay_options() {
       {"fanout-ice-address", Kind::StringList, "",
        "Local addresses the fan-out workers' ICE may use (as the agent's ice-address); empty: all."},
       {"fanout-idle", Kind::Int, "10", "Seconds a fan-out worker with no viewer is kept before it stops.", 1, 3600},
+      {"sync-delay", Kind::Int, "400",
+       "Milliseconds from capture to display at which pages with 'in step' on show every camera (the same for "
+       "every viewer of this relay; more than the slowest viewer's own delay). docs/playback-sync.md.",
+       50, 4000},
   };
   return options;
 }
@@ -223,6 +227,7 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   if (!overrides) return fail("Setting 'fanout-camera': " + overrides.error() + ".");
   r.fanout.cameras = *overrides;
   r.fanout.idle_ms = s.integer("fanout-idle") * 1000;
+  r.sync_delay_ms = int(s.integer("sync-delay"));
   r.fanout_agent = s.str("fanout-agent");
   if (!r.fanout_agent.empty() && !g_file_test(r.fanout_agent.c_str(), G_FILE_TEST_IS_EXECUTABLE))
     return fail("Setting 'fanout-agent': " + r.fanout_agent + " is not an executable file.");

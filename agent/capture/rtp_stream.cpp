@@ -1,6 +1,7 @@
 #include "rtp_stream.hpp"
 
 #include "congestion/twcc_feedback.hpp"
+#include "media_clock.hpp"
 #include "playout_delay.hpp"
 
 #include <gst/rtp/rtp.h>
@@ -107,7 +108,8 @@ GstPadProbeReturn answer_caps_query(GstPad *, GstPadProbeInfo *info, gpointer da
 }  // namespace
 
 std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format, std::string name,
-                                           std::function<void(GstElement *)> release) {
+                                           std::function<void(GstElement *)> release,
+                                           std::optional<int64_t> wall_us_at_zero) {
   std::shared_ptr<RtpStream> s(new RtpStream());
   // webrtcbin writes the SSRC into the answer from the caps it is given; without
   // one there (no buffer has flowed yet) it answers SSRC 0 and the browser never
@@ -126,6 +128,10 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
         ",extmap-" + std::to_string(format.twcc_id) + "=(string)" + kTwccUri + ",rtcp-fb-transport-cc=(boolean)true";
   s->rtp_caps_ = adopt(gst_caps_from_string(s->caps_.c_str()));
   if (!s->rtp_caps_) return nullptr;
+  // RTP timestamps on the wall clock (RFC 7273), said in each viewer's answer.
+  int clock_rate = 0;
+  gst_structure_get_int(gst_caps_get_structure(s->rtp_caps_.get(), 0), "clock-rate", &clock_rate);
+  if (wall_us_at_zero && clock_rate > 0) s->reference_clock_ = sl::agent::reference_clock();
 
   GstElement *payloader = nullptr;
   if (codec == Codec::H264) {
@@ -150,6 +156,8 @@ std::shared_ptr<RtpStream> RtpStream::make(Codec codec, const RtpFormat &format,
   // on their way out of the payloader.
   const bool remap = pt < 96 || pt > 127;
   g_object_set(payloader, "pt", guint(remap ? 96 : pt), "ssrc", ssrc, "mtu", 1200u, nullptr);
+  if (wall_us_at_zero && clock_rate > 0)
+    g_object_set(payloader, "timestamp-offset", wall_clock_rtp_time(*wall_us_at_zero, clock_rate), nullptr);
   g_signal_connect(
       payloader, "request-extension",
       G_CALLBACK(+[](GstElement *, guint id, const gchar *uri, gpointer max_ms) -> GstRTPHeaderExtension * {

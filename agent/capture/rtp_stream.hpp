@@ -20,6 +20,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace sl::agent {
@@ -41,8 +42,12 @@ class RtpStream {
  public:
   // Makes the bin (not yet in a pipeline); `release` is called with the bin when
   // the last holder lets the stream go (the pipeline takes the bin out).
+  // `wall_us_at_zero`: the wall clock (Unix, microseconds) at the pipeline's
+  // running time zero; when known, the stream's RTP timestamps are wall-clock
+  // capture times (media_clock.hpp) and its answer says so.
   static std::shared_ptr<RtpStream> make(Codec codec, const RtpFormat &format, std::string name,
-                                         std::function<void(GstElement *bin)> release);
+                                         std::function<void(GstElement *bin)> release,
+                                         std::optional<int64_t> wall_us_at_zero = std::nullopt);
   ~RtpStream();
   RtpStream(const RtpStream &) = delete;
   RtpStream &operator=(const RtpStream &) = delete;
@@ -54,6 +59,9 @@ class RtpStream {
   GstCaps *rtp_caps() const { return rtp_caps_.get(); }
   GstElement *bin() const { return bin_.get(); }
   GstElement *tee() const { return tee_.get(); }
+  // When its RTP timestamps are wall-clock capture times (media_clock.hpp): the
+  // answer's a=ts-refclk value ("ntp=/traceable/" or "local"); else empty.
+  const std::string &reference_clock() const { return reference_clock_; }
 
  private:
   RtpStream() = default;
@@ -61,6 +69,7 @@ class RtpStream {
   Owned<GstElement> bin_;
   Owned<GstElement> tee_;
   std::string caps_;
+  std::string reference_clock_;
   Owned<GstCaps> rtp_caps_;
   std::function<void(GstElement *)> release_;
 };

@@ -380,6 +380,15 @@ void ViewerSession::on_answer_created(const GstStructure *reply) {
     give_up("error");
     return;
   }
+  // RTP timestamps on the wall clock (RFC 7273): the page plays in step from them (docs/playback-sync.md).
+  const auto say_media_clock = [&](unsigned mline, const RtpStream &stream) {
+    if (stream.reference_clock().empty() || mline >= gst_sdp_message_medias_len(answer->sdp)) return;
+    auto *media = const_cast<GstSDPMedia *>(gst_sdp_message_get_media(answer->sdp, mline));
+    gst_sdp_media_add_attribute(media, "ts-refclk", stream.reference_clock().c_str());
+    gst_sdp_media_add_attribute(media, "mediaclk", "direct=0");
+  };
+  say_media_clock(mline_, *stream_);
+  if (audio_stream_) say_media_clock(audio_mline_, *audio_stream_);
   auto set = promise(&ViewerSession::on_local_description_set);
   g_signal_emit_by_name(webrtc_.get(), "set-local-description", answer.get(), set.get());
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));

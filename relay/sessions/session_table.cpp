@@ -525,7 +525,7 @@ Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::strin
   std::vector<std::string> ids;
   for (const auto &e : page.cameras) ids.push_back(e.info.id);
   subscribe(viewer, v, std::move(ids), proto::CameraQuery{});
-  to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, std::move(page)});
+  to_viewer(out, viewer, proto::ViewerWelcome{ice_servers_, std::move(page), sync_delay_ms_});
   return out;
 }
 

@@ -144,6 +144,8 @@ class SessionTable {
   // When viewers are served through a worker; off (every camera direct) until set.
   void set_fanout(FanoutPolicy policy) { fanout_ = std::move(policy); }
   size_t worker_count() const { return workers_.size(); }
+  // Viewers in step: the delay the welcome names (docs/playback-sync.md).
+  void set_sync_delay_ms(int ms) { sync_delay_ms_ = ms; }
   size_t relayed_session_count() const;  // sessions served by a worker
 
   // A camera's retained state from the control plane (MQTT): known cameras and
@@ -280,6 +282,7 @@ class SessionTable {
   uint64_t coalesced_ = 0;
   int64_t now_ms_ = 0;  // as of the last tick (sessions offered by other relays start then)
   FanoutPolicy fanout_{.available = false};
+  int sync_delay_ms_ = 0;
   std::map<std::string, Worker> workers_;              // camera served -> its worker
   std::map<std::string, std::string> worker_devices_;  // worker device id -> camera served
   std::map<PeerId, std::string> worker_agents_;        // worker agent -> camera served

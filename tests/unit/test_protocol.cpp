@@ -63,6 +63,17 @@ TEST_CASE("every message survives a round trip through JSON") {
   const CameraPage page{{entry}, 40, 24, Totals{100, 60, 40, 3}};
   ViewerWelcome welcome{{IceServer{{"stun:x:1"}, "", ""}}, page};
   CHECK(as<RelayToViewer, ViewerWelcome>(parse_relay_to_viewer(to_json(welcome))) == welcome);
+  CHECK(to_json(welcome).find("sync_delay_ms") == std::string::npos);  // not said: absent
+  welcome.sync_delay_ms = 400;
+  CHECK(to_json(welcome).find(R"("sync_delay_ms":400)") != std::string::npos);
+  CHECK(as<RelayToViewer, ViewerWelcome>(parse_relay_to_viewer(to_json(welcome))) == welcome);
+  auto with_delay = [&](const std::string &value) {
+    std::string text = to_json(welcome);
+    return text.replace(text.find(R"("sync_delay_ms":400)"), 19, "\"sync_delay_ms\":" + value);
+  };
+  CHECK(parse_relay_to_viewer(with_delay("4000")));
+  CHECK(!parse_relay_to_viewer(with_delay("4001")));
+  CHECK(!parse_relay_to_viewer(with_delay("\"400\"")));
   CHECK(as<RelayToViewer, Cameras>(parse_relay_to_viewer(to_json(Cameras{"s1", page}))) == Cameras{"s1", page});
   CHECK(as<RelayToViewer, TotalsUpdate>(parse_relay_to_viewer(to_json(TotalsUpdate{page.totals}))).totals ==
         page.totals);

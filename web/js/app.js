@@ -9,11 +9,12 @@
 // totals of the whole fleet come on their own. The view page subscribes to its one
 // camera.
 
-import { CameraSession, RelayConnection, validCameraId } from './signaling.js';
+import { CameraSession, RelayConnection, syncWanted, validCameraId } from './signaling.js';
 import { readStats } from './stats.js';
 import { QualityHistory, judgeQuality } from './quality.js';
 import { checkSession } from './auth.js';
 import { Visibility } from './visibility.js';
+import { PlayoutSync, setSyncWanted } from './sync.js';
 
 const STATE_TEXT = { connecting: 'connecting…', live: 'live', offline: 'offline', error: 'error', paused: 'paused',
   refused: 'refused' };
@@ -68,6 +69,24 @@ export function startApp({ container, boot = null }) {
     document.body.dataset.role = session?.role || 'none';
   });
   const banner = document.getElementById('banner');
+  // In step (js/sync.js): the header's switch; each session starts again with it (its offer changes).
+  const syncBox = document.getElementById('sync');
+  if (syncBox) {
+    syncBox.checked = syncWanted();
+    syncBox.addEventListener('change', () => {
+      setSyncWanted(syncBox.checked);
+      // The choice is the viewer's now, not the address's.
+      const url = new URL(location.href);
+      if (url.searchParams.has('sync')) {
+        url.searchParams.delete('sync');
+        history.replaceState(history.state, '', url);
+      }
+      for (const s of sessions.values()) {
+        s.sync = syncBox.checked;
+        if (s.pc) s.again(0);
+      }
+    });
+  }
 
   relay.addEventListener('open', () => { timing.wsOpen ??= performance.now(); });
   const relayState = (state) => {
@@ -379,6 +398,10 @@ export function startApp({ container, boot = null }) {
     tile.note.textContent = session.message || offlineReason(tile.info);
     tile.overlay.textContent = session.state === 'live' ? ''
       : session.state === 'offline' ? `${session.camera} is offline` : STATE_TEXT[session.state];
+    // In step: the picture held to the relay's delay once it plays.
+    if (session.state === 'live' && session.sync && !session.playout) {
+      session.playout = new PlayoutSync(session.pc, session.answerSdp, session.video, () => relay.syncDelayMs);
+    }
     if (session.state !== 'live') {
       stats.delete(session.camera);
       quality.delete(session.camera);
@@ -448,7 +471,9 @@ export function startApp({ container, boot = null }) {
       stats.set(id, figures);
       const tile = tiles.get(id);
       if (!tile) continue;
-      tile.figures.textContent = formatFigures(figures);
+      tile.figures.textContent = formatFigures(figures) + syncText(s.playout, relay.syncDelayMs);
+      if (s.playout) tile.figure.dataset.sync = syncState(s.playout);
+      else delete tile.figure.dataset.sync;
       if (!quality.has(id)) quality.set(id, new QualityHistory());
       quality.get(id).add(figures);
       showQuality(tile, judgeQuality(relay.cameras?.get(id) ?? tile.info, quality.get(id)));
@@ -572,6 +597,25 @@ function offlineReason(cam) {
     return `Its agent is connected but the camera delivers no video (${why}); the agent keeps trying.`;
   }
   return '';
+}
+
+// In step (js/sync.js): how this tile keeps to the relay's delay.
+function syncState(playout) {
+  const st = playout.state;
+  if (!st.clock) return 'no-clock';
+  if (st.latencyMs === null) return 'settling';
+  return st.late ? 'late' : 'in-step';
+}
+
+function syncText(playout, delayMs) {
+  if (!playout) return '';
+  const st = playout.state;
+  switch (syncState(playout)) {
+    case 'no-clock': return ' · not in step: the camera does not say when it captured each frame';
+    case 'settling': return ' · in step: settling';
+    case 'late': return ` · in step: ${st.latencyMs - delayMs} ms behind (its path is slower than ${delayMs} ms)`;
+    default: return ` · in step (${delayMs} ms)`;
+  }
 }
 
 function formatFigures(f) {

@@ -11,8 +11,22 @@ const HEARTBEAT_MS = 5000;
 const SILENCE_MS = 15000;
 const RECONNECT_FIRST_MS = 250;
 const RECONNECT_MAX_MS = 5000;
+const DEFAULT_SYNC_DELAY_MS = 400;  // an older relay's welcome does not say (relay setting sync-delay)
 // What the relay says about one session: it goes to that session.
 const SESSION_TYPES = new Set(['session', 'answer', 'ice', 'session_end', 'error']);
+
+// Viewers in step (js/sync.js): whether this page plays in step: ?sync=1 / ?sync=0
+// in its address, else the viewer's last choice, else off (it adds delay).
+export const SYNC_KEY = 'sightline.sync';
+export function syncWanted() {
+  const asked = new URLSearchParams(location.search).get('sync');
+  if (asked !== null) return asked !== '0' && asked !== 'off';
+  try { return localStorage.getItem(SYNC_KEY) === '1'; } catch { return false; }
+}
+// An offer without the playout-delay header extension, which asks the browser to
+// play at once (what the page wants unless in step).
+const PLAYOUT_DELAY = /^a=extmap:\d+(\/\w+)? http:\/\/www\.webrtc\.org\/experiments\/rtp-hdrext\/playout-delay\r?\n/gm;
+export const withoutPlayoutDelay = (sdp) => sdp.replace(PLAYOUT_DELAY, '');
 
 export const msg = {
   watch: (ref, camera, sdp) => ({ type: 'watch', ref, camera, sdp }),
@@ -47,6 +61,7 @@ export class RelayConnection extends EventTarget {
     this.connects = 0;
     this.ws = null;
     this.iceServers = [];
+    this.syncDelayMs = DEFAULT_SYNC_DELAY_MS;
     // The latest entries known (id -> entry), once the relay welcomed us: those of the
     // latest list (the welcome's, or the answer to our subscribe), with every
     // camera_update merged in. The whole fleet only from a relay that is not `paged`.
@@ -93,6 +108,7 @@ export class RelayConnection extends EventTarget {
       }
       if (m.type === 'welcome') {
         this.iceServers = m.ice_servers || [];
+        this.syncDelayMs = m.sync_delay_ms || DEFAULT_SYNC_DELAY_MS;
         this.paged = m.total !== undefined;
         this.subscribed = null;
         this.setState('connected');
@@ -264,6 +280,8 @@ export class CameraSession {
     this.failures = 0;     // in a row: how long the next wait is
     this.prepared = null;  // { pc, offer } made ahead (view.html): the next start() uses them
     this.wanted = () => true;  // the page says whether the tile is seen
+    this.sync = syncWanted();  // in step (js/sync.js): the offer leaves playout-delay out
+    this.playout = null;       // its PlayoutSync while live (js/app.js)
     relay.sessions.add(this);
   }
 
@@ -331,7 +349,9 @@ export class CameraSession {
       // waiting for the relay's welcome (view.html).
       await this.relay.opened();
       if (pc !== this.pc) return;
-      this.relay.send(msg.watch(this.ref, this.camera, offer.sdp));
+      // In step (sync.js): without the playout-delay extension, which would make the browser play at once.
+      const sdp = this.sync ? withoutPlayoutDelay(offer.sdp) : offer.sdp;
+      this.relay.send(msg.watch(this.ref, this.camera, sdp));
       this.mark('offerSent');
       const started = await sessionReady;
       if (pc !== this.pc) return;
@@ -339,7 +359,7 @@ export class CameraSession {
         pc.setConfiguration({ iceServers: started.ice_servers, bundlePolicy: 'max-bundle',
           iceTransportPolicy: this.relay.iceTransportPolicy || 'all' });
       }
-      await pc.setLocalDescription(offer);
+      await pc.setLocalDescription({ type: 'offer', sdp });
     })();
     await this.localReady.catch((e) => { if (pc === this.pc) this.fail(`cannot start: ${e.message}`); });
   }
@@ -373,6 +393,7 @@ export class CameraSession {
         await this.localReady;
         if (pc !== this.pc) return;
         await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
+        this.answerSdp = m.sdp;  // as sent: the browser's remoteDescription drops what it does not use (a=mediaclk)
         this.answered();
       } catch (e) {
         if (pc === this.pc) this.fail(`bad answer: ${e.message}`);
@@ -467,6 +488,8 @@ export class CameraSession {
     this.mic = null;
     if (this.session) this.relay.send(msg.stop(this.session));
     this.session = null;
+    this.playout?.stop();
+    this.playout = null;
     if (this.pc) this.pc.close();
     this.pc = null;
   }
