@@ -146,6 +146,9 @@ int main(int argc, char **argv) {
         control.add(settings.cameras[i], *camera.pipeline, *camera.sessions, *camera.keeper);
     camera.sessions->on_change([&relay, &camera] { relay->report(status_of(camera)); });
     camera.sessions->on_change([&camera_control] { camera_control.state_changed(); });
+    // Delivering again (started, restarted): said at once, not at the next round. The
+    // relay waits for this to move a fan-out worker's viewers over (docs/fanout.md).
+    camera.pipeline->on_first_frame([&camera] { camera.sessions->measure(); });
   }
 
   for (auto &camera : cameras) {

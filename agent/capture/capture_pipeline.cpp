@@ -185,6 +185,7 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
 CapturePipeline::~CapturePipeline() {
   tap_->output_changed = nullptr;  // what the probe posted may still run
   tap_->ended = nullptr;
+  tap_->first_frame = nullptr;
   if (bus_watch_) g_source_remove(bus_watch_);
   if (pipeline_) gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   if (pipeline_ && stop_source_) stop_source_(pipeline_.get());
@@ -570,7 +571,11 @@ GstPadProbeReturn CapturePipeline::on_encoded(GstPad *pad, GstPadProbeInfo *info
   }
   GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
   self->frames_.fetch_add(1, std::memory_order_relaxed);
-  self->frames_out_.fetch_add(1, std::memory_order_relaxed);
+  if (self->frames_out_.fetch_add(1, std::memory_order_relaxed) == self->frames_at_play_.load()) {
+    post_to_main([tap = self->tap_] {
+      if (tap->first_frame) tap->first_frame();
+    });
+  }
   self->bytes_.fetch_add(gst_buffer_get_size(buffer), std::memory_order_relaxed);
   if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
     bool due = false;

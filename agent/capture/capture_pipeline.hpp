@@ -64,6 +64,9 @@ class CapturePipeline {
   // a retry does not show the camera online while it is still down.
   bool running() const { return running_ && (!stall_timeout_ms_ || frames_out_.load() > frames_at_play_.load()); }
   void set_error_handlers(ErrorHandler on_error, BranchErrorHandler on_branch_error);
+  // Called on the main loop when the first encoded frame after each start passes:
+  // the camera delivers (its status need not wait for the next round).
+  void on_first_frame(std::function<void()> first) { tap_->first_frame = std::move(first); }
 
   // The RTP stream of `format`, shared by every branch that asks for the same:
   // made, started and fed from the encoder's tee for the first, taken out when
@@ -156,6 +159,7 @@ class CapturePipeline {
     std::vector<std::function<void(GstSample *)>> waiters;  // main loop only
     std::function<void()> output_changed;                   // main loop only
     std::function<void()> ended;                            // main loop only: the source's stream ended
+    std::function<void()> first_frame;                      // main loop only: see on_first_frame
   };
   struct Wait {
     std::function<bool()> check;

@@ -4,6 +4,7 @@
 // that keyframe, in order, and the live ones after them, without a gap. Viewers
 // of one format share one RTP stream, which goes with the last of them.
 #include "capture/capture_pipeline.hpp"
+#include "capture/media_clock.hpp"
 #include "test_pipeline.hpp"
 
 #include <doctest/doctest.h>
@@ -60,6 +61,8 @@ struct Frame {
   guint32 ssrc;
   guint16 seq;         // its first packet's
   bool playout_delay;  // its first packet carries header extension 6
+  guint32 rtp_time;    // its first packet's timestamp
+  gint64 seen_at_us;   // the wall clock when it reached the branch
 };
 
 // What reaches a branch: packets, grouped into frames by timestamp.
@@ -79,12 +82,13 @@ struct Seen {
     if (!gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp)) return;  // (the streaming thread: no REQUIRE here)
     const guint32 ssrc = gst_rtp_buffer_get_ssrc(&rtp);
     const guint16 seq = gst_rtp_buffer_get_seq(&rtp);
+    const guint32 rtp_time = gst_rtp_buffer_get_timestamp(&rtp);
     gpointer ext = nullptr;
     guint ext_size = 0;
     const bool playout_delay = gst_rtp_buffer_get_extension_onebyte_header(&rtp, 6, 0, &ext, &ext_size);
     gst_rtp_buffer_unmap(&rtp);
     frames.push_back({GST_BUFFER_PTS(packet), GST_BUFFER_FLAG_IS_SET(packet, GST_BUFFER_FLAG_DELTA_UNIT),
-                      starts_keyframe(packet), ssrc, seq, playout_delay});
+                      starts_keyframe(packet), ssrc, seq, playout_delay, rtp_time, g_get_real_time()});
   }
   size_t count() {
     std::lock_guard lock(mutex);
@@ -245,6 +249,42 @@ TEST_CASE_FIXTURE(Linked,
     CHECK(seen.frames[i].pts > seen.frames[i - 1].pts);  // in order, no frame twice
     CHECK(step < frame + frame / 2);                     // no frame missing
   }
+}
+
+TEST_CASE_FIXTURE(Linked, "an RTP stream's timestamps are its frames' wall-clock capture times (RFC 7273)") {
+  if (!pipeline) return;  // x264enc missing: skipped
+  CHECK(!stream->reference_clock().empty());  // said in each answer (viewer_session.cpp)
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return gate->held() >= 1; }, 5000));
+  CHECK(gate->open());
+  REQUIRE(spin_until([&] { return seen.count() >= 10; }, 5000));
+  detach();
+  std::lock_guard lock(seen.mutex);
+  for (const Frame &f : seen.frames) {
+    // Captured before it reached the branch: by the encoder's latency and the
+    // frames the gate held (a few frame intervals), never after.
+    const auto before_ms = double(int32_t(wall_clock_rtp_time(f.seen_at_us, 90000) - f.rtp_time)) / 90.0;
+    CAPTURE(before_ms);
+    CHECK(before_ms >= -1.0);
+    CHECK(before_ms < 500.0);
+  }
+}
+
+TEST_CASE("the pipeline says when its first frame after each start has passed") {
+  CameraSettings settings;
+  auto pipeline = testing::test_pipeline(settings, "x264enc");
+  if (!pipeline) return;  // x264enc missing: skipped
+  int firsts = 0;
+  pipeline->on_first_frame([&] { ++firsts; });
+  REQUIRE(pipeline->play());
+  REQUIRE(spin_until([&] { return firsts == 1; }, 5000));
+  let_frames_pass(*pipeline, 10);
+  spin_until([] { return false; }, 100);  // what the frames posted runs
+  CHECK(firsts == 1);
+  pipeline->stop();
+  REQUIRE(pipeline->play());
+  REQUIRE(spin_until([&] { return firsts == 2; }, 5000));
+  pipeline->stop();
 }
 
 TEST_CASE_FIXTURE(Linked, "a gate opened before any keyframe came still starts the branch at one") {
