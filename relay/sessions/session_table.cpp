@@ -507,10 +507,11 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
 }
 
 Actions SessionTable::viewer_joined(PeerId viewer, CameraFilter only, std::string client, auth::Role role,
-                                    int64_t token_expires_at_s, bool lists, bool feed) {
+                                    int64_t token_expires_at_s, ViewerKind kind) {
   Actions out;
   Viewer &v = viewers_[viewer];
-  v.feed = feed;
+  const bool lists = kind == ViewerKind::Page;
+  v.feed = kind == ViewerKind::Feed;
   v.scope = std::move(only);
   v.role = role;
   v.client = std::move(client);

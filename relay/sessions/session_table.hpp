@@ -117,13 +117,14 @@ class SessionTable {
   // `client` names who is behind the socket (its address): limits count across its sockets.
   // `role` is its token's: commands need operator or admin. `token_expires_at_s`
   // (wall clock, 0: never) bounds the TURN credentials minted for its sessions.
-  // `lists`: a page, which gets the camera list and its updates; a WHEP session's
-  // virtual viewer (relay/http/whep.hpp) does not. `feed`: a fan-out worker's
-  // WHEP session, which takes the camera's stream for the worker: always from the
+  // `kind`: a page gets the camera list and its updates; a WHEP session's virtual
+  // viewer (relay/http/whep.hpp) does not; a feed is a fan-out worker's WHEP
+  // session, which takes the camera's stream for the worker: always from the
   // camera itself, and not counted among its viewers.
+  enum class ViewerKind { Page, Whep, Feed };
   Actions viewer_joined(PeerId viewer, CameraFilter only = {}, std::string client = {},
-                        auth::Role role = auth::Role::Viewer, int64_t token_expires_at_s = 0, bool lists = true,
-                        bool feed = false);
+                        auth::Role role = auth::Role::Viewer, int64_t token_expires_at_s = 0,
+                        ViewerKind kind = ViewerKind::Page);
   // A command becomes a ForwardCommand when allowed, else a command_result with the refusal.
   Actions viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms);
   Actions viewer_gone(PeerId viewer);

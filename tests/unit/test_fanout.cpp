@@ -45,7 +45,7 @@ struct Fixture {
         kWorker, proto::Hello{1, device, {proto::CameraInfo{device, 640, 480, 30, "H264", "whep", "passthrough"}}});
     CHECK(sent<proto::AgentWelcome>(welcome, kWorker).size() == 1);
     CHECK(welcome.held.empty());  // not a camera of the fleet
-    table.viewer_joined(kFeed, {}, "127.0.0.1", auth::Role::Viewer, 0, false, true);
+    table.viewer_joined(kFeed, {}, "127.0.0.1", auth::Role::Viewer, 0, SessionTable::ViewerKind::Feed);
     auto feed = watch(kFeed);
     CHECK(sent<proto::Offer>(feed, kCamera).size() == 1);  // the feed comes from the camera itself
     CHECK(feed.start_workers.empty());
@@ -97,7 +97,7 @@ TEST_CASE("past the threshold a worker starts, and once it serves the pages move
   CHECK(sent<proto::Offer>(third, kCamera).size() == 1);
   const std::string device = f.bring_up_worker(third);
   // A WHEP player watching directly stays where it is.
-  f.table.viewer_joined(kWhep, {}, "127.0.0.1", auth::Role::Viewer, 0, false);
+  f.table.viewer_joined(kWhep, {}, "127.0.0.1", auth::Role::Viewer, 0, SessionTable::ViewerKind::Whep);
   auto whep = f.watch(kWhep);
   CHECK(sent<proto::Offer>(whep, kCamera).size() == 1);
   CHECK(f.table.camera("cam")->viewers == 4);  // the feed is not a viewer

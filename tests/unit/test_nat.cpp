@@ -97,7 +97,7 @@ TEST_CASE("TURN credentials never outlive the token that asked for them") {
   REQUIRE(started.size() == 1);
   REQUIRE(started[0].ice_servers.size() == 1);
   CHECK(started[0].ice_servers[0].username == "1700000600:s");  // the token's expiry, not a day
-  table.viewer_joined(11, {}, "whep", auth::Role::Viewer, 1'700'000'060, false);
+  table.viewer_joined(11, {}, "whep", auth::Role::Viewer, 1'700'000'060, SessionTable::ViewerKind::Whep);
   auto b = table.viewer_message(11, proto::Watch{"whep", "cam", "sdp"}, 1000);
   REQUIRE(of<proto::SessionStarted, proto::RelayToViewer>(b, 11).size() == 1);
   CHECK(of<proto::SessionStarted, proto::RelayToViewer>(b, 11)[0].ice_servers[0].username == "1700000060:s");
@@ -107,7 +107,7 @@ TEST_CASE("TURN credentials never outlive the token that asked for them") {
 TEST_CASE("a viewer that does not list (a WHEP session) gets no camera list nor totals") {
   SessionTable table({}, 10000, Limits{}, [] { return std::string("s1"); });
   table.agent_hello(1, proto::Hello{1, "cam", {proto::CameraInfo{"cam", 640, 480, 30, "H264", "test", "x"}}});
-  CHECK(table.viewer_joined(11, {}, "whep", auth::Role::Viewer, 0, false).sends.empty());
+  CHECK(table.viewer_joined(11, {}, "whep", auth::Role::Viewer, 0, SessionTable::ViewerKind::Whep).sends.empty());
   CHECK(table.subscription_count() == 0);
   CHECK(table.viewer_count() == 0);  // pages only
   table.viewer_joined(12);
