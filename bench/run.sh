@@ -27,6 +27,8 @@
 #   bash bench/run.sh fanout [cpu|agent|first-frame]
 #                                     # only when asked: the relay's fan-out against Janus's
 #                                     # streaming plugin (installs janus when missing)
+#   bash bench/run.sh sync            # only when asked: the delay "in step" adds (loopback), and two pages
+#                                     # of one camera across a 150 ms path with it off and on (bench/sync.mjs)
 #   bash bench/run.sh fanout-threads  # a fan-out worker's CPU by thread with 1 and 8 viewers
 #                                     # (W, H, COUNTS, PERF=1 for perf record: bench/fanout_threads.mjs)
 #   SIGHTLINE_RELAY=/path/to/sightline-relay bash bench/run.sh fleet 100 1000
@@ -63,6 +65,7 @@ case "${1:-}" in
   fanout) command -v janus >/dev/null || { apt-get update -q && apt-get install -y -q janus; }
           tests/integration/netns-run.sh node bench/fanout.mjs "${@:2}" ;;
   fanout-threads) tests/integration/netns-run.sh node bench/fanout_threads.mjs ;;
+  sync) tests/integration/netns-run.sh node bench/sync.mjs ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;

@@ -603,6 +603,7 @@ function offlineReason(cam) {
 function syncState(playout) {
   const st = playout.state;
   if (!st.clock) return 'no-clock';
+  if (!st.control) return 'unsupported';
   if (st.latencyMs === null) return 'settling';
   return st.late ? 'late' : 'in-step';
 }
@@ -612,6 +613,7 @@ function syncText(playout, delayMs) {
   const st = playout.state;
   switch (syncState(playout)) {
     case 'no-clock': return ' · not in step: the camera does not say when it captured each frame';
+    case 'unsupported': return ' · not in step: this browser cannot hold the picture back (jitterBufferTarget)';
     case 'settling': return ' · in step: settling';
     case 'late': return ` · in step: ${st.latencyMs - delayMs} ms behind (its path is slower than ${delayMs} ms)`;
     default: return ` · in step (${delayMs} ms)`;

@@ -53,7 +53,8 @@ const middleMean = (xs) => {
 };
 
 // Keeps one session's video at `delayMs()` from capture to display.
-// `state`: { clock (the answer said its media clock), latencyMs (last second's
+// `state`: { clock (the answer said its media clock), control (the browser has
+// jitterBufferTarget), latencyMs (last second's
 // typical delay), targetMs (the receiver's jitterBufferTarget), late (the path alone
 // takes longer than the delay wanted) }.
 export class PlayoutSync {
@@ -63,10 +64,12 @@ export class PlayoutSync {
     this.video = video;
     this.delayMs = delayMs;
     this.clock = mediaClock(answer);
-    this.state = { clock: Boolean(this.clock), latencyMs: null, targetMs: 0, late: false };
+    // A browser without jitterBufferTarget (the playout control) cannot hold the picture back.
+    const control = typeof RTCRtpReceiver !== 'undefined' && 'jitterBufferTarget' in RTCRtpReceiver.prototype;
+    this.state = { clock: Boolean(this.clock), control, latencyMs: null, targetMs: 0, late: false };
     this.samples = [];
     this.stopped = false;
-    if (!this.clock || !('requestVideoFrameCallback' in video)) return;
+    if (!this.clock || !control || !('requestVideoFrameCallback' in video)) return;
     const onFrame = (now, meta) => {
       if (this.stopped) return;
       if (meta.rtpTimestamp !== undefined) {
