@@ -2,7 +2,7 @@
 
 namespace sl::relay {
 
-bool FanoutPolicy::through_relay(const std::string &camera, int count, int kbps, int uplink_kbps, bool sound) const {
+bool FanoutPolicy::through_relay(const std::string &camera, int count, int kbps, int uplink_kbps, bool talk) const {
   if (!available) return false;
   auto it = cameras.find(camera);
   switch (it == cameras.end() ? mode : it->second) {
@@ -11,7 +11,7 @@ bool FanoutPolicy::through_relay(const std::string &camera, int count, int kbps,
     case FanoutMode::Relay:
       return count >= 1;
     case FanoutMode::Auto:
-      if (sound) return false;
+      if (talk) return false;
       return count >= viewers || (uplink_kbps > 0 && kbps > 0 && int64_t(count) * kbps > uplink_kbps);
   }
   return false;

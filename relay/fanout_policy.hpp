@@ -27,9 +27,10 @@ struct FanoutPolicy {
 
   // Whether `camera` with `viewers` viewers (the one asking included), sent at
   // `kbps` each (0: unknown) from an uplink of `uplink_kbps` (0: not given),
-  // should be watched through the relay. A camera with `sound` stays direct in
-  // auto mode: the workers forward video only (docs/fanout.md).
-  bool through_relay(const std::string &camera, int viewers, int kbps, int uplink_kbps, bool sound = false) const;
+  // should be watched through the relay. A camera with a speaker (`talk`) stays
+  // direct in auto mode: the workers pass the camera's picture and sound on, not
+  // an operator's voice back to it (docs/fanout.md).
+  bool through_relay(const std::string &camera, int viewers, int kbps, int uplink_kbps, bool talk = false) const;
 };
 
 // "direct" | "relay" | "auto".

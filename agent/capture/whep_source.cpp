@@ -2,6 +2,7 @@
 
 #include "gst_webrtc_owned.hpp"
 #include "main_context.hpp"
+#include "rtsp_audio.hpp"
 #include "webrtcbin_ice.hpp"
 #include "whep_url.hpp"
 
@@ -38,6 +39,9 @@ constexpr const char *kOfferedCaps =
     "application/x-rtp,media=video,encoding-name=H264,clock-rate=90000,payload=97,packetization-mode=(string)1,"
     "profile-level-id=(string)42001f,level-asymmetry-allowed=(string)1,rtcp-fb-nack=(boolean)true,"
     "rtcp-fb-nack-pli=(boolean)true,rtcp-fb-ccm-fir=(boolean)true";
+// The server's sound, when asked for (audio = camera): Opus, as agents and browsers send it.
+constexpr const char *kOfferedAudioCaps =
+    "application/x-rtp,media=audio,encoding-name=OPUS,clock-rate=48000,payload=111,encoding-params=(string)2";
 
 // Whether an answer can play here: SDP, a video m-line, H.264 in it.
 Result<Owned<GstSDPMessage>> check_answer(const std::string &text) {
@@ -65,8 +69,9 @@ Result<Owned<GstSDPMessage>> check_answer(const std::string &text) {
 // anything from a session already stopped is dropped.
 class WhepClient : public std::enable_shared_from_this<WhepClient> {
  public:
-  WhepClient(const CameraSettings &s, std::string endpoint)
-      : endpoint_(std::move(endpoint)),
+  WhepClient(const CameraSettings &s, std::string endpoint, bool audio)
+      : audio_(audio),
+        endpoint_(std::move(endpoint)),
         token_(s.whep_token),
         id_(s.id),
         ice_addresses_(s.ice_addresses),
@@ -99,6 +104,7 @@ class WhepClient : public std::enable_shared_from_this<WhepClient> {
   void answered(SoupMessage *msg, GBytes *body, const GError *error);
   void fail_with(GstResourceError code, const std::string &sentence);
 
+  const bool audio_;  // the server's sound is asked for too (audio = camera)
   const std::string endpoint_, token_, id_;
   const std::vector<std::string> ice_addresses_, stun_;
   Owned<SoupSession> http_;
@@ -139,6 +145,15 @@ void WhepClient::start(GstElement *pipeline) {
   g_signal_emit_by_name(webrtc_.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(),
                         &raw_trans);
   if (auto trans = adopt(raw_trans)) g_object_set(trans.get(), "do-nack", TRUE, nullptr);
+  // The server's sound (audio = camera), into the chain that decodes it (plan.audio).
+  auto audio_in = audio_ ? adopt(gst_bin_get_by_name(GST_BIN(pipeline), kRtpAudioFilter)) : Owned<GstElement>();
+  if (audio_in) {
+    auto audio_caps = adopt(gst_caps_from_string(kOfferedAudioCaps));
+    GstWebRTCRTPTransceiver *raw_audio = nullptr;
+    g_signal_emit_by_name(webrtc_.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY,
+                          audio_caps.get(), &raw_audio);
+    adopt(raw_audio);
+  }
 
   // Keyframe requests on their way up into webrtcbin's receiving RTP session,
   // which turns one into a PLI (or FIR) for the sender only when the request
@@ -163,15 +178,28 @@ void WhepClient::start(GstElement *pipeline) {
       },
       nullptr, nullptr);
 
-  // The received RTP into "src" (webrtcbin adds its pad on a streaming thread).
+  // The received RTP into "src", the sound into its chain (webrtcbin adds its
+  // pads on a streaming thread, with the stream's caps).
+  struct Inputs {
+    Owned<GstElement> video, audio;
+  };
   g_signal_connect_data(
       webrtc_.get(), "pad-added", G_CALLBACK(+[](GstElement *, GstPad *pad, gpointer data) {
         if (GST_PAD_DIRECTION(pad) != GST_PAD_SRC) return;
-        auto *src = static_cast<GstElement *>(data);
-        auto sink = adopt(gst_element_get_static_pad(src, "sink"));
+        const auto *inputs = static_cast<Inputs *>(data);
+        // Which transceiver it comes from (its caps may not be set yet).
+        GstWebRTCRTPTransceiver *pad_trans = nullptr;
+        g_object_get(pad, "transceiver", &pad_trans, nullptr);
+        auto trans = adopt(pad_trans);
+        GstWebRTCKind kind = GST_WEBRTC_KIND_UNKNOWN;
+        if (trans) g_object_get(trans.get(), "kind", &kind, nullptr);
+        const bool audio = kind == GST_WEBRTC_KIND_AUDIO;
+        GstElement *into = audio ? inputs->audio.get() : inputs->video.get();
+        auto sink = into ? adopt(gst_element_get_static_pad(into, "sink")) : Owned<GstPad>();
         if (sink && !gst_pad_is_linked(sink.get())) gst_pad_link(pad, sink.get());
       }),
-      gst_object_ref(src_.get()), [](gpointer d, GClosure *) { gst_object_unref(d); }, GConnectFlags(0));
+      new Inputs{ref(src_.get()), std::move(audio_in)},
+      [](gpointer d, GClosure *) { delete static_cast<Inputs *>(d); }, GConnectFlags(0));
   g_signal_connect_data(webrtc_.get(), "notify::ice-gathering-state",
                         G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
                           GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
@@ -414,7 +442,22 @@ Result<SourcePlan> plan_whep_source(const CameraSettings &s) {
       "capsfilter name=src caps=application/x-rtp,media=video,encoding-name=H264"
       " ! rtph264depay request-keyframe=true ! video/x-h264,stream-format=avc,alignment=au"
       " ! h264parse config-interval=-1 ! video/x-h264,stream-format=byte-stream,alignment=au";
-  auto client = std::make_shared<WhepClient>(s, *endpoint);
+  // The server's sound (audio = camera): decoded, and sent as the agent's own (describe_audio).
+  bool audio = false;
+  std::string sound = "its sound is not taken (video only; audio = camera takes it).";
+  if (s.audio == "camera") {
+    auto chain = camera_audio_chain("OPUS", element_available);
+    audio = bool(chain);
+    if (chain) {
+      plan.audio = *chain;
+      plan.audio_note = "the WHEP server's sound (Opus) is asked for, decoded and sent with the picture.";
+      sound = "its sound (Opus) is asked for too.";
+    } else {
+      plan.audio_note = chain.error();
+      sound = chain.error();
+    }
+  }
+  auto client = std::make_shared<WhepClient>(s, *endpoint, audio);
   plan.start = [client](GstElement *pipeline) { client->start(pipeline); };
   plan.stop = [client](GstElement *pipeline) { client->stop(pipeline); };
   plan.unreachable = unreachable_reason(*endpoint);
@@ -422,7 +465,7 @@ Result<SourcePlan> plan_whep_source(const CameraSettings &s) {
   plan.summary = what + ": " +
                  (plan.unreachable.empty() ? std::string("the server answers. ") : plan.unreachable + " ") +
                  "H.264 (constrained baseline or baseline, packetization-mode 1) is asked for and passed through "
-                 "as the server sends it; its sound is not taken (video only).";
+                 "as the server sends it; " + sound;
   return plan;
 }
 

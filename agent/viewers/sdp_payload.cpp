@@ -161,7 +161,10 @@ std::optional<PayloadChoice> choose_audio_payload(const std::string &offer_sdp) 
   if (parsed != GST_SDP_OK || !raw) return std::nullopt;
   for (guint m = 0; m < gst_sdp_message_medias_len(msg.get()); ++m) {
     const GstSDPMedia *media = gst_sdp_message_get_media(msg.get(), m);
-    if (g_strcmp0(gst_sdp_media_get_media(media), "audio") != 0 || gst_sdp_media_get_port(media) == 0) continue;
+    // Port 0 refuses the m-line, unless it is bundle-only (RFC 8843 6: it rides
+    // the bundle's transport; webrtcbin offers so with max-bundle, a WHEP source too).
+    const bool refused = gst_sdp_media_get_port(media) == 0 && !gst_sdp_media_get_attribute_val(media, "bundle-only");
+    if (g_strcmp0(gst_sdp_media_get_media(media), "audio") != 0 || refused) continue;
     for (guint i = 0; i < gst_sdp_media_attributes_len(media); ++i) {
       const GstSDPAttribute *a = gst_sdp_media_get_attribute(media, i);
       if (g_strcmp0(a->key, "rtpmap") != 0 || !a->value) continue;

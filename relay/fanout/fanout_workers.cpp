@@ -88,6 +88,7 @@ void FanoutWorkers::start(const StartWorker &worker) {
                                    "--reconnect-max",
                                    "2"};
   if (!ca_file_.empty()) args.insert(args.end(), {"--ca-file", ca_file_});
+  if (worker.sound) args.insert(args.end(), {"--audio", "camera"});  // the camera's sound, passed on
   for (const auto &address : ice_addresses_) args.insert(args.end(), {"--ice-address", address});
   std::vector<char *> argv;
   for (auto &a : args) argv.push_back(a.data());

@@ -771,7 +771,7 @@ void SessionTable::consider_worker(const std::string &camera, size_t count, Acti
   if (cam == cameras_.end()) return;
   const auto &e = cam->second.entry;
   const int kbps = e.configured_kbps ? e.configured_kbps : e.target_kbps;
-  if (!fanout_.through_relay(camera, int(count), kbps, e.info.uplink_kbps, !e.info.audio.empty())) return;
+  if (!fanout_.through_relay(camera, int(count), kbps, e.info.uplink_kbps, e.info.talk)) return;
   if (auto until = direct_until_.find(camera); until != direct_until_.end()) {
     if (now_ms_ < until->second) return;
     direct_until_.erase(until);
@@ -780,7 +780,7 @@ void SessionTable::consider_worker(const std::string &camera, size_t count, Acti
   w.device = kFanoutDevicePrefix + std::to_string(++workers_started_);
   w.started_ms = now_ms_;
   worker_devices_[w.device] = camera;
-  out.start_workers.push_back({w.device, camera});
+  out.start_workers.push_back({w.device, camera, !e.info.audio.empty()});
   out.logs.push_back({0, false,
                       "camera " + camera + ": " + std::to_string(count) +
                           " viewers, fanning out through the relay (worker " + w.device + ")"});

@@ -65,6 +65,7 @@ struct RemoteSend {
 struct StartWorker {
   std::string device;
   std::string camera;
+  bool sound = false;  // the camera has sound: the worker takes it too
 };
 struct Actions {
   std::vector<Outgoing> sends;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { Stack, camera, startAgent, startRelay, waitFor } from './lib/harness.mjs';
-import { startBrowser, tileState } from './lib/browser.mjs';
+import { soundOf, startBrowser, tileState } from './lib/browser.mjs';
 import { readStamp } from './lib/stamp.mjs';
 import { playWhep, playerPage } from './lib/whep_player.mjs';
 
@@ -89,5 +89,44 @@ test('a camera crossing the fan-out threshold keeps its pages playing', async ()
       { timeout: 20000 });
     assert.match(relay.proc.output(), /fan-out worker _fanout\.1 stopped: nobody watches through it/);
     assert.doesNotMatch(relay.proc.output(), /worker .* ended: /, 'the worker ended only when asked to');
+  });
+});
+
+// A camera with sound, fanned out: the worker takes its sound too, and the pages
+// watching through the relay hear it (the tone's energy grows) while the camera
+// still sends one stream. (A camera with a speaker stays direct in auto: an
+// operator's voice cannot go back through a worker; unit test `fanout`.)
+test('a camera with sound is fanned out with its sound', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const relay = await startRelay(stack, { args: ['--fanout', 'auto', '--fanout-viewers', '2',
+      '--fanout-ice-address', '127.0.0.1'] });
+    await startAgent(stack, relay.port, 'loud', ['--width', '320', '--height', '240', '--audio', 'test']);
+    assert.equal((await camera(relay.port, 'loud')).audio, 'OPUS');
+    const browser = await startBrowser(stack);
+    const pages = [];
+    for (let i = 0; i < 2; i++) {
+      pages.push(await browser.open(`${relay.url}/view/loud`));
+      await tileState(pages[i], 'loud', 'live');
+    }
+    await waitFor('the camera served through the relay', async () => {
+      const c = await camera(relay.port, 'loud');
+      return c.fanout === 'relay' && c.relay_branches === 2 && c.branches === 1;
+    }, { timeout: 30000 });
+    for (const page of pages) {
+      await tileState(page, 'loud', 'live', 20000);
+      // Heard once unmuted (a browser computes no energy for a muted element).
+      const button = 'figure.tile[data-camera="loud"] button.sound';
+      await page.waitForSelector(`${button}:not([hidden])`);
+      await page.click(button);
+      const first = await waitFor('sound through the relay', async () => {
+        const s = await soundOf(page, 'loud');
+        return s && s.packets > 20 && s.energy > 0 ? s : null;
+      }, { timeout: 15000 });
+      await waitFor('the sound to go on', async () => {
+        const s = await soundOf(page, 'loud');
+        return s && s.packets > first.packets + 50 && s.energy > first.energy;
+      }, { timeout: 10000 });
+    }
   });
 });

@@ -68,7 +68,7 @@ TEST_CASE("the fan-out policy: direct, relay, auto by viewers and by the uplink 
   CHECK(p.through_relay("cam", 3, 2000, 0));
   CHECK(p.through_relay("cam", 2, 2000, 3000));  // two streams do not fit 3 Mbit/s
   CHECK_FALSE(p.through_relay("cam", 1, 2000, 3000));
-  CHECK_FALSE(p.through_relay("cam", 5, 2000, 0, true));  // sound: stays direct in auto
+  CHECK_FALSE(p.through_relay("cam", 5, 2000, 0, true));  // a speaker (talk-back): stays direct in auto
   p.cameras["cam"] = FanoutMode::Relay;
   CHECK(p.through_relay("cam", 1, 0, 0));
   CHECK(p.through_relay("cam", 1, 0, 0, true));
@@ -255,4 +255,26 @@ TEST_CASE("a camera's uplink budget, sent in its hello, fans it out before the v
   // One 2000 kbit/s stream fits 3000; two do not.
   CHECK(table.viewer_message(kPage1, proto::Watch{"r", "cam", "offer"}, 0).start_workers.empty());
   CHECK(table.viewer_message(kPage2, proto::Watch{"r", "cam", "offer"}, 0).start_workers.size() == 1);
+}
+
+TEST_CASE("a camera with sound fans out with it; one with a speaker stays direct in auto") {
+  for (const bool talk : {false, true}) {
+    CAPTURE(talk);
+    int next = 0;
+    SessionTable table{{}, 10000, Limits{16, 64, 4, 0, 64}, [&next] { return "s" + std::to_string(++next); }};
+    table.set_fanout(FanoutPolicy{});
+    proto::CameraInfo info{"cam", 640, 480, 30, "H264", "test", "x264enc", "OPUS", talk};
+    table.agent_joined(kCamera, "");
+    table.agent_hello(kCamera, proto::Hello{1, "cam", {info}});
+    for (PeerId page : {kPage1, kPage2, kPage3}) table.viewer_joined(page);
+    table.viewer_message(kPage1, proto::Watch{"r", "cam", "offer"}, 0);
+    table.viewer_message(kPage2, proto::Watch{"r", "cam", "offer"}, 0);
+    auto third = table.viewer_message(kPage3, proto::Watch{"r", "cam", "offer"}, 0);
+    if (talk) {
+      CHECK(third.start_workers.empty());  // an operator's voice cannot go through a worker
+    } else {
+      REQUIRE(third.start_workers.size() == 1);
+      CHECK(third.start_workers[0].sound);  // the worker takes the camera's sound too
+    }
+  }
 }

@@ -221,3 +221,24 @@ TEST_CASE(
   auto ours = chosen(choose_payload(kChromiumOffer, Codec::H264, kX264At720p));
   CHECK(ours.pt == 108);  // constrained baseline, not the plain baseline of 102
 }
+
+TEST_CASE("the offer's Opus m-line is taken, also bundle-only at port 0, not when refused") {
+  const std::string video =
+      "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0 1\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\na=rtpmap:96 H264/90000\r\n"
+      "a=fmtp:96 packetization-mode=1;profile-level-id=42e01f\r\n";
+  const auto audio = [&](const std::string &port, const std::string &extra) {
+    return video + "m=audio " + port + " UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n" + extra +
+           "a=recvonly\r\na=rtpmap:111 OPUS/48000/2\r\n";
+  };
+  auto browser = sl::agent::choose_audio_payload(audio("9", ""));
+  REQUIRE(browser);
+  CHECK(browser->mline == 1);
+  CHECK(browser->pt == 111);
+  // webrtcbin with max-bundle (a WHEP source, the relay's fan-out worker): port 0, bundle-only.
+  auto bundled = sl::agent::choose_audio_payload(audio("0", "a=bundle-only\r\n"));
+  REQUIRE(bundled);
+  CHECK(bundled->mline == 1);
+  CHECK_FALSE(sl::agent::choose_audio_payload(audio("0", "")));  // refused
+  CHECK_FALSE(sl::agent::choose_audio_payload(video));            // none offered
+}
