@@ -64,7 +64,8 @@ const std::vector<config::Option> &agent_options() {
        "Stamp every test frame with its capture time (LTS1, for latency measurement; test and emulate: sources)."},
       {"audio", Kind::String, "none",
        "Sound sent with the video, as Opus: none, alsa[:DEVICE] (a microphone, e.g. alsa:hw:1,0; arecord -l lists "
-       "them), camera (an rtsp:// camera's own sound: G.711, AAC, Opus, ...; a whep: server's Opus), or test (a tone, for "
+       "them), camera (an rtsp:// camera's own sound: G.711, AAC, Opus, ...; a whep: server's Opus), or test (a tone, "
+       "for "
        "trying it out)."},
       {"speaker", Kind::String, "none",
        "Where what an operator says on the camera's page is played (talk-back): none, alsa[:DEVICE] (e.g. "
@@ -204,9 +205,10 @@ Result<CameraSettings> camera_settings(const config::Settings &s, const std::str
   c.speaker = s.str("speaker");
   // Only an IP camera's or a WHEP server's stream carries sound of its own; a speaker is never the camera.
   if (c.audio == "camera" && !is_rtsp_source(c.source) && !is_whep_source(c.source))
-    return fail("Setting 'audio' camera is an IP camera's (or a WHEP server's) own sound: it needs an rtsp:// or "
-                "whep: source (this source is '" +
-                redact_rtsp_url(c.source) + "'); use alsa[:DEVICE] for a microphone.");
+    return fail(
+        "Setting 'audio' camera is an IP camera's (or a WHEP server's) own sound: it needs an rtsp:// or "
+        "whep: source (this source is '" +
+        redact_rtsp_url(c.source) + "'); use alsa[:DEVICE] for a microphone.");
   for (const auto &[key, value] : {std::pair{"audio", c.audio}, std::pair{"speaker", c.speaker}}) {
     if (key == std::string("audio") && value == "camera") continue;
     if (value != "none" && value != "test" && value != "alsa" && value.rfind("alsa:", 0) != 0)

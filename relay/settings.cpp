@@ -63,8 +63,10 @@ const std::vector<config::Option> &relay_options() {
        "Seconds a viewing session lasts at most (its TURN credentials expire then; the page renews).", 60, 7 * 86400},
       {"stun-listen", Kind::String, "",
        "Answer STUN binding requests on this UDP HOST:PORT (a small deployment without coturn)."},
-      {"max-messages-per-second", Kind::Int, "50", "Messages a WebSocket may send per second before it is closed.", 1,
-       100000},
+      {"max-messages-per-second", Kind::Int, "50",
+       "Messages a WebSocket may send per second before it is closed (an agent: more by 16 for each "
+       "offer it was sent in the last two seconds).",
+       1, 100000},
       {"max-sessions-per-socket", Kind::Int, "16", "Sessions one viewer socket (one page) may hold at once.", 1, 10000},
       {"max-sessions-per-client", Kind::Int, "32", "Sessions one client address may hold at once, across its sockets.",
        1, 100000},

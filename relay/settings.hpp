@@ -45,7 +45,7 @@ struct RelaySettings {
   int max_pending_sessions = 4;
   // Load (docs/fleet.md).
   int max_agents = 100000, max_viewers = 10000;
-  int sync_delay_ms = 400;             // viewers in step: capture-to-display delay (docs/playback-sync.md)
+  int sync_delay_ms = 400;            // viewers in step: capture-to-display delay (docs/playback-sync.md)
   int busy_lag_ms = 500;              // main loop this late: saturated, new sockets refused with 503
   int peer_queue_bytes = 256 * 1024;  // unsent bytes before a socket's figure updates are dropped
   // NAT traversal (docs/nat.md).

@@ -361,8 +361,9 @@ Result<std::shared_ptr<RtpStream>> CapturePipeline::stream_from(GstElement *tee,
     const GstClockTime now = gst_clock_get_time(clock.get()), base = gst_element_get_base_time(pipeline_.get());
     if (GST_CLOCK_TIME_IS_VALID(base) && now >= base) wall_us_at_zero = g_get_real_time() - gint64((now - base) / 1000);
   }
-  auto stream = RtpStream::make(codec, format, "rtp-" + std::to_string(++stream_serial_),
-                                [pipeline = this](GstElement *bin) { pipeline->detach(bin); }, wall_us_at_zero);
+  auto stream = RtpStream::make(
+      codec, format, "rtp-" + std::to_string(++stream_serial_),
+      [pipeline = this](GstElement *bin) { pipeline->detach(bin); }, wall_us_at_zero);
   if (!stream) return fail("no RTP payloader for this codec: install gstreamer1.0-plugins-good");
   // Running before it is linked, like a branch: the encoder's tee never waits on it.
   if (auto added = add(stream->bin()); !added) return fail(added.error());

@@ -198,8 +198,8 @@ void WhepClient::start(GstElement *pipeline) {
         auto sink = into ? adopt(gst_element_get_static_pad(into, "sink")) : Owned<GstPad>();
         if (sink && !gst_pad_is_linked(sink.get())) gst_pad_link(pad, sink.get());
       }),
-      new Inputs{ref(src_.get()), std::move(audio_in)},
-      [](gpointer d, GClosure *) { delete static_cast<Inputs *>(d); }, GConnectFlags(0));
+      new Inputs{ref(src_.get()), std::move(audio_in)}, [](gpointer d, GClosure *) { delete static_cast<Inputs *>(d); },
+      GConnectFlags(0));
   g_signal_connect_data(webrtc_.get(), "notify::ice-gathering-state",
                         G_CALLBACK(+[](GstElement *webrtc, GParamSpec *, gpointer data) {
                           GstWebRTCICEGatheringState state = GST_WEBRTC_ICE_GATHERING_STATE_NEW;
@@ -465,7 +465,8 @@ Result<SourcePlan> plan_whep_source(const CameraSettings &s) {
   plan.summary = what + ": " +
                  (plan.unreachable.empty() ? std::string("the server answers. ") : plan.unreachable + " ") +
                  "H.264 (constrained baseline or baseline, packetization-mode 1) is asked for and passed through "
-                 "as the server sends it; " + sound;
+                 "as the server sends it; " +
+                 sound;
   return plan;
 }
 

@@ -24,6 +24,10 @@ struct Proven {
   auth::Claims claims;      // viewers
 };
 constexpr const char *kProvenKey = "sightline-proven";
+// An offer an agent is sent earns it this many messages beyond the rate: its
+// answer, its candidates (host, reflexive and relayed, per address), the end of
+// them, and a status for the branch it adds.
+constexpr int kMessagesPerOffer = 16;
 
 struct SocketHub::Signal {
   SocketHub *hub;
@@ -216,9 +220,12 @@ bool SocketHub::over_rate(Peer &peer) {
   if (now - peer.window_start_us >= G_USEC_PER_SEC) {
     peer.window_start_us = now;
     peer.window_count = 0;
+    peer.previous_credit = peer.credit;
+    peer.credit = 0;
   }
-  if (++peer.window_count <= settings_.max_messages_per_second) return false;
-  if (peer.window_count == settings_.max_messages_per_second + 1) {
+  const int allowed = settings_.max_messages_per_second + peer.credit + peer.previous_credit;
+  if (++peer.window_count <= allowed) return false;
+  if (peer.window_count == allowed + 1) {
     g_warning("%s %llu (%s) sent more than %d messages in a second; closing", role_name(peer.role == Role::Agent),
               (unsigned long long)peer.id, peer.address.c_str(), settings_.max_messages_per_second);
     send(peer, proto::to_json(proto::Error{
@@ -288,8 +295,13 @@ void SocketHub::apply(const Actions &actions) {
           std::visit(
               [&](const auto &m) {
                 using T = std::decay_t<decltype(m)>;
-                if constexpr (std::is_same_v<T, proto::Offer>)
+                if constexpr (std::is_same_v<T, proto::Offer>) {
                   g_message("session %s started: camera %s", m.session.c_str(), m.camera.c_str());
+                  // What answering it takes is not a flood: many viewers joining at
+                  // once (pages moved to a fan-out worker, a relay restarted) did
+                  // take an agent past the rate.
+                  it->second->credit += kMessagesPerOffer;
+                }
                 if constexpr (std::is_same_v<T, proto::SessionEnd>)
                   g_message("session %s ended (%s)", m.session.c_str(), m.reason.c_str());
                 if constexpr (std::is_same_v<T, proto::Error>)  // a refusal (limits, unknown camera), with the peer

@@ -71,6 +71,9 @@ class SocketHub {
     std::string fingerprint;     // agents with a client certificate: its SHA-256, for close_certificates
     gint64 window_start_us = 0;  // message rate: the current one-second window
     int window_count = 0;
+    // Messages an agent may send on top of the rate for the offers it was sent
+    // (its answers, candidates and statuses): this window's and the last one's.
+    int credit = 0, previous_credit = 0;
     gulong message_handler = 0;
     gulong closed_handler = 0;
     gulong error_handler = 0;

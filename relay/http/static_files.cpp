@@ -47,8 +47,8 @@ std::shared_ptr<GBytes> gzip_bytes(const void *data, gsize size) {
   for (;;) {
     guint8 buf[16384];
     gsize read = 0, written = 0;
-    const GConverterResult r = g_converter_convert(G_CONVERTER(z), in, left, buf, sizeof buf,
-                                                   G_CONVERTER_INPUT_AT_END, &read, &written, nullptr);
+    const GConverterResult r = g_converter_convert(G_CONVERTER(z), in, left, buf, sizeof buf, G_CONVERTER_INPUT_AT_END,
+                                                   &read, &written, nullptr);
     if (r == G_CONVERTER_ERROR) {
       ok = false;
       break;

@@ -214,9 +214,9 @@ void Whep::post_offer(SoupServerMessage *msg, const auth::Claims &claims, const 
   sessions_[peer] = std::move(owned);
   // The same decisions as for a page: limits, camera online, TURN credentials.
   // A fan-out worker's session takes the camera's stream from the camera itself.
-  hub_.apply(table_.viewer_joined(
-      peer, claims.cameras, s.client, claims.role, claims.expires_at_s,
-      access_.from_worker(msg) ? SessionTable::ViewerKind::Feed : SessionTable::ViewerKind::Whep));
+  hub_.apply(
+      table_.viewer_joined(peer, claims.cameras, s.client, claims.role, claims.expires_at_s,
+                           access_.from_worker(msg) ? SessionTable::ViewerKind::Feed : SessionTable::ViewerKind::Whep));
   hub_.apply(table_.viewer_message(peer, proto::Watch{"whep", camera, sdp}, g_get_monotonic_time() / 1000));
 }
 

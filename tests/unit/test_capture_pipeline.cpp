@@ -252,7 +252,7 @@ TEST_CASE_FIXTURE(Linked,
 }
 
 TEST_CASE_FIXTURE(Linked, "an RTP stream's timestamps are its frames' wall-clock capture times (RFC 7273)") {
-  if (!pipeline) return;  // x264enc missing: skipped
+  if (!pipeline) return;                      // x264enc missing: skipped
   CHECK(!stream->reference_clock().empty());  // said in each answer (viewer_session.cpp)
   pipeline->force_keyframe();
   REQUIRE(spin_until([&] { return gate->held() >= 1; }, 5000));

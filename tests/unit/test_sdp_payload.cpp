@@ -240,5 +240,5 @@ TEST_CASE("the offer's Opus m-line is taken, also bundle-only at port 0, not whe
   REQUIRE(bundled);
   CHECK(bundled->mline == 1);
   CHECK_FALSE(sl::agent::choose_audio_payload(audio("0", "")));  // refused
-  CHECK_FALSE(sl::agent::choose_audio_payload(video));            // none offered
+  CHECK_FALSE(sl::agent::choose_audio_payload(video));           // none offered
 }

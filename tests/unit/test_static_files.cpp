@@ -21,8 +21,8 @@ std::string gunzip(GBytes *bytes) {
   for (;;) {
     char buf[4096];
     gsize read = 0, written = 0;
-    const GConverterResult r = g_converter_convert(G_CONVERTER(z), in, left, buf, sizeof buf,
-                                                   G_CONVERTER_INPUT_AT_END, &read, &written, nullptr);
+    const GConverterResult r = g_converter_convert(G_CONVERTER(z), in, left, buf, sizeof buf, G_CONVERTER_INPUT_AT_END,
+                                                   &read, &written, nullptr);
     REQUIRE(r != G_CONVERTER_ERROR);
     in += read;
     left -= read;
@@ -59,7 +59,8 @@ struct TempDir {
 
 std::string script(int n) {
   std::string s;
-  for (int i = 0; i < n; i++) s += "export function f" + std::to_string(i) + "() { return " + std::to_string(i) + "; }\n";
+  for (int i = 0; i < n; i++)
+    s += "export function f" + std::to_string(i) + "() { return " + std::to_string(i) + "; }\n";
   return s;
 }
 

@@ -62,15 +62,16 @@ const PORT = 8443;
 // Resolves to { startCamera(args), url }: startCamera starts an agent there with
 // camera 'cam' and `args`, and resolves once the relay lists it; `url` opens that
 // camera's page from the viewer's namespace (its signaling crosses the link too).
-export async function startCameraSide(stack, link) {
+// `relay`, `webRoot`: another relay binary and web app (a benchmark's reference).
+export async function startCameraSide(stack, link, { relay = paths.relay, webRoot = paths.webRoot } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-shaped-'));
   stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const tokenSecret = crypto.randomBytes(32).toString('hex');
   const deviceSecret = crypto.randomBytes(16).toString('hex');
   fs.writeFileSync(path.join(dir, 'token'), tokenSecret);
   fs.writeFileSync(path.join(dir, 'devices'), `cam ${deviceSecret}\n`);
-  stack.add(new Proc('relay (camera side)', ...link.exec('cam', paths.relay, ['--listen', `0.0.0.0:${PORT}`,
-    '--web-root', paths.webRoot, '--heartbeat-interval', '1', '--token-secret-file', path.join(dir, 'token'),
+  stack.add(new Proc('relay (camera side)', ...link.exec('cam', relay, ['--listen', `0.0.0.0:${PORT}`,
+    '--web-root', webRoot, '--heartbeat-interval', '1', '--token-secret-file', path.join(dir, 'token'),
     '--device-secrets', path.join(dir, 'devices')])));
   const api = `http://${link.camMgmt}:${PORT}`;
   await waitFor('the relay', async () => (await fetch(`${api}/healthz`)).ok);
