@@ -136,6 +136,7 @@ Offer read(Reader &r, std::type_identity<Offer>) {
   m.sdp = r.str("sdp", kMaxSdpBytes);
   m.ice_servers = read_ice_servers(r);
   if (json_object_has_member(r.object(), "talk")) m.talk = r.boolean("talk");
+  if (json_object_has_member(r.object(), "feed")) m.feed = r.boolean("feed");
   return m;
 }
 Answer read(Reader &r, std::type_identity<Answer>) {
@@ -552,6 +553,7 @@ std::string to_json(const Offer &m) {
   w.str("session", m.session).str("camera", m.camera).str("sdp", m.sdp);
   add_ice_servers(w, m.ice_servers);
   if (m.talk) w.boolean("talk", true);
+  if (m.feed) w.boolean("feed", true);
   return w.done();
 }
 std::string to_json(const Answer &m) {

@@ -105,6 +105,9 @@ struct Offer {
   std::string sdp;
   std::vector<IceServer> ice_servers;
   bool talk = false;  // the viewer may speak through the camera's speaker (operator role)
+  // The viewer is the relay's fan-out worker, asking on behalf of its own viewers:
+  // its keyframe requests are theirs (docs/fanout.md), not one viewer's to limit.
+  bool feed = false;
   bool operator==(const Offer &) const = default;
 };
 struct Answer {

@@ -77,6 +77,7 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
       },
       s.get()));
   s->mline_ = payload->mline;
+  s->feed_ = offer.feed;
 
   // Sound too, when the camera has it and the viewer asked for it; and the
   // viewer's own sound to the camera's speaker, when it has one and the relay
@@ -344,7 +345,9 @@ void ViewerSession::on_remote_description_set(const GstStructure *reply) {
     return;
   }
   if (congestion_feedback_) estimate_link();
-  limit_keyframe_requests();
+  // A fan-out worker asks on behalf of each viewer joining it (it coalesces them
+  // itself): limited here, they waited for the camera's next scheduled keyframe.
+  if (!feed_) limit_keyframe_requests();
   if (talk_ && !audio_stream_) {
     // A speaker and no microphone: the viewer's sound comes in, none goes out.
     GstWebRTCRTPTransceiver *raw = nullptr;

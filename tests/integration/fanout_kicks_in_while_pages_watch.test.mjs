@@ -130,3 +130,24 @@ test('a camera with sound is fanned out with its sound', async () => {
     }
   });
 });
+
+// Viewers joining a fanned-out camera start at once: each one's keyframe request
+// goes through the worker to the camera, whose next scheduled keyframe is half a
+// minute away here. (The camera's agent limits one viewer's requests to one per
+// keyframe interval past its first; the worker's are its viewers', not limited.)
+test('pages joining a fanned-out camera get a keyframe from the camera at once', async () => {
+  const stack = new Stack();
+  await stack.run(async () => {
+    const relay = await startRelay(stack, { args: ['--fanout', 'relay', '--fanout-ice-address', '127.0.0.1'] });
+    await startAgent(stack, relay.port, 'cam', ['--width', '320', '--height', '240', '--keyframe-interval', '30']);
+    const browser = await startBrowser(stack);
+    const first = await browser.open(`${relay.url}/view/cam`);
+    await tileState(first, 'cam', 'live', 20000);
+    await waitFor('through the relay', async () => (await camera(relay.port, 'cam')).relay_branches === 1);
+    for (let i = 0; i < 3; i++) {
+      const page = await browser.open(`${relay.url}/view/cam`);
+      await tileState(page, 'cam', 'live', 8000);
+      await page.closeAll();
+    }
+  });
+});

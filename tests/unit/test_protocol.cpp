@@ -27,6 +27,10 @@ TEST_CASE("every message survives a round trip through JSON") {
   Offer offer{
       "s1", "cam-1", "v=0\r\n", {IceServer{{"stun:127.0.0.1:3478"}, "", ""}, IceServer{{"turn:h:1"}, "u", "p"}}};
   CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
+  CHECK(to_json(offer).find("feed") == std::string::npos);  // a viewer's: not said
+  offer.feed = true;                                        // the relay's fan-out worker's
+  offer.talk = true;
+  CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
 
   Answer answer{"s1", "v=0\r\nanswer"};
   CHECK(as<AgentToRelay, Answer>(parse_agent_to_relay(to_json(answer))) == answer);
