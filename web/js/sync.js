@@ -52,11 +52,10 @@ const middleMean = (xs) => {
   return mid.reduce((a, b) => a + b, 0) / mid.length;
 };
 
-// Keeps one session's video at `delayMs()` from capture to display.
-// `state`: { clock (the answer said its media clock), control (the browser has
-// jitterBufferTarget), latencyMs (last second's
-// typical delay), targetMs (the receiver's jitterBufferTarget), late (the path alone
-// takes longer than the delay wanted) }.
+// Keeps one session's video at `delayMs()` from capture to display. `state`:
+// { clock (the answer said its media clock), control (the browser has
+// jitterBufferTarget), latencyMs (the last second's typical delay), targetMs (the
+// receiver's jitterBufferTarget), late (the path alone takes longer than wanted) }.
 export class PlayoutSync {
   // `answer`: the answer's SDP as the camera sent it.
   constructor(pc, answer, video, delayMs) {
