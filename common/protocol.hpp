@@ -105,8 +105,9 @@ struct Offer {
   std::string sdp;
   std::vector<IceServer> ice_servers;
   bool talk = false;  // the viewer may speak through the camera's speaker (operator role)
-  // The viewer is the relay's fan-out worker, asking on behalf of its own viewers:
-  // its keyframe requests are theirs (docs/fanout.md), not one viewer's to limit.
+  // The viewer may forward the stream to viewers of its own (the relay's fan-out
+  // worker, or a WHEP client: another agent, a media server): its keyframe requests
+  // may be theirs (docs/fanout.md), not one viewer's to limit.
   bool feed = false;
   bool operator==(const Offer &) const = default;
 };

@@ -345,8 +345,9 @@ void ViewerSession::on_remote_description_set(const GstStructure *reply) {
     return;
   }
   if (congestion_feedback_) estimate_link();
-  // A fan-out worker asks on behalf of each viewer joining it (it coalesces them
-  // itself): limited here, they waited for the camera's next scheduled keyframe.
+  // A forwarder (the relay's fan-out worker, a WHEP client) asks on behalf of each
+  // viewer joining it: limited here, they waited for the camera's next scheduled
+  // keyframe. (The pipeline still coalesces and rate-limits every request.)
   if (!feed_) limit_keyframe_requests();
   if (talk_ && !audio_stream_) {
     // A speaker and no microphone: the viewer's sound comes in, none goes out.

@@ -109,7 +109,7 @@ class ViewerSession {
   std::shared_ptr<BranchGate> audio_gate_;
   Owned<GstCaps> audio_caps_;  // the offer's Opus payload
   bool talk_ = false;          // the viewer's sound comes back to the camera's speaker
-  bool feed_ = false;          // the relay's fan-out worker: its keyframe requests are for its viewers
+  bool feed_ = false;          // may forward (a fan-out worker, a WHEP client): requests may be its viewers
   std::vector<gulong> handlers_;
   Owned<GstElement> rtpbin_;  // webrtcbin's: the viewer's RTCP stopping says it is gone
   std::vector<gulong> rtpbin_handlers_;

@@ -684,7 +684,9 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
   // Talking back through the camera's speaker is an operator's, like commands.
   to_agent_of(out, s,
               proto::Offer{s.id, s.via.empty() ? s.camera : s.via, watch.sdp, servers,
-                           v.role >= auth::Role::Operator && s.via.empty(), v.feed});
+                           v.role >= auth::Role::Operator && s.via.empty(),
+                           // A WHEP client may be a forwarder too (another agent, MediaMTX).
+                           v.feed || !v.lists});
   add_session(std::move(s));
   send_updates(out);
   return out;

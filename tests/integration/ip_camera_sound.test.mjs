@@ -59,7 +59,7 @@ test('ip camera sound', async () => {
     // audio=camera needs an IP camera: refused plainly before anything starts.
     const local = await runAgent(['--id', 'cam-x', '--relay', `ws://127.0.0.1:${relay.port}`, '--audio', 'camera']);
     assert.equal(local.status, 2, local.out);
-    assert.match(local.out, /'audio' camera .*needs an rtsp:\/\/ source/);
+    assert.match(local.out, /'audio' camera .*needs an rtsp:\/\/ or whep: source/);
 
     // --check says what the camera's sound is and what is done with it.
     const check = (port) => runAgent(['--check', '--id', 'cam-check', '--relay', `ws://127.0.0.1:${relay.port}`,

@@ -47,7 +47,9 @@ struct Fixture {
     CHECK(welcome.held.empty());  // not a camera of the fleet
     table.viewer_joined(kFeed, {}, "127.0.0.1", auth::Role::Viewer, 0, SessionTable::ViewerKind::Feed);
     auto feed = watch(kFeed);
-    CHECK(sent<proto::Offer>(feed, kCamera).size() == 1);  // the feed comes from the camera itself
+    REQUIRE(sent<proto::Offer>(feed, kCamera).size() == 1);  // the feed comes from the camera itself
+    CHECK(sent<proto::Offer>(feed, kCamera)[0].feed);        // its keyframe requests are its viewers'
+    CHECK(!sent<proto::Offer>(feed, kCamera)[0].talk);
     CHECK(feed.start_workers.empty());
     return device;
   }
@@ -94,13 +96,15 @@ TEST_CASE("past the threshold a worker starts, and once it serves the pages move
   const std::string s2 = Fixture::session_of(second, kPage2);
   // The third viewer: served directly for now, and a worker is asked for.
   auto third = f.watch(kPage3);
-  CHECK(sent<proto::Offer>(third, kCamera).size() == 1);
+  REQUIRE(sent<proto::Offer>(third, kCamera).size() == 1);
+  CHECK(!sent<proto::Offer>(third, kCamera)[0].feed);  // a page: one viewer
   const std::string device = f.bring_up_worker(third);
   // A WHEP player watching directly stays where it is.
   f.table.viewer_joined(kWhep, {}, "127.0.0.1", auth::Role::Viewer, 0, SessionTable::ViewerKind::Whep);
   auto whep = f.watch(kWhep);
-  CHECK(sent<proto::Offer>(whep, kCamera).size() == 1);
-  CHECK(f.table.camera("cam")->viewers == 4);  // the feed is not a viewer
+  REQUIRE(sent<proto::Offer>(whep, kCamera).size() == 1);
+  CHECK(sent<proto::Offer>(whep, kCamera)[0].feed);  // a WHEP client may forward it
+  CHECK(f.table.camera("cam")->viewers == 4);        // the feed is not a viewer
 
   // Not serving yet (no frames): nothing moves.
   auto idle = f.serving(device);
