@@ -404,6 +404,7 @@ export function startApp({ container, boot = null }) {
     }
     if (session.state !== 'live') {
       stats.delete(session.camera);
+      previous.delete(session.camera);  // the next session counts its bytes from zero
       quality.delete(session.camera);
       showQuality(tile, null);
     }
