@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <libsoup/soup.h>
 
 #include <cstring>
 #include <string_view>
@@ -16,24 +17,6 @@ std::shared_ptr<GBytes> share(GBytes *b) { return std::shared_ptr<GBytes>(b, g_b
 
 bool compressible(const std::string &type) {
   return type.starts_with("text/") || type.starts_with("application/json") || type.starts_with("image/svg");
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// Calls `each` with every comma-separated item of a header value, trimmed.
-template <typename F>
-void for_each_item(const char *value, F each) {
-  std::string_view rest = value ? value : "";
-  while (!rest.empty()) {
-    const size_t comma = rest.find(',');
-    each(trim(rest.substr(0, comma)));
-    if (comma == std::string_view::npos) break;
-    rest.remove_prefix(comma + 1);
-  }
 }
 
 }  // namespace
@@ -67,30 +50,34 @@ std::shared_ptr<GBytes> gzip_bytes(const void *data, gsize size) {
 }
 
 bool accepts_gzip(const char *accept_encoding) {
-  // An entry naming gzip decides; otherwise "*" does (RFC 9110 12.5.3).
-  int named = -1, any = -1;
-  for_each_item(accept_encoding, [&](std::string_view item) {
-    const size_t semi = item.find(';');
-    const std::string_view coding = trim(item.substr(0, semi));
-    const bool gzip = coding == "gzip" || coding == "x-gzip";
-    if (!gzip && coding != "*") return;
-    bool refused = false;
-    if (semi != std::string_view::npos) {
-      const std::string params(trim(item.substr(semi + 1)));
-      if (params.starts_with("q=") || params.starts_with("Q="))  // q=0, q=0.000: refused
-        refused = g_ascii_strtod(params.c_str() + 2, nullptr) <= 0.0;
-    }
-    (gzip ? named : any) = refused ? 0 : 1;
-  });
-  return named >= 0 ? named == 1 : any == 1;
+  if (!accept_encoding) return false;
+  // libsoup reads the weights: `acceptable` in order of preference, q=0 ones in
+  // `refused`. A coding named decides; otherwise "*" does (RFC 9110 12.5.3).
+  GSList *refused = nullptr;
+  GSList *acceptable = soup_header_parse_quality_list(accept_encoding, &refused);
+  const auto names = [](GSList *list, const char *coding) {
+    return g_slist_find_custom(list, coding, [](gconstpointer a, gconstpointer b) {
+             return g_ascii_strcasecmp(static_cast<const char *>(a), static_cast<const char *>(b));
+           }) != nullptr;
+  };
+  const bool named = names(acceptable, "gzip") || names(acceptable, "x-gzip");
+  const bool gzip_refused = names(refused, "gzip") || names(refused, "x-gzip");
+  const bool yes = named || (!gzip_refused && names(acceptable, "*"));
+  soup_header_free_list(acceptable);
+  soup_header_free_list(refused);
+  return yes;
 }
 
 bool etag_matches(const char *if_none_match, const std::string &etag) {
+  if (!if_none_match) return false;
+  GSList *tags = soup_header_parse_list(if_none_match);
   bool match = false;
-  for_each_item(if_none_match, [&](std::string_view item) {
-    if (item.starts_with("W/")) item.remove_prefix(2);  // weak comparison (RFC 9110 13.1.2)
-    if (item == "*" || item == etag) match = true;
-  });
+  for (GSList *t = tags; t && !match; t = t->next) {
+    std::string_view tag = static_cast<const char *>(t->data);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);  // weak comparison (RFC 9110 13.1.2)
+    match = tag == "*" || tag == etag;
+  }
+  soup_header_free_list(tags);
   return match;
 }
 
