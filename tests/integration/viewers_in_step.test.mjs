@@ -22,6 +22,10 @@ const DELAY_MS = 150;
 const TWO_CAMERAS_MS = ONE_FRAME_MS + 17;
 // Each tile's typical delay from capture to display: in step, within half a frame.
 const SAME_DELAY_MS = 16;
+// Two cameras: each tile's frames land on the display's 60 Hz refreshes at their
+// own camera's phase, so their typical delays differ by up to one refresh (16.7
+// ms) on top of that (measured: 10, 11 and 18 ms in three runs).
+const TWO_CAMERAS_SAME_DELAY_MS = 16 + 17;
 const CAMERA_ARGS = ['--width', '640', '--height', '360', '--fps', '30', '--bitrate', '800', '--stamp'];
 
 test('two pages of one camera, one across a long path, show the same moment when in step', async () => {
@@ -82,7 +86,7 @@ test('two cameras in one grid, one across a long path, show the same moment when
     const on = await measure([[synced, 'here'], [synced, 'away']], 10000);
     console.log(`in step: the tiles ${said(on)}`);
     assert.ok(on.p95 <= TWO_CAMERAS_MS, `in step, the tiles were ${on.p95} ms apart (p95)`);
-    assert.ok(Math.abs(on.delays[0] - on.delays[1]) <= SAME_DELAY_MS, `in step, the tiles' delays: ${on.delays}`);
+    assert.ok(Math.abs(on.delays[0] - on.delays[1]) <= TWO_CAMERAS_SAME_DELAY_MS, `in step, the tiles' delays: ${on.delays}`);
     // The header's switch says so; turned off, the tiles play at once again, without a reload.
     assert.equal(await synced.evaluate(() => document.getElementById('sync').checked), true);
     await synced.click('#sync');
