@@ -32,6 +32,8 @@
 #   bash bench/run.sh thin-page       # only when asked: the camera page on a 1 Mbit/s link, first frame and
 #                                     # the rest of the page (REFERENCE_RELAY / REFERENCE_WEB: beside another
 #                                     # relay and web app, same run; bench/thin_page.mjs)
+#   bash bench/run.sh lower-encoding  # only when asked: the agent's CPU with and without its lower encoding
+#                                     # live (two pages, one behind a 600 kbit/s link: bench/lower_encoding.mjs)
 #   bash bench/run.sh fanout-threads  # a fan-out worker's CPU by thread with 1 and 8 viewers
 #                                     # (W, H, COUNTS, PERF=1 for perf record: bench/fanout_threads.mjs)
 #   SIGHTLINE_RELAY=/path/to/sightline-relay bash bench/run.sh fleet 100 1000
@@ -70,6 +72,7 @@ case "${1:-}" in
   fanout-threads) tests/integration/netns-run.sh node bench/fanout_threads.mjs ;;
   sync) tests/integration/netns-run.sh node bench/sync.mjs ;;
   thin-page) tests/integration/netns-run.sh node bench/thin_page.mjs ;;
+  lower-encoding) tests/integration/netns-run.sh node bench/lower_encoding.mjs ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;

@@ -1,5 +1,7 @@
 #include "control.hpp"
 
+#include <tuple>
+
 #include "gobj.hpp"
 #include "json_io.hpp"
 
@@ -237,6 +239,28 @@ Result<Params, Ack> parse_params(const std::string &type, const std::string &par
 
 // ---- state ------------------------------------------------------------------
 
+LowerEncoding read_lower_encoding(json::Reader &r) {
+  LowerEncoding lower;
+  for (auto [name, field, max] : {std::tuple{"lower_width", &lower.width, 8192L},
+                                  {"lower_height", &lower.height, 8192L},
+                                  {"lower_kbps", &lower.kbps, 10'000'000L},
+                                  {"lower_viewers", &lower.viewers, 1L << 20}})
+    if (json_object_has_member(r.object(), name)) *field = int(r.integer(name, 0, max));
+  // No bitrate: none live, whatever else is said (and what is read writes back the same).
+  return lower.kbps > 0 ? lower : LowerEncoding{};
+}
+
+void add_lower_encoding(JsonBuilder *b, const LowerEncoding &lower) {
+  if (lower.kbps <= 0) return;
+  for (auto [name, value] : {std::pair{"lower_width", lower.width},
+                             {"lower_height", lower.height},
+                             {"lower_kbps", lower.kbps},
+                             {"lower_viewers", lower.viewers}}) {
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, value);
+  }
+}
+
 std::string to_json(const CameraState &s) {
   Writer w;
   w.str("camera", s.camera).boolean("online", s.online).opt_strings("cameras", s.cameras);
@@ -256,8 +280,9 @@ std::string to_json(const CameraState &s) {
       .number("bitrate_kbps", s.bitrate_kbps)
       .integer("bitrate_target_kbps", s.bitrate_target_kbps)
       .integer("configured_kbps", s.configured_kbps)
-      .integer("target_kbps", s.target_kbps)
-      .integer("viewers", s.viewers)
+      .integer("target_kbps", s.target_kbps);
+  add_lower_encoding(w.raw(), s.lower);
+  w.integer("viewers", s.viewers)
       .integer("uptime_s", long(s.uptime_s))
       .integer("keyframes", long(s.keyframes))
       .integer("restarts", long(s.restarts));
@@ -316,6 +341,7 @@ Result<CameraState> parse_state(std::string_view text) {
     // Absent from an older agent's state: 0, unknown.
     for (auto [name, field] : {std::pair{"configured_kbps", &s.configured_kbps}, {"target_kbps", &s.target_kbps}})
       if (json_object_has_member(obj, name)) *field = int(r.integer(name, 0, 10'000'000));
+    s.lower = read_lower_encoding(r);
     s.viewers = int(r.integer("viewers", 0, 1 << 20));
     s.uptime_s = r.integer("uptime_s", 0, kMaxEpochMs);
     s.keyframes = r.integer("keyframes", 0, kMaxEpochMs);

@@ -4,6 +4,7 @@
 // code, and docs/control.md describes the same for people.
 #pragma once
 
+#include "json_io.hpp"
 #include "result.hpp"
 
 #include <cstdint>
@@ -88,6 +89,18 @@ struct ControlInfo {
   long value = 0, min = 0, max = 0, step = 1;
   bool operator==(const ControlInfo &) const = default;
 };
+// The camera's lower encoding (docs/adaptation.md) while one is live: its size,
+// its bitrate, and the viewers on it. In JSON as lower_width, lower_height,
+// lower_kbps and lower_viewers, written only while there is one (kbps > 0).
+struct LowerEncoding {
+  int width = 0, height = 0, kbps = 0, viewers = 0;
+  bool operator==(const LowerEncoding &) const = default;
+};
+// Reads those members (absent: none live) into `out`; what is wrong goes into `r`.
+LowerEncoding read_lower_encoding(json::Reader &r);
+// Adds them to an object being built (nothing when there is none).
+void add_lower_encoding(JsonBuilder *b, const LowerEncoding &lower);
+
 struct CameraState {
   std::string camera;
   bool online = false;
@@ -103,6 +116,7 @@ struct CameraState {
   // (less while it follows its viewers' paths); optional in JSON, 0 unknown.
   int configured_kbps = 0;
   int target_kbps = 0;
+  LowerEncoding lower;
   int viewers = 0;
   int64_t uptime_s = 0;
   int64_t keyframes = 0;

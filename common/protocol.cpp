@@ -81,6 +81,7 @@ CameraEntry read_camera_entry(Reader &r) {
   e.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
   e.configured_kbps = read_kbps(r, "configured_kbps");
   e.target_kbps = read_kbps(r, "target_kbps");
+  e.lower = control::read_lower_encoding(r);
   if (json_object_has_member(r.object(), "fanout")) e.fanout = r.str("fanout", 16);
   if (json_object_has_member(r.object(), "relay_branches"))
     e.relay_branches = int(r.integer("relay_branches", 0, 1 << 20));
@@ -155,6 +156,7 @@ Status read(Reader &r, std::type_identity<Status>) {
   m.height = int(r.integer("height", 0, kMaxDimension));
   m.configured_kbps = read_kbps(r, "configured_kbps");
   m.target_kbps = read_kbps(r, "target_kbps");
+  m.lower = control::read_lower_encoding(r);
   m.capturing = r.boolean("capturing", true);
   m.error = r.str("error", kMaxText, false);
   return m;
@@ -430,6 +432,7 @@ void add_camera_entries(JsonBuilder *b, const std::vector<CameraEntry> &cameras)
     json_builder_add_int_value(b, e.configured_kbps);
     json_builder_set_member_name(b, "target_kbps");
     json_builder_add_int_value(b, e.target_kbps);
+    control::add_lower_encoding(b, e.lower);
     json_builder_set_member_name(b, "fanout");
     json_builder_add_string_value(b, e.fanout.c_str());
     json_builder_set_member_name(b, "relay_branches");
@@ -560,18 +563,17 @@ std::string to_json(const Answer &m) {
   return Writer(type_name<Answer>()).str("session", m.session).str("sdp", m.sdp).done();
 }
 std::string to_json(const Status &m) {
-  return Writer(type_name<Status>())
-      .str("camera", m.camera)
+  Writer w(type_name<Status>());
+  w.str("camera", m.camera)
       .integer("branches", m.branches)
       .number("fps", m.fps)
       .number("bitrate_kbps", m.bitrate_kbps)
       .integer("width", m.width)
       .integer("height", m.height)
       .integer("configured_kbps", m.configured_kbps)
-      .integer("target_kbps", m.target_kbps)
-      .boolean("capturing", m.capturing)
-      .opt_str("error", json::within(m.error, kMaxText))
-      .done();
+      .integer("target_kbps", m.target_kbps);
+  control::add_lower_encoding(w.raw(), m.lower);
+  return w.boolean("capturing", m.capturing).opt_str("error", json::within(m.error, kMaxText)).done();
 }
 std::string to_json(const ViewerWelcome &m) {
   Writer w(type_name<ViewerWelcome>());

@@ -57,9 +57,10 @@ struct CameraEntry {
   double fps_measured = 0;
   double bitrate_kbps = 0;                    // what the encoder produced, measured
   std::optional<control::CameraState> state;  // the agent's retained MQTT state, when known
-  std::string error;        // its agent's word on why it delivers no video (Status::error); empty when it does
-  int configured_kbps = 0;  // the configured bitrate (set_video): the ceiling; 0 unknown
-  int target_kbps = 0;      // what the encoder is asked for now (less while adapting); 0 unknown
+  std::string error;             // its agent's word on why it delivers no video (Status::error); empty when it does
+  int configured_kbps = 0;       // the configured bitrate (set_video): the ceiling; 0 unknown
+  int target_kbps = 0;           // what the encoder is asked for now (less while adapting); 0 unknown
+  control::LowerEncoding lower;  // the camera's lower encoding, while one is live
   // Fan-out (docs/fanout.md): "relay" while the relay forwards the camera's one
   // stream to its viewers, "direct" while the camera sends to each viewer.
   std::string fanout = "direct";
@@ -135,6 +136,8 @@ struct Status {
   // (an older agent sends neither): 0, unknown.
   int configured_kbps = 0;
   int target_kbps = 0;
+  // The camera's lower encoding for viewers on thin paths, while one is live.
+  control::LowerEncoding lower;
   bool operator==(const Status &) const = default;
 };
 // Counts over the cameras a token may see.

@@ -1,6 +1,7 @@
 #include "capture_pipeline.hpp"
 
 #include "audio_mark.hpp"
+#include "lower_encoding.hpp"
 #include "main_context.hpp"
 #include "sources.hpp"
 #include "stamp.hpp"
@@ -102,8 +103,10 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
     encoder = *choice;
   }
 
+  // A raw tee before our encoder: a lower encoding, when a viewer needs one, is fed from it.
+  const std::string raw_tee = plan.h264_passthrough ? "" : " ! tee name=rawtee allow-not-linked=true";
   const std::string description =
-      plan.description + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
+      plan.description + raw_tee + " ! " + describe_encoder(encoder, s.bitrate_kbps, plan.fps, s.keyframe_interval_s) +
       " ! queue name=send leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=500000000"
       " ! tee name=tee allow-not-linked=true" +
       describe_audio(s.audio, plan.audio);
@@ -123,6 +126,8 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->pipeline_ = std::move(built);
   p->tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "tee"));
   p->encoder_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "encoder"));
+  p->raw_tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawtee"));
+  p->encoder_choice_ = encoder;
   p->codec_ = encoder.codec;
   p->source_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "src"));
   p->explain_source_error_ = plan.explain_error;
@@ -343,18 +348,97 @@ Result<void> CapturePipeline::add(GstElement *branch) {
 }
 
 Result<std::shared_ptr<RtpStream>> CapturePipeline::rtp_stream(const RtpFormat &format) {
-  return stream_from(tee_.get(), codec_, format);
+  return stream_from(tee_.get(), codec_, format, streams_);
 }
 
 Result<std::shared_ptr<RtpStream>> CapturePipeline::audio_rtp_stream(const RtpFormat &format) {
   if (!audio_tee_) return fail("this camera sends no sound");
-  return stream_from(audio_tee_.get(), Codec::Opus, format);
+  return stream_from(audio_tee_.get(), Codec::Opus, format, streams_);
 }
 
-Result<std::shared_ptr<RtpStream>> CapturePipeline::stream_from(GstElement *tee, Codec codec, const RtpFormat &format) {
+Result<std::shared_ptr<RtpStream>> CapturePipeline::lower_rtp_stream(const RtpFormat &format, int kbps) {
+  if (!raw_tee_) return fail("the camera's own H.264 is passed through: it has no lower encoding");
+  if (!lower_bin_) {
+    const LowerSize size = lower_size(info_.width, info_.height);
+    const std::string description =
+        describe_lower_encoding(encoder_choice_, size, info_.fps, kbps, keyframe_interval_s_);
+    GError *raw = nullptr;
+    auto bin = sink(gst_parse_bin_from_description(description.c_str(), TRUE, &raw));
+    Owned<GError> error(raw);
+    if (!bin || error)
+      return fail("cannot build the lower encoding (" + std::string(error ? error->message : "unknown error") +
+                  "): " + description);
+    gst_object_set_name(GST_OBJECT(bin.get()), "lower-encoding");
+    if (auto added = add(bin.get()); !added) return fail(added.error());
+    auto raw_pad = adopt(gst_element_request_pad_simple(raw_tee_.get(), "src_%u"));
+    auto bin_sink = adopt(gst_element_get_static_pad(bin.get(), "sink"));
+    if (!raw_pad || !bin_sink || GST_PAD_LINK_FAILED(gst_pad_link(raw_pad.get(), bin_sink.get()))) {
+      if (raw_pad) gst_element_release_request_pad(raw_tee_.get(), raw_pad.get());
+      detach(bin.get());
+      return fail("cannot feed the lower encoding from the camera");
+    }
+    lower_tee_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowtee"));
+    lower_encoder_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowencoder"));
+    lower_sizecaps_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowsize"));
+    lower_bin_ = std::move(bin);
+    lower_kbps_ = kbps;
+    lower_size_ = size;
+    g_message("camera %s: lower encoding made: %dx%d at %d kbit/s", info_.id.c_str(), size.width, size.height, kbps);
+  }
+  return stream_from(lower_tee_.get(), codec_, format, lower_streams_);
+}
+
+Result<void> CapturePipeline::set_lower_bitrate(int kbps) {
+  if (!lower_encoder_) return fail("no lower encoding");
+  auto setting = bitrate_setting(encoder_choice_.element, kbps);
+  if (!setting) return fail(setting.error());
+  gst_util_set_object_arg(G_OBJECT(lower_encoder_.get()), setting->property.c_str(), setting->value.c_str());
+  lower_kbps_ = kbps;
+  return ok();
+}
+
+std::function<void()> CapturePipeline::lower_keyframe_request() const {
+  if (!lower_encoder_) return [] {};
+  std::shared_ptr<GstPad> pad(gst_element_get_static_pad(lower_encoder_.get(), "src"), Unref<GstPad>());
+  return [pad, last = lower_keyframe_at_] {
+    // At most one per kMinKeyframeGapUs, however many of its viewers ask.
+    const gint64 now = g_get_monotonic_time();
+    gint64 before = last->load();
+    if ((before && now - before < kLowerKeyframeGapUs) || !last->compare_exchange_strong(before, now)) return;
+    if (pad) gst_pad_send_event(pad.get(), gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, FALSE, 0));
+  };
+}
+
+bool CapturePipeline::drop_lower_if_unused() {
+  std::erase_if(lower_streams_, [](const auto &entry) { return entry.second.expired(); });
+  if (!lower_bin_ || !lower_streams_.empty()) return false;
+  detach(lower_bin_.get());
+  lower_bin_.reset();
+  lower_tee_.reset();
+  lower_encoder_.reset();
+  lower_sizecaps_.reset();
+  lower_kbps_ = 0;
+  g_message("camera %s: lower encoding taken out (no viewer on it)", info_.id.c_str());
+  return true;
+}
+
+std::optional<CapturePipeline::Lower> CapturePipeline::lower() const {
+  if (!lower_bin_) return std::nullopt;
+  return Lower{lower_size_.width, lower_size_.height, lower_kbps_};
+}
+
+bool CapturePipeline::is_lower(GstElement *bin) const {
+  if (bin && bin == lower_bin_.get()) return true;
+  for (const auto &[key, weak] : lower_streams_)
+    if (auto stream = weak.lock(); stream && stream->bin() == bin) return true;
+  return false;
+}
+
+Result<std::shared_ptr<RtpStream>> CapturePipeline::stream_from(
+    GstElement *tee, Codec codec, const RtpFormat &format, std::map<std::string, std::weak_ptr<RtpStream>> &streams) {
   const std::string key = format.key();
-  std::erase_if(streams_, [](const auto &entry) { return entry.second.expired(); });
-  if (auto it = streams_.find(key); it != streams_.end()) return it->second.lock();
+  std::erase_if(streams, [](const auto &entry) { return entry.second.expired(); });
+  if (auto it = streams.find(key); it != streams.end()) return it->second.lock();
   // The wall clock at running time zero: the stream's RTP timestamps become capture times.
   std::optional<int64_t> wall_us_at_zero;
   if (auto clock = adopt(gst_element_get_clock(pipeline_.get()))) {
@@ -369,11 +453,20 @@ Result<std::shared_ptr<RtpStream>> CapturePipeline::stream_from(GstElement *tee,
   if (auto added = add(stream->bin()); !added) return fail(added.error());
   auto tee_pad = adopt(gst_element_request_pad_simple(tee, "src_%u"));
   auto sink_pad = adopt(gst_element_get_static_pad(stream->bin(), "sink"));
-  if (!tee_pad || !sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(tee_pad.get(), sink_pad.get()))) {
+  // A tee inside a bin (the lower encoding's) feeds the stream through a ghost of its pad.
+  Owned<GstPad> out = tee_pad ? ref(tee_pad.get()) : nullptr;
+  GstObject *tee_bin = GST_OBJECT_PARENT(tee);
+  if (tee_pad && tee_bin != GST_OBJECT(pipeline_.get())) {
+    out = sink(gst_ghost_pad_new(nullptr, tee_pad.get()));
+    gst_pad_set_active(out.get(), TRUE);
+    gst_element_add_pad(GST_ELEMENT(tee_bin), out.get());
+  }
+  if (!out || !sink_pad || GST_PAD_LINK_FAILED(gst_pad_link(out.get(), sink_pad.get()))) {
+    if (out && out != tee_pad) gst_element_remove_pad(GST_ELEMENT(tee_bin), out.get());
     if (tee_pad) gst_element_release_request_pad(tee, tee_pad.get());
     return fail("cannot link an RTP stream to the encoder");  // its release takes the bin out again
   }
-  streams_.emplace(key, stream);
+  streams.emplace(key, stream);
   return stream;
 }
 
@@ -685,6 +778,11 @@ Result<void> CapturePipeline::reconfigure(int width, int height, int fps) {
   if (!caps) return fail("cannot describe " + caps_text);
   g_object_set(srccaps_.get(), "caps", caps.get(), nullptr);
   src_caps_ = caps_text;
+  if (lower_sizecaps_) {  // the lower encoding follows: half the new size
+    lower_size_ = lower_size(width, height);
+    auto lower = adopt(gst_caps_from_string(lower_size_caps(lower_size_).c_str()));
+    g_object_set(lower_sizecaps_.get(), "caps", lower.get(), nullptr);
+  }
   info_.width = width;
   info_.height = height;
   info_.fps = fps;

@@ -14,6 +14,7 @@
 #include "gst_owned.hpp"
 #include "h264_bitstream.hpp"
 #include "keyframe_requests.hpp"
+#include "lower_encoding.hpp"
 #include "protocol.hpp"
 #include "result.hpp"
 #include "rtp_stream.hpp"
@@ -88,6 +89,25 @@ class CapturePipeline {
   void detach(GstElement *branch);
   // RTP streams alive now (the viewers' distinct formats).
   size_t rtp_streams() const;
+
+  // ---- a lower encoding (lower_encoding.hpp), for viewers on thin paths ----
+  // The RTP stream of `format` from the lower encoding, shared like rtp_stream()'s;
+  // the encoding is made for the first (at `kbps`). Fails for a camera whose own
+  // H.264 is passed through.
+  Result<std::shared_ptr<RtpStream>> lower_rtp_stream(const RtpFormat &format, int kbps);
+  Result<void> set_lower_bitrate(int kbps);
+  // What asks the lower encoder for a keyframe, from any thread (at most one per
+  // kLowerKeyframeGapUs); does nothing when there is no lower encoding.
+  std::function<void()> lower_keyframe_request() const;
+  static constexpr gint64 kLowerKeyframeGapUs = 500000;
+  // Takes the lower encoding out when none of its streams is left; true if it did.
+  bool drop_lower_if_unused();
+  struct Lower {
+    int width = 0, height = 0, kbps = 0;
+  };
+  std::optional<Lower> lower() const;  // while there is one
+  // Whether `bin` (a bin an error came from) is the lower encoding's or one of its streams'.
+  bool is_lower(GstElement *bin) const;
 
   // Asks the encoder for a keyframe now (a viewer joined or lost its picture).
   void force_keyframe();
@@ -174,11 +194,20 @@ class CapturePipeline {
   Owned<GstElement> pipeline_;
   Owned<GstElement> tee_;
   Owned<GstElement> audio_tee_;  // null: no sound
-  Result<std::shared_ptr<RtpStream>> stream_from(GstElement *tee, Codec codec, const RtpFormat &format);
+  Result<std::shared_ptr<RtpStream>> stream_from(GstElement *tee, Codec codec, const RtpFormat &format,
+                                                 std::map<std::string, std::weak_ptr<RtpStream>> &streams);
   std::map<std::string, std::weak_ptr<RtpStream>> streams_;  // by RtpFormat::key()
   std::set<GstElement *> viewer_bins_;                       // branches and streams in the pipeline (main loop only)
   unsigned stream_serial_ = 0;
   Owned<GstElement> encoder_;
+  EncoderChoice encoder_choice_;
+  // The lower encoding, while there is one (made from the raw tee, absent for a
+  // camera passed through), and its streams.
+  Owned<GstElement> raw_tee_, lower_bin_, lower_tee_, lower_encoder_, lower_sizecaps_;
+  std::map<std::string, std::weak_ptr<RtpStream>> lower_streams_;
+  int lower_kbps_ = 0;
+  LowerSize lower_size_;
+  std::shared_ptr<std::atomic<gint64>> lower_keyframe_at_ = std::make_shared<std::atomic<gint64>>(0);
   proto::CameraInfo info_;
   Codec codec_ = Codec::H264;
   guint bus_watch_ = 0;

@@ -57,27 +57,32 @@ Result<BitrateSetting> bitrate_setting(const std::string &element, int bitrate_k
   return fail("encoder " + element + " has no bitrate setting");
 }
 
-std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps, int keyframe_interval_s) {
+std::string describe_encoder(const EncoderChoice &c, int bitrate_kbps, int fps, int keyframe_interval_s,
+                             const std::string &name) {
   const int gop = fps * keyframe_interval_s;  // viewers joining force a keyframe at once anyway
   auto rate = bitrate_setting(c.element, bitrate_kbps);
   const std::string bitrate = rate ? " " + rate->property + "=" + rate->value : "";
   if (c.element == "x264enc")
-    return "x264enc name=encoder tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=" + std::to_string(gop) +
-           bitrate + " vbv-buf-capacity=200" + kH264Tail;
+    return "x264enc name=" + name +
+           " tune=zerolatency speed-preset=ultrafast bframes=0 key-int-max=" + std::to_string(gop) + bitrate +
+           " vbv-buf-capacity=200" + kH264Tail;
   if (c.element == "openh264enc")
-    return "openh264enc name=encoder usage-type=camera complexity=low rate-control=bitrate gop-size=" +
-           std::to_string(gop) + bitrate + kH264Tail;
+    return "openh264enc name=" + name +
+           " usage-type=camera complexity=low rate-control=bitrate gop-size=" + std::to_string(gop) + bitrate +
+           kH264Tail;
   if (c.element == "v4l2h264enc")
     // Constant bitrate (mode 1) suits a WebRTC path best, SPS/PPS repeated on
     // every IDR, profile and level negotiated from the caps (level 4: 1080p30).
-    return "v4l2h264enc name=encoder extra-controls=\"controls,video_bitrate_mode=1,video_bitrate=" +
-           std::to_string(bitrate_kbps * 1000) + ",h264_i_frame_period=" + std::to_string(gop) +
+    return "v4l2h264enc name=" + name +
+           " extra-controls=\"controls,video_bitrate_mode=1,video_bitrate=" + std::to_string(bitrate_kbps * 1000) +
+           ",h264_i_frame_period=" + std::to_string(gop) +
            ",repeat_sequence_header=1\" ! video/x-h264,level=(string)4" + kH264Tail;
   if (c.element == "vp8enc")
-    return "vp8enc name=encoder deadline=1 cpu-used=8 end-usage=cbr lag-in-frames=0 error-resilient=partitions"
+    return "vp8enc name=" + name +
+           " deadline=1 cpu-used=8 end-usage=cbr lag-in-frames=0 error-resilient=partitions"
            " threads=2 keyframe-max-dist=" +
            std::to_string(gop) + bitrate;
-  return "identity name=encoder";  // passthrough: the camera's own H.264 goes to the tee as it is
+  return "identity name=" + name;  // passthrough: the camera's own H.264 goes to the tee as it is
 }
 
 }  // namespace sl::agent

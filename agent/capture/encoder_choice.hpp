@@ -26,7 +26,9 @@ Result<EncoderChoice> choose_encoder(const std::string &forced,
 
 // gst-launch description of the encoding chain from raw video to encoded
 // frames ready for the tee (byte-stream H.264 with SPS/PPS on every IDR, or VP8).
-std::string describe_encoder(const EncoderChoice &choice, int bitrate_kbps, int fps, int keyframe_interval_s = 2);
+// The encoder element is named `name` (a camera's lower encoding has its own).
+std::string describe_encoder(const EncoderChoice &choice, int bitrate_kbps, int fps, int keyframe_interval_s = 2,
+                             const std::string &name = "encoder");
 
 // How a running encoder takes a new bitrate: its property and the value as text
 // (gst_util_set_object_arg), or why it cannot (the camera's own H.264).

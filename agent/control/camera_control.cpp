@@ -82,6 +82,7 @@ control::CameraState CameraControl::state() const {
   if (!pipeline_.passthrough()) {  // a camera's own H.264 has no bitrate of ours: unknown
     s.configured_kbps = pipeline_.bitrate_kbps();
     s.target_kbps = pipeline_.sending_kbps();
+    s.lower = sessions_.lower_encoding();
   }
   s.viewers = int(sessions_.count());
   s.uptime_s = (g_get_monotonic_time() - started_us_) / G_USEC_PER_SEC;
@@ -95,7 +96,8 @@ control::CameraState CameraControl::state() const {
 std::string CameraControl::state_key(const control::CameraState &s) const {
   return s.pipeline + " " + s.error + " " + std::to_string(s.width) + "x" + std::to_string(s.height) + "@" +
          std::to_string(s.fps_target) + " " + std::to_string(s.bitrate_target_kbps) + " " +
-         std::to_string(s.target_kbps) + " " + std::to_string(s.viewers);
+         std::to_string(s.target_kbps) + " " + std::to_string(s.viewers) + " " + std::to_string(s.lower.kbps) + " " +
+         std::to_string(s.lower.viewers);
 }
 
 void CameraControl::state_changed() {

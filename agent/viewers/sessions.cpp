@@ -35,6 +35,7 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings)
   events_->link_target = [this](const std::string &, int) {
     if (adapt()) report_adaptation();
   };
+  events_->encoding = [this](const std::string &) { report_adaptation(); };
 }
 
 namespace {
@@ -43,6 +44,16 @@ constexpr int kMinEncoderKbps = 100;
 constexpr double kAdaptStep = 0.05;
 // At most one word of adaptation to the listeners (relay, broker) per this.
 constexpr int64_t kAdaptationReportUs = G_USEC_PER_SEC;
+// The lower encoding: a viewer whose path carries under kLowerBelow of the
+// camera's encoding for kLowerAfterUs moves to it; back when its path carries
+// kFullAbove of it for kFullAfterUs. The lower encoder follows the best of its
+// viewers' paths, up to kLowerCeiling of the configured bitrate (so that a
+// viewer's estimate, which rises only while what it gets through keeps up, can
+// reach kFullAbove: 1.5 x 0.6 = 0.9).
+constexpr double kLowerBelow = 0.5, kFullAbove = 0.7, kLowerCeiling = 0.6;
+constexpr gint64 kLowerAfterUs = G_USEC_PER_SEC, kFullAfterUs = 3 * G_USEC_PER_SEC;
+// After the lower encoding failed, none is made for this long.
+constexpr gint64 kLowerPauseUs = 30 * G_USEC_PER_SEC;
 }  // namespace
 
 // Encode once for the best path: the encoder follows the connected viewer whose
@@ -66,14 +77,61 @@ bool Sessions::adapt() {
                    : std::clamp(int(std::lround(*best_bps * kEncoderShare / 1000)), kMinEncoderKbps, configured);
   if (wanted >= (1 - kAdaptStep) * configured) wanted = 0;  // close enough: the configured bitrate
   const int now = pipeline_.sending_kbps(), next = wanted ? wanted : configured;
-  if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return false;
+  if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return adapt_lower(configured);
   if (auto adapted = pipeline_.adapt_bitrate(wanted); !adapted) {
     g_debug("camera %s: bitrate not adapted: %s", camera().c_str(), adapted.error().c_str());
-    return false;
+    return adapt_lower(configured);
   }
   g_message("camera %s: encoder at %d kbit/s for its viewers' paths (configured %d)", camera().c_str(),
             pipeline_.sending_kbps(), configured);
+  adapt_lower(configured);
   return true;
+}
+
+// A viewer on a path that carries clearly less than the best one's gets the
+// lower encoding (half the size, its own bitrate): it never lowers the others'
+// picture, and is not sent more than its path carries.
+bool Sessions::adapt_lower(int configured) {
+  const int full = pipeline_.sending_kbps();
+  const gint64 now = g_get_monotonic_time();
+  const int ceiling = std::max(kMinEncoderKbps, int(configured * kLowerCeiling));
+  bool changed = false;
+  int lower_best = 0;
+  for (auto &[id, live] : sessions_) {
+    ViewerSession &s = *live.session;
+    auto bps = s.link_target_bps();
+    if (!s.connected() || !bps) continue;
+    const int media_kbps = int(std::lround(*bps * kEncoderShare / 1000));
+    const bool lower = s.wants_lower();
+    const bool poor = !lower && media_kbps < kLowerBelow * full && now >= lower_paused_until_us_;
+    const bool fine = lower && media_kbps >= kFullAbove * full;
+    live.poor_since_us = poor ? (live.poor_since_us ? live.poor_since_us : now) : 0;
+    live.fine_since_us = fine ? (live.fine_since_us ? live.fine_since_us : now) : 0;
+    bool move = false;
+    if (poor && now - live.poor_since_us >= kLowerAfterUs) move = true;
+    if (fine && now - live.fine_since_us >= kFullAfterUs) move = true;
+    if (move) {
+      const int start_kbps = std::clamp(media_kbps, kMinEncoderKbps, ceiling);
+      if (auto used = s.use_lower(!lower, start_kbps); !used) {
+        g_warning("session %s: encoding not changed: %s", id.c_str(), used.error().c_str());
+        live.poor_since_us = live.fine_since_us = 0;  // tried again later, not at every estimate
+      } else {
+        g_message("session %s: its path carries %d kbit/s of the camera's %d: to the %s encoding", id.c_str(),
+                  media_kbps, full, lower ? "full" : "lower");
+        live.poor_since_us = live.fine_since_us = 0;
+        changed = true;
+      }
+    }
+    if (s.wants_lower()) lower_best = std::max(lower_best, media_kbps);
+  }
+  if (auto made = pipeline_.lower(); made && lower_best > 0) {
+    const int next = std::clamp(lower_best, kMinEncoderKbps, ceiling);
+    if (std::abs(next - made->kbps) >= kAdaptStep * made->kbps && pipeline_.set_lower_bitrate(next)) {
+      g_debug("camera %s: lower encoder at %d kbit/s", camera().c_str(), next);
+      changed = true;
+    }
+  }
+  return changed;
 }
 
 void Sessions::report_adaptation() {
@@ -151,6 +209,14 @@ void Sessions::end_all(const std::string &reason) {
 }
 
 void Sessions::end_for_branch(GstElement *branch, const std::string &reason) {
+  if (pipeline_.is_lower(branch)) {  // the lower encoding failed: its viewers go back to the full one
+    g_warning("camera %s: the lower encoding failed (%s): its viewers go back to the full one, none made for %d s",
+              camera().c_str(), reason.c_str(), int(kLowerPauseUs / G_USEC_PER_SEC));
+    lower_paused_until_us_ = g_get_monotonic_time() + kLowerPauseUs;
+    for (auto &[id, live] : sessions_)
+      if (live.session->wants_lower()) (void)live.session->use_lower(false, 0);
+    return;
+  }
   std::vector<std::string> ids;
   for (const auto &[id, live] : sessions_)
     if (live.session->branch() == branch || live.session->stream_bin() == branch) ids.push_back(id);
@@ -164,16 +230,27 @@ proto::Status Sessions::status() const {
   if (!pipeline_.passthrough()) {  // a camera's own H.264 has no bitrate of ours: unknown
     s.configured_kbps = pipeline_.bitrate_kbps();
     s.target_kbps = pipeline_.sending_kbps();
+    s.lower = lower_encoding();
   }
   return s;
+}
+
+control::LowerEncoding Sessions::lower_encoding() const {
+  auto lower = pipeline_.lower();
+  if (!lower) return {};
+  int viewers = 0;
+  for (const auto &[id, live] : sessions_) viewers += live.session->on_lower() ? 1 : 0;
+  return control::LowerEncoding{lower->width, lower->height, lower->kbps, viewers};
 }
 
 void Sessions::measure() {
   if (const int configured = pipeline_.bitrate_kbps(); configured != ceiling_kbps_) {  // set_video
     ceiling_kbps_ = configured;
     for (auto &[id, live] : sessions_) live.session->set_link_ceiling(path_ceiling_bps(configured));
-    adapt();
   }
+  adapt();  // also when no estimate moved: a viewer's time on a thin path counts
+  // The lower encoding is made only while some viewer is on it.
+  pipeline_.drop_lower_if_unused();
   figures_ = pipeline_.take_figures();
   changed();
 }

@@ -45,6 +45,8 @@ class Sessions {
   bool has(const std::string &session) const { return sessions_.count(session) != 0; }
 
   proto::Status status() const;
+  // The camera's lower encoding while one is live: its size, bitrate and viewers.
+  control::LowerEncoding lower_encoding() const;
   // Called every few seconds: measures what the encoder produced and tells the listeners.
   void measure();
   size_t count() const { return sessions_.size(); }
@@ -58,12 +60,19 @@ class Sessions {
   struct Live {
     std::unique_ptr<ViewerSession> session;
     Signaller *via;
+    // Since when (monotonic µs) its path has carried clearly less than the
+    // camera's encoding, or, on the lower one, enough for the full one again.
+    gint64 poor_since_us = 0, fine_since_us = 0;
   };
   // By value: callers pass keys of the map this erases from.
   void end(std::string id, const std::string &reason, bool tell);
   // Sets the encoder for the best path among the connected viewers
   // (docs/adaptation.md); true when it changed it.
   bool adapt();
+  // Moves the viewers whose paths carry clearly less than the camera's encoding
+  // to its lower encoding, and back (docs/adaptation.md), and sets the lower
+  // encoder for the best of its viewers' paths; true when anything changed.
+  bool adapt_lower(int configured);
   // Tells the listeners of an encoder change adaptation made: at once, or when a
   // second has passed since the last such word (a path's estimate moves many
   // times a second; the relay and the broker hear of it at most once a second).
@@ -76,8 +85,9 @@ class Sessions {
   Figures figures_;
   int ceiling_kbps_ = 0;  // the configured bitrate the viewers' estimates were told
   std::vector<std::function<void()>> listeners_;
-  int64_t adaptation_told_us_ = 0;  // monotonic time of the last report_adaptation() word
-  SourceId adaptation_report_;      // a word due when its second is up
+  int64_t adaptation_told_us_ = 0;    // monotonic time of the last report_adaptation() word
+  gint64 lower_paused_until_us_ = 0;  // the lower encoding failed: none made before this (monotonic µs)
+  SourceId adaptation_report_;        // a word due when its second is up
 };
 
 }  // namespace sl::agent

@@ -113,6 +113,7 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   auto stream = pipeline.rtp_stream(format);
   if (!stream) return fail(stream.error());
   s->stream_ = *std::move(stream);
+  s->format_ = format;
 
   if (auto made = s->make_branch(settings); !made) return fail(made.error());
   s->configure_ice(offer.ice_servers, settings);
@@ -506,8 +507,63 @@ void ViewerSession::give_up(const std::string &reason) {
   });
 }
 
+namespace {
+// webrtcbin's retransmission sender (one per session: the viewer's m-lines are bundled).
+Owned<GstElement> find_rtx_sender(GstElement *webrtc) {
+  Owned<GstElement> found;
+  GstIterator *it = gst_bin_iterate_recurse(GST_BIN(webrtc));
+  GValue item = G_VALUE_INIT;
+  while (!found && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+    auto *element = GST_ELEMENT(g_value_get_object(&item));
+    GstElementFactory *factory = gst_element_get_factory(element);
+    if (factory && g_strcmp0(GST_OBJECT_NAME(factory), "rtprtxsend") == 0) found = ref(element);
+    g_value_reset(&item);
+  }
+  g_value_unset(&item);
+  gst_iterator_free(it);
+  return found;
+}
+}  // namespace
+
+Result<void> ViewerSession::use_lower(bool lower, int lower_kbps) {
+  if (!connected_ || !gate_) return fail("not playing yet");
+  if (!switch_) {
+    if (!lower) return ok();
+    // The pad of the full stream's tee that feeds the branch, behind a ghost on the stream's bin.
+    auto sink = adopt(gst_element_get_static_pad(branch_.get(), "sink"));
+    auto ghost = sink ? adopt(gst_pad_get_peer(sink.get())) : nullptr;
+    auto tee_pad =
+        ghost && GST_IS_GHOST_PAD(ghost.get()) ? adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(ghost.get()))) : nullptr;
+    guint ssrc = 0;
+    gst_structure_get_uint(gst_caps_get_structure(stream_->rtp_caps(), 0), "ssrc", &ssrc);
+    if (tee_pad)
+      switch_ =
+          EncodingSwitch::install(tee_pad.get(), ssrc, [events = events_, id = id_](EncodingSwitch::Encoding now) {
+            ViewerSession *live = events->find(id);
+            if (!live) return;
+            g_message("session %s: now on the camera's %s encoding", id.c_str(),
+                      now == EncodingSwitch::Lower ? "lower" : "full");
+            if (now == EncodingSwitch::Full) live->switch_->to_full();  // lets go of the lower stream
+            if (events->encoding) events->encoding(id);
+          });
+    if (!switch_) return fail("the viewer's branch is not linked");
+    switch_->guard_retransmissions(find_rtx_sender(webrtc_.get()).get());
+  }
+  if (lower) {
+    auto stream = pipeline_.lower_rtp_stream(format_, lower_kbps);
+    if (!stream) return fail(stream.error());
+    switch_->to_lower(*std::move(stream), pipeline_.lower_keyframe_request());
+    pipeline_.lower_keyframe_request()();
+  } else {
+    switch_->to_full();
+    pipeline_.force_keyframe();
+  }
+  return ok();
+}
+
 ViewerSession::~ViewerSession() {
-  link_.reset();  // its probe off the pad first
+  switch_.reset();  // off the pads before the branch goes
+  link_.reset();    // its probe off the pad first
   silence_timer_.reset();
   disconnect_timer_.reset();
   connect_timer_.reset();

@@ -7,6 +7,7 @@
 
 #include "capture/branch_gate.hpp"
 #include "capture/capture_pipeline.hpp"
+#include "capture/encoding_switch.hpp"
 #include "gst_webrtc_owned.hpp"
 #include "link_estimate.hpp"
 #include "protocol.hpp"
@@ -37,6 +38,8 @@ struct SessionEvents {
   std::function<void(const std::string &id, const std::string &reason)> failed;
   // The estimate of what the viewer's path carries changed (bit/s on the wire).
   std::function<void(const std::string &id, int bps)> link_target;
+  // The viewer now gets the other of the camera's encodings (use_lower()).
+  std::function<void(const std::string &id)> encoding;
 };
 
 class ViewerSession {
@@ -68,6 +71,14 @@ class ViewerSession {
   void set_link_ceiling(int bps) {
     if (link_) link_->set_max_bps(bps);
   }
+
+  // The camera's lower encoding for this viewer, or the full one again
+  // (encoding_switch.hpp): switched at the next keyframe of the one asked for.
+  // `lower_kbps`: the lower encoder's bitrate, should this make it.
+  Result<void> use_lower(bool lower, int lower_kbps);
+  // On the lower encoding, or on its way there.
+  bool wants_lower() const { return switch_ && switch_->wanted() == EncodingSwitch::Lower; }
+  bool on_lower() const { return switch_ && switch_->active() == EncodingSwitch::Lower; }
 
   void add_remote_candidate(int mline, const std::string &candidate);
   void on_connection_state(int state);
@@ -101,7 +112,9 @@ class ViewerSession {
   Owned<GstElement> branch_;
   Owned<GstElement> webrtc_;
   std::shared_ptr<RtpStream> stream_;
-  std::shared_ptr<BranchGate> gate_;  // set once linked to the tee
+  RtpFormat format_;                        // what stream_ sends: the lower encoding's stream takes the same
+  std::shared_ptr<BranchGate> gate_;        // set once linked to the tee
+  std::unique_ptr<EncodingSwitch> switch_;  // from the first move to the lower encoding on
   // The camera's sound, when it has some and the offer takes Opus: its m-line,
   // its RTP stream and the gate on the branch's "audio_sink" pad.
   unsigned audio_mline_ = 0;

@@ -250,6 +250,7 @@ void SessionTable::reset_figures(proto::CameraEntry &entry) {
   entry.bitrate_kbps = 0;
   entry.configured_kbps = 0;
   entry.target_kbps = 0;
+  entry.lower = {};
 }
 
 void SessionTable::end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer,
@@ -493,6 +494,7 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
     e.bitrate_kbps = tenth(status->bitrate_kbps);
     e.configured_kbps = status->configured_kbps;
     e.target_kbps = status->target_kbps;
+    e.lower = status->lower;
     if (status->width) {  // the size changes while playing (set_video)
       e.info.width = status->width;
       e.info.height = status->height;

@@ -4,6 +4,7 @@
 // that keyframe, in order, and the live ones after them, without a gap. Viewers
 // of one format share one RTP stream, which goes with the last of them.
 #include "capture/capture_pipeline.hpp"
+#include "capture/encoding_switch.hpp"
 #include "capture/media_clock.hpp"
 #include "test_pipeline.hpp"
 
@@ -70,10 +71,23 @@ struct Seen {
   std::mutex mutex;
   std::vector<Frame> frames;
   size_t packets = 0;
-  size_t lists = 0;  // pushes of several packets at once
+  size_t lists = 0;                                  // pushes of several packets at once
+  std::vector<std::pair<guint32, guint16>> numbers;  // every packet's SSRC and sequence number
+  std::vector<std::vector<uint8_t>> key_payloads;    // the first packet of each keyframe: its payload (SPS first)
   void add(GstBuffer *packet) {
     std::lock_guard lock(mutex);
     ++packets;
+    {
+      GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+      if (gst_rtp_buffer_map(packet, GST_MAP_READ, &rtp)) {
+        numbers.emplace_back(gst_rtp_buffer_get_ssrc(&rtp), gst_rtp_buffer_get_seq(&rtp));
+        if (!GST_BUFFER_FLAG_IS_SET(packet, GST_BUFFER_FLAG_DELTA_UNIT)) {
+          const auto *p = static_cast<const uint8_t *>(gst_rtp_buffer_get_payload(&rtp));
+          key_payloads.emplace_back(p, p + std::min<guint>(gst_rtp_buffer_get_payload_len(&rtp), 64));
+        }
+        gst_rtp_buffer_unmap(&rtp);
+      }
+    }
     if (!frames.empty() && frames.back().pts == GST_BUFFER_PTS(packet)) {
       frames.back().key = frames.back().key || starts_keyframe(packet);
       return;
@@ -173,6 +187,21 @@ struct Linked {
     auto linked = pipeline->link(branch, *stream);
     REQUIRE(linked);
     gate = *linked;
+  }
+  // Opens the gate, waits for `frames` frames at the branch; the stream's SSRC.
+  guint playing_ssrc(size_t frames) {
+    gate->open();
+    pipeline->force_keyframe();
+    REQUIRE(spin_until([&] { return seen.count() >= frames; }, 5000));
+    guint ssrc = 0;
+    gst_structure_get_uint(gst_caps_get_structure(stream->rtp_caps(), 0), "ssrc", &ssrc);
+    return ssrc;
+  }
+  // The stream's tee pad that feeds the branch (behind the ghost on the stream's bin).
+  sl::Owned<GstPad> feeding_pad() {
+    auto sink = sl::adopt(gst_element_get_static_pad(branch, "sink"));
+    auto ghost = sl::adopt(gst_pad_get_peer(sink.get()));
+    return sl::adopt(gst_ghost_pad_get_target(GST_GHOST_PAD(ghost.get())));
   }
   void detach() {
     auto held = sl::ref(branch);
@@ -477,4 +506,145 @@ TEST_CASE_FIXTURE(Linked, "viewers' keyframe requests are coalesced and rate-lim
   CHECK(forwarded >= 2);  // the first at once; one held back goes once its interval passed
   CHECK(forwarded <= 5);  // at most one per 500 ms after the first
   CHECK(made <= 5);       // without coalescing: about one per request, 11 or more
+}
+
+// Issue 20: a viewer moved to the camera's lower encoding and back on the same
+// session sees one RTP stream (the full stream's SSRC, sequence numbers one after
+// the other), switched at a keyframe of the encoding it goes to; the lower
+// encoding is made for it and taken out when nobody is on it.
+TEST_CASE_FIXTURE(Linked, "a viewer moved to the lower encoding and back gets one stream, switched at keyframes") {
+  if (!pipeline) return;
+  const guint full_ssrc = playing_ssrc(5);
+  std::vector<EncodingSwitch::Encoding> switches;
+  auto encoding = EncodingSwitch::install(feeding_pad().get(), full_ssrc, [&](auto now) { switches.push_back(now); });
+  REQUIRE(encoding);
+
+  auto lower = pipeline->lower_rtp_stream(RtpFormat{kH264}, 100);
+  REQUIRE(lower);
+  REQUIRE(pipeline->lower());
+  CHECK(pipeline->lower()->width == 160);
+  CHECK(pipeline->lower()->height == 120);
+  size_t before = 0;
+  {
+    std::lock_guard lock(seen.mutex);
+    before = seen.key_payloads.size();
+  }
+  encoding->to_lower(*lower, pipeline->lower_keyframe_request());
+  REQUIRE(spin_until([&] { return switches.size() == 1; }, 5000));
+  CHECK(switches[0] == EncodingSwitch::Lower);
+  CHECK(encoding->active() == EncodingSwitch::Lower);
+  let_frames_pass(*pipeline, 10);
+  // Back to the full one at its next keyframe.
+  encoding->to_full();
+  pipeline->force_keyframe();
+  REQUIRE(spin_until([&] { return switches.size() == 2; }, 5000));
+  CHECK(switches[1] == EncodingSwitch::Full);
+  encoding->to_full();  // lets go of the lower stream, as a session does when told
+  lower->reset();
+  let_frames_pass(*pipeline, 5);
+  CHECK(pipeline->drop_lower_if_unused());
+  CHECK_FALSE(pipeline->lower());
+  let_frames_pass(*pipeline, 3);
+
+  std::lock_guard lock(seen.mutex);
+  // One SSRC, and every sequence number the one after the last: nothing lost, nothing twice.
+  for (size_t i = 1; i < seen.numbers.size(); ++i) {
+    CHECK(seen.numbers[i].first == full_ssrc);
+    if (seen.numbers[i].second != guint16(seen.numbers[i - 1].second + 1)) {
+      FAIL_CHECK("packet " << i << ": sequence number " << seen.numbers[i].second << " after "
+                           << seen.numbers[i - 1].second);
+      break;
+    }
+  }
+  // Keyframes of two encodings: the lower one's parameter sets (its size) differ
+  // from the full one's, and the full one's come back after the move back.
+  REQUIRE(seen.key_payloads.size() >= before + 2);
+  const auto &full_key = seen.key_payloads[before - 1];
+  const auto &lower_key = seen.key_payloads[before];
+  CHECK(lower_key != full_key);
+  CHECK(seen.key_payloads.back() == full_key);
+}
+
+// The viewer's requests to resend packets of the encoding it has left are dropped
+// before webrtcbin's retransmission sender; those of the one it is on go through.
+TEST_CASE_FIXTURE(Linked, "requests to resend the encoding left behind are dropped") {
+  if (!pipeline) return;
+  const guint full_ssrc = playing_ssrc(3);
+  bool moved = false;
+  auto encoding = EncodingSwitch::install(feeding_pad().get(), full_ssrc, [&](auto) { moved = true; });
+  // A stand-in for the retransmission sender: requests reaching its sink pad went through.
+  auto sender = sl::sink(gst_element_factory_make("identity", nullptr));
+  auto sender_src = sl::adopt(gst_element_get_static_pad(sender.get(), "src"));
+  auto sender_sink = sl::adopt(gst_element_get_static_pad(sender.get(), "sink"));
+  auto session = sl::sink(gst_pad_new("session", GST_PAD_SINK));
+  REQUIRE(gst_pad_link(sender_src.get(), session.get()) == GST_PAD_LINK_OK);
+  gst_pad_set_active(session.get(), TRUE);
+  gst_element_set_state(sender.get(), GST_STATE_PLAYING);
+  std::vector<guint> passed;
+  gst_pad_add_probe(
+      sender_sink.get(), GST_PAD_PROBE_TYPE_EVENT_UPSTREAM,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        guint seq = 0;
+        if (auto *s = gst_event_get_structure(GST_PAD_PROBE_INFO_EVENT(info));
+            s && gst_structure_get_uint(s, "seqnum", &seq))
+          static_cast<std::vector<guint> *>(data)->push_back(seq);
+        return GST_PAD_PROBE_DROP;
+      },
+      &passed, nullptr);
+  encoding->guard_retransmissions(sender.get());
+  const auto ask = [&](guint seq) {
+    gst_pad_push_event(session.get(),
+                       gst_event_new_custom(GST_EVENT_CUSTOM_UPSTREAM,
+                                            gst_structure_new("GstRTPRetransmissionRequest", "seqnum", G_TYPE_UINT, seq,
+                                                              "ssrc", G_TYPE_UINT, full_ssrc, nullptr)));
+  };
+  guint16 last_full = 0;
+  {
+    std::lock_guard lock(seen.mutex);
+    last_full = seen.numbers.back().second;
+  }
+  ask(last_full);  // not moved yet: resent
+  auto lower = pipeline->lower_rtp_stream(RtpFormat{kH264}, 100);
+  REQUIRE(lower);
+  encoding->to_lower(*lower, pipeline->lower_keyframe_request());
+  REQUIRE(spin_until([&] { return moved; }, 5000));
+  let_frames_pass(*pipeline, 3);
+  guint16 now = 0;
+  {
+    std::lock_guard lock(seen.mutex);
+    now = seen.numbers.back().second;
+  }
+  ask(guint16(now - 200));  // long before the move: the full encoding's
+  ask(now);                 // the lower encoding's
+  CHECK(passed == std::vector<guint>{last_full, now});
+  encoding.reset();
+  gst_element_set_state(sender.get(), GST_STATE_NULL);
+}
+
+// The lower encoding's failure is its viewers' alone: it reaches the branch
+// handler as the lower encoding's (the sessions move its viewers back to the full
+// one), never the camera's.
+TEST_CASE_FIXTURE(Linked, "an error inside the lower encoding is its own, not the camera's") {
+  if (!pipeline) return;
+  record_errors();
+  auto lower = pipeline->lower_rtp_stream(RtpFormat{kH264}, 100);
+  REQUIRE(lower);
+  let_frames_pass(*pipeline, 3);
+  GstElement *top = GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pipeline->source())));
+  auto lower_bin = sl::adopt(gst_bin_get_by_name(GST_BIN(top), "lower-encoding"));
+  gst_object_unref(top);
+  REQUIRE(lower_bin);
+  auto encoder = sl::adopt(gst_bin_get_by_name(GST_BIN(lower_bin.get()), "lowencoder"));
+  REQUIRE(encoder);
+  GError *error = g_error_new_literal(GST_STREAM_ERROR, GST_STREAM_ERROR_ENCODE, "test: encoding failed");
+  gst_element_post_message(encoder.get(), gst_message_new_error(GST_OBJECT(encoder.get()), error, nullptr));
+  g_error_free(error);
+  CHECK(spin_until([&] { return failed != nullptr; }, 3000));
+  CHECK(failed == lower_bin.get());
+  CHECK(pipeline->is_lower(failed));
+  CHECK_FALSE(pipeline->is_lower(branch));
+  CHECK(pipeline->is_lower((*lower)->bin()));
+  CHECK(camera_errors.empty());
+  lower->reset();
+  CHECK(pipeline->drop_lower_if_unused());
 }

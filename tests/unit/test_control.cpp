@@ -138,6 +138,7 @@ TEST_CASE("state round-trips; offline state carries only the camera") {
   s.bitrate_target_kbps = 2000;
   s.configured_kbps = 2000;
   s.target_kbps = 1200;
+  s.lower = {640, 360, 540, 1};
   s.viewers = 2;
   s.uptime_s = 42;
   s.keyframes = 7;

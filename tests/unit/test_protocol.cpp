@@ -238,6 +238,35 @@ TEST_CASE("a status carries the configured bitrate and the one the encoder is as
             .message.find("target_kbps") != std::string::npos);
 }
 
+TEST_CASE("a status and the camera list carry the camera's lower encoding while one is live") {
+  Status status{"cam", 2, 30, 1980, 1280, 720};
+  status.configured_kbps = status.target_kbps = 2000;
+  status.lower = sl::control::LowerEncoding{640, 360, 540, 1};
+  const std::string json = to_json(status);
+  CHECK(json.find(R"("lower_width":640,"lower_height":360,"lower_kbps":540,"lower_viewers":1)") != std::string::npos);
+  CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(json)) == status);
+  // None live: not written, read as none.
+  status.lower = {};
+  CHECK(to_json(status).find("lower_") == std::string::npos);
+  CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(status))).lower == sl::control::LowerEncoding{});
+  // A size without a bitrate is none live either: read so, it writes back the same.
+  const Status sized = as<AgentToRelay, Status>(parse_agent_to_relay(
+      R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,"width":640,"height":480,)"
+      R"("lower_width":320,"lower_kbps":0})"));
+  CHECK(sized.lower == sl::control::LowerEncoding{});
+  const std::string head =
+      R"({"type":"status","camera":"cam","branches":1,"fps":30,"bitrate_kbps":2000,"width":640,"height":480,)";
+  for (const char *bad : {R"("lower_kbps":-1})", R"("lower_width":9000})", R"("lower_viewers":"1"})"}) {
+    CAPTURE(bad);
+    CHECK(error_of(parse_agent_to_relay(head + bad)).message.find("lower_") != std::string::npos);
+  }
+  CameraEntry entry;
+  entry.info = CameraInfo{"cam", 1280, 720, 30, "H264", "test", "x264enc"};
+  entry.online = entry.connected = true;
+  entry.lower = sl::control::LowerEncoding{640, 360, 540, 1};
+  CHECK(as<RelayToViewer, CameraUpdate>(parse_relay_to_viewer(to_json(CameraUpdate{{entry}}))).cameras[0] == entry);
+}
+
 TEST_CASE("a camera that delivers no video says why, cut to what the relay takes") {
   Status failed{"pi/garage", 0, 0, 0, 640, 480, false, "Cannot open camera /dev/video7: no such device."};
   CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(failed))) == failed);

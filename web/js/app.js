@@ -579,10 +579,12 @@ function showQuality(tile, judged) {
     el.hidden = true;
     el.textContent = '';
     el.removeAttribute('data-quality-limit');
+    el.removeAttribute('data-encoding');
     el.removeAttribute('title');
     return;
   }
   if (el.dataset.qualityLimit !== judged.limit) el.dataset.qualityLimit = judged.limit;
+  if (el.dataset.encoding !== judged.encoding) el.dataset.encoding = judged.encoding;
   el.textContent = judged.text;
   el.title = judged.detail;
   el.hidden = false;

@@ -147,6 +147,9 @@ export function startControlPanel({ relay, camera, container }) {
       // target: what the encoder is asked for (under the configured one while adapting);
       // an older agent's state has only the configured one (bitrate_target_kbps).
       ['bitrate', `${s.bitrate_kbps} / ${s.target_kbps || s.bitrate_target_kbps} / ${s.configured_kbps || s.bitrate_target_kbps}`],
+      // The camera's second, lower encoding for viewers on thin paths, while one is live.
+      ...(s.lower_kbps ? [['lower encoding',
+        `${s.lower_width}×${s.lower_height} at ${s.lower_kbps} kbit/s, ${s.lower_viewers} viewer(s)`]] : []),
       ['encoder', s.codec ? `${s.encoder} (${s.codec})` : s.encoder],
       ['source', s.source],
       ['viewers', s.viewers],

@@ -10,6 +10,11 @@
 //             bitrate: it follows the best of its viewers' paths, so even the best
 //             path (and the camera's uplink, which they all share) carries less;
 //   camera  : otherwise: what is received is what the camera's settings make.
+//
+// A tile that receives the camera's lower encoding (lower_height and lower_kbps in
+// the list: the camera makes one, at half its size, for viewers whose paths carry
+// clearly less than the best one's) is judged against that encoding's bitrate,
+// and says so: its connection is what limits it.
 
 const WINDOW = 5;            // seconds of figures judged (one sample a second)
 const MIN_SAMPLES = 4;       // fewer (3 rates): too early to say the viewer's link is short
@@ -42,7 +47,10 @@ export function judgeQuality(cam, history) {
   const rates = samples.slice(1).map((s) => s.kbps);
   if (rates.length === 0) return null;
   const received = rates.reduce((a, b) => a + b, 0) / rates.length;
-  const sent = Number(cam?.bitrate_kbps) || 0;
+  const lowerHeight = Number(cam?.lower_height) || 0;
+  const onLower = lowerHeight > 0 && now.height > 0 && now.height <= lowerHeight
+    && now.height < (Number(cam?.height) || Infinity);
+  const sent = onLower ? Number(cam.lower_kbps) || 0 : Number(cam?.bitrate_kbps) || 0;
   const configured = Number(cam?.configured_kbps) || 0;
   const target = Number(cam?.target_kbps) || 0;
   const freezes = (now.freezeS ?? 0) - (first.freezeS ?? 0);
@@ -51,20 +59,26 @@ export function judgeQuality(cam, history) {
   const lossPct = lost > 0 && got + lost > 0 ? (100 * lost) / (got + lost) : 0;
 
   let limit = 'camera';
-  if (samples.length >= MIN_SAMPLES
+  if (onLower) {
+    limit = 'viewer';
+  } else if (samples.length >= MIN_SAMPLES
       && ((sent > 0 && received < VIEWER_SHARE * sent) || freezes > FREEZE_S || lossPct > LOSS_PCT)) {
     limit = 'viewer';
   } else if (configured > 0 && target > 0 && target < NETWORK_SHARE * configured) {
     limit = 'network';
   }
-  const size = now.height ? `${now.height}p` : '';
+  const size = now.height ? `${now.height}p${onLower ? ' (lower encoding)' : ''}` : '';
   const parts = [size, `${now.fps} fps`, `${Math.round(received)} kbit/s`].filter(Boolean);
   const why = [];
   if (configured) why.push(`camera set to ${configured} kbit/s`);
   if (target && target !== configured) why.push(`adapted to ${target}`);
-  if (sent) why.push(`sends ${Math.round(sent)}`);
+  if (onLower) why.push(`its lower encoding for paths like yours: ${cam.lower_width}x${lowerHeight} at ${cam.lower_kbps}`);
+  else if (sent) why.push(`sends ${Math.round(sent)}`);
   why.push(`you receive ${Math.round(received)}`);
   if (lossPct) why.push(`loss ${lossPct.toFixed(1)}%`);
   if (freezes > 0) why.push(`froze ${freezes.toFixed(1)} s`);
-  return { limit, text: `${parts.join(' · ')} — limited by ${LIMIT_TEXT[limit]}`, detail: why.join(', ') };
+  return {
+    limit, encoding: onLower ? 'lower' : 'full',
+    text: `${parts.join(' · ')} — limited by ${LIMIT_TEXT[limit]}`, detail: why.join(', '),
+  };
 }

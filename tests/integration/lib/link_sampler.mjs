@@ -24,6 +24,7 @@ export const OUR_PAGE = `() => {
 // for what the page is playing now (a page may replace both when it starts a new
 // session). Records into window.benchSampler until its stop() is called.
 export function startSampler([findSrc, readerSrc]) {
+  if (window.benchSampler) return;  // started already: recording on
   const find = new Function(`return (${findSrc})`)();
   const read = new Function(`return (${readerSrc})`)();
   const since = (at, t) => {

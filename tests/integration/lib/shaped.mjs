@@ -62,8 +62,9 @@ const PORT = 8443;
 // Resolves to { startCamera(args), url }: startCamera starts an agent there with
 // camera 'cam' and `args`, and resolves once the relay lists it; `url` opens that
 // camera's page from the viewer's namespace (its signaling crosses the link too).
-// `relay`, `webRoot`: another relay binary and web app (a benchmark's reference).
-export async function startCameraSide(stack, link, { relay = paths.relay, webRoot = paths.webRoot } = {}) {
+// `relay`, `webRoot`: another relay binary and web app (a benchmark's reference);
+// `heartbeat`: the relay's heartbeat interval (s): a page's socket silent for three is dropped.
+export async function startCameraSide(stack, link, { relay = paths.relay, webRoot = paths.webRoot, heartbeat = 1 } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-shaped-'));
   stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const tokenSecret = crypto.randomBytes(32).toString('hex');
@@ -71,13 +72,16 @@ export async function startCameraSide(stack, link, { relay = paths.relay, webRoo
   fs.writeFileSync(path.join(dir, 'token'), tokenSecret);
   fs.writeFileSync(path.join(dir, 'devices'), `cam ${deviceSecret}\n`);
   stack.add(new Proc('relay (camera side)', ...link.exec('cam', relay, ['--listen', `0.0.0.0:${PORT}`,
-    '--web-root', webRoot, '--heartbeat-interval', '1', '--token-secret-file', path.join(dir, 'token'),
+    '--web-root', webRoot, '--heartbeat-interval', String(heartbeat), '--token-secret-file', path.join(dir, 'token'),
     '--device-secrets', path.join(dir, 'devices')])));
   const api = `http://${link.camMgmt}:${PORT}`;
   await waitFor('the relay', async () => (await fetch(`${api}/healthz`)).ok);
   const token = viewerToken(path.join(dir, 'token'));
   return {
     url: `http://${CAMERA}:${PORT}/view/cam?token=${token}`,
+    // The relay's camera list (GET /api/cameras).
+    cameras: async () => (await (await fetch(`${api}/api/cameras`,
+      { headers: { Authorization: `Bearer ${token}` } })).json()).cameras,
     async startCamera(args) {
       const listed = async () => (await (await fetch(`${api}/api/cameras`,
         { headers: { Authorization: `Bearer ${token}` } })).json()).cameras[0]?.connected;
@@ -85,7 +89,7 @@ export async function startCameraSide(stack, link, { relay = paths.relay, webRoo
       await waitFor('the previous camera to leave', async () => !(await listed()));
       const agent = stack.add(new Proc('agent', ...link.exec('cam', paths.agent, ['--id', 'cam', '--relay',
         `ws://127.0.0.1:${PORT}`, '--device-secret', deviceSecret, '--ice-address', CAMERA,
-        '--heartbeat-interval', '1', ...args])));
+        '--heartbeat-interval', String(heartbeat), ...args])));
       await waitFor('the camera', listed);
       return agent;
     },
