@@ -17,11 +17,13 @@
 // Every wait has a deadline (WELCOME_TIMEOUT_S, default 300: a relay that has not
 // welcomed them all by then gets "timed out" in its line and no hold).
 //   node bench/fleet.mjs [N ...]          (default 100 1000 10000; as bench/run.sh fleet)
+//   node bench/fleet.mjs cluster [N]      (default 30000 across RELAYS=3 relays on one broker:
+//                                          as bench/run.sh fleet cluster; see clusterCase)
 // Env: GORILLA (the echo server binary; none: that half is skipped), HOLD_S, PAGES.
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Proc, Stack, freePort, startRelay, waitFor } from '../tests/integration/lib/harness.mjs';
+import { Proc, Stack, freePort, getJson, startMosquitto, startRelay, waitFor } from '../tests/integration/lib/harness.mjs';
 import { openPage, startFleet } from '../tests/integration/lib/fleet.mjs';
 
 const PER_WORKER = 2500;
@@ -59,13 +61,15 @@ async function spawnWorkers(n) {
   return {
     sum,
     lastWelcomeAt: () => Math.max(...workers.map((w) => w.counts?.lastWelcomeAt ?? 0)),
-    start(options) {
+    // `ports`: one relay's port per worker in turn (several relays); else options.port.
+    start(options, ports = null) {
       let first = 0;
-      for (const worker of workers) {
+      workers.forEach((worker, w) => {
         const share = Math.min(PER_WORKER, n - first);
-        worker.child.send({ cmd: 'start', options: { ...options, count: share, first, connectConcurrency: share } });
+        const port = ports ? ports[w % ports.length] : options.port;
+        worker.child.send({ cmd: 'start', options: { ...options, port, count: share, first, connectConcurrency: share } });
         first += share;
-      }
+      });
     },
     closeCodes() {
       const codes = {};
@@ -153,6 +157,62 @@ function relayCase(n, { holdS, pages: pageCount, timeoutS }) {
   });
 }
 
+// N agents across RELAYS relays on one broker (docs/fleet.md, "Several relays"):
+// each relay takes an equal share, connecting at once; then every relay must list the
+// whole fleet (its totals, from the broker), and the fleet is held HOLD_S seconds with
+// status every 2 s and PAGES pages, page p on relay p % RELAYS, each subscribed to 20
+// cameras spread over the fleet (most of them held by other relays).
+function clusterCase(n, { relays: relayCount, holdS, pages: pageCount, timeoutS }) {
+  return runCase(async (stack, out) => {
+    const broker = await startMosquitto(stack);
+    const relays = [];
+    for (let r = 0; r < relayCount; r++) {
+      relays.push(await startRelay(stack, { name: `relay ${r}`,
+        args: ['--heartbeat-interval', '5', '--mqtt', broker.url, '--relay-id', `relay-${r}`] }));
+    }
+    const pids = relays.map((r) => r.proc.pid);
+    const fleet = await spawnWorkers(n);
+    stack.onCleanup(() => fleet.stop());
+    const cpu0 = pids.map(cpuSeconds);
+    const t0 = Date.now();
+    fleet.start({ prefix: 'cam-', statusEveryMs: 2000, heartbeatEveryMs: 5000 }, relays.map((r) => r.port));
+    while (fleet.sum('welcomed') < n && Date.now() < t0 + timeoutS * 1000) await sleep(10);
+    out.welcomed = fleet.sum('welcomed');
+    out.wall = ((out.welcomed < n ? Date.now() : fleet.lastWelcomeAt()) - t0) / 1000;
+    out.cpu = pids.map((pid, i) => cpuSeconds(pid) - cpu0[i]);
+    out.rss = pids.map(peakRssMB);
+    if (out.welcomed < n) { out.timedOut = true; return; }
+    // Every relay lists the whole fleet, online.
+    const totals = async (port) => (await getJson(port, '/api/cameras?limit=1')).totals;
+    const listed = async () => (await Promise.all(relays.map((r) => totals(r.port))))
+      .every((t) => t && t.cameras === n && t.online === n);
+    await waitFor('every relay to list the whole fleet', listed, { timeout: timeoutS * 1000, interval: 200 })
+      .catch(() => {});
+    out.listedAfter = (Date.now() - t0) / 1000;
+    out.lists = await Promise.all(relays.map((r) => totals(r.port)));
+
+    const stride = Math.max(1, Math.floor(n / 20));
+    const idsOf = (p) => Array.from({ length: 20 }, (_, k) => `cam-${String((k * stride + p) % n).padStart(5, '0')}`);
+    const pages = Array.from({ length: pageCount }, (_, p) => openPage({ port: relays[p % relayCount].port,
+      subscribe: { type: 'subscribe', ids: idsOf(p) } }));
+    stack.onCleanup(() => Promise.all(pages.map((page) => page.close())));
+    await waitFor('every page welcomed', () => pages.every((page) => page.welcome), { timeout: 30000 }).catch(() => {});
+    const closed0 = fleet.sum('closed');
+    const bytes0 = pages.map((page) => page.bytes);
+    const hold0 = [...pids, broker.proc.pid].map(cpuSeconds);
+    const h0 = performance.now();
+    await sleep(holdS * 1000);
+    const held = (performance.now() - h0) / 1000;
+    const hold = [...pids, broker.proc.pid].map((pid, i) => (cpuSeconds(pid) - hold0[i]) / held * 100);
+    out.holdCpu = hold.slice(0, relayCount);
+    out.brokerCpu = hold[relayCount];
+    out.pageRate = pages.reduce((sum, page, i) => sum + page.bytes - bytes0[i], 0) / pages.length / held;
+    out.holdRss = pids.map(peakRssMB);
+    out.brokerRss = peakRssMB(broker.proc.pid);
+    out.closedAfterWelcome = fleet.sum('closed') - closed0;
+  });
+}
+
 function gorillaCase(n, binary, timeoutS) {
   return runCase(async (stack, out) => {
     const port = await freePort();
@@ -174,6 +234,30 @@ async function main() {
   const limit = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
   console.log(`# open files ${limit.split(/\s+/)[3]}, somaxconn ${fs.readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim()}, `
     + `hold ${holdS} s, ${pages} pages of 20 cameras`);
+  if (process.argv[2] === 'cluster') {
+    const n = Number(process.argv[3] || 30000);
+    const relays = Number(process.env.RELAYS || 3);
+    const r = await clusterCase(n, { relays, holdS, pages, timeoutS });
+    const each = (xs, f) => xs.map(f).join('/');
+    let line = `fleet cluster N=${n} relays=${relays}: `;
+    if (r.timedOut) {
+      line += `welcome timed out (${r.welcomed} of ${n} after ${f1(r.wall)} s)`;
+    } else {
+      line += `welcome cpu=${each(r.cpu, f2)}s wall=${f2(r.wall)}s rss=${each(r.rss, f1)}MB `
+        + `every relay lists all after ${f1(r.listedAfter)}s`;
+      if (r.holdCpu) {
+        line += ` hold cpu=${each(r.holdCpu, f1)}% broker=${f1(r.brokerCpu)}% page=${Math.round(r.pageRate)}B/s`;
+      }
+    }
+    console.log(line);
+    if (r.lists) console.log(`#   relays' totals: ${JSON.stringify(r.lists)}`);
+    if (r.holdRss) {
+      console.log(`#   hold: relays' peak rss ${each(r.holdRss, f1)}MB, broker ${f1(r.brokerRss)}MB, `
+        + `${r.closedAfterWelcome} agents closed since welcome`);
+    }
+    if (r.error) console.log(`#   ${r.error}`);
+    return;
+  }
   for (const n of sizes.length ? sizes : [100, 1000, 10000]) {
     const r = await relayCase(n, { holdS, pages, timeoutS });
     let line = `fleet N=${n} relay: `;

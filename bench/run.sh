@@ -36,6 +36,7 @@
 #                                     # live (two pages, one behind a 600 kbit/s link: bench/lower_encoding.mjs)
 #   bash bench/run.sh fanout-threads  # a fan-out worker's CPU by thread with 1 and 8 viewers
 #                                     # (W, H, COUNTS, PERF=1 for perf record: bench/fanout_threads.mjs)
+#   bash bench/run.sh fleet cluster [N]   # N agents (default 30,000) across RELAYS=3 relays on one broker
 #   SIGHTLINE_RELAY=/path/to/sightline-relay bash bench/run.sh fleet 100 1000
 #                                     # that relay, and nothing built
 set -euo pipefail
