@@ -10,7 +10,7 @@
 // Prints one line per case and the ratio; no pass/fail. Every wait has a deadline.
 import { Stack, waitFor } from '../tests/integration/lib/harness.mjs';
 import { readStampInPage } from '../tests/integration/lib/stamp.mjs';
-import { buildShapedLink, startBrowserIn, startCameraSide } from '../tests/integration/lib/shaped.mjs';
+import { startNearAndFar } from '../tests/integration/lib/shaped.mjs';
 import { OUR_PAGE, figures, startSampler } from '../tests/integration/lib/link_sampler.mjs';
 import { cpuPercent } from './cpu.mjs';
 
@@ -24,12 +24,7 @@ async function measure(name, kbit) {
   const stack = new Stack();
   let out = null;
   await stack.run(async () => {
-    const link = buildShapedLink(stack);
-    const camera = await startCameraSide(stack, link, { heartbeat: 5 });
-    const near = await startBrowserIn(stack, link, 'cam');
-    const far = await startBrowserIn(stack, link, 'view');
-    const agent = await camera.startCamera(['--width', '1280', '--height', '720', '--fps', '30',
-      '--bitrate', '2000', '--stamp', '--pattern', PATTERN]);
+    const { link, camera, near, far, agent } = await startNearAndFar(stack, { extra: ['--pattern', PATTERN] });
     link.shape({ kbit });
     const pages = [await near.open(camera.url), await far.open(camera.url)];
     for (const page of pages) await page.evaluate(startSampler, [OUR_PAGE, readStampInPage.toString()]);

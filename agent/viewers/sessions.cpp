@@ -63,6 +63,12 @@ constexpr gint64 kLowerPauseUs = 30 * G_USEC_PER_SEC;
 bool Sessions::adapt() {
   const int configured = pipeline_.bitrate_kbps();
   if (configured <= 0 || pipeline_.passthrough()) return false;
+  const bool encoder = adapt_encoder(configured);
+  const bool lower = adapt_lower(configured);
+  return encoder || lower;
+}
+
+bool Sessions::adapt_encoder(int configured) {
   std::optional<int> best_bps;
   bool unjudged = false;
   for (const auto &[id, live] : sessions_) {
@@ -77,14 +83,13 @@ bool Sessions::adapt() {
                    : std::clamp(int(std::lround(*best_bps * kEncoderShare / 1000)), kMinEncoderKbps, configured);
   if (wanted >= (1 - kAdaptStep) * configured) wanted = 0;  // close enough: the configured bitrate
   const int now = pipeline_.sending_kbps(), next = wanted ? wanted : configured;
-  if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return adapt_lower(configured);
+  if (next == now || (std::abs(next - now) < kAdaptStep * now && next != configured)) return false;
   if (auto adapted = pipeline_.adapt_bitrate(wanted); !adapted) {
     g_debug("camera %s: bitrate not adapted: %s", camera().c_str(), adapted.error().c_str());
-    return adapt_lower(configured);
+    return false;
   }
   g_message("camera %s: encoder at %d kbit/s for its viewers' paths (configured %d)", camera().c_str(),
             pipeline_.sending_kbps(), configured);
-  adapt_lower(configured);
   return true;
 }
 

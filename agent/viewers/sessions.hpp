@@ -66,9 +66,10 @@ class Sessions {
   };
   // By value: callers pass keys of the map this erases from.
   void end(std::string id, const std::string &reason, bool tell);
-  // Sets the encoder for the best path among the connected viewers
-  // (docs/adaptation.md); true when it changed it.
+  // Sets the encoder for the best path among the connected viewers, then the
+  // lower encoding (docs/adaptation.md); true when either changed.
   bool adapt();
+  bool adapt_encoder(int configured);  // true when it changed the encoder
   // Moves the viewers whose paths carry clearly less than the camera's encoding
   // to its lower encoding, and back (docs/adaptation.md), and sets the lower
   // encoder for the best of its viewers' paths; true when anything changed.

@@ -552,8 +552,9 @@ Result<void> ViewerSession::use_lower(bool lower, int lower_kbps) {
   if (lower) {
     auto stream = pipeline_.lower_rtp_stream(format_, lower_kbps);
     if (!stream) return fail(stream.error());
-    switch_->to_lower(*std::move(stream), pipeline_.lower_keyframe_request());
-    pipeline_.lower_keyframe_request()();
+    auto ask_keyframe = pipeline_.lower_keyframe_request();
+    switch_->to_lower(*std::move(stream), ask_keyframe);
+    ask_keyframe();
   } else {
     switch_->to_full();
     pipeline_.force_keyframe();

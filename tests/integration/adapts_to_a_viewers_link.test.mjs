@@ -18,7 +18,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Stack, waitFor } from './lib/harness.mjs';
 import { readStampInPage } from './lib/stamp.mjs';
-import { buildShapedLink, startBrowserIn, startCameraSide } from './lib/shaped.mjs';
+import { buildShapedLink, startBrowserIn, startCameraSide, startNearAndFar } from './lib/shaped.mjs';
 import { OUR_PAGE, figures, secondsUntil, startSampler } from './lib/link_sampler.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -124,16 +124,7 @@ test('the camera adapts to a viewer on a thin link, and comes back when it widen
 test('a viewer on a thin link gets a lower encoding and does not lower the picture of a viewer on a good one', async () => {
   const stack = new Stack();
   await stack.run(async () => {
-    const link = buildShapedLink(stack);
-    // The relay's default heartbeat (5 s): the thin page's signaling shares its link,
-    // which the camera's full encoding fills until the page's feedback has said so
-    // (about 2 s); dropped after 3 s of silence, as with 1 s, the page would start
-    // another session.
-    const camera = await startCameraSide(stack, link, { heartbeat: 5 });
-    const near = await startBrowserIn(stack, link, 'cam');
-    const far = await startBrowserIn(stack, link, 'view');
-    const agent = await camera.startCamera(['--width', '1280', '--height', '720', '--fps', '30',
-      '--bitrate', String(CONFIGURED), '--stamp']);
+    const { link, camera, near, far, agent } = await startNearAndFar(stack, { bitrate: CONFIGURED });
     link.shape({ kbit: 600 });
     const good = await near.open(camera.url);
     await good.evaluate(startSampler, [OUR_PAGE, readStampInPage.toString()]);

@@ -100,3 +100,19 @@ export async function startCameraSide(stack, link, { relay = paths.relay, webRoo
 export function startBrowserIn(stack, link, name) {
   return startBrowser(stack, { wrap: ['ip', 'netns', 'exec', link.ns[name]], debugAddress: link[`${name}Mgmt`] });
 }
+
+// Two browsers of one camera (issue 20's lower encoding): one next to the camera, in
+// its namespace (unshaped), one behind the router; the camera at 1280x720@30,
+// `bitrate` kbit/s, stamped, `extra` agent arguments. The relay keeps its default
+// heartbeat (5 s): the far page's signaling shares its link, which the camera's full
+// encoding fills until the page's feedback has said so (about 2 s); dropped after 3 s
+// of silence, as with 1 s, that page would start another session.
+export async function startNearAndFar(stack, { bitrate = 2000, extra = [] } = {}) {
+  const link = buildShapedLink(stack);
+  const camera = await startCameraSide(stack, link, { heartbeat: 5 });
+  const near = await startBrowserIn(stack, link, 'cam');
+  const far = await startBrowserIn(stack, link, 'view');
+  const agent = await camera.startCamera(['--width', '1280', '--height', '720', '--fps', '30',
+    '--bitrate', String(bitrate), '--stamp', ...extra]);
+  return { link, camera, near, far, agent };
+}
