@@ -138,6 +138,7 @@ Offer read(Reader &r, std::type_identity<Offer>) {
   m.ice_servers = read_ice_servers(r);
   if (json_object_has_member(r.object(), "talk")) m.talk = r.boolean("talk");
   if (json_object_has_member(r.object(), "feed")) m.feed = r.boolean("feed");
+  if (json_object_has_member(r.object(), "restart")) m.restart = r.boolean("restart");
   return m;
 }
 Answer read(Reader &r, std::type_identity<Answer>) {
@@ -233,6 +234,12 @@ SessionStarted read(Reader &r, std::type_identity<SessionStarted>) {
   return m;
 }
 Stop read(Reader &r, std::type_identity<Stop>) { return {r.id("session")}; }
+Restart read(Reader &r, std::type_identity<Restart>) {
+  Restart m;
+  m.session = r.id("session");
+  m.sdp = r.str("sdp", kMaxSdpBytes);
+  return m;
+}
 CommandRequest read(Reader &r, std::type_identity<CommandRequest>) {
   CommandRequest m;
   m.ref = r.id("ref");
@@ -336,6 +343,10 @@ constexpr const char *type_name<SessionStarted>() {
 template <>
 constexpr const char *type_name<Stop>() {
   return "stop";
+}
+template <>
+constexpr const char *type_name<Restart>() {
+  return "restart";
 }
 template <>
 constexpr const char *type_name<CommandRequest>() {
@@ -557,6 +568,7 @@ std::string to_json(const Offer &m) {
   add_ice_servers(w, m.ice_servers);
   if (m.talk) w.boolean("talk", true);
   if (m.feed) w.boolean("feed", true);
+  if (m.restart) w.boolean("restart", true);
   return w.done();
 }
 std::string to_json(const Answer &m) {
@@ -617,6 +629,9 @@ std::string to_json(const SessionStarted &m) {
   return w.done();
 }
 std::string to_json(const Stop &m) { return Writer(type_name<Stop>()).str("session", m.session).done(); }
+std::string to_json(const Restart &m) {
+  return Writer(type_name<Restart>()).str("session", m.session).str("sdp", m.sdp).done();
+}
 std::string to_json(const CommandRequest &m) {
   Writer w(type_name<CommandRequest>());
   w.str("ref", m.ref).str("camera", m.camera).str("command", m.command);

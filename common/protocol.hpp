@@ -110,6 +110,9 @@ struct Offer {
   // worker, or a WHEP client: another agent, a media server): its keyframe requests
   // may be theirs (docs/fanout.md), not one viewer's to limit.
   bool feed = false;
+  // A new offer for a session already under way (the viewer's ICE restart,
+  // docs/protocol.md "Restarting ICE"): the agent answers it on the same session.
+  bool restart = false;
   bool operator==(const Offer &) const = default;
 };
 struct Answer {
@@ -209,6 +212,14 @@ struct SessionStarted {  // JSON type "session"
   std::vector<IceServer> ice_servers;  // this session's (the agent gets the same)
   bool operator==(const SessionStarted &) const = default;
 };
+// The viewer's new offer for its session, after its path changed (an ICE
+// restart): the relay takes the session over to this socket if another had it
+// (the page's socket reconnected), and passes the offer to the agent.
+struct Restart {
+  std::string session;
+  std::string sdp;
+  bool operator==(const Restart &) const = default;
+};
 struct Stop {
   std::string session;
   bool operator==(const Stop &) const = default;
@@ -232,7 +243,7 @@ struct CommandResult {  // JSON type "command_result"
 // What each end may receive.
 using AgentToRelay = std::variant<Heartbeat, Hello, Answer, Ice, SessionEnd, Status, Error>;
 using RelayToAgent = std::variant<Heartbeat, AgentWelcome, Offer, Ice, SessionEnd, Error>;
-using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop, CommandRequest, Subscribe>;
+using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop, CommandRequest, Subscribe, Restart>;
 // Between relays sharing one broker (docs/fleet.md): a session whose viewer is on
 // one relay and whose agent is on another.
 using RelayToRelay = std::variant<Offer, Answer, Ice, SessionEnd>;
@@ -282,6 +293,7 @@ std::string to_json(const TotalsUpdate &);
 std::string to_json(const Watch &);
 std::string to_json(const SessionStarted &);
 std::string to_json(const Stop &);
+std::string to_json(const Restart &);
 std::string to_json(const CommandRequest &);
 std::string to_json(const CommandResult &);
 template <typename... Ts>

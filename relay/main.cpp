@@ -23,6 +23,7 @@
 #include "token.hpp"
 
 #include <libsoup/soup.h>
+#include <sys/random.h>
 
 #include <csignal>
 #include <cstdio>
@@ -36,9 +37,14 @@ namespace {
 // listen(2) caps the backlog at net.core.somaxconn: asking for the most gets that.
 constexpr int kListenBacklog = 65535;
 
+// 128 bits from the kernel's CSPRNG: a session id lets its holder take the
+// session back from another socket (an ICE restart after a network change).
 std::string random_session_id() {
+  guint32 words[4];
+  if (getrandom(words, sizeof words, 0) != ssize_t(sizeof words))
+    for (auto &w : words) w = g_random_int();  // getrandom(2) does not fail for 16 bytes once booted
   char buf[33];
-  for (int i = 0; i < 4; ++i) g_snprintf(buf + i * 8, 9, "%08x", g_random_int());
+  for (int i = 0; i < 4; ++i) g_snprintf(buf + i * 8, 9, "%08x", words[i]);
   return std::string(buf, 32);
 }
 
@@ -48,7 +54,7 @@ sl::relay::SessionTable session_table(const sl::relay::RelaySettings &settings) 
   return SessionTable(settings.ice_servers, int64_t(settings.session_timeout_s) * 1000,
                       Limits{size_t(settings.max_sessions_per_socket), size_t(settings.max_sessions_per_camera),
                              size_t(settings.max_pending_sessions), int64_t(settings.session_lifetime_s) * 1000,
-                             size_t(settings.max_sessions_per_client)},
+                             size_t(settings.max_sessions_per_client), int64_t(settings.session_hold_s) * 1000},
                       random_session_id,
                       [&settings](const std::string &session, int64_t valid_for_s, int64_t not_after_s) {
                         const int64_t now_s = g_get_real_time() / G_USEC_PER_SEC;  // coturn compares with wall time
@@ -206,7 +212,8 @@ int main(int argc, char **argv) {
     g.cameras = table.camera_count();
     g.cameras_online = table.online_count();
     g.sessions_pending = table.pending_session_count();
-    g.sessions_answered = table.session_count() - g.sessions_pending;
+    g.sessions_held = table.held_session_count();
+    g.sessions_answered = table.session_count() - g.sessions_pending - g.sessions_held;
     g.subscriptions = table.subscription_count();
     g.updates_coalesced = table.coalesced_count();
     g.mqtt_configured = commands.configured();

@@ -53,6 +53,7 @@ std::string render(const Metrics &m, const Gauges &g) {
   t.family("sightline_sessions", "gauge", "Viewing sessions by state.");
   t.sample("sightline_sessions", double(g.sessions_pending), "state=\"pending\"");
   t.sample("sightline_sessions", double(g.sessions_answered), "state=\"answered\"");
+  t.sample("sightline_sessions", double(g.sessions_held), "state=\"held\"");
   gauge("sightline_subscriptions", "Cameras shown by pages: (page, camera) pairs.", double(g.subscriptions));
   gauge("sightline_queued_bytes", "Bytes waiting in the sockets' kernel send queues, all sockets.",
         double(g.queued_bytes));

@@ -25,7 +25,8 @@ struct Histogram {
 struct Gauges {
   size_t agents = 0, viewers = 0, cameras = 0, cameras_online = 0;
   size_t sessions_pending = 0, sessions_answered = 0;
-  size_t subscriptions = 0;                       // (page, camera) pairs
+  size_t sessions_held = 0;  // their page's socket closed: waiting for it to take them back (restart)
+  size_t subscriptions = 0;  // (page, camera) pairs
   size_t queued_bytes = 0, queued_bytes_max = 0;  // unsent bytes in the sockets' kernel queues
   bool mqtt_configured = false, mqtt_connected = false;
   size_t relays_up = 0;            // other relays on the broker

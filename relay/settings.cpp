@@ -23,6 +23,10 @@ const std::vector<config::Option> &relay_options() {
       {"heartbeat-interval", Kind::Int, "5", "Seconds between heartbeats; a socket silent for 3 intervals is dropped.",
        1, 300},
       {"session-timeout", Kind::Int, "10", "Seconds a session may wait for the camera's answer.", 1, 300},
+      {"session-hold", Kind::Int, "15",
+       "Seconds a page's sessions outlive its socket: a page whose network changed takes them back with an ICE "
+       "restart (0: they end with the socket).",
+       0, 120},
       {"max-message-size", Kind::Int, "65536", "Largest WebSocket message accepted, in bytes.", 1024, 16 * 1024 * 1024},
       {"mqtt", Kind::String, "", "MQTT broker for commands and camera state: tcp://HOST:PORT or ssl://HOST:PORT."},
       {"mqtt-user", Kind::String, "", "MQTT user name."},
@@ -245,6 +249,7 @@ Result<RelaySettings> relay_settings(const config::Settings &s) {
   if (!r.turn_urls.empty() && r.turn_secret.empty())
     return fail("Setting 'turn' needs 'turn-secret' (coturn's static-auth-secret) to mint credentials.");
   r.session_lifetime_s = int(s.integer("session-lifetime"));
+  r.session_hold_s = int(s.integer("session-hold"));
   if (const std::string stun = s.str("stun-listen"); !stun.empty()) {
     auto where = parse_listen(stun);
     if (!where) return fail("Setting 'stun-listen' must be HOST:PORT with an IP address, not '" + stun + "'.");

@@ -20,6 +20,7 @@ struct RelaySettings {
   std::vector<proto::IceServer> ice_servers;
   int heartbeat_interval_s = 5;
   int session_timeout_s = 10;
+  int session_hold_s = 15;  // a page's sessions outlive its socket this long (ICE restart, docs/protocol.md)
   int max_message_size = 65536;
   // Control plane (MQTT); no url = commands answer 'unavailable'.
   std::string mqtt_url;

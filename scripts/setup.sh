@@ -8,7 +8,7 @@ packages=(
   # build
   meson ninja-build pkg-config g++ clang libclang-rt-14-dev clang-format
   libglib2.0-dev libjson-glib-dev libsoup-3.0-dev doctest-dev
-  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libgstreamer-plugins-bad1.0-dev libnice-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev
   # run: capture, encoders, WebRTC
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

@@ -165,6 +165,19 @@ void Sessions::offer(const proto::Offer &offer, Signaller &via) {
                      "camera_offline");
     return;
   }
+  if (offer.restart) {  // the viewer's ICE restart on a session under way
+    auto it = sessions_.find(offer.session);
+    if (it == sessions_.end()) {
+      via.send_refusal(offer.session, "unknown_session", "no session " + offer.session + " to restart",
+                       "restart_failed");
+      return;
+    }
+    if (auto restarted = it->second.session->restart(offer.sdp); !restarted) {
+      g_warning("session %s: cannot restart: %s", offer.session.c_str(), restarted.error().c_str());
+      via.send_refusal(offer.session, "bad_message", restarted.error(), "");
+    }
+    return;
+  }
   if (sessions_.count(offer.session)) {
     via.send_refusal(offer.session, "bad_message", "session already exists", "");
     return;

@@ -2,6 +2,7 @@
 
 #include "capture/keyframe_requests.hpp"
 #include "capture/webrtcbin_ice.hpp"
+#include "ice_restart.hpp"
 #include "main_context.hpp"
 #include "sdp_payload.hpp"
 #include "send_path.hpp"
@@ -204,6 +205,7 @@ void ViewerSession::connect_signals() {
   connect("on-ice-candidate", G_CALLBACK(+[](GstElement *, guint mline, gchar *candidate, gpointer data) {
             auto *ctx = static_cast<Ctx *>(data);
             post_to_main([events = ctx->events, id = ctx->id, mline, c = std::string(candidate ? candidate : "")] {
+              if (ViewerSession *live = events->find(id)) live->local_candidates_.emplace_back(int(mline), c);
               if (events->candidate) events->candidate(id, int(mline), c);
             });
           }));
@@ -376,6 +378,38 @@ bool ViewerSession::connect_input(const char *pad, unsigned mline, GstCaps *caps
   return true;
 }
 
+Result<void> ViewerSession::restart(const std::string &sdp) {
+  if (renegotiating_) return fail("a restart is already under way");
+  auto remote = parse_offer(sdp);
+  if (!remote) return fail(remote.error());
+  // webrtcbin keeps its own credentials and takes the viewer's new ones; its ICE
+  // agent restarts (ice_restart.hpp) so that the pair the viewer nominates from
+  // where it is now replaces the old one. Until then the old path may look
+  // disconnected: not a failure.
+  if (auto restarted = restart_ice_agent(webrtc_.get()); !restarted) return restarted;
+  renegotiating_ = true;
+  ++restarts_;
+  disconnect_timer_.reset();
+  restarted_us_ = g_get_monotonic_time();
+  g_message("session %s: the viewer restarts ICE (restart %d)", id_.c_str(), restarts_);
+  auto set = promise(&ViewerSession::on_restart_offer_set);
+  g_signal_emit_by_name(webrtc_.get(), "set-remote-description", remote->get(), set.get());
+  return ok();
+}
+
+void ViewerSession::on_restart_offer_set(const GstStructure *reply) {
+  if (!reply || gst_structure_has_field(reply, "error")) {
+    const GError *error = nullptr;
+    if (reply) gst_structure_get(reply, "error", G_TYPE_ERROR, &error, nullptr);
+    g_warning("session %s: webrtcbin refused the restart's offer%s%s", id_.c_str(), error ? ": " : "",
+              error ? error->message : "");
+    give_up("restart_failed");
+    return;
+  }
+  auto created = promise(&ViewerSession::on_answer_created);
+  g_signal_emit_by_name(webrtc_.get(), "create-answer", nullptr, created.get());
+}
+
 void ViewerSession::on_answer_created(const GstStructure *reply) {
   GstWebRTCSessionDescription *raw = nullptr;
   if (reply) gst_structure_get(reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &raw, nullptr);
@@ -399,6 +433,15 @@ void ViewerSession::on_answer_created(const GstStructure *reply) {
   const std::string text = take_string(gst_sdp_message_as_text(answer->sdp));
   GST_DEBUG("session %s: answer ready %.1f ms after the offer", id_.c_str(), ms_since_start());
   GST_LOG("session %s: answer:\n%s", id_.c_str(), text.c_str());
+  if (renegotiating_) {  // the branch is fed already
+    renegotiating_ = false;
+    if (events_->answer) events_->answer(id_, text);
+    // The viewer's restart dropped our candidates with its old credentials, and
+    // webrtcbin gathers no new ones: the same again, for the new generation.
+    if (events_->candidate)
+      for (const auto &[mline, candidate] : local_candidates_) events_->candidate(id_, mline, candidate);
+    return;
+  }
   // Once the answer is out (sending may end this session, hence by id): webrtcbin
   // connects our pad while ICE and DTLS run, not on the first frame's way, and
   // then the branch is fed. In that order: the tee's own stream-start, caps and
@@ -432,6 +475,18 @@ void ViewerSession::on_connection_state(int state) {
     case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
       disconnect_timer_.reset();
       connect_timer_.reset();
+      if (restarted_us_) {
+        g_message("session %s: connected again %.0f ms after the viewer's restart", id_.c_str(),
+                  double(g_get_monotonic_time() - restarted_us_) / 1000.0);
+        restarted_us_ = 0;
+        // What was sent meanwhile is lost: a keyframe now, not at the next one due
+        // (past its first, this viewer's own requests wait for that), from the
+        // encoding it is on.
+        if (on_lower())
+          pipeline_.lower_keyframe_request()();
+        else
+          pipeline_.force_keyframe();
+      }
       if (!connected_) {
         connected_ = true;
         // Linked since the answer, with a keyframe held at the gate: it goes

@@ -80,6 +80,11 @@ class ViewerSession {
   bool wants_lower() const { return switch_ && switch_->wanted() == EncodingSwitch::Lower; }
   bool on_lower() const { return switch_ && switch_->active() == EncodingSwitch::Lower; }
 
+  // The viewer's new offer on this session after its path changed (an ICE
+  // restart, docs/protocol.md): webrtcbin takes its new credentials and candidates
+  // and answers on the same connection (DTLS, SRTP, the branch all stay); the
+  // answer goes out through `events` as the first one did.
+  Result<void> restart(const std::string &sdp);
   void add_remote_candidate(int mline, const std::string &candidate);
   void on_connection_state(int state);
 
@@ -93,6 +98,7 @@ class ViewerSession {
   void on_remote_description_set(const GstStructure *reply);
   void on_answer_created(const GstStructure *reply);
   void on_local_description_set(const GstStructure *reply);
+  void on_restart_offer_set(const GstStructure *reply);
   ViewerSession(CapturePipeline &pipeline, std::shared_ptr<SessionEvents> events)
       : pipeline_(pipeline), events_(std::move(events)) {}
   void give_up(const std::string &reason);
@@ -139,6 +145,10 @@ class ViewerSession {
   bool connected_ = false;
   bool trimmed_ = false;  // webrtcbin's send path without its no-op elements (send_path.hpp)
   bool failed_ = false;
+  bool renegotiating_ = false;  // a restart's answer is on its way
+  int restarts_ = 0;
+  std::vector<std::pair<int, std::string>> local_candidates_;  // as sent: again after a restart
+  gint64 restarted_us_ = 0;  // when the last restart's offer came, until connected again
 };
 
 }  // namespace sl::agent

@@ -216,7 +216,7 @@ void SessionTable::to_agent_of(Actions &out, const Session &s, proto::RelayToRel
 void SessionTable::to_viewer_of(Actions &out, const Session &s, proto::RelayToRelay m) {
   if (!s.viewer_relay.empty())
     out.remote.push_back({s.viewer_relay, std::move(m)});
-  else
+  else if (s.viewer)  // none while held: its page is away
     std::visit(
         [&](auto &&msg) {
           if constexpr (std::is_constructible_v<proto::RelayToViewer, decltype(msg)>) to_viewer(out, s.viewer, msg);
@@ -274,6 +274,7 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
     if (auto c = client_sessions_.find(v->second.client); c != client_sessions_.end() && --c->second == 0)
       client_sessions_.erase(c);
   }
+  if (s.held_since_ms) --held_;
   if (auto cam = cameras_.find(s.camera); cam != cameras_.end() && !s.feed) {
     --cam->second.entry.viewers;
     changed(s.camera, true);
@@ -538,7 +539,18 @@ Actions SessionTable::viewer_gone(PeerId viewer) {
   if (it == viewers_.end()) return out;
   subscribe(viewer, it->second, {}, std::nullopt);
   const std::set<std::string> ending = it->second.sessions;
-  for (const auto &id : ending) end_session(id, "viewer_gone", true, false, out);
+  for (const auto &id : ending) {
+    Session &s = sessions_.at(id);
+    // A page's playing session waits for the page to come back (its network
+    // changed: it reconnects and restarts ICE on it); the camera goes on sending.
+    if (limits_.session_hold_ms > 0 && it->second.lists && s.answered) {
+      set_viewer(s, 0);
+      s.held_since_ms = std::max<int64_t>(now_ms_, 1);
+      ++held_;
+      continue;
+    }
+    end_session(id, "viewer_gone", true, false, out);
+  }
   if (!it->second.lists) --listless_;
   viewers_.erase(viewer);
   urgent_.erase(viewer);
@@ -694,10 +706,56 @@ Actions SessionTable::viewer_watch(PeerId viewer, const proto::Watch &watch, int
   return out;
 }
 
+void SessionTable::set_viewer(Session &s, PeerId viewer) {
+  if (auto v = viewers_.find(s.viewer); s.viewer && v != viewers_.end()) {
+    v->second.sessions.erase(s.id);
+    if (auto c = client_sessions_.find(v->second.client); c != client_sessions_.end() && --c->second == 0)
+      client_sessions_.erase(c);
+  }
+  s.viewer = viewer;
+  if (auto v = viewers_.find(viewer); viewer && v != viewers_.end()) {
+    v->second.sessions.insert(s.id);
+    if (!v->second.client.empty()) ++client_sessions_[v->second.client];
+  }
+}
+
+Actions SessionTable::viewer_restart(PeerId viewer, const proto::Restart &restart) {
+  Actions out;
+  auto vit = viewers_.find(viewer);
+  if (vit == viewers_.end()) return out;
+  auto it = sessions_.find(restart.session);
+  // The session id is the page's proof (128 random bits, only ever sent to it);
+  // and its token must still allow the camera. A session whose page is on another
+  // relay is that relay's to restart: this page starts a new one.
+  if (it == sessions_.end() || !vit->second.lists || !it->second.viewer_relay.empty() || it->second.feed ||
+      !in_scope(vit->second, it->second.camera)) {
+    to_viewer(out, viewer,
+              proto::Error{"unknown_session", "no session " + restart.session + " to restart", restart.session, ""});
+    return out;
+  }
+  Session &s = it->second;
+  if (s.viewer != viewer) {
+    out.logs.push_back({viewer, false,
+                        "session " + s.id + " taken back by its page on a new connection" +
+                            (s.held_since_ms ? " after " + std::to_string(now_ms_ - s.held_since_ms) + " ms" : "")});
+    set_viewer(s, viewer);
+  }
+  if (s.held_since_ms) {
+    s.held_since_ms = 0;
+    --held_;
+  }
+  proto::Offer offer{s.id, s.via.empty() ? s.camera : s.via, restart.sdp};
+  offer.restart = true;
+  to_agent_of(out, s, std::move(offer));
+  return out;
+}
+
 Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms) {
   if (auto *command = std::get_if<proto::CommandRequest>(&message)) return viewer_command(viewer, *command);
   if (auto *watch = std::get_if<proto::Watch>(&message)) return viewer_watch(viewer, *watch, now_ms);
   if (auto *request = std::get_if<proto::Subscribe>(&message)) return viewer_subscribe(viewer, *request);
+  now_ms_ = std::max(now_ms_, now_ms);
+  if (auto *restart = std::get_if<proto::Restart>(&message)) return viewer_restart(viewer, *restart);
   Actions out;
   if (auto *ice = std::get_if<proto::Ice>(&message)) {
     Session *s = session_for(ice->session, &Session::viewer, viewer);
@@ -722,13 +780,18 @@ Actions SessionTable::tick(int64_t now_ms) {
   now_ms_ = now_ms;
   std::vector<std::string> late;
   std::vector<std::string> old;
+  std::vector<std::string> abandoned;
   for (const auto &[id, s] : sessions_) {
-    if (!s.answered && now_ms - s.created_ms > session_timeout_ms_)
+    if (s.held_since_ms && now_ms - s.held_since_ms > limits_.session_hold_ms)
+      abandoned.push_back(id);
+    else if (!s.answered && now_ms - s.created_ms > session_timeout_ms_)
       late.push_back(id);
     else if (limits_.session_lifetime_ms && now_ms - s.created_ms > limits_.session_lifetime_ms)
       old.push_back(id);
   }
   for (const auto &id : late) end_session(id, "timeout", true, true, out);
+  // Pages that did not come back for their sessions.
+  for (const auto &id : abandoned) end_session(id, "viewer_gone", true, false, out);
   // Fan-out workers that never came to serve, and those nobody watches through any more.
   std::vector<std::pair<std::string, bool>> drop;  // camera, failed
   for (const auto &[camera, w] : workers_) {
@@ -908,7 +971,13 @@ Actions SessionTable::camera_holder(const std::string &camera, const std::string
 
 Actions SessionTable::relay_message(const std::string &relay, const proto::RelayToRelay &message) {
   Actions out;
-  if (auto *offer = std::get_if<proto::Offer>(&message)) {
+  if (auto *offer = std::get_if<proto::Offer>(&message); offer && offer->restart) {
+    // A viewer on `relay` restarts ICE on its session with a camera here.
+    if (Session *s = session_via(offer->session, &Session::viewer_relay, relay))
+      to_agent(out, s->agent, *offer);
+    else
+      out.remote.push_back({relay, proto::SessionEnd{offer->session, "unknown_session"}});
+  } else if (offer) {
     // A viewer on `relay` asks for a camera whose agent is here.
     auto cam = cameras_.find(offer->camera);
     const char *refusal = cam == cameras_.end() || cam->second.agent == 0 || !cam->second.capturing ? "camera_offline"

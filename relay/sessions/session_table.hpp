@@ -94,6 +94,9 @@ struct Limits {
   size_t pending_per_viewer = 4;    // sessions not yet answered by their camera
   int64_t session_lifetime_ms = 0;  // 0: forever; else sessions end then (their TURN credentials expire then)
   size_t sessions_per_client = 32;  // across every socket of one client (its address)
+  // A page's answered sessions outlive its socket this long, for it to take them
+  // back (`restart`) once it reconnects from wherever its network now is; 0: they end with it.
+  int64_t session_hold_ms = 0;
 };
 
 // Mints the per-session ICE servers (TURN with short-lived credentials) for a
@@ -173,6 +176,7 @@ class SessionTable {
   size_t online_count() const { return online_; }
   size_t subscription_count() const;                       // (page, camera) pairs
   size_t pending_session_count() const;                    // not answered yet
+  size_t held_session_count() const { return held_; }      // waiting for their page to come back
   uint64_t coalesced_count() const { return coalesced_; }  // figure changes folded into a later update
 
  private:
@@ -205,8 +209,9 @@ class SessionTable {
     bool answered = false;
     // The end that is on another relay (its agent, or its viewer), by that relay's id.
     std::string agent_relay, viewer_relay;
-    std::string via;    // the fan-out worker's camera serving it (its agent is the worker's); empty: direct
-    bool feed = false;  // a fan-out worker taking the camera's stream
+    std::string via;            // the fan-out worker's camera serving it (its agent is the worker's); empty: direct
+    bool feed = false;          // a fan-out worker taking the camera's stream
+    int64_t held_since_ms = 0;  // its page's socket closed then (viewer 0): taken back by a restart, or ended
   };
   // A fan-out worker, by the camera it serves.
   struct Worker {
@@ -263,6 +268,9 @@ class SessionTable {
   Actions viewer_command(PeerId viewer, const proto::CommandRequest &command);
   Actions viewer_watch(PeerId viewer, const proto::Watch &watch, int64_t now_ms);
   Actions viewer_subscribe(PeerId viewer, const proto::Subscribe &request);
+  Actions viewer_restart(PeerId viewer, const proto::Restart &restart);
+  // The session's viewer end is this socket from now on (none: held, 0).
+  void set_viewer(Session &s, PeerId viewer);
 
   std::map<PeerId, std::vector<std::string>> agents_;  // agent -> its camera ids (after its hello)
   std::map<PeerId, std::string> devices_;              // agent -> the device id it proved ("" = any)
@@ -280,6 +288,7 @@ class SessionTable {
   std::map<PeerId, std::vector<std::string>> urgent_;  // this event's updates, per page
   size_t online_ = 0, watched_ = 0;
   size_t listless_ = 0;  // viewers that do not list: WHEP sessions
+  size_t held_ = 0;      // sessions whose page's socket closed, within session_hold_ms
   bool totals_changed_ = false;
   uint64_t coalesced_ = 0;
   int64_t now_ms_ = 0;  // as of the last tick (sessions offered by other relays start then)

@@ -29,10 +29,12 @@ TEST_CASE("metrics: counters, gauges and the command histogram in the text forma
   g.agents = 2000;
   g.sessions_pending = 1;
   g.sessions_answered = 4;
+  g.sessions_held = 2;
   const std::string text = "\n" + render(m, g);
   CHECK(sample(text, "sightline_agents") == 2000);
   CHECK(sample(text, "sightline_sessions{state=\"pending\"}") == 1);
   CHECK(sample(text, "sightline_sessions{state=\"answered\"}") == 4);
+  CHECK(sample(text, "sightline_sessions{state=\"held\"}") == 2);
   CHECK(sample(text, "sightline_messages_received_total{role=\"agent\",type=\"status\"}") == 2);
   CHECK(sample(text, "sightline_messages_sent_total{role=\"viewer\",type=\"camera_update\"}") == 1);
   CHECK(sample(text, "sightline_updates_dropped_total") == 7);

@@ -31,6 +31,9 @@ TEST_CASE("every message survives a round trip through JSON") {
   offer.feed = true;                                        // the relay's fan-out worker's
   offer.talk = true;
   CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
+  CHECK(to_json(offer).find("restart") == std::string::npos);  // a first offer: not said
+  offer.restart = true;                                        // the viewer's ICE restart
+  CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
 
   Answer answer{"s1", "v=0\r\nanswer"};
   CHECK(as<AgentToRelay, Answer>(parse_agent_to_relay(to_json(answer))) == answer);
@@ -91,6 +94,10 @@ TEST_CASE("every message survives a round trip through JSON") {
   SessionStarted started{"r1", "s1", "cam-1"};
   CHECK(as<RelayToViewer, SessionStarted>(parse_relay_to_viewer(to_json(started))) == started);
   CHECK(as<ViewerToRelay, Stop>(parse_viewer_to_relay(to_json(Stop{"s1"}))).session == "s1");
+  Restart restart{"s1", "v=0\r\nrestart"};
+  CHECK(as<ViewerToRelay, Restart>(parse_viewer_to_relay(to_json(restart))) == restart);
+  CHECK(!parse_viewer_to_relay(R"({"type":"restart","session":"s1"})"));                // no offer
+  CHECK(!parse_viewer_to_relay(R"({"type":"restart","session":"../x","sdp":"v=0"})"));  // not an id
   SessionEnd end{"s1", "viewer_left"};
   CHECK(as<RelayToViewer, SessionEnd>(parse_relay_to_viewer(to_json(end))) == end);
   Error err{"unknown_camera", "no such camera", "", "r1"};

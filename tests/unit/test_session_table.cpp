@@ -715,3 +715,137 @@ TEST_CASE("talking back through a camera's speaker is an operator's: the offer s
   CHECK(std::get<proto::Offer>(*proto::parse_relay_to_agent(proto::to_json(as_operator[0]))).talk);
   CHECK_FALSE(std::get<proto::Offer>(*proto::parse_relay_to_agent(proto::to_json(as_viewer[0]))).talk);
 }
+
+namespace {
+// A relay that holds a page's answered sessions for 15 s after its socket closes.
+struct HoldingFixture {
+  int next = 0;
+  SessionTable table{{}, 10000, Limits{.session_hold_ms = 15000}, [this] { return "s" + std::to_string(++next); }};
+};
+}  // namespace
+
+TEST_CASE("a page's session outlives its socket and its new socket takes it back with a restart") {
+  HoldingFixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer, {}, "10.0.2.2");
+  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
+  f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  f.table.tick(1000);
+
+  // The page's network changed: its socket died. The camera is not told; the session waits.
+  auto gone = f.table.viewer_gone(kViewer);
+  CHECK(sent<proto::SessionEnd>(gone, kAgent).empty());
+  CHECK(f.table.session_count() == 1);
+  CHECK(f.table.held_session_count() == 1);
+  CHECK(f.table.cameras()[0].viewers == 1);
+  // Nothing for the page meanwhile goes anywhere (its socket is gone).
+  auto candidate = f.table.agent_message(kAgent, proto::Ice{s, "candidate:a", 0});
+  CHECK(candidate.sends.empty());
+
+  // Its new socket, from another address, restarts ICE on it: the offer goes to the
+  // agent as a restart, and the agent's answer and candidates come to the new socket.
+  f.table.viewer_joined(kViewer2, {}, "10.0.3.2");
+  auto restarted = f.table.viewer_message(kViewer2, proto::Restart{s, "restart-sdp"}, 5000);
+  auto offers = sent<proto::Offer>(restarted, kAgent);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].restart);
+  CHECK(offers[0].session == s);
+  CHECK(offers[0].sdp == "restart-sdp");
+  CHECK(f.table.held_session_count() == 0);
+  CHECK(sent<proto::Answer>(f.table.agent_message(kAgent, proto::Answer{s, "answer-2"}), kViewer2).at(0).sdp ==
+        "answer-2");
+  CHECK(sent<proto::Ice>(f.table.viewer_message(kViewer2, proto::Ice{s, "candidate:v", 0}, 5000), kAgent).size() == 1);
+  // Held past the hold, it would have ended; taken back, it does not.
+  CHECK(sent<proto::SessionEnd>(f.table.tick(30000), kAgent).empty());
+  CHECK(f.table.session_count() == 1);
+  // It is the new socket's now: its stop ends it, and the old socket's end would not have.
+  auto stopped = f.table.viewer_message(kViewer2, proto::Stop{s}, 31000);
+  CHECK(sent<proto::SessionEnd>(stopped, kAgent).at(0).reason == "viewer_left");
+  CHECK(f.table.cameras()[0].viewers == 0);
+}
+
+TEST_CASE("a held session nobody takes back ends after the hold") {
+  HoldingFixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer);
+  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
+  // An unanswered session is not held: it ends with the socket, as before.
+  auto watched2 = f.table.viewer_message(kViewer, proto::Watch{"r2", "cam", "offer-sdp"}, 0);
+  const auto unanswered = sent<proto::SessionStarted>(watched2, kViewer).at(0).session;
+  f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  f.table.tick(1000);
+  auto gone = f.table.viewer_gone(kViewer);
+  auto ended_now = sent<proto::SessionEnd>(gone, kAgent);
+  REQUIRE(ended_now.size() == 1);
+  CHECK(ended_now[0].session == unanswered);
+  CHECK(sent<proto::SessionEnd>(f.table.tick(15000), kAgent).empty());
+  auto late = sent<proto::SessionEnd>(f.table.tick(16500), kAgent);
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].session == s);
+  CHECK(late[0].reason == "viewer_gone");
+  CHECK(f.table.session_count() == 0);
+  CHECK(f.table.held_session_count() == 0);
+  CHECK(f.table.cameras()[0].viewers == 0);
+}
+
+TEST_CASE("a restart needs the session's id and a token that may see its camera") {
+  HoldingFixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.agent_hello(kAgent2, Fixture::hello("other"));
+  f.table.viewer_joined(kViewer);
+  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
+  f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  f.table.viewer_gone(kViewer);
+
+  // An id nobody was given.
+  f.table.viewer_joined(kViewer2);
+  auto unknown = f.table.viewer_message(kViewer2, proto::Restart{"s999", "sdp"}, 0);
+  CHECK(sent<proto::Error>(unknown, kViewer2).at(0).code == "unknown_session");
+  CHECK(sent<proto::Offer>(unknown, kAgent).empty());
+  // A socket whose token is scoped to another camera: as if the session did not exist.
+  constexpr PeerId kScoped = 12;
+  f.table.viewer_joined(kScoped, {"other"});
+  auto scoped = f.table.viewer_message(kScoped, proto::Restart{s, "sdp"}, 0);
+  CHECK(sent<proto::Error>(scoped, kScoped).at(0).code == "unknown_session");
+  CHECK(sent<proto::Offer>(scoped, kAgent).empty());
+  CHECK(f.table.held_session_count() == 1);
+  // A WHEP viewer does not take a page's session.
+  constexpr PeerId kWhep = 13;
+  f.table.viewer_joined(kWhep, {}, "", auth::Role::Viewer, 0, SessionTable::ViewerKind::Whep);
+  CHECK(sent<proto::Error>(f.table.viewer_message(kWhep, proto::Restart{s, "sdp"}, 0), kWhep).at(0).code ==
+        "unknown_session");
+}
+
+TEST_CASE("a restart for a session whose agent is on another relay goes there, and back") {
+  HoldingFixture a, b;  // relay "A" holds the agent, relay "B" serves the page
+  a.table.agent_hello(kAgent, Fixture::hello("cam"));
+  b.table.viewer_joined(kViewer);
+  b.table.camera_holder("cam", "A");
+  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
+  a.table.relay_message("B", watch.remote.at(0).message);
+  auto answered = a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  b.table.relay_message("A", answered.remote.at(0).message);
+
+  // The page's socket on B dies and a new one (on B again) restarts.
+  b.table.viewer_gone(kViewer);
+  b.table.viewer_joined(kViewer2);
+  auto restart = b.table.viewer_message(kViewer2, proto::Restart{s, "restart-sdp"}, 0);
+  REQUIRE(restart.remote.size() == 1);
+  CHECK(restart.remote[0].relay == "A");
+  auto at_agent = a.table.relay_message("B", restart.remote[0].message);
+  auto offers = sent<proto::Offer>(at_agent, kAgent);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].restart);
+  CHECK(a.table.session_count() == 1);  // the same session, not a second
+  auto answer2 = a.table.agent_message(kAgent, proto::Answer{s, "answer-2"});
+  auto back = b.table.relay_message("A", answer2.remote.at(0).message);
+  CHECK(sent<proto::Answer>(back, kViewer2).at(0).sdp == "answer-2");
+  // A restart from a relay the session does not go through is turned down.
+  auto stray = a.table.relay_message("C", restart.remote[0].message);
+  CHECK(sent<proto::Offer>(stray, kAgent).empty());
+  CHECK(std::get<proto::SessionEnd>(stray.remote.at(0).message).reason == "unknown_session");
+}

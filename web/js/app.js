@@ -93,8 +93,15 @@ export function startApp({ container, boot = null }) {
     document.body.dataset.relay = state;
     banner.hidden = state !== 'reconnecting';
     if (state === 'reconnecting') {
-      // The relay forgot our sessions; start over when it is back (a refused tile stays refused).
-      for (const s of sessions.values()) if (s.state !== 'refused') { s.stop(); s.set('connecting'); }
+      // Sessions still starting start over once the relay is back; those playing
+      // play on (the relay holds them for session-hold seconds) and take
+      // themselves back on the new socket (CameraSession.socketBack).
+      for (const s of sessions.values()) {
+        if (s.state !== 'refused' && s.state !== 'live' && s.state !== 'paused' && s.state !== 'offline') {
+          s.stop();
+          s.set('connecting');
+        }
+      }
     }
   };
   let lost = relay.state === 'reconnecting';

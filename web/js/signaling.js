@@ -14,6 +14,14 @@ const RECONNECT_MAX_MS = 5000;
 const DEFAULT_SYNC_DELAY_MS = 400;  // an older relay's welcome does not say (relay setting sync-delay)
 // What the relay says about one session: it goes to that session.
 const SESSION_TYPES = new Set(['session', 'answer', 'ice', 'session_end', 'error']);
+// A live session whose packets stop this long restarts ICE on the same session
+// (its path changed: a new address, Wi-Fi to mobile); a camera slower than 2 fps
+// gets 2.5 of its frame intervals.
+const STALL_MS = 1000;
+// A restart answered and still no packets this long: restarted again (the browser
+// may have gathered before it knew its new network); tried for this long in all.
+const RESTART_AGAIN_MS = 700;
+const RESTART_GIVE_UP_MS = 6000;
 
 // Viewers in step (js/sync.js): whether this page plays in step: ?sync=1 / ?sync=0
 // in its address, else the viewer's last choice, else off (it adds delay).
@@ -34,6 +42,7 @@ export const msg = {
     type: 'ice', session, candidate, sdp_mline_index: sdpMLineIndex,
   }),
   stop: (session) => ({ type: 'stop', session }),
+  restart: (session, sdp) => ({ type: 'restart', session, sdp }),
   heartbeat: () => ({ type: 'heartbeat' }),
 };
 
@@ -59,6 +68,7 @@ export class RelayConnection extends EventTarget {
     this.state = 'connecting';
     this.attempt = 0;
     this.connects = 0;
+    this.welcomes = 0;
     this.ws = null;
     this.iceServers = [];
     this.syncDelayMs = DEFAULT_SYNC_DELAY_MS;
@@ -74,6 +84,11 @@ export class RelayConnection extends EventTarget {
     this.sessions = new Set();  // CameraSessions, for routing
     // ?ice=relay in the page's address: only TURN-relayed paths (for checking TURN).
     this.iceTransportPolicy = new URLSearchParams(location.search).get('ice') === 'relay' ? 'relay' : 'all';
+    // A page going away ends its sessions at once (the camera drops their branches):
+    // the relay holds a session whose socket merely died, for the page to take back.
+    addEventListener('pagehide', () => {
+      for (const s of this.sessions) if (s.session) this.send(msg.stop(s.session));
+    });
     this.open(early);
   }
 
@@ -82,15 +97,17 @@ export class RelayConnection extends EventTarget {
     const ws = early ? early.ws : new WebSocket(this.url);
     this.ws = ws;
     let lastHeard = performance.now();
-    let beat = null;
     const onOpen = () => {
       this.attempt = 0;
       this.connects++;
       this.emit('open', {});
-      beat = setInterval(() => {
+      clearInterval(this.beat);
+      const beat = setInterval(() => {
         if (performance.now() - lastHeard > SILENCE_MS) ws.close();
         else this.send(msg.heartbeat());
       }, HEARTBEAT_MS);
+      this.beat = beat;
+      ws.addEventListener('close', () => clearInterval(beat));
     };
     const onMessage = (event) => {
       lastHeard = performance.now();
@@ -111,9 +128,12 @@ export class RelayConnection extends EventTarget {
         this.syncDelayMs = m.sync_delay_ms || DEFAULT_SYNC_DELAY_MS;
         this.paged = m.total !== undefined;
         this.subscribed = null;
+        this.welcomes++;
         this.setState('connected');
         // This socket starts subscribed to the first page: ask again for what the page wants.
         if (this.subscription) this.sendSubscription();
+        // Sessions that played on the socket before: taken back (restart) on this one.
+        for (const s of this.sessions) s.socketBack();
       }
       // While a subscribe is on its way, the answers to older ones are out of date.
       if (m.type === 'cameras' && this.subscribed !== null && m.ref !== this.subscribed) return;
@@ -129,7 +149,6 @@ export class RelayConnection extends EventTarget {
       this.emit(m.type, m);
     };
     ws.onclose = () => {
-      clearInterval(beat);
       if (this.ws !== ws) return;
       this.setState('reconnecting');
       // Jittered exponential backoff: many pages losing one relay come back spread out.
@@ -146,6 +165,22 @@ export class RelayConnection extends EventTarget {
     } else {
       ws.onopen = onOpen;
     }
+  }
+
+  // A new socket now, for a session restarting ICE: the old one may have died
+  // with the page's old address (it cannot tell: a socket whose replies no longer
+  // arrive stays open for a while), and one is cheap. Without waiting for the old
+  // one's closing handshake on a path that may be gone; once for many sessions.
+  reconnect() {
+    const old = this.ws;
+    if (!old || this.state !== 'connected') return;  // a new one is on its way
+    old.onclose = null;
+    old.onmessage = null;
+    clearInterval(this.beat);
+    try { old.close(); } catch { /* already closed */ }
+    this.ws = null;
+    this.setState('reconnecting');
+    this.open();
   }
 
   // What the relay should tell this page about from now on: a query ({ q, online,
@@ -282,6 +317,10 @@ export class CameraSession {
     this.wanted = () => true;  // the page says whether the tile is seen
     this.sync = syncWanted();  // in step (js/sync.js): the offer leaves playout-delay out
     this.playout = null;       // its PlayoutSync while live (js/app.js)
+    this.restarting = null;    // an ICE restart under way: { at, sdp, candidates, timers }
+    this.restarts = 0;         // ICE restarts that played again (tests read it)
+    this.restartMs = [];       // how long each took, from its start to packets flowing again
+    this.restartLog = [];      // each restart's wall-clock time and why (tests read it)
     relay.sessions.add(this);
   }
 
@@ -327,13 +366,26 @@ export class CameraSession {
     pc.onicecandidate = (event) => {
       const c = event.candidate;
       const m = msg.ice(null, c ? c.candidate : '', c ? c.sdpMLineIndex ?? 0 : 0);
-      if (this.session) this.relay.send({ ...m, session: this.session });
-      else this.pending.push(m);
+      const r = this.restarting;
+      if (r) {
+        // A restart's candidates follow its offer, on the socket that sent it (socketBack).
+        r.candidates.push(m);
+        if (r.sentOn === this.relay.welcomes) this.relay.send({ ...m, session: this.session });
+      } else if (this.session) {
+        this.relay.send({ ...m, session: this.session });
+      } else {
+        this.pending.push(m);
+      }
     };
     pc.oniceconnectionstatechange = () => {
       if (pc !== this.pc) return;
       if (pc.iceConnectionState === 'connected' || pc.iceConnectionState === 'completed') this.mark('iceConnected');
-      if (pc.iceConnectionState === 'failed') this.fail('network path failed (ICE)');
+      // A path that played and broke is restarted on the same session; one that
+      // never played, or a restart that failed, starts over.
+      if (pc.iceConnectionState === 'failed') {
+        if (this.state === 'live' && !this.restarting) this.restartIce('the network path failed (ICE)');
+        else this.fail('network path failed (ICE)');
+      }
     };
     // The answer may arrive before setLocalDescription is done, and candidates
     // before the answer: each step waits for the one it needs.
@@ -374,9 +426,110 @@ export class CameraSession {
       this.mark('firstFrame');
       this.failures = 0;
       if (this.state !== 'live') this.set('live');
+      this.watchPath(pc);
     };
     if ('requestVideoFrameCallback' in this.video) this.video.requestVideoFrameCallback(onFrame);
     else this.video.addEventListener('playing', onFrame, { once: true });
+  }
+
+  // While live: packets that stop mean the path changed (or broke): ICE is
+  // restarted on the same session, which plays again without a new session.
+  watchPath(pc) {
+    if (this.pathWatch) return;
+    let packets = -1;
+    let changed = performance.now();
+    const stallMs = () => {
+      const fps = this.relay.cameras?.get(this.camera)?.info?.fps ?? this.relay.cameras?.get(this.camera)?.fps;
+      return fps > 0 && fps < 2 ? 2500 / fps : STALL_MS;
+    };
+    this.pathWatch = setInterval(async () => {
+      if (pc !== this.pc) return;
+      const receiver = pc.getReceivers().find((r) => r.track.kind === 'video');
+      let now = -1;
+      (await receiver?.getStats().catch(() => null))?.forEach((s) => {
+        if (s.type === 'inbound-rtp') now = s.packetsReceived || 0;
+      });
+      if (pc !== this.pc) return;
+      const t = performance.now();
+      if (now !== packets) {
+        packets = now;
+        changed = t;
+        if (this.restarting?.answered) this.restarted();
+      } else if (t - changed > stallMs() && !this.restarting && this.state === 'live') {
+        this.restartIce(`no packets for ${Math.round(t - changed)} ms`);
+      } else if (this.restarting?.answered && t - this.restarting.answeredAt > RESTART_AGAIN_MS) {
+        this.restartIce('no packets after the restart', this.restarting);
+      }
+    }, 250);
+  }
+
+  // An ICE restart on the same session (docs/protocol.md, "Restarting ICE"): a
+  // new offer with new credentials and candidates from wherever the page is now,
+  // through the relay (a new socket if the old one died with the old address) to
+  // the camera's agent, which answers on the same connection.
+  // `previous`: the restart this one follows (answered, and still no packets);
+  // `newSocket`: whether to open a new relay socket for it.
+  async restartIce(why, previous = null, newSocket = !previous) {
+    const pc = this.pc;
+    if (!pc || !this.session || this.restarting !== previous) return;
+    console.info(`${this.camera}: restarting ICE: ${why}`);
+    this.restartLog.push({ at: Date.now(), why });
+    const r = { at: previous?.at ?? performance.now(), sdp: null, candidates: [], answered: false, answeredAt: 0,
+      sentOn: -1, timers: previous?.timers ?? [] };
+    this.restarting = r;
+    if (!previous) {
+      r.timers.push(setTimeout(() => {
+        if (this.restarting?.at === r.at) this.fail(`the network changed and the session did not come back (${why})`);
+      }, RESTART_GIVE_UP_MS));
+    }
+    if (newSocket) this.relay.reconnect();
+    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
+    try {
+      pc.restartIce();
+      const offer = await pc.createOffer({ iceRestart: true });
+      if (pc !== this.pc || this.restarting !== r) return;
+      r.sdp = this.sync ? withoutPlayoutDelay(offer.sdp) : offer.sdp;
+      await pc.setLocalDescription({ type: 'offer', sdp: r.sdp });
+    } catch (e) {
+      if (pc === this.pc) this.fail(`cannot restart: ${e.message}`);
+      return;
+    }
+    if (pc !== this.pc || this.restarting !== r) return;
+    // On the socket that is welcomed now; or, once the new one is, by socketBack.
+    if (this.relay.state === 'connected') this.sendRestart(r);
+  }
+
+  sendRestart(r) {
+    if (r.sentOn === this.relay.welcomes) return;  // sent on this socket already
+    r.sentOn = this.relay.welcomes;
+    this.relay.send(msg.restart(this.session, r.sdp));
+    for (const c of r.candidates) this.relay.send({ ...c, session: this.session });
+  }
+
+  // Packets flow again after a restart.
+  restarted() {
+    const r = this.restarting;
+    if (!r) return;
+    r.timers.forEach(clearTimeout);
+    this.restarting = null;
+    this.restarts++;
+    this.restartMs.push(Math.round(performance.now() - r.at));
+  }
+
+  // The relay socket is open again (a welcome): a live session takes itself back
+  // from the old socket (the relay held it), its restart's offer goes again if
+  // one was under way; one that was still starting starts over.
+  socketBack() {
+    if (!this.pc || !this.session) return;
+    if (this.restarting?.sdp) {
+      if (!this.restarting.answered) this.sendRestart(this.restarting);
+    } else if (this.restarting) {
+      // Its offer is being made: restartIce sends it.
+    } else if (this.state === 'live' && !this.restarting) {
+      this.restartIce('the relay connection was replaced', null, false);
+    } else if (this.state !== 'live') {
+      this.again(0);
+    }
   }
 
   // Messages from the relay for this session (RelayConnection.route).
@@ -389,9 +542,15 @@ export class CameraSession {
     } else if (m.type === 'answer') {
       this.mark('answer');
       const pc = this.pc;
+      const r = this.restarting;
       try {
         await this.localReady;
         if (pc !== this.pc) return;
+        if (r) {
+          if (r.answered || pc.signalingState !== 'have-local-offer') return;  // an answer to the same offer sent again
+          r.answered = true;
+          r.answeredAt = performance.now();
+        }
         await pc.setRemoteDescription({ type: 'answer', sdp: m.sdp });
         this.answerSdp = m.sdp;  // as sent: the browser's remoteDescription drops what it does not use (a=mediaclk)
         this.answered();
@@ -411,12 +570,16 @@ export class CameraSession {
     } else if (m.type === 'session_end') {
       this.session = null;
       if (m.reason === 'camera_offline') this.offline();
+      // The camera's side could not take the restart: a new session at once.
+      else if (m.reason === 'restart_failed') this.again(0);
       else if (m.reason === 'pipeline_restart') this.again();
       // The relay moved the camera's viewers between itself and the camera (fan-out,
       // docs/fanout.md): the next session is served the other way, at once.
       else if (m.reason === 'moved') this.again(0);
       else this.fail(`session ended: ${m.reason}`);
     } else if (m.type === 'error') {
+      // The relay no longer knows the session (it restarted, or held it too long): a new one.
+      if (m.code === 'unknown_session' && this.restarting) { this.again(0); return; }
       // Offline and unknown cameras wait for the camera list to say they are back.
       if (m.code === 'camera_offline' || m.code === 'unknown_camera') this.offline();
       else if (refusal(m)) this.refuse(refusal(m));
@@ -484,6 +647,10 @@ export class CameraSession {
   stop() {
     clearTimeout(this.retry);
     this.retry = null;
+    clearInterval(this.pathWatch);
+    this.pathWatch = null;
+    this.restarting?.timers.forEach(clearTimeout);
+    this.restarting = null;
     this.mic?.getTracks().forEach((t) => t.stop());
     this.mic = null;
     if (this.session) this.relay.send(msg.stop(this.session));

@@ -17,6 +17,7 @@ import { inNs, makeNamespaces, managementLink, veth } from './netns.mjs';
 
 export const CAMERA = '10.0.1.2';
 export const VIEWER = '10.0.2.2';
+export const MOVED_VIEWER = '10.0.3.2';  // after moveViewer()
 // The router's port toward the viewer: where the link is shaped.
 const TOWARD_VIEWER = 'toview';
 
@@ -33,6 +34,14 @@ export function buildShapedLink(stack) {
   managementLink(stack, tag, ns.view, '10.99.0.5', '10.99.0.6');
   return {
     ns,
+    // The viewer's network changes, as a phone's does from Wi-Fi to mobile data: a
+    // second link from the router (the viewer at MOVED_VIEWER) becomes its way out,
+    // and the first goes down with its address (the page's sockets on it are dead).
+    moveViewer() {
+      veth(tag, ns.rtr, 'toview2', ns.view, 'eth1', '10.0.3.1/24', `${MOVED_VIEWER}/24`);
+      inNs(ns.view, 'ip', 'route', 'replace', 'default', 'via', '10.0.3.1', 'dev', 'eth1');
+      inNs(ns.view, 'ip', 'link', 'set', 'eth0', 'down');
+    },
     camMgmt: '10.99.0.2',
     viewMgmt: '10.99.0.6',
     exec: (name, cmd, args) => ['ip', ['netns', 'exec', ns[name], cmd, ...args]],
