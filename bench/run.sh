@@ -34,6 +34,8 @@
 #                                     # relay and web app, same run; bench/thin_page.mjs)
 #   bash bench/run.sh lower-encoding  # only when asked: the agent's CPU with and without its lower encoding
 #                                     # live (two pages, one behind a 600 kbit/s link: bench/lower_encoding.mjs)
+#   bash bench/run.sh network-change  # only when asked: a viewer's address changes mid-session, RUNS=5 times:
+#                                     # when it plays again, on which session (bench/network_change.mjs)
 #   bash bench/run.sh fanout-threads  # a fan-out worker's CPU by thread with 1 and 8 viewers
 #                                     # (W, H, COUNTS, PERF=1 for perf record: bench/fanout_threads.mjs)
 #   bash bench/run.sh fleet cluster [N]   # N agents (default 30,000) across RELAYS=3 relays on one broker
@@ -74,6 +76,7 @@ case "${1:-}" in
   sync) tests/integration/netns-run.sh node bench/sync.mjs ;;
   thin-page) tests/integration/netns-run.sh node bench/thin_page.mjs ;;
   lower-encoding) tests/integration/netns-run.sh node bench/lower_encoding.mjs ;;
+  network-change) tests/integration/netns-run.sh node bench/network_change.mjs ;;
   "") tests/integration/netns-run.sh node bench/live_view.mjs
       tests/integration/netns-run.sh node bench/control.mjs
       tests/integration/netns-run.sh node bench/nat.mjs ;;
