@@ -441,6 +441,9 @@ Result<void> CapturePipeline::make_lower(int kbps) {
   lower_size_ = size;
   g_message("camera %s: lower encoding made: %dx%d at %d kbit/s%s", info_.id.c_str(), size.width, size.height, kbps,
             passthrough_ ? " (the camera's H.264 decoded, encoded again)" : "");
+  // Its decoder starts at the camera's next keyframe: asked for now, as for a
+  // viewer joining (an IP camera's can be seconds away).
+  if (passthrough_) force_keyframe();
   return ok();
 }
 
