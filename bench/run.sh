@@ -33,7 +33,8 @@
 #                                     # the rest of the page (REFERENCE_RELAY / REFERENCE_WEB: beside another
 #                                     # relay and web app, same run; bench/thin_page.mjs)
 #   bash bench/run.sh lower-encoding  # only when asked: the agent's CPU with and without its lower encoding
-#                                     # live (two pages, one behind a 600 kbit/s link: bench/lower_encoding.mjs)
+#                                     # live (two pages, one behind a 600 kbit/s link: bench/lower_encoding.mjs;
+#                                     # SOURCE=rtsp: an IP camera whose H.264 is passed through)
 #   bash bench/run.sh network-change  # only when asked: a viewer's address changes mid-session, RUNS=5 times:
 #                                     # when it plays again, on which session (bench/network_change.mjs)
 #   bash bench/run.sh fanout-threads  # a fan-out worker's CPU by thread with 1 and 8 viewers

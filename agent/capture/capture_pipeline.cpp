@@ -1,10 +1,12 @@
 #include "capture_pipeline.hpp"
 
 #include "audio_mark.hpp"
+#include "camera_h264.hpp"
 #include "lower_encoding.hpp"
 #include "main_context.hpp"
 #include "sources.hpp"
 #include "stamp.hpp"
+#include "whep_url.hpp"
 
 #include <gst/video/video.h>
 
@@ -128,6 +130,8 @@ Result<std::unique_ptr<CapturePipeline>> CapturePipeline::create(const CameraSet
   p->encoder_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "encoder"));
   p->raw_tee_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "rawtee"));
   p->encoder_choice_ = encoder;
+  p->encoder_setting_ = s.encoder;
+  p->whep_source_ = is_whep_source(s.source);
   p->codec_ = encoder.codec;
   p->source_ = adopt(gst_bin_get_by_name(GST_BIN(parsed), "src"));
   p->explain_source_error_ = plan.explain_error;
@@ -357,40 +361,95 @@ Result<std::shared_ptr<RtpStream>> CapturePipeline::audio_rtp_stream(const RtpFo
 }
 
 Result<std::shared_ptr<RtpStream>> CapturePipeline::lower_rtp_stream(const RtpFormat &format, int kbps) {
-  if (!raw_tee_) return fail("the camera's own H.264 is passed through: it has no lower encoding");
-  if (!lower_bin_) {
-    const LowerSize size = lower_size(info_.width, info_.height);
-    const std::string description =
-        describe_lower_encoding(encoder_choice_, size, info_.fps, kbps, keyframe_interval_s_);
-    GError *raw = nullptr;
-    auto bin = sink(gst_parse_bin_from_description(description.c_str(), TRUE, &raw));
-    Owned<GError> error(raw);
-    if (!bin || error)
-      return fail("cannot build the lower encoding (" + std::string(error ? error->message : "unknown error") +
-                  "): " + description);
-    gst_object_set_name(GST_OBJECT(bin.get()), "lower-encoding");
-    if (auto added = add(bin.get()); !added) return fail(added.error());
-    auto raw_pad = adopt(gst_element_request_pad_simple(raw_tee_.get(), "src_%u"));
-    auto bin_sink = adopt(gst_element_get_static_pad(bin.get(), "sink"));
-    if (!raw_pad || !bin_sink || GST_PAD_LINK_FAILED(gst_pad_link(raw_pad.get(), bin_sink.get()))) {
-      if (raw_pad) gst_element_release_request_pad(raw_tee_.get(), raw_pad.get());
-      detach(bin.get());
-      return fail("cannot feed the lower encoding from the camera");
-    }
-    lower_tee_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowtee"));
-    lower_encoder_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowencoder"));
-    lower_sizecaps_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowsize"));
-    lower_bin_ = std::move(bin);
-    lower_kbps_ = kbps;
-    lower_size_ = size;
-    g_message("camera %s: lower encoding made: %dx%d at %d kbit/s", info_.id.c_str(), size.width, size.height, kbps);
-  }
+  if (!lower_bin_)
+    if (auto made = make_lower(kbps); !made) return fail(made.error());
   return stream_from(lower_tee_.get(), codec_, format, lower_streams_);
+}
+
+namespace {
+// Encoded frames into the decoder of a camera passed through: from a keyframe on,
+// and again from the next keyframe after the queue before the decoder dropped some
+// (the decoder did not keep up). A decoder given frames whose references it never
+// saw makes broken pictures of them, which the lower encoder would then send.
+struct FromKeyframe {
+  std::atomic<bool> waiting{true};
+};
+void start_at_keyframes(GstElement *queue) {
+  auto *state = new FromKeyframe;
+  g_signal_connect(queue, "overrun",
+                   G_CALLBACK(+[](GstElement *, gpointer data) { static_cast<FromKeyframe *>(data)->waiting = true; }),
+                   state);
+  auto pad = adopt(gst_element_get_static_pad(queue, "src"));
+  gst_pad_add_probe(
+      pad.get(), GST_PAD_PROBE_TYPE_BUFFER,
+      [](GstPad *, GstPadProbeInfo *info, gpointer data) {
+        auto *from = static_cast<FromKeyframe *>(data);
+        if (!from->waiting.load()) return GST_PAD_PROBE_OK;
+        if (GST_BUFFER_FLAG_IS_SET(GST_PAD_PROBE_INFO_BUFFER(info), GST_BUFFER_FLAG_DELTA_UNIT))
+          return GST_PAD_PROBE_DROP;
+        from->waiting = false;
+        return GST_PAD_PROBE_OK;
+      },
+      state, [](gpointer data) { delete static_cast<FromKeyframe *>(data); });
+}
+}  // namespace
+
+Result<void> CapturePipeline::make_lower(int kbps) {
+  EncoderChoice encoder = encoder_choice_;
+  std::string decoding;
+  int width = info_.width, height = info_.height;
+  if (passthrough_) {
+    auto decoder = choose_h264_decoder(element_available);
+    if (!decoder) return fail(decoder.error());
+    auto choice = choose_encoder(encoder_setting_, element_available);
+    if (!choice) return fail(choice.error());
+    if (choice->codec != codec_)
+      return fail("a lower encoding of the camera's own H.264 needs an H.264 encoder, and " + choice->element +
+                  " is not one: install gstreamer1.0-plugins-ugly (x264enc)");
+    encoder = *choice;
+    decoding = describe_lower_decoding(*decoder);
+    // The size the camera sends, as its caps said (a WHEP source's is known only from them).
+    if (const Video sent = video(); sent.width > 0 && sent.height > 0) width = sent.width, height = sent.height;
+  }
+  const LowerSize size = lower_size(width, height);
+  const std::string description =
+      decoding + describe_lower_encoding(encoder, size, info_.fps, kbps, keyframe_interval_s_);
+  GError *raw = nullptr;
+  auto bin = sink(gst_parse_bin_from_description(description.c_str(), TRUE, &raw));
+  Owned<GError> error(raw);
+  if (!bin || error)
+    return fail("cannot build the lower encoding (" + std::string(error ? error->message : "unknown error") +
+                "): " + description);
+  gst_object_set_name(GST_OBJECT(bin.get()), "lower-encoding");
+  if (passthrough_) start_at_keyframes(adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowin")).get());
+  if (auto added = add(bin.get()); !added) return fail(added.error());
+  // Raw pictures before the camera's encoder; a camera passed through: its encoded frames.
+  GstElement *feed = raw_tee_ ? raw_tee_.get() : tee_.get();
+  auto feed_pad = adopt(gst_element_request_pad_simple(feed, "src_%u"));
+  auto bin_sink = adopt(gst_element_get_static_pad(bin.get(), "sink"));
+  if (!feed_pad || !bin_sink || GST_PAD_LINK_FAILED(gst_pad_link(feed_pad.get(), bin_sink.get()))) {
+    if (feed_pad) gst_element_release_request_pad(feed, feed_pad.get());
+    detach(bin.get());
+    return fail("cannot feed the lower encoding from the camera");
+  }
+  lower_tee_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowtee"));
+  lower_encoder_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowencoder"));
+  lower_sizecaps_ = adopt(gst_bin_get_by_name(GST_BIN(bin.get()), "lowsize"));
+  lower_bin_ = std::move(bin);
+  lower_choice_ = encoder;
+  lower_kbps_ = kbps;
+  lower_size_ = size;
+  g_message("camera %s: lower encoding made: %dx%d at %d kbit/s%s", info_.id.c_str(), size.width, size.height, kbps,
+            passthrough_ ? " (the camera's H.264 decoded, encoded again)" : "");
+  // Its decoder starts at the camera's next keyframe: asked for now, as for a
+  // viewer joining (an IP camera's can be seconds away).
+  if (passthrough_) force_keyframe();
+  return ok();
 }
 
 Result<void> CapturePipeline::set_lower_bitrate(int kbps) {
   if (!lower_encoder_) return fail("no lower encoding");
-  auto setting = bitrate_setting(encoder_choice_.element, kbps);
+  auto setting = bitrate_setting(lower_choice_.element, kbps);
   if (!setting) return fail(setting.error());
   gst_util_set_object_arg(G_OBJECT(lower_encoder_.get()), setting->property.c_str(), setting->value.c_str());
   lower_kbps_ = kbps;

@@ -92,8 +92,11 @@ class CapturePipeline {
 
   // ---- a lower encoding (lower_encoding.hpp), for viewers on thin paths ----
   // The RTP stream of `format` from the lower encoding, shared like rtp_stream()'s;
-  // the encoding is made for the first (at `kbps`). Fails for a camera whose own
-  // H.264 is passed through.
+  // the encoding is made for the first (at `kbps`): from the raw pictures before
+  // the camera's encoder, or, for a camera whose own H.264 is passed through, by
+  // decoding that H.264 (the hardware decoder where there is one) and encoding it
+  // again with the encoder the agent would use for such a camera. Fails when no
+  // decoder or no H.264 encoder is installed.
   Result<std::shared_ptr<RtpStream>> lower_rtp_stream(const RtpFormat &format, int kbps);
   Result<void> set_lower_bitrate(int kbps);
   // What asks the lower encoder for a keyframe, from any thread (at most one per
@@ -145,6 +148,11 @@ class CapturePipeline {
   // through: the same setting, its sender's being unknown).
   int keyframe_interval_s() const { return keyframe_interval_s_; }
   bool passthrough() const { return passthrough_; }
+  // Whether its viewers' congestion feedback (transport-cc) is worth reading: it
+  // is what tells a thin path from a good one (the encoder, the lower encoding),
+  // but not for a fan-out worker (a WHEP source, docs/fanout.md), where reading
+  // it cost ~0.35% of a core per viewer and nothing follows it.
+  bool reads_congestion_feedback() const { return !whep_source_; }
   // The profile and level of the H.264 sent now (from the SPS of the last
   // keyframe out; a camera passed through: from its first frames), nullopt
   // before the first keyframe of an encoder, and for VP8.
@@ -201,9 +209,14 @@ class CapturePipeline {
   unsigned stream_serial_ = 0;
   Owned<GstElement> encoder_;
   EncoderChoice encoder_choice_;
-  // The lower encoding, while there is one (made from the raw tee, absent for a
-  // camera passed through), and its streams.
+  std::string encoder_setting_;  // CameraSettings::encoder: a camera passed through, its lower encoder
+  bool whep_source_ = false;
+  // The lower encoding, while there is one (made from the raw tee, or from the
+  // encoded tee through a decoder for a camera passed through), its encoder and
+  // its streams.
+  Result<void> make_lower(int kbps);
   Owned<GstElement> raw_tee_, lower_bin_, lower_tee_, lower_encoder_, lower_sizecaps_;
+  EncoderChoice lower_choice_;
   std::map<std::string, std::weak_ptr<RtpStream>> lower_streams_;
   int lower_kbps_ = 0;
   LowerSize lower_size_;

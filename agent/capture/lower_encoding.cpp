@@ -13,6 +13,11 @@ std::string lower_size_caps(LowerSize size) {
          ",pixel-aspect-ratio=1/1";
 }
 
+std::string describe_lower_decoding(const std::string &decoder) {
+  return "queue name=lowin leaky=downstream max-size-buffers=0 max-size-bytes=0 max-size-time=1000000000 ! " + decoder +
+         " name=lowdecoder ! ";
+}
+
 std::string describe_lower_encoding(const EncoderChoice &encoder, LowerSize size, int fps, int kbps,
                                     int keyframe_interval_s) {
   // Two frames at most wait for the second encoder: when it cannot keep up, its

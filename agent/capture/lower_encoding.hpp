@@ -29,6 +29,13 @@ LowerSize lower_size(int width, int height);
 std::string describe_lower_encoding(const EncoderChoice &encoder, LowerSize size, int fps, int kbps,
                                     int keyframe_interval_s);
 
+// gst-launch description of what comes before describe_lower_encoding() for a
+// camera passed through: a leaky queue of encoded frames (named "lowin", up to a
+// second of them, so that the decoder, on its own thread, never holds the full
+// stream up) and `decoder` (named "lowdecoder"). The pipeline lets frames into
+// the decoder from a keyframe on only (capture_pipeline.cpp).
+std::string describe_lower_decoding(const std::string &decoder);
+
 // The caps of the lower encoding's raw pictures (for "lowsize").
 std::string lower_size_caps(LowerSize size);
 

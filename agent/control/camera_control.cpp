@@ -82,8 +82,8 @@ control::CameraState CameraControl::state() const {
   if (!pipeline_.passthrough()) {  // a camera's own H.264 has no bitrate of ours: unknown
     s.configured_kbps = pipeline_.bitrate_kbps();
     s.target_kbps = pipeline_.sending_kbps();
-    s.lower = sessions_.lower_encoding();
   }
+  s.lower = sessions_.lower_encoding();
   s.viewers = int(sessions_.count());
   s.uptime_s = (g_get_monotonic_time() - started_us_) / G_USEC_PER_SEC;
   s.keyframes = int64_t(pipeline_.keyframes());

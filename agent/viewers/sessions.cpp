@@ -38,6 +38,13 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings)
   events_->encoding = [this](const std::string &) { report_adaptation(); };
 }
 
+// What a session's threads posted before it ended may reach the main loop after
+// the sessions are gone (seen in the unit tests: an answer made as the session
+// ended): it finds no session, and nobody to tell.
+Sessions::~Sessions() {
+  *events_ = SessionEvents{[](const std::string &) -> ViewerSession * { return nullptr; }};
+}
+
 namespace {
 constexpr int kMinEncoderKbps = 100;
 // A change of the encoder's bitrate smaller than this is not made.
@@ -60,11 +67,17 @@ constexpr gint64 kLowerPauseUs = 30 * G_USEC_PER_SEC;
 // path carries the most, never above the configured bitrate. A viewer that sends
 // no congestion feedback counts as a path that carries everything (it cannot be
 // judged, and it must not be the one that lowers the others' picture).
+// A camera whose own H.264 is passed through has no encoder of ours to set: only
+// the lower encoding, judged against what the camera sends (measured).
 bool Sessions::adapt() {
+  if (pipeline_.passthrough()) {
+    const int measured = int(std::lround(figures_.bitrate_kbps));
+    return measured > 0 && adapt_lower(measured, measured);
+  }
   const int configured = pipeline_.bitrate_kbps();
-  if (configured <= 0 || pipeline_.passthrough()) return false;
+  if (configured <= 0) return false;
   const bool encoder = adapt_encoder(configured);
-  const bool lower = adapt_lower(configured);
+  const bool lower = adapt_lower(pipeline_.sending_kbps(), configured);
   return encoder || lower;
 }
 
@@ -96,8 +109,7 @@ bool Sessions::adapt_encoder(int configured) {
 // A viewer on a path that carries clearly less than the best one's gets the
 // lower encoding (half the size, its own bitrate): it never lowers the others'
 // picture, and is not sent more than its path carries.
-bool Sessions::adapt_lower(int configured) {
-  const int full = pipeline_.sending_kbps();
+bool Sessions::adapt_lower(int full, int configured) {
   const gint64 now = g_get_monotonic_time();
   const int ceiling = std::max(kMinEncoderKbps, int(configured * kLowerCeiling));
   bool changed = false;
@@ -248,8 +260,8 @@ proto::Status Sessions::status() const {
   if (!pipeline_.passthrough()) {  // a camera's own H.264 has no bitrate of ours: unknown
     s.configured_kbps = pipeline_.bitrate_kbps();
     s.target_kbps = pipeline_.sending_kbps();
-    s.lower = lower_encoding();
   }
+  s.lower = lower_encoding();
   return s;
 }
 
@@ -262,9 +274,15 @@ control::LowerEncoding Sessions::lower_encoding() const {
 }
 
 void Sessions::measure() {
-  if (const int configured = pipeline_.bitrate_kbps(); configured != ceiling_kbps_) {  // set_video
-    ceiling_kbps_ = configured;
-    for (auto &[id, live] : sessions_) live.session->set_link_ceiling(path_ceiling_bps(configured));
+  // The viewers' estimates reach up to the configured bitrate (set_video changes
+  // it); a camera passed through sends what it sends: up to that, when more (an
+  // estimate held under half of it would move every viewer to the lower encoding).
+  int ceiling = pipeline_.bitrate_kbps();
+  if (pipeline_.passthrough()) ceiling = std::max(ceiling, int(std::lround(figures_.bitrate_kbps)));
+  if (ceiling != ceiling_kbps_ &&
+      (!pipeline_.passthrough() || std::abs(ceiling - ceiling_kbps_) >= kAdaptStep * ceiling)) {
+    ceiling_kbps_ = ceiling;
+    for (auto &[id, live] : sessions_) live.session->set_link_ceiling(path_ceiling_bps(ceiling));
   }
   adapt();  // also when no estimate moved: a viewer's time on a thin path counts
   // The lower encoding is made only while some viewer is on it.

@@ -22,6 +22,7 @@ namespace sl::agent {
 class Sessions {
  public:
   Sessions(CapturePipeline &pipeline, const AgentSettings &settings);
+  ~Sessions();
 
   // A viewer's offer, brought by `via`, which carries everything about the
   // session from then on and must outlive it (or forget() it first).
@@ -71,9 +72,11 @@ class Sessions {
   bool adapt();
   bool adapt_encoder(int configured);  // true when it changed the encoder
   // Moves the viewers whose paths carry clearly less than the camera's encoding
+  // (`full` kbit/s: what its encoder makes now, or a camera passed through sends)
   // to its lower encoding, and back (docs/adaptation.md), and sets the lower
-  // encoder for the best of its viewers' paths; true when anything changed.
-  bool adapt_lower(int configured);
+  // encoder for the best of its viewers' paths, up to 60% of `configured`; true
+  // when anything changed.
+  bool adapt_lower(int full, int configured);
   // Tells the listeners of an encoder change adaptation made: at once, or when a
   // second has passed since the last such word (a path's estimate moves many
   // times a second; the relay and the broker hear of it at most once a second).
@@ -84,7 +87,7 @@ class Sessions {
   std::shared_ptr<SessionEvents> events_;
   std::map<std::string, Live> sessions_;
   Figures figures_;
-  int ceiling_kbps_ = 0;  // the configured bitrate the viewers' estimates were told
+  int ceiling_kbps_ = 0;  // the bitrate the viewers' estimates were told (kbit/s, before the 0.9 share)
   std::vector<std::function<void()>> listeners_;
   int64_t adaptation_told_us_ = 0;    // monotonic time of the last report_adaptation() word
   gint64 lower_paused_until_us_ = 0;  // the lower encoding failed: none made before this (monotonic µs)

@@ -105,11 +105,10 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
   const int max_delay = s->audio_stream_ && settings.max_playout_delay_ms == 0 ? -1 : settings.max_playout_delay_ms;
   RtpFormat format{payload->rtp_caps, 0, max_delay};
   if (max_delay >= 0) format.playout_delay_id = payload->playout_delay_id;
-  // Congestion feedback (transport-cc) only where something can follow it: a
-  // camera's own H.264 passed through (a fan-out worker's, docs/fanout.md) has no
-  // encoder to set, and reading each viewer's feedback was about 0.35% of a core
-  // per viewer there (docs/benchmarks.md, "Fan-out").
-  const unsigned twcc_id = pipeline.passthrough() ? 0 : payload->twcc_id;
+  // Congestion feedback (transport-cc) only where something can follow it: not
+  // for a fan-out worker (docs/fanout.md), where reading each viewer's feedback
+  // was about 0.35% of a core per viewer (docs/benchmarks.md, "Fan-out").
+  const unsigned twcc_id = pipeline.reads_congestion_feedback() ? payload->twcc_id : 0;
   format.twcc_id = twcc_id;
   auto stream = pipeline.rtp_stream(format);
   if (!stream) return fail(stream.error());

@@ -648,3 +648,145 @@ TEST_CASE_FIXTURE(Linked, "an error inside the lower encoding is its own, not th
   lower->reset();
   CHECK(pipeline->drop_lower_if_unused());
 }
+
+namespace {
+// A camera that sends its own H.264 (the stand-in on the V4L2 path: x264 High,
+// no B-frames, a keyframe every 15 frames), passed through as it is. Null when
+// x264enc (the stand-in's and the lower encoding's) is missing: the test skips.
+std::unique_ptr<CapturePipeline> passed_through() {
+  gst_init(nullptr, nullptr);
+  if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) {
+    MESSAGE("x264enc not installed: skipped");
+    return nullptr;
+  }
+  CameraSettings settings;
+  settings.id = "cam";
+  settings.source = "emulate:h264-high";
+  settings.pattern = "smpte";
+  settings.width = 320;
+  settings.height = 240;
+  settings.fps = 30;
+  settings.encoder = "x264enc";
+  auto created = CapturePipeline::create(settings);
+  if (!created) FAIL(created.error());
+  auto pipeline = *std::move(created);
+  REQUIRE(pipeline->passthrough());
+  REQUIRE(pipeline->play());
+  REQUIRE(spin_until([&] { return pipeline->keyframes() >= 1; }, 5000));
+  return pipeline;
+}
+
+// The element named `name` inside the lower encoding's bin; null when there is none.
+sl::Owned<GstElement> in_lower_encoding(CapturePipeline &pipeline, const char *name) {
+  auto top = sl::adopt(GST_ELEMENT(gst_object_get_parent(GST_OBJECT(pipeline.source()))));
+  auto lower_bin = sl::adopt(gst_bin_get_by_name(GST_BIN(top.get()), "lower-encoding"));
+  if (!lower_bin) return nullptr;
+  return sl::adopt(gst_bin_get_by_name(GST_BIN(lower_bin.get()), name));
+}
+}  // namespace
+
+// Issue 20: a camera whose own H.264 is passed through gets its lower encoding by
+// decoding that H.264 and encoding it again, at half its size, only while a
+// viewer is on it; the camera's own stream goes on untouched.
+TEST_CASE("a camera passed through makes its lower encoding by decoding its H.264, only while it is used") {
+  Seen seen;  // outlives the pipeline: its branch hands it packets until the pipeline stops
+  auto pipeline = passed_through();
+  if (!pipeline) return;
+  CHECK_FALSE(pipeline->lower());
+  CHECK(count_elements(*pipeline, "avdec_h264") + count_elements(*pipeline, "v4l2h264dec") == 0);
+
+  auto lower = pipeline->lower_rtp_stream(RtpFormat{kH264}, 150);
+  REQUIRE(lower);
+  REQUIRE(pipeline->lower());
+  CHECK(pipeline->lower()->width == 160);
+  CHECK(pipeline->lower()->height == 120);
+  CHECK(pipeline->lower()->kbps == 150);
+  CHECK(count_elements(*pipeline, "avdec_h264") + count_elements(*pipeline, "v4l2h264dec") == 1);
+  CHECK(count_elements(*pipeline, "x264enc") == 2);  // the stand-in camera's, and the lower encoding's
+  GstElement *branch = recording_branch(seen);
+  REQUIRE(pipeline->add(branch));
+  auto gate = pipeline->link(branch, **lower);
+  REQUIRE(gate);
+  (*gate)->open();
+  pipeline->lower_keyframe_request()();
+  REQUIRE(spin_until([&] { return seen.count() >= 15; }, 5000));
+
+  // What the lower encoder makes: H.264 pictures of half the camera's size.
+  auto encoder = in_lower_encoding(*pipeline, "lowencoder");
+  REQUIRE(encoder);
+  auto out = sl::adopt(gst_element_get_static_pad(encoder.get(), "src"));
+  auto caps = sl::adopt(gst_pad_get_current_caps(out.get()));
+  REQUIRE(caps);
+  const GstStructure *st = gst_caps_get_structure(caps.get(), 0);
+  int width = 0, height = 0;
+  CHECK(gst_structure_has_name(st, "video/x-h264"));
+  CHECK((gst_structure_get_int(st, "width", &width) && width == 160));
+  CHECK((gst_structure_get_int(st, "height", &height) && height == 120));
+  CHECK(pipeline->video().width == 320);  // the camera's own stream, as it was
+  {
+    std::lock_guard lock(seen.mutex);
+    CHECK(seen.frames.front().key);  // the lower encoding's viewers start at a keyframe
+    for (const auto &frame : seen.frames) CHECK(frame.ssrc == seen.frames.front().ssrc);
+  }
+  let_frames_pass(*pipeline, 5);  // the camera's own stream goes on meanwhile
+
+  // Unused: taken out, decoder and all.
+  CHECK_FALSE(pipeline->drop_lower_if_unused());  // still used
+  auto held = sl::ref(branch);
+  pipeline->detach(branch);
+  lower->reset();
+  REQUIRE(spin_until([&] { return GST_OBJECT_PARENT(held.get()) == nullptr; }, 3000));
+  CHECK(pipeline->drop_lower_if_unused());
+  CHECK_FALSE(pipeline->lower());
+  CHECK(spin_until(
+      [&] { return count_elements(*pipeline, "avdec_h264") + count_elements(*pipeline, "v4l2h264dec") == 0; }, 3000));
+  CHECK(count_elements(*pipeline, "x264enc") == 1);
+  let_frames_pass(*pipeline, 5);
+  pipeline->stop();
+}
+
+// A decoder that fails is the lower encoding's failure, as its encoder's is: it
+// reaches the branch handler as the lower encoding's (the sessions move its
+// viewers back to the full stream, Sessions::end_for_branch), never the camera's.
+TEST_CASE("a failing decoder of a camera passed through is the lower encoding's, not the camera's") {
+  auto pipeline = passed_through();
+  if (!pipeline) return;
+  std::vector<std::string> camera_errors;
+  GstElement *failed = nullptr;
+  pipeline->set_error_handlers([&](const std::string &what) { camera_errors.push_back(what); },
+                               [&](GstElement *bin, const std::string &) { failed = bin; });
+  auto lower = pipeline->lower_rtp_stream(RtpFormat{kH264}, 100);
+  REQUIRE(lower);
+  let_frames_pass(*pipeline, 3);
+  auto decoder = in_lower_encoding(*pipeline, "lowdecoder");
+  REQUIRE(decoder);
+  GError *error = g_error_new_literal(GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE, "test: decoding failed");
+  gst_element_post_message(decoder.get(), gst_message_new_error(GST_OBJECT(decoder.get()), error, nullptr));
+  g_error_free(error);
+  REQUIRE(spin_until([&] { return failed != nullptr; }, 3000));
+  CHECK(pipeline->is_lower(failed));
+  CHECK(camera_errors.empty());
+  lower->reset();
+  CHECK(pipeline->drop_lower_if_unused());
+  let_frames_pass(*pipeline, 5);  // the camera goes on
+  CHECK(pipeline->running());
+  pipeline->stop();
+}
+
+// Viewers' congestion feedback is read for every camera (a thin path is seen, and
+// gets the lower encoding) except a fan-out worker's WHEP source (docs/fanout.md).
+TEST_CASE("congestion feedback is read except for a fan-out worker's WHEP source") {
+  gst_init(nullptr, nullptr);
+  CameraSettings settings;
+  settings.id = "cam";
+  settings.source = "whep:http://127.0.0.1:9/whep/cam";
+  auto worker = CapturePipeline::create(settings);
+  REQUIRE(worker);
+  CHECK((*worker)->passthrough());
+  CHECK_FALSE((*worker)->reads_congestion_feedback());
+  if (auto camera = passed_through()) {
+    CHECK(camera->reads_congestion_feedback());
+    camera->stop();
+  }
+  if (auto own = testing::test_pipeline(CameraSettings{})) CHECK(own->reads_congestion_feedback());
+}

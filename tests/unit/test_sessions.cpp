@@ -35,13 +35,12 @@ struct Recorded : Signaller {
 };
 
 // A browser-like offer (one receive-only H.264 m-line), made by a webrtcbin of our own.
-std::string receive_only_offer() {
+std::string receive_only_offer(const char *fmtp = "packetization-mode=(string)1,profile-level-id=(string)42e01f") {
   auto offerer = sink(gst_element_factory_make("webrtcbin", nullptr));
   REQUIRE(offerer);
   REQUIRE(gst_element_set_state(offerer.get(), GST_STATE_READY) != GST_STATE_CHANGE_FAILURE);
-  auto caps =
-      adopt(gst_caps_from_string("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
-                                 "packetization-mode=(string)1,profile-level-id=(string)42e01f"));
+  auto caps = adopt(gst_caps_from_string(
+      (std::string("application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,") + fmtp).c_str()));
   GstWebRTCRTPTransceiver *trans = nullptr;
   g_signal_emit_by_name(offerer.get(), "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_RECVONLY, caps.get(),
                         &trans);
@@ -136,5 +135,69 @@ TEST_CASE("each session answers through the signaller that brought its offer, an
   CHECK(sessions.count() == 0);
   CHECK(whep.ends == std::vector<std::string>{"w1 agent_stopping"});
   CHECK(relay.ends.empty());
+  pipeline->stop();
+}
+
+// Issue 20: a camera whose own H.264 is passed through reads its viewers'
+// congestion feedback too (their answers take transport-cc), so that a thin path
+// is seen and moved to the lower encoding; the status shows that encoding.
+TEST_CASE("a camera passed through answers with transport-cc, and its status shows its lower encoding") {
+  gst_init(nullptr, nullptr);
+  if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) {
+    MESSAGE("x264enc not installed: skipped");
+    return;
+  }
+  AgentSettings settings;
+  settings.id = "cam";
+  settings.ice_addresses = {"127.0.0.1"};
+  CameraSettings camera;
+  camera.id = "cam";
+  camera.source = "emulate:h264-baseline";  // the stand-in camera's own H.264, passed through
+  camera.pattern = "smpte";
+  camera.width = 320;
+  camera.height = 240;
+  camera.encoder = "x264enc";
+  auto created = CapturePipeline::create(camera);
+  REQUIRE(created);
+  auto &pipeline = *created;
+  REQUIRE(pipeline->passthrough());
+  REQUIRE(pipeline->play());
+  Sessions sessions(*pipeline, settings);
+
+  struct Answers : Recorded {
+    std::vector<std::string> sdp;
+    void send_answer(const std::string &session, const std::string &answer) override {
+      Recorded::send_answer(session, answer);
+      sdp.push_back(answer);
+    }
+  } viewer;
+  // A browser's offer asks for transport-wide congestion control on its H.264.
+  std::string offer = receive_only_offer(
+      "packetization-mode=(string)1,profile-level-id=(string)42e01f,level-asymmetry-allowed=(string)1");
+  const std::string rtpmap = "a=rtpmap:102 H264/90000\r\n";
+  const size_t at = offer.find(rtpmap);
+  REQUIRE(at != std::string::npos);
+  offer.insert(at + rtpmap.size(),
+               "a=rtcp-fb:102 transport-cc\r\n"
+               "a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01\r\n");
+  sessions.offer(proto::Offer{"p1", "cam", offer, {}}, viewer);
+  REQUIRE(sessions.count() == 1);
+  REQUIRE(spin_until([&] { return !viewer.sdp.empty(); }, 5000));
+  CHECK(viewer.sdp[0].find("transport-wide-cc-extensions-01") != std::string::npos);
+  CHECK(viewer.sdp[0].find("transport-cc") != std::string::npos);
+
+  CHECK(sessions.status().lower == control::LowerEncoding{});  // none until a viewer needs it
+  auto lower = pipeline->lower_rtp_stream(RtpFormat{"application/x-rtp,media=video,encoding-name=H264,"
+                                                    "clock-rate=90000,payload=102,packetization-mode=(string)1"},
+                                          120);
+  REQUIRE(lower);
+  const auto status = sessions.status();
+  CHECK(status.lower.width == 160);
+  CHECK(status.lower.height == 120);
+  CHECK(status.lower.kbps == 120);
+  CHECK(status.configured_kbps == 0);  // the camera's own bitrate: not ours, unknown
+  lower->reset();
+  CHECK(pipeline->drop_lower_if_unused());
+  sessions.end_all("agent_stopping");
   pipeline->stop();
 }
