@@ -200,6 +200,9 @@ void Sessions::offer(const proto::Offer &offer, Signaller &via) {
     via.send_refusal(offer.session, "bad_message", started.error(), "error");
     return;
   }
+  // Its estimate starts at the ceiling the others have (a camera passed through:
+  // what it measures), not under it: a good path is not taken for a thin one.
+  if (ceiling_kbps_ > 0) (*started)->set_link_ceiling(path_ceiling_bps(ceiling_kbps_));
   sessions_[offer.session] = Live{*std::move(started), &via};
   g_message("session %s: started for camera %s (%zu live)", offer.session.c_str(), offer.camera.c_str(),
             sessions_.size());

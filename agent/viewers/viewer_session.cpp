@@ -238,7 +238,7 @@ void ViewerSession::connect_signals() {
 // The viewer's feedback, read from its video sink pad (link_estimate.hpp), gives
 // a target for its path; each new one reaches the sessions on the main loop.
 void ViewerSession::estimate_link() {
-  const int ceiling = path_ceiling_bps(pipeline_.bitrate_kbps());
+  const int ceiling = link_ceiling_bps_ ? link_ceiling_bps_ : path_ceiling_bps(pipeline_.bitrate_kbps());
   if (ceiling <= 0) return;
   GccEstimator::Limits limits;
   limits.max_bps = ceiling;

@@ -68,7 +68,10 @@ class ViewerSession {
     return link_target_bps_ ? std::optional<int>(link_target_bps_) : std::nullopt;
   }
   // The camera's configured bitrate changed: the estimate's new ceiling.
+  // Also before the estimate starts: it starts there (a camera passed through
+  // sends what it measures, which may be more than its configured bitrate).
   void set_link_ceiling(int bps) {
+    link_ceiling_bps_ = bps;
     if (link_) link_->set_max_bps(bps);
   }
 
@@ -139,6 +142,7 @@ class ViewerSession {
   int media_pt_ = -1;                   // the video's payload type (its RTX's differs)
   std::unique_ptr<LinkEstimate> link_;  // from the answer on, when it does
   int link_target_bps_ = 0;
+  int link_ceiling_bps_ = 0;  // set_link_ceiling's; 0: from the configured bitrate
   SourceId disconnect_timer_;
   SourceId connect_timer_;  // ends a session whose viewer never connects
   gint64 started_us_ = 0;   // for the join-time figures in the log
