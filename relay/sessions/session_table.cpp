@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace sl::relay {
 
@@ -228,10 +229,6 @@ void SessionTable::add_session(Session s) {
   if (s.agent) agent_sessions_[s.agent].insert(s.id);
   if (!s.agent_relay.empty()) relay_sessions_[s.agent_relay].insert(s.id);
   if (!s.viewer_relay.empty()) relay_sessions_[s.viewer_relay].insert(s.id);
-  if (auto v = viewers_.find(s.viewer); s.viewer && v != viewers_.end()) {
-    v->second.sessions.insert(s.id);
-    if (!v->second.client.empty()) ++client_sessions_[v->second.client];
-  }
   if (auto cam = cameras_.find(s.camera); cam != cameras_.end() && !s.feed) {
     ++cam->second.entry.viewers;
     changed(s.camera, true);
@@ -240,8 +237,11 @@ void SessionTable::add_session(Session s) {
     ++w->second.sessions;
     w->second.idle_since_ms = 0;
   }
+  // Its viewer end through set_viewer, as a restart moves it (the socket's sessions, the client's count).
+  const PeerId viewer = std::exchange(s.viewer, 0);
   const std::string id = s.id;
-  sessions_[id] = std::move(s);
+  Session &stored = sessions_[id] = std::move(s);
+  set_viewer(stored, viewer);
 }
 
 void SessionTable::reset_figures(proto::CameraEntry &entry) {
@@ -258,6 +258,7 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   const Session s = it->second;
+  set_viewer(it->second, 0);
   sessions_.erase(it);
   if (auto a = agent_sessions_.find(s.agent); s.agent && a != agent_sessions_.end()) {
     a->second.erase(id);
@@ -268,11 +269,6 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
     if (relay->empty() || r == relay_sessions_.end()) continue;
     r->second.erase(id);
     if (r->second.empty()) relay_sessions_.erase(r);
-  }
-  if (auto v = viewers_.find(s.viewer); s.viewer && v != viewers_.end()) {
-    v->second.sessions.erase(id);
-    if (auto c = client_sessions_.find(v->second.client); c != client_sessions_.end() && --c->second == 0)
-      client_sessions_.erase(c);
   }
   if (s.held_since_ms) --held_;
   if (auto cam = cameras_.find(s.camera); cam != cameras_.end() && !s.feed) {

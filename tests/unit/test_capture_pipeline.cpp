@@ -654,22 +654,11 @@ namespace {
 // no B-frames, a keyframe every 15 frames), passed through as it is. Null when
 // x264enc (the stand-in's and the lower encoding's) is missing: the test skips.
 std::unique_ptr<CapturePipeline> passed_through() {
-  gst_init(nullptr, nullptr);
-  if (!gst_registry_check_feature_version(gst_registry_get(), "x264enc", 1, 0, 0)) {
-    MESSAGE("x264enc not installed: skipped");
-    return nullptr;
-  }
   CameraSettings settings;
   settings.id = "cam";
-  settings.source = "emulate:h264-high";
-  settings.pattern = "smpte";
-  settings.width = 320;
-  settings.height = 240;
   settings.fps = 30;
-  settings.encoder = "x264enc";
-  auto created = CapturePipeline::create(settings);
-  if (!created) FAIL(created.error());
-  auto pipeline = *std::move(created);
+  auto pipeline = testing::test_pipeline(settings, "x264enc", "emulate:h264-high");
+  if (!pipeline) return nullptr;
   REQUIRE(pipeline->passthrough());
   REQUIRE(pipeline->play());
   REQUIRE(spin_until([&] { return pipeline->keyframes() >= 1; }, 5000));

@@ -11,15 +11,17 @@
 namespace sl::agent::testing {
 
 // `settings` give what the test cares about (id, key-frame interval...); the
-// source, size and encoder are set here. Null, with a message, when the encoder
+// source (the test pattern, or `source`: "emulate:h264-high" for a camera's own
+// H.264), size and encoder are set here. Null, with a message, when the encoder
 // is not installed: the caller skips.
-inline std::unique_ptr<CapturePipeline> test_pipeline(CameraSettings settings, const char *encoder = "x264enc") {
+inline std::unique_ptr<CapturePipeline> test_pipeline(CameraSettings settings, const char *encoder = "x264enc",
+                                                      const char *source = "test") {
   gst_init(nullptr, nullptr);
   if (!gst_registry_check_feature_version(gst_registry_get(), encoder, 1, 0, 0)) {
     MESSAGE(encoder << " not installed: skipped");
     return nullptr;
   }
-  settings.source = "test";
+  settings.source = source;
   settings.pattern = "smpte";
   settings.width = 320;
   settings.height = 240;

@@ -521,13 +521,13 @@ export class CameraSession {
   // one was under way; one that was still starting starts over.
   socketBack() {
     if (!this.pc || !this.session) return;
-    if (this.restarting?.sdp) {
-      if (!this.restarting.answered) this.sendRestart(this.restarting);
-    } else if (this.restarting) {
-      // Its offer is being made: restartIce sends it.
-    } else if (this.state === 'live' && !this.restarting) {
+    const r = this.restarting;
+    // A restart's offer not answered yet goes again (one still being made: restartIce sends it).
+    if (r) {
+      if (r.sdp && !r.answered) this.sendRestart(r);
+    } else if (this.state === 'live') {
       this.restartIce('the relay connection was replaced', null, false);
-    } else if (this.state !== 'live') {
+    } else {
       this.again(0);
     }
   }
