@@ -332,11 +332,9 @@ Result<CameraState> parse_state(std::string_view text) {
     s.codec = r.str("codec", 16);
     s.width = int(r.integer("width", 0, 8192));
     s.height = int(r.integer("height", 0, 8192));
-    // Whole numbers, as to_json writes them (json::Writer::number): what is read
-    // writes back the same.
-    s.fps = std::round(r.number("fps", 0, 1000));
+    s.fps = r.number("fps", 0, 1000);
     s.fps_target = int(r.integer("fps_target", 0, 1000));
-    s.bitrate_kbps = std::round(r.number("bitrate_kbps", 0, 1e7));
+    s.bitrate_kbps = r.number("bitrate_kbps", 0, 1e7);
     s.bitrate_target_kbps = int(r.integer("bitrate_target_kbps", 0, 1000000));
     // Absent from an older agent's state: 0, unknown.
     for (auto [name, field] : {std::pair{"configured_kbps", &s.configured_kbps}, {"target_kbps", &s.target_kbps}})

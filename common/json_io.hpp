@@ -102,8 +102,10 @@ class Reader {
     return long(d);
   }
 
+  // A figure (fps, kbit/s): read as a whole number, as Writer::number writes it,
+  // so that whatever is read writes back the same.
   double number(const char *name, double min, double max) {
-    const double d = number_value(name);
+    const double d = std::round(number_value(name));
     if (!ok()) return 0;
     if (!std::isfinite(d) || d < min || d > max) {
       fail(name, "out of range");

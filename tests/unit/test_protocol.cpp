@@ -205,6 +205,14 @@ TEST_CASE("a status without 'capturing' (an older agent) means the camera delive
             .message.find("capturing") != std::string::npos);
 }
 
+TEST_CASE("figures are whole numbers, read as they are written, so a status writes back the same") {
+  const Status status = as<AgentToRelay, Status>(parse_agent_to_relay(
+      R"({"type":"status","camera":"cam","branches":1,"fps":29.6,"bitrate_kbps":19.8,"width":640,"height":480})"));
+  CHECK(status.fps == 30);
+  CHECK(status.bitrate_kbps == 20);
+  CHECK(as<AgentToRelay, Status>(parse_agent_to_relay(to_json(status))) == status);
+}
+
 TEST_CASE("a status carries the configured bitrate and the one the encoder is asked for") {
   Status status{"cam", 1, 30, 870, 1280, 720};
   status.configured_kbps = 2000;
