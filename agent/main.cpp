@@ -13,6 +13,7 @@
 #include "settings.hpp"
 #include "signaling/relay_link.hpp"
 #include "signaling/relay_signaller.hpp"
+#include "viewers/address_watch.hpp"
 #include "viewers/sessions.hpp"
 
 #include <gst/gst.h>
@@ -125,12 +126,22 @@ int main(int argc, char **argv) {
                         agent::RelayLink::Handlers{
                             [&] {
                               for (const auto &camera : cameras) relay->report(status_of(camera));
+                              for (auto *sessions : all_sessions) sessions->renew_again();
                             },
                             [&](const proto::RelayToAgent &message) { relay->handle(message); },
                             // The relay brokered these sessions and forgot them when the
-                            // link broke; viewers ask again once it is back.
+                            // link broke; viewers ask again once it is back. Unless the link
+                            // died with our address: the new one takes them along.
                             [&] {
+                              if (link.relinking()) return;
                               for (auto *sessions : all_sessions) sessions->forget(*relay, "relay_gone");
+                            },
+                            nullptr,
+                            [&] {
+                              std::vector<std::string> ids;
+                              for (auto *sessions : all_sessions)
+                                for (auto &id : sessions->ids()) ids.push_back(std::move(id));
+                              return ids;
                             },
                         },
                         settings.device_secret, settings.ca_file, certificate.get());
@@ -168,6 +179,16 @@ int main(int argc, char **argv) {
     for (auto &camera : cameras) camera.sessions->measure();
     return true;
   }));
+  // The camera's own address changing (a new lease, another network): a relay
+  // link that stood on a gone address is made again at once, and the viewers'
+  // sessions that did are renewed (docs/protocol.md, "Renewing a session").
+  agent::AddressWatch addresses([&cameras, &link](const std::set<std::string> &gone) {
+    std::string list;
+    for (const auto &a : gone) list += (list.empty() ? "" : ", ") + a;
+    g_message("local address(es) gone: %s", list.c_str());
+    link.addresses_gone(gone);
+    for (auto &camera : cameras) camera.sessions->addresses_gone(gone);
+  });
   run_until_signalled();
   g_message("stopping");
   for (auto &camera : cameras) camera.sessions->end_all("agent_stopping");

@@ -36,7 +36,8 @@
 #                                     # live (two pages, one behind a 600 kbit/s link: bench/lower_encoding.mjs;
 #                                     # SOURCE=rtsp: an IP camera whose H.264 is passed through)
 #   bash bench/run.sh network-change  # only when asked: a viewer's address changes mid-session, RUNS=5 times:
-#                                     # when it plays again, on which session (bench/network_change.mjs)
+#                                     # when it plays again, on which session (bench/network_change.mjs);
+#                                     # SIDE=camera: the camera's address changes instead
 #   bash bench/run.sh fanout-threads  # a fan-out worker's CPU by thread with 1 and 8 viewers
 #                                     # (W, H, COUNTS, PERF=1 for perf record: bench/fanout_threads.mjs)
 #   bash bench/run.sh fleet cluster [N]   # N agents (default 30,000) across RELAYS=3 relays on one broker

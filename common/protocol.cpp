@@ -127,6 +127,11 @@ Hello read(Reader &r, std::type_identity<Hello>) {
                            std::to_string(kProtocolVersion) + ")");
   m.agent = r.id("agent");
   r.objects("cameras", kMaxCameras, [&](Reader &item) { m.cameras.push_back(read_camera_info(item)); });
+  if (json_object_has_member(r.object(), "sessions")) {
+    m.sessions = r.strings("sessions", kMaxKeptSessions, kMaxIdLength);
+    for (const auto &id : m.sessions)
+      if (r.ok() && !json::valid_id(id)) r.fail("sessions", "'" + id + "' is not a session id");
+  }
   return m;
 }
 AgentWelcome read(Reader &r, std::type_identity<AgentWelcome>) { return {read_ice_servers(r)}; }
@@ -139,6 +144,8 @@ Offer read(Reader &r, std::type_identity<Offer>) {
   if (json_object_has_member(r.object(), "talk")) m.talk = r.boolean("talk");
   if (json_object_has_member(r.object(), "feed")) m.feed = r.boolean("feed");
   if (json_object_has_member(r.object(), "restart")) m.restart = r.boolean("restart");
+  if (json_object_has_member(r.object(), "renew")) m.renew = r.boolean("renew");
+  if (m.renew && !m.restart) r.fail("renew", "only with restart");
   return m;
 }
 Answer read(Reader &r, std::type_identity<Answer>) {
@@ -238,8 +245,10 @@ Restart read(Reader &r, std::type_identity<Restart>) {
   Restart m;
   m.session = r.id("session");
   m.sdp = r.str("sdp", kMaxSdpBytes);
+  if (json_object_has_member(r.object(), "renew")) m.renew = r.boolean("renew");
   return m;
 }
+Renew read(Reader &r, std::type_identity<Renew>) { return {r.id("session")}; }
 CommandRequest read(Reader &r, std::type_identity<CommandRequest>) {
   CommandRequest m;
   m.ref = r.id("ref");
@@ -347,6 +356,10 @@ constexpr const char *type_name<Stop>() {
 template <>
 constexpr const char *type_name<Restart>() {
   return "restart";
+}
+template <>
+constexpr const char *type_name<Renew>() {
+  return "renew";
 }
 template <>
 constexpr const char *type_name<CommandRequest>() {
@@ -555,7 +568,7 @@ std::string to_json(const Hello &m) {
     json_builder_end_object(b);
   }
   json_builder_end_array(b);
-  return w.done();
+  return w.opt_strings("sessions", m.sessions).done();
 }
 std::string to_json(const AgentWelcome &m) {
   Writer w(type_name<AgentWelcome>());
@@ -569,6 +582,7 @@ std::string to_json(const Offer &m) {
   if (m.talk) w.boolean("talk", true);
   if (m.feed) w.boolean("feed", true);
   if (m.restart) w.boolean("restart", true);
+  if (m.renew) w.boolean("renew", true);
   return w.done();
 }
 std::string to_json(const Answer &m) {
@@ -630,8 +644,12 @@ std::string to_json(const SessionStarted &m) {
 }
 std::string to_json(const Stop &m) { return Writer(type_name<Stop>()).str("session", m.session).done(); }
 std::string to_json(const Restart &m) {
-  return Writer(type_name<Restart>()).str("session", m.session).str("sdp", m.sdp).done();
+  Writer w(type_name<Restart>());
+  w.str("session", m.session).str("sdp", m.sdp);
+  if (m.renew) w.boolean("renew", true);
+  return w.done();
 }
+std::string to_json(const Renew &m) { return Writer(type_name<Renew>()).str("session", m.session).done(); }
 std::string to_json(const CommandRequest &m) {
   Writer w(type_name<CommandRequest>());
   w.str("ref", m.ref).str("camera", m.camera).str("command", m.command);

@@ -90,10 +90,15 @@ struct SessionEnd {
   std::string reason;
   bool operator==(const SessionEnd &) const = default;
 };
+inline constexpr size_t kMaxKeptSessions = 1024;
 struct Hello {
   int protocol = kProtocolVersion;
   std::string agent;
   std::vector<CameraInfo> cameras;
+  // Sessions the agent kept across a new link to the relay (its old link's local
+  // address went away: docs/protocol.md "Renewing a session"): the relay moves them
+  // to this link instead of ending them. Optional; at most kMaxKeptSessions.
+  std::vector<std::string> sessions;
   bool operator==(const Hello &) const = default;
 };
 struct AgentWelcome {
@@ -113,6 +118,10 @@ struct Offer {
   // A new offer for a session already under way (the viewer's ICE restart,
   // docs/protocol.md "Restarting ICE"): the agent answers it on the same session.
   bool restart = false;
+  // With restart: on a new connection (the viewer's new RTCPeerConnection), asked
+  // for by the agent's `renew` after its own address changed: the agent answers
+  // from a new branch, the session and its id stay (docs/protocol.md).
+  bool renew = false;
   bool operator==(const Offer &) const = default;
 };
 struct Answer {
@@ -218,7 +227,15 @@ struct SessionStarted {  // JSON type "session"
 struct Restart {
   std::string session;
   std::string sdp;
+  bool renew = false;  // on a new connection, as the agent's `renew` asked
   bool operator==(const Restart &) const = default;
+};
+// The agent's word that a session's path died on its side (the camera's own
+// address changed): the viewer offers again on a new connection (`restart` with
+// `renew`), on the same session. Agent -> relay -> viewer.
+struct Renew {
+  std::string session;
+  bool operator==(const Renew &) const = default;
 };
 struct Stop {
   std::string session;
@@ -241,18 +258,18 @@ struct CommandResult {  // JSON type "command_result"
 };
 
 // What each end may receive.
-using AgentToRelay = std::variant<Heartbeat, Hello, Answer, Ice, SessionEnd, Status, Error>;
+using AgentToRelay = std::variant<Heartbeat, Hello, Answer, Ice, SessionEnd, Status, Error, Renew>;
 using RelayToAgent = std::variant<Heartbeat, AgentWelcome, Offer, Ice, SessionEnd, Error>;
 using ViewerToRelay = std::variant<Heartbeat, Watch, Ice, Stop, CommandRequest, Subscribe, Restart>;
 // Between relays sharing one broker (docs/fleet.md): a session whose viewer is on
 // one relay and whose agent is on another.
-using RelayToRelay = std::variant<Offer, Answer, Ice, SessionEnd>;
+using RelayToRelay = std::variant<Offer, Answer, Ice, SessionEnd, Renew>;
 struct ClusterSignal {
   std::string from;  // the sending relay's id
   RelayToRelay message;
 };
 using RelayToViewer = std::variant<Heartbeat, ViewerWelcome, Cameras, CameraUpdate, TotalsUpdate, SessionStarted,
-                                   Answer, Ice, SessionEnd, Error, CommandResult>;
+                                   Answer, Ice, SessionEnd, Error, CommandResult, Renew>;
 
 // Why a message was refused: `code` is one of the protocol's error codes
 // (bad_message, unknown_type, too_large), `message` names the field.
@@ -294,6 +311,7 @@ std::string to_json(const Watch &);
 std::string to_json(const SessionStarted &);
 std::string to_json(const Stop &);
 std::string to_json(const Restart &);
+std::string to_json(const Renew &);
 std::string to_json(const CommandRequest &);
 std::string to_json(const CommandResult &);
 template <typename... Ts>

@@ -68,12 +68,20 @@ void RelayLink::connect() {
     soup_message_headers_replace(soup_message_get_request_headers(msg.get()), "Authorization", basic.c_str());
   }
   // Answers and candidates leave at once, not after the relay's delayed ACK (common/tcp.hpp).
+  // And the link's own address is noted, to tell when it goes away.
   g_signal_connect(msg.get(), "network-event",
-                   G_CALLBACK(+[](SoupMessage *, GSocketClientEvent event, GIOStream *stream, gpointer) {
-                     if (event == G_SOCKET_CLIENT_CONNECTED && G_IS_SOCKET_CONNECTION(stream))
-                       set_tcp_nodelay(g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream)));
+                   G_CALLBACK(+[](SoupMessage *, GSocketClientEvent event, GIOStream *stream, gpointer data) {
+                     if (event != G_SOCKET_CLIENT_CONNECTED || !G_IS_SOCKET_CONNECTION(stream)) return;
+                     GSocket *socket = g_socket_connection_get_socket(G_SOCKET_CONNECTION(stream));
+                     set_tcp_nodelay(socket);
+                     auto local = adopt(g_socket_get_local_address(socket, nullptr));
+                     auto *self = static_cast<RelayLink *>(data);
+                     self->local_address_.clear();
+                     if (local && G_IS_INET_SOCKET_ADDRESS(local.get()))
+                       self->local_address_ = take_string(g_inet_address_to_string(
+                           g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(local.get()))));
                    }),
-                   nullptr);
+                   this);
   g_message("connecting to relay %s", url_.c_str());
   pending_ = ref(msg.get());
   soup_session_websocket_connect_async(
@@ -135,7 +143,10 @@ void RelayLink::on_connected(SoupWebsocketConnection *conn) {
       G_CALLBACK(+[](SoupWebsocketConnection *, gpointer data) { static_cast<RelayLink *>(data)->on_closed(); }), this);
   last_heard_us_ = connected_at_us_ = g_get_monotonic_time();
   g_message("connected to relay %s", url_.c_str());
-  send(proto::to_json(hello_));
+  proto::Hello hello = hello_;
+  if (relinking_ && handlers_.kept_sessions) hello.sessions = handlers_.kept_sessions();
+  relinking_ = false;
+  send(proto::to_json(hello));
   heartbeat_timer_.reset(every_ms(guint(heartbeat_s_) * 1000, [this] {
     if (g_get_monotonic_time() - last_heard_us_ > gint64(heartbeat_s_) * 3 * G_USEC_PER_SEC) {
       g_warning("relay silent for %d s: dropping the link", heartbeat_s_ * 3);
@@ -165,6 +176,7 @@ void RelayLink::on_text(const std::string &text) {
     return;
   }
   if (std::holds_alternative<proto::AgentWelcome>(message)) {
+    replaced_.reset();  // the link that died with its address: the relay has let go of it
     g_message("relay accepted camera(s); %zu ICE server(s) offered",
               std::get<proto::AgentWelcome>(message).ice_servers.size());
   }
@@ -176,6 +188,29 @@ void RelayLink::on_closed() {
   const gushort code = soup_websocket_connection_get_close_code(conn_.get());
   const char *reason = soup_websocket_connection_get_close_data(conn_.get());
   g_warning("link to relay closed (code %u%s%s)", code, reason && *reason ? ": " : "", reason ? reason : "");
+  drop(code);
+}
+
+void RelayLink::addresses_gone(const std::set<std::string> &gone) {
+  if (!conn_ || !gone.count(local_address_)) return;
+  g_message("the relay link's local address %s is gone: connecting again at once, the viewers' sessions kept",
+            local_address_.c_str());
+  relinking_ = true;
+  g_signal_handler_disconnect(conn_.get(), message_handler_);
+  g_signal_handler_disconnect(conn_.get(), closed_handler_);
+  // Not closed until the new link is welcomed: its end could still reach the
+  // relay (packets from the old address may leave by the new path) and end the
+  // sessions there before the new link's hello takes them over.
+  replaced_ = std::move(conn_);
+  heartbeat_timer_.reset();
+  if (handlers_.disconnected) handlers_.disconnected();
+  // At once, and to the same relay: it holds the sessions.
+  reconnect_timer_.reset();
+  next_ += urls_.size() - 1;
+  connect();
+}
+
+void RelayLink::drop(gushort code) {
   g_signal_handler_disconnect(conn_.get(), message_handler_);
   g_signal_handler_disconnect(conn_.get(), closed_handler_);
   conn_.reset();

@@ -10,6 +10,7 @@
 #include <libsoup/soup.h>
 
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ class RelayLink {
     std::function<void(const proto::RelayToAgent &)> message;
     std::function<void()> disconnected;
     std::function<void(const std::string &why)> refused = nullptr;  // a connect attempt failed (it retries)
+    // The sessions to keep across a new link made because the old one's local
+    // address went away (addresses_gone): named in the next hello.
+    std::function<std::vector<std::string>()> kept_sessions = nullptr;
   };
   // `urls`: the relays, tried in turn (the next one after each failure or lost
   // link: relays sharing a broker, docs/fleet.md). `device_secret` (may be empty)
@@ -36,12 +40,20 @@ class RelayLink {
   // Sends one message; dropped (with a debug line) while the link is down.
   void send(const std::string &json);
   bool is_up() const { return conn_ != nullptr; }
+  // Local addresses went away (address_watch.hpp): a link that stood on one is dead
+  // without knowing it (TCP says nothing for minutes); it is dropped and made again
+  // at once from the address there is now, keeping the viewers' sessions.
+  void addresses_gone(const std::set<std::string> &gone);
+  // From such a drop until the new link is up: the sessions are kept, not forgotten.
+  bool relinking() const { return relinking_; }
 
  private:
   void connect();
   void on_connected(SoupWebsocketConnection *conn);
   void on_text(const std::string &text);
   void on_closed();
+  // Lets go of the link (the relay closed it, or it went silent) and tries again.
+  void drop(gushort code);
   // After the backoff's delay, and at least `at_least_ms`.
   void schedule_reconnect(uint32_t at_least_ms = 0);
 
@@ -57,12 +69,15 @@ class RelayLink {
   Owned<SoupSession> session_;
   Owned<GCancellable> cancellable_;
   Owned<SoupWebsocketConnection> conn_;
-  Owned<SoupMessage> pending_;  // the last handshake, for its HTTP status
+  Owned<SoupWebsocketConnection> replaced_;  // dead with its address, kept until the new link is welcomed
+  Owned<SoupMessage> pending_;               // the last handshake, for its HTTP status
   gulong message_handler_ = 0, closed_handler_ = 0;
   SourceId reconnect_timer_;
   SourceId heartbeat_timer_;
   gint64 last_heard_us_ = 0;
   gint64 connected_at_us_ = 0;
+  std::string local_address_;  // the link's own end, as its TCP connection was made
+  bool relinking_ = false;
 };
 
 }  // namespace sl::agent

@@ -27,6 +27,7 @@ class RelaySignaller : public Signaller {
   void send_refusal(const std::string &session, const std::string &code, const std::string &message,
                     const std::string &end_reason) override;
   void send_end(const std::string &session, const std::string &reason) override;
+  void send_renew(const std::string &session) override { link_.send(proto::to_json(proto::Renew{session})); }
 
  private:
   Sessions *holding(const std::string &session) const;

@@ -30,6 +30,12 @@ Sessions::Sessions(CapturePipeline &pipeline, const AgentSettings &settings)
     const ViewerSession &s = *it->second.session;
     g_message("session %s: viewer connected %.0f ms after the offer (RTP stream shared by %ld viewer(s)%s)", id.c_str(),
               s.ms_since_start(), s.rtp_stream_viewers(), s.send_path_trimmed() ? ", send path trimmed" : "");
+    if (gint64 &asked = it->second.renew_asked_us) {
+      g_message("session %s: renewed on a new connection, connected %.0f ms after its viewer was asked", id.c_str(),
+                double(g_get_monotonic_time() - asked) / 1000.0);
+      asked = 0;
+      it->second.renew_offered = false;
+    }
   };
   events_->failed = [this](const std::string &id, const std::string &reason) { end(id, reason, true); };
   events_->link_target = [this](const std::string &, int) {
@@ -184,6 +190,14 @@ void Sessions::offer(const proto::Offer &offer, Signaller &via) {
                        "restart_failed");
       return;
     }
+    it->second.via = &via;  // a session taken over by another relay socket answers through it
+    if (offer.renew) return renew(it->second, offer, via);
+    if (it->second.renew_asked_us) {
+      // Its path died with our address: an ICE restart cannot bring it back, a
+      // new connection can (the viewer may not have heard the first word: it was away).
+      via.send_renew(offer.session);
+      return;
+    }
     if (auto restarted = it->second.session->restart(offer.sdp); !restarted) {
       g_warning("session %s: cannot restart: %s", offer.session.c_str(), restarted.error().c_str());
       via.send_refusal(offer.session, "bad_message", restarted.error(), "");
@@ -207,6 +221,50 @@ void Sessions::offer(const proto::Offer &offer, Signaller &via) {
   g_message("session %s: started for camera %s (%zu live)", offer.session.c_str(), offer.camera.c_str(),
             sessions_.size());
   changed();
+}
+
+void Sessions::renew(Live &live, const proto::Offer &offer, Signaller &via) {
+  proto::Offer fresh = offer;
+  fresh.restart = fresh.renew = false;
+  auto started = ViewerSession::start(pipeline_, fresh, settings_, events_);
+  if (!started) {
+    g_warning("session %s: cannot renew: %s", offer.session.c_str(), started.error().c_str());
+    via.send_refusal(offer.session, "bad_message", started.error(), "restart_failed");
+    end(offer.session, "restart_failed", false);
+    return;
+  }
+  if (ceiling_kbps_ > 0) (*started)->set_link_ceiling(path_ceiling_bps(ceiling_kbps_));
+  live.session = *std::move(started);  // the old one's destructor takes its branch out
+  live.poor_since_us = live.fine_since_us = 0;
+  if (!live.renew_asked_us) live.renew_asked_us = g_get_monotonic_time();
+  live.renew_offered = true;
+  g_message("session %s: the viewer renews it on a new connection", offer.session.c_str());
+  changed();
+}
+
+void Sessions::addresses_gone(const std::set<std::string> &gone) {
+  for (auto &[id, live] : sessions_) {
+    if (live.renew_asked_us || !live.session->connected()) continue;
+    for (const auto &address : live.session->local_addresses()) {
+      if (!gone.count(address)) continue;
+      g_message("session %s: its local address %s is gone: asking its viewer to renew it on a new connection",
+                id.c_str(), address.c_str());
+      live.renew_asked_us = g_get_monotonic_time();
+      live.via->send_renew(id);
+      break;
+    }
+  }
+}
+
+void Sessions::renew_again() {
+  for (auto &[id, live] : sessions_)
+    if (live.renew_asked_us && !live.renew_offered) live.via->send_renew(id);
+}
+
+std::vector<std::string> Sessions::ids() const {
+  std::vector<std::string> out;
+  for (const auto &[id, live] : sessions_) out.push_back(id);
+  return out;
 }
 
 void Sessions::remote_candidate(const std::string &session, int mline, const std::string &candidate) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,16 @@ class Sessions {
   // `via` is gone (its link dropped): its sessions end, and nobody is told,
   // since the other end forgot them with the link; viewers ask again.
   void forget(Signaller &via, const std::string &reason);
+
+  // Local addresses went away (address_watch.hpp): each session whose candidates
+  // stood on one asks its viewer, through its signaller, to renew it on a new
+  // connection (an ICE restart cannot bring a new address to webrtcbin's agent).
+  void addresses_gone(const std::set<std::string> &gone);
+  // Asks again for the renewals not offered yet (their word was lost with a link
+  // to the relay that died with the address).
+  void renew_again();
+  // The sessions' ids.
+  std::vector<std::string> ids() const;
 
   // Ends every session, telling each one's signaller why.
   void end_all(const std::string &reason);
@@ -64,7 +75,14 @@ class Sessions {
     // Since when (monotonic µs) its path has carried clearly less than the
     // camera's encoding, or, on the lower one, enough for the full one again.
     gint64 poor_since_us = 0, fine_since_us = 0;
+    // Since when (monotonic µs) its viewer has been asked to renew it, until it
+    // connects again on the new connection; 0: not asked.
+    gint64 renew_asked_us = 0;
+    bool renew_offered = false;  // the viewer's new connection offered, since it was asked
   };
+  // The viewer's offer on a new connection for a session whose path died on our
+  // side: a new branch under the same id replaces the old one.
+  void renew(Live &live, const proto::Offer &offer, Signaller &via);
   // By value: callers pass keys of the map this erases from.
   void end(std::string id, const std::string &reason, bool tell);
   // Sets the encoder for the best path among the connected viewers, then the

@@ -27,6 +27,9 @@ class Signaller {
                             const std::string &end_reason) = 0;
   // The agent ended the session (camera gone, ICE failed, agent stopping...).
   virtual void send_end(const std::string &session, const std::string &reason) = 0;
+  // The session's path died on our side (our address went): the viewer is asked
+  // to offer again on a new connection, for the same session.
+  virtual void send_renew(const std::string &session) = 0;
 };
 
 }  // namespace sl::agent

@@ -1,5 +1,6 @@
 #include "viewer_session.hpp"
 
+#include "address_watch.hpp"
 #include "capture/keyframe_requests.hpp"
 #include "capture/webrtcbin_ice.hpp"
 #include "ice_restart.hpp"
@@ -37,8 +38,15 @@ constexpr guint kSilenceCheckMs = 2000;
 struct Ctx {
   std::shared_ptr<SessionEvents> events;
   std::string id;
+  uint64_t serial;
 };
 void delete_ctx(gpointer data) { delete static_cast<Ctx *>(data); }
+// The live session `id`, if it is still the one that posted: a session renewed on
+// a new connection keeps its id, and what its old branch posted is not its own.
+ViewerSession *still(const SessionEvents &events, const std::string &id, uint64_t serial) {
+  ViewerSession *live = events.find(id);
+  return live && live->serial() == serial ? live : nullptr;
+}
 
 Result<Owned<GstWebRTCSessionDescription>> parse_offer(const std::string &text) {
   GstSDPMessage *raw = nullptr;
@@ -132,7 +140,9 @@ Result<std::unique_ptr<ViewerSession>> ViewerSession::start(CapturePipeline &pip
 }
 
 Result<void> ViewerSession::make_branch(const AgentSettings &settings) {
-  branch_ = sink(gst_bin_new(("branch-" + id_).c_str()));
+  // Named for the session, and for this branch of it: a session renewed on a new
+  // connection has its new branch in the pipeline before the old one leaves.
+  branch_ = sink(gst_bin_new(("branch-" + id_ + "-" + std::to_string(serial_)).c_str()));
   webrtc_ = sink(gst_element_factory_make("webrtcbin", ("webrtc-" + id_.substr(0, 8)).c_str()));
   if (!webrtc_) {
     branch_.reset();
@@ -198,13 +208,16 @@ void ViewerSession::hear_talk(const std::string &chain) {
 void ViewerSession::connect_signals() {
   auto connect = [this](const char *signal, GCallback cb) {
     handlers_.push_back(g_signal_connect_data(
-        webrtc_.get(), signal, cb, new Ctx{events_, id_}, [](gpointer d, GClosure *) { delete_ctx(d); },
+        webrtc_.get(), signal, cb, new Ctx{events_, id_, serial_}, [](gpointer d, GClosure *) { delete_ctx(d); },
         GConnectFlags(0)));
   };
   connect("on-ice-candidate", G_CALLBACK(+[](GstElement *, guint mline, gchar *candidate, gpointer data) {
             auto *ctx = static_cast<Ctx *>(data);
-            post_to_main([events = ctx->events, id = ctx->id, mline, c = std::string(candidate ? candidate : "")] {
-              if (ViewerSession *live = events->find(id)) live->local_candidates_.emplace_back(int(mline), c);
+            post_to_main([events = ctx->events, id = ctx->id, serial = ctx->serial, mline,
+                          c = std::string(candidate ? candidate : "")] {
+              ViewerSession *live = still(*events, id, serial);
+              if (!live) return;
+              live->local_candidates_.emplace_back(int(mline), c);
               if (events->candidate) events->candidate(id, int(mline), c);
             });
           }));
@@ -212,8 +225,8 @@ void ViewerSession::connect_signals() {
             auto *ctx = static_cast<Ctx *>(data);
             GstWebRTCPeerConnectionState state;
             g_object_get(webrtc, "connection-state", &state, nullptr);
-            post_to_main([events = ctx->events, id = ctx->id, state] {
-              if (ViewerSession *live = events->find(id)) live->on_connection_state(int(state));
+            post_to_main([events = ctx->events, id = ctx->id, serial = ctx->serial, state] {
+              if (ViewerSession *live = still(*events, id, serial)) live->on_connection_state(int(state));
             });
           }));
   // A viewer that vanishes without a word (a suspended laptop, a killed browser, a
@@ -244,9 +257,9 @@ void ViewerSession::estimate_link() {
   limits.max_bps = ceiling;
   limits.start_bps = ceiling;  // as before adaptation: a good path loses nothing at the start
   limits.min_bps = std::min(limits.min_bps, ceiling);
-  link_ = std::make_unique<LinkEstimate>(limits, media_pt_, [events = events_, id = id_](int bps) {
-    post_to_main([events, id, bps] {
-      ViewerSession *live = events->find(id);
+  link_ = std::make_unique<LinkEstimate>(limits, media_pt_, [events = events_, id = id_, serial = serial_](int bps) {
+    post_to_main([events, id, serial, bps] {
+      ViewerSession *live = still(*events, id, serial);
       if (!live) return;
       if (!live->link_target_bps_)
         g_message("session %s: congestion feedback from the viewer: its path carries %d kbit/s or more", id.c_str(),
@@ -322,11 +335,11 @@ Owned<GstPromise> ViewerSession::promise(void (ViewerSession::*then)(const GstSt
         std::shared_ptr<GstStructure> copy(
             replied ? (reply ? gst_structure_copy(reply) : gst_structure_new_empty("empty")) : nullptr,
             Unref<GstStructure>());
-        post_to_main([events = step->events, id = step->id, then = step->then, copy] {
-          if (ViewerSession *live = events->find(id)) (live->*then)(copy.get());
+        post_to_main([events = step->events, id = step->id, serial = step->serial, then = step->then, copy] {
+          if (ViewerSession *live = still(*events, id, serial)) (live->*then)(copy.get());
         });
       },
-      new Step{{events_, id_}, then}, [](gpointer d) { delete static_cast<Step *>(d); }));
+      new Step{{events_, id_, serial_}, then}, [](gpointer d) { delete static_cast<Step *>(d); }));
 }
 
 void ViewerSession::on_remote_description_set(const GstStructure *reply) {
@@ -446,8 +459,8 @@ void ViewerSession::on_answer_created(const GstStructure *reply) {
   // then the branch is fed. In that order: the tee's own stream-start, caps and
   // segment reach the pad with the first frame after the link, on the send
   // thread, and must not race webrtcbin connecting it from here.
-  post_to_main([events = events_, id = id_] {
-    ViewerSession *live = events->find(id);
+  post_to_main([events = events_, id = id_, serial = serial_] {
+    ViewerSession *live = still(*events, id, serial);
     if (!live) return;
     send_path::announce_input(live->webrtc_.get(), live->mline_, "sightline-" + id, live->stream_->rtp_caps());
     if (live->audio_stream_)
@@ -556,8 +569,8 @@ void ViewerSession::give_up(const std::string &reason) {
   if (failed_) return;
   failed_ = true;
   // Deferred: the owner destroys this session from the callback.
-  post_to_main([events = events_, id = id_, reason] {
-    if (events->find(id) && events->failed) events->failed(id, reason);
+  post_to_main([events = events_, id = id_, serial = serial_, reason] {
+    if (still(*events, id, serial) && events->failed) events->failed(id, reason);
   });
 }
 
@@ -591,15 +604,16 @@ Result<void> ViewerSession::use_lower(bool lower, int lower_kbps) {
     guint ssrc = 0;
     gst_structure_get_uint(gst_caps_get_structure(stream_->rtp_caps(), 0), "ssrc", &ssrc);
     if (tee_pad)
-      switch_ =
-          EncodingSwitch::install(tee_pad.get(), ssrc, [events = events_, id = id_](EncodingSwitch::Encoding now) {
-            ViewerSession *live = events->find(id);
-            if (!live) return;
-            g_message("session %s: now on the camera's %s encoding", id.c_str(),
-                      now == EncodingSwitch::Lower ? "lower" : "full");
-            if (now == EncodingSwitch::Full) live->switch_->to_full();  // lets go of the lower stream
-            if (events->encoding) events->encoding(id);
-          });
+      switch_ = EncodingSwitch::install(tee_pad.get(), ssrc,
+                                        [events = events_, id = id_, serial = serial_](EncodingSwitch::Encoding now) {
+                                          ViewerSession *live = still(*events, id, serial);
+                                          if (!live) return;
+                                          g_message("session %s: now on the camera's %s encoding", id.c_str(),
+                                                    now == EncodingSwitch::Lower ? "lower" : "full");
+                                          if (now == EncodingSwitch::Full)
+                                            live->switch_->to_full();  // lets go of the lower stream
+                                          if (events->encoding) events->encoding(id);
+                                        });
     if (!switch_) return fail("the viewer's branch is not linked");
     switch_->guard_retransmissions(find_rtx_sender(webrtc_.get()).get());
   }
@@ -614,6 +628,13 @@ Result<void> ViewerSession::use_lower(bool lower, int lower_kbps) {
     pipeline_.force_keyframe();
   }
   return ok();
+}
+
+std::set<std::string> ViewerSession::local_addresses() const {
+  std::set<std::string> out;
+  for (const auto &[mline, candidate] : local_candidates_)
+    if (auto address = candidate_local_address(candidate); !address.empty()) out.insert(address);
+  return out;
 }
 
 ViewerSession::~ViewerSession() {

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,12 @@ class ViewerSession {
   ViewerSession &operator=(const ViewerSession &) = delete;
 
   const std::string &id() const { return id_; }
+  // Tells this session from another with its id (one renewed on a new connection).
+  uint64_t serial() const { return serial_; }
+  // The local addresses its candidates were gathered on (a host candidate's
+  // address, a server-reflexive or relayed one's base): when one of them goes
+  // away, so does the path.
+  std::set<std::string> local_addresses() const;
   GstElement *branch() const { return branch_.get(); }
   GstElement *stream_bin() const { return stream_ ? stream_->bin() : nullptr; }
   double ms_since_start() const { return double(g_get_monotonic_time() - started_us_) / 1000.0; }
@@ -103,7 +110,7 @@ class ViewerSession {
   void on_local_description_set(const GstStructure *reply);
   void on_restart_offer_set(const GstStructure *reply);
   ViewerSession(CapturePipeline &pipeline, std::shared_ptr<SessionEvents> events)
-      : pipeline_(pipeline), events_(std::move(events)) {}
+      : pipeline_(pipeline), events_(std::move(events)), serial_(++serials_) {}
   void give_up(const std::string &reason);
   bool start_feeding();  // links the branch to the tees (behind their gates), once
   // Points the branch's ghost `pad` at webrtcbin's input for `mline`, sending `caps`.
@@ -117,6 +124,8 @@ class ViewerSession {
   CapturePipeline &pipeline_;
   std::shared_ptr<SessionEvents> events_;
   std::string id_;
+  inline static uint64_t serials_ = 0;  // main loop only
+  uint64_t serial_;
   unsigned mline_ = 0;
   Owned<GstElement> branch_;
   Owned<GstElement> webrtc_;

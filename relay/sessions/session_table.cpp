@@ -312,8 +312,24 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     auto it = cameras_.find(info.id);
     if (it == cameras_.end() || it->second.agent == 0 || it->second.agent == agent) continue;
     const PeerId old = it->second.agent;
+    // The sessions it kept across its new link (its old link's address went away)
+    // move to this link; the rest end with the old one.
+    for (const auto &id : hello.sessions) {
+      auto s = sessions_.find(id);
+      if (s == sessions_.end() || s->second.agent != old) continue;
+      if (auto a = agent_sessions_.find(old); a != agent_sessions_.end()) a->second.erase(id);
+      agent_sessions_[agent].insert(id);
+      s->second.agent = agent;
+    }
     forget_agent(old, out);
     out.closes.push_back(Close{old, 1008, "replaced"});
+  }
+  for (const auto &id : hello.sessions) {
+    if (session_for(id, &Session::agent, agent)) {
+      out.logs.push_back({agent, false, "session " + id + " kept across the agent's new link"});
+    } else {
+      to_agent(out, agent, proto::SessionEnd{id, "unknown_session"});  // ended meanwhile: the agent ends it too
+    }
   }
   auto &owned = agents_[agent];
   for (const auto &info : hello.cameras) {
@@ -463,6 +479,18 @@ Actions SessionTable::agent_message(PeerId agent, const proto::AgentToRelay &mes
       return out;
     }
     to_viewer_of(out, *s, *ice);
+  } else if (auto *renew = std::get_if<proto::Renew>(&message)) {
+    // The camera's address changed: its viewer offers again on a new connection.
+    // A page away (held) is not told: when it comes back, its restart is answered
+    // with another renew by the agent.
+    Session *s = session_for(renew->session, &Session::agent, agent);
+    if (!s) {
+      error("unknown_session", "no session " + renew->session + " for this agent", renew->session);
+      return out;
+    }
+    out.logs.push_back(
+        {agent, false, "session " + renew->session + ": the camera's path changed: its viewer renews it"});
+    to_viewer_of(out, *s, *renew);
   } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
     const Session *s = session_for(end->session, &Session::agent, agent);
     if (!s) return out;  // already gone: nothing to tell anyone
@@ -742,6 +770,7 @@ Actions SessionTable::viewer_restart(PeerId viewer, const proto::Restart &restar
   }
   proto::Offer offer{s.id, s.via.empty() ? s.camera : s.via, restart.sdp};
   offer.restart = true;
+  offer.renew = restart.renew;
   to_agent_of(out, s, std::move(offer));
   return out;
 }
@@ -992,6 +1021,8 @@ Actions SessionTable::relay_message(const std::string &relay, const proto::Relay
       s->answered = true;
       to_viewer(out, s->viewer, *answer);
     }
+  } else if (auto *renew = std::get_if<proto::Renew>(&message)) {
+    if (Session *s = session_via(renew->session, &Session::agent_relay, relay)) to_viewer(out, s->viewer, *renew);
   } else if (auto *ice = std::get_if<proto::Ice>(&message)) {
     if (Session *s = session_via(ice->session, &Session::agent_relay, relay))
       to_viewer(out, s->viewer, *ice);

@@ -23,6 +23,12 @@ TEST_CASE("every message survives a round trip through JSON") {
   CameraInfo cam{"cam-1", 1280, 720, 30, "H264", "test", "x264enc"};
   Hello hello{1, "agent-1", {cam}};
   CHECK(as<AgentToRelay, Hello>(parse_agent_to_relay(to_json(hello))) == hello);
+  CHECK(to_json(hello).find("sessions") == std::string::npos);
+  hello.sessions = {"0123456789abcdef0123456789abcdef"};  // kept across a new link
+  CHECK(as<AgentToRelay, Hello>(parse_agent_to_relay(to_json(hello))) == hello);
+  CHECK(error_of(
+            parse_agent_to_relay(R"({"type":"hello","protocol":1,"agent":"a","cameras":[],"sessions":["not an id"]})"))
+            .message.find("sessions") != std::string::npos);
 
   Offer offer{
       "s1", "cam-1", "v=0\r\n", {IceServer{{"stun:127.0.0.1:3478"}, "", ""}, IceServer{{"turn:h:1"}, "u", "p"}}};
@@ -34,6 +40,19 @@ TEST_CASE("every message survives a round trip through JSON") {
   CHECK(to_json(offer).find("restart") == std::string::npos);  // a first offer: not said
   offer.restart = true;                                        // the viewer's ICE restart
   CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
+  CHECK(to_json(offer).find("renew") == std::string::npos);
+  offer.renew = true;  // on a new connection, as the agent asked
+  CHECK(as<RelayToAgent, Offer>(parse_relay_to_agent(to_json(offer))) == offer);
+  // A renewal is a restart's: a first offer saying it is refused.
+  CHECK(error_of(parse_relay_to_agent(
+                     R"({"type":"offer","session":"s1","camera":"c","sdp":"v=0","ice_servers":[],"renew":true})"))
+            .message.find("renew") != std::string::npos);
+
+  Renew renew{"s1"};  // the agent's word, through the relay to the page
+  CHECK(as<AgentToRelay, Renew>(parse_agent_to_relay(to_json(renew))) == renew);
+  CHECK(as<RelayToViewer, Renew>(parse_relay_to_viewer(to_json(renew))) == renew);
+  Restart renewed{"s1", "v=0\r\n", true};
+  CHECK(as<ViewerToRelay, Restart>(parse_viewer_to_relay(to_json(renewed))) == renewed);
 
   Answer answer{"s1", "v=0\r\nanswer"};
   CHECK(as<AgentToRelay, Answer>(parse_agent_to_relay(to_json(answer))) == answer);

@@ -849,3 +849,78 @@ TEST_CASE("a restart for a session whose agent is on another relay goes there, a
   CHECK(sent<proto::Offer>(stray, kAgent).empty());
   CHECK(std::get<proto::SessionEnd>(stray.remote.at(0).message).reason == "unknown_session");
 }
+
+TEST_CASE("a camera whose address changed has its viewer renew the session on a new connection") {
+  HoldingFixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer, {}, "10.0.2.2");
+  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
+  f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+
+  // The agent's word reaches the page; the page's new offer reaches the agent as a renewal.
+  CHECK(sent<proto::Renew>(f.table.agent_message(kAgent, proto::Renew{s}), kViewer).at(0).session == s);
+  auto offers = sent<proto::Offer>(f.table.viewer_message(kViewer, proto::Restart{s, "new-pc", true}, 100), kAgent);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].restart);
+  CHECK(offers[0].renew);
+  CHECK(offers[0].sdp == "new-pc");
+  CHECK(f.table.session_count() == 1);
+  // A plain restart stays one.
+  CHECK_FALSE(sent<proto::Offer>(f.table.viewer_message(kViewer, proto::Restart{s, "sdp"}, 200), kAgent).at(0).renew);
+  // Only for the agent's own sessions.
+  auto stray = f.table.agent_message(kAgent, proto::Renew{"0123456789abcdef0123456789abcdef"});
+  CHECK(sent<proto::Error>(stray, kAgent).at(0).code == "unknown_session");
+  CHECK(sent<proto::Renew>(stray, kViewer).empty());
+}
+
+TEST_CASE("a renewal crosses relays both ways") {
+  HoldingFixture a, b;  // relay "A" holds the agent, relay "B" serves the page
+  a.table.agent_hello(kAgent, Fixture::hello("cam"));
+  b.table.viewer_joined(kViewer);
+  b.table.camera_holder("cam", "A");
+  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
+  a.table.relay_message("B", watch.remote.at(0).message);
+  b.table.relay_message("A", a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"}).remote.at(0).message);
+
+  auto word = a.table.agent_message(kAgent, proto::Renew{s});
+  REQUIRE(word.remote.size() == 1);
+  CHECK(word.remote[0].relay == "B");
+  CHECK(sent<proto::Renew>(b.table.relay_message("A", word.remote[0].message), kViewer).at(0).session == s);
+  auto restart = b.table.viewer_message(kViewer, proto::Restart{s, "new-pc", true}, 0);
+  auto offers = sent<proto::Offer>(a.table.relay_message("B", restart.remote.at(0).message), kAgent);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].renew);
+  // From a relay the session does not go through: nobody is told.
+  CHECK(sent<proto::Renew>(b.table.relay_message("C", word.remote[0].message), kViewer).empty());
+}
+
+TEST_CASE("an agent whose link died with its address takes its sessions to its new link") {
+  HoldingFixture f;
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  f.table.viewer_joined(kViewer, {}, "10.0.2.2");
+  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
+  f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+
+  // Its new link's hello names the session it kept (and one the relay never had).
+  auto hello = Fixture::hello("cam");
+  const std::string stale = "0123456789abcdef0123456789abcdef";
+  hello.sessions = {s, stale};
+  auto again = f.table.agent_hello(kAgent2, hello);
+  CHECK(sent<proto::SessionEnd>(again, kViewer).empty());  // the page is not told it ended
+  auto ends = sent<proto::SessionEnd>(again, kAgent2);
+  REQUIRE(ends.size() == 1);
+  CHECK(ends[0].session == stale);
+  CHECK(ends[0].reason == "unknown_session");
+  CHECK(f.table.session_count() == 1);
+  CHECK(f.table.cameras()[0].viewers == 1);
+  // The old link closing ends nothing; the session is the new link's now.
+  CHECK(sent<proto::SessionEnd>(f.table.agent_gone(kAgent), kViewer).empty());
+  CHECK(sent<proto::Renew>(f.table.agent_message(kAgent2, proto::Renew{s}), kViewer).size() == 1);
+
+  // A new link that names nothing (an agent that restarted) ends them, as before.
+  f.table.agent_hello(kAgent, Fixture::hello("cam"));
+  CHECK(f.table.session_count() == 0);
+}

@@ -22,7 +22,7 @@ namespace {
 
 // What a signaller was asked to send, as the viewer at its other end would see it.
 struct Recorded : Signaller {
-  std::vector<std::string> answers, candidates, refusals, ends;
+  std::vector<std::string> answers, candidates, refusals, ends, renews;
   void send_answer(const std::string &session, const std::string &) override { answers.push_back(session); }
   void send_candidate(const std::string &session, int, const std::string &) override { candidates.push_back(session); }
   void send_refusal(const std::string &session, const std::string &code, const std::string &message,
@@ -32,6 +32,7 @@ struct Recorded : Signaller {
   void send_end(const std::string &session, const std::string &reason) override {
     ends.push_back(session + " " + reason);
   }
+  void send_renew(const std::string &session) override { renews.push_back(session); }
 };
 
 // A browser-like offer (one receive-only H.264 m-line), made by a webrtcbin of our own.

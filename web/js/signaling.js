@@ -13,7 +13,7 @@ const RECONNECT_FIRST_MS = 250;
 const RECONNECT_MAX_MS = 5000;
 const DEFAULT_SYNC_DELAY_MS = 400;  // an older relay's welcome does not say (relay setting sync-delay)
 // What the relay says about one session: it goes to that session.
-const SESSION_TYPES = new Set(['session', 'answer', 'ice', 'session_end', 'error']);
+const SESSION_TYPES = new Set(['session', 'answer', 'ice', 'session_end', 'error', 'renew']);
 // A live session whose packets stop this long restarts ICE on the same session
 // (its path changed: a new address, Wi-Fi to mobile); a camera slower than 2 fps
 // gets 2.5 of its frame intervals.
@@ -42,7 +42,7 @@ export const msg = {
     type: 'ice', session, candidate, sdp_mline_index: sdpMLineIndex,
   }),
   stop: (session) => ({ type: 'stop', session }),
-  restart: (session, sdp) => ({ type: 'restart', session, sdp }),
+  restart: (session, sdp, renew = false) => ({ type: 'restart', session, sdp, ...(renew ? { renew } : {}) }),
   heartbeat: () => ({ type: 'heartbeat' }),
 };
 
@@ -357,6 +357,40 @@ export class CameraSession {
       // theirs to the camera's speaker (a track added then: no renegotiation).
       pc.addTransceiver('audio', { direction: 'sendrecv' });
     }
+    this.wire(pc);
+    // The answer may arrive before setLocalDescription is done, and candidates
+    // before the answer: each step waits for the one it needs.
+    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
+    // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
+    pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
+    // The relay's `session` reply carries this session's ICE servers (TURN with
+    // credentials for it alone): gathering waits for them.
+    const sessionReady = new Promise((resolve) => { this.sessionArrived = resolve; });
+    this.localReady = (async () => {
+      const offer = await (prepared ? prepared.offer : pc.createOffer());
+      // The view page's first session asks as soon as the socket is open, without
+      // waiting for the relay's welcome (view.html).
+      await this.relay.opened();
+      if (pc !== this.pc) return;
+      // In step (sync.js): without the playout-delay extension, which would make the browser play at once.
+      const sdp = this.sync ? withoutPlayoutDelay(offer.sdp) : offer.sdp;
+      this.relay.send(msg.watch(this.ref, this.camera, sdp));
+      this.mark('offerSent');
+      const started = await sessionReady;
+      if (pc !== this.pc) return;
+      if (started.ice_servers?.length) {
+        this.sessionIce = { iceServers: started.ice_servers, bundlePolicy: 'max-bundle',
+          iceTransportPolicy: this.relay.iceTransportPolicy || 'all' };
+        pc.setConfiguration(this.sessionIce);
+      }
+      await pc.setLocalDescription({ type: 'offer', sdp });
+    })();
+    await this.localReady.catch((e) => { if (pc === this.pc) this.fail(`cannot start: ${e.message}`); });
+  }
+
+  // The session's handlers on a peer connection: its picture and sound, its
+  // candidates (to the relay, once the session has an id), and ICE failing.
+  wire(pc) {
     // Video and sound in one stream on the element (muted until the viewer unmutes).
     const stream = new MediaStream();
     pc.ontrack = (event) => {
@@ -384,36 +418,9 @@ export class CameraSession {
       // never played, or a restart that failed, starts over.
       if (pc.iceConnectionState === 'failed') {
         if (this.state === 'live' && !this.restarting) this.restartIce('the network path failed (ICE)');
-        else this.fail('network path failed (ICE)');
+        else if (!this.restarting?.renew) this.fail('network path failed (ICE)');
       }
     };
-    // The answer may arrive before setLocalDescription is done, and candidates
-    // before the answer: each step waits for the one it needs.
-    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
-    // ICE servers come with the relay's welcome; gathering starts only at setLocalDescription.
-    pc.setConfiguration({ iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
-    // The relay's `session` reply carries this session's ICE servers (TURN with
-    // credentials for it alone): gathering waits for them.
-    const sessionReady = new Promise((resolve) => { this.sessionArrived = resolve; });
-    this.localReady = (async () => {
-      const offer = await (prepared ? prepared.offer : pc.createOffer());
-      // The view page's first session asks as soon as the socket is open, without
-      // waiting for the relay's welcome (view.html).
-      await this.relay.opened();
-      if (pc !== this.pc) return;
-      // In step (sync.js): without the playout-delay extension, which would make the browser play at once.
-      const sdp = this.sync ? withoutPlayoutDelay(offer.sdp) : offer.sdp;
-      this.relay.send(msg.watch(this.ref, this.camera, sdp));
-      this.mark('offerSent');
-      const started = await sessionReady;
-      if (pc !== this.pc) return;
-      if (started.ice_servers?.length) {
-        pc.setConfiguration({ iceServers: started.ice_servers, bundlePolicy: 'max-bundle',
-          iceTransportPolicy: this.relay.iceTransportPolicy || 'all' });
-      }
-      await pc.setLocalDescription({ type: 'offer', sdp });
-    })();
-    await this.localReady.catch((e) => { if (pc === this.pc) this.fail(`cannot start: ${e.message}`); });
   }
 
   show(pc, stream) {
@@ -499,10 +506,51 @@ export class CameraSession {
     if (this.relay.state === 'connected') this.sendRestart(r);
   }
 
+  // The camera's address changed (its agent's `renew`, docs/protocol.md "Renewing a
+  // session"): the path is gone at the camera's end, where an ICE restart cannot
+  // bring a new address. A new peer connection on the same session: its offer goes
+  // through the relay as a restart with `renew`, the agent answers from a new
+  // branch, and the tile plays on where it was. An ICE restart under way is overtaken.
+  async renew(why) {
+    const old = this.pc;
+    if (!old || !this.session || this.restarting?.renew) return;
+    console.info(`${this.camera}: renewing the session: ${why}`);
+    this.restartLog.push({ at: Date.now(), why });
+    const previous = this.restarting;
+    previous?.timers.forEach(clearTimeout);
+    const r = { at: previous?.at ?? performance.now(), sdp: null, candidates: [], answered: false, answeredAt: 0,
+      sentOn: -1, timers: [], renew: true };
+    this.restarting = r;
+    r.timers.push(setTimeout(() => {
+      if (this.restarting === r) this.fail(`the camera's network changed and the session did not come back`);
+    }, RESTART_GIVE_UP_MS));
+    clearInterval(this.pathWatch);
+    this.pathWatch = null;
+    const pc = new RTCPeerConnection(this.sessionIce || { iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    old.close();
+    this.wire(pc);
+    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
+    try {
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'sendrecv' });
+      const offer = await pc.createOffer();
+      if (pc !== this.pc || this.restarting !== r) return;
+      r.sdp = this.sync ? withoutPlayoutDelay(offer.sdp) : offer.sdp;
+      this.localReady = pc.setLocalDescription({ type: 'offer', sdp: r.sdp });
+      await this.localReady;
+    } catch (e) {
+      if (pc === this.pc) this.fail(`cannot renew: ${e.message}`);
+      return;
+    }
+    if (pc !== this.pc || this.restarting !== r) return;
+    if (this.relay.state === 'connected') this.sendRestart(r);
+  }
+
   sendRestart(r) {
     if (r.sentOn === this.relay.welcomes) return;  // sent on this socket already
     r.sentOn = this.relay.welcomes;
-    this.relay.send(msg.restart(this.session, r.sdp));
+    this.relay.send(msg.restart(this.session, r.sdp, r.renew));
     for (const c of r.candidates) this.relay.send({ ...c, session: this.session });
   }
 
@@ -548,6 +596,7 @@ export class CameraSession {
         if (pc !== this.pc) return;
         if (r) {
           if (r.answered || pc.signalingState !== 'have-local-offer') return;  // an answer to the same offer sent again
+          if (r.renew && r.sentOn < 0) return;  // to an ICE restart the renewal overtook: not this connection's
           r.answered = true;
           r.answeredAt = performance.now();
         }
@@ -567,6 +616,8 @@ export class CameraSession {
       } catch (e) {
         console.warn('candidate refused', e);
       }
+    } else if (m.type === 'renew') {
+      this.renew("the camera's network changed");
     } else if (m.type === 'session_end') {
       this.session = null;
       if (m.reason === 'camera_offline') this.offline();

@@ -18,6 +18,7 @@ import { inNs, makeNamespaces, managementLink, veth } from './netns.mjs';
 export const CAMERA = '10.0.1.2';
 export const VIEWER = '10.0.2.2';
 export const MOVED_VIEWER = '10.0.3.2';  // after moveViewer()
+export const MOVED_CAMERA = '10.0.4.2';  // after moveCamera()
 // The router's port toward the viewer: where the link is shaped.
 const TOWARD_VIEWER = 'toview';
 
@@ -32,6 +33,7 @@ export function buildShapedLink(stack) {
   inNs(ns.rtr, 'nft', 'add table inet shaped; add chain inet shaped lossy { type filter hook forward priority 0 ; }');
   managementLink(stack, tag, ns.cam, '10.99.0.1', '10.99.0.2');
   managementLink(stack, tag, ns.view, '10.99.0.5', '10.99.0.6');
+  managementLink(stack, tag, ns.rtr, '10.99.0.9', '10.99.0.10');
   return {
     ns,
     // The viewer's network changes, as a phone's does from Wi-Fi to mobile data: a
@@ -42,7 +44,16 @@ export function buildShapedLink(stack) {
       inNs(ns.view, 'ip', 'route', 'replace', 'default', 'via', '10.0.3.1', 'dev', 'eth1');
       inNs(ns.view, 'ip', 'link', 'set', 'eth0', 'down');
     },
+    // The camera's network changes (a new lease, another uplink): a second link
+    // from the router (the camera at MOVED_CAMERA) becomes its way out, and the
+    // first goes down with its address.
+    moveCamera() {
+      veth(tag, ns.rtr, 'tocam2', ns.cam, 'eth1', '10.0.4.1/24', `${MOVED_CAMERA}/24`);
+      inNs(ns.cam, 'ip', 'route', 'replace', 'default', 'via', '10.0.4.1', 'dev', 'eth1');
+      inNs(ns.cam, 'ip', 'link', 'set', 'eth0', 'down');
+    },
     camMgmt: '10.99.0.2',
+    rtrMgmt: '10.99.0.10',
     viewMgmt: '10.99.0.6',
     exec: (name, cmd, args) => ['ip', ['netns', 'exec', ns[name], cmd, ...args]],
     // `kbit`: the rate toward the viewer (0: unshaped); `loss`: % of UDP packets
@@ -73,21 +84,25 @@ const PORT = 8443;
 // camera's page from the viewer's namespace (its signaling crosses the link too).
 // `relay`, `webRoot`: another relay binary and web app (a benchmark's reference);
 // `heartbeat`: the relay's heartbeat interval (s): a page's socket silent for three is dropped.
-export async function startCameraSide(stack, link, { relay = paths.relay, webRoot = paths.webRoot, heartbeat = 1 } = {}) {
+// `relayIn`: 'rtr' puts the relay in the router instead, as a relay in the cloud (a camera
+// whose address changes reaches it over its new path: pages at 10.0.2.1, agents at 10.0.1.1).
+export async function startCameraSide(stack, link,
+  { relay = paths.relay, webRoot = paths.webRoot, heartbeat = 1, relayIn = 'cam' } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sl-shaped-'));
   stack.onCleanup(async () => fs.rmSync(dir, { recursive: true, force: true }));
   const tokenSecret = crypto.randomBytes(32).toString('hex');
   const deviceSecret = crypto.randomBytes(16).toString('hex');
   fs.writeFileSync(path.join(dir, 'token'), tokenSecret);
   fs.writeFileSync(path.join(dir, 'devices'), `cam ${deviceSecret}\n`);
-  stack.add(new Proc('relay (camera side)', ...link.exec('cam', relay, ['--listen', `0.0.0.0:${PORT}`,
+  const inRouter = relayIn === 'rtr';
+  stack.add(new Proc(`relay (${inRouter ? 'router' : 'camera side'})`, ...link.exec(relayIn, relay, ['--listen', `0.0.0.0:${PORT}`,
     '--web-root', webRoot, '--heartbeat-interval', String(heartbeat), '--token-secret-file', path.join(dir, 'token'),
     '--device-secrets', path.join(dir, 'devices')])));
-  const api = `http://${link.camMgmt}:${PORT}`;
+  const api = `http://${inRouter ? link.rtrMgmt : link.camMgmt}:${PORT}`;
   await waitFor('the relay', async () => (await fetch(`${api}/healthz`)).ok);
   const token = viewerToken(path.join(dir, 'token'));
   return {
-    url: `http://${CAMERA}:${PORT}/view/cam?token=${token}`,
+    url: `http://${inRouter ? '10.0.2.1' : CAMERA}:${PORT}/view/cam?token=${token}`,
     // The relay's camera list (GET /api/cameras).
     cameras: async () => (await (await fetch(`${api}/api/cameras`,
       { headers: { Authorization: `Bearer ${token}` } })).json()).cameras,
@@ -97,7 +112,7 @@ export async function startCameraSide(stack, link, { relay = paths.relay, webRoo
       // An agent stopped before this one may still be listed for a moment.
       await waitFor('the previous camera to leave', async () => !(await listed()));
       const agent = stack.add(new Proc('agent', ...link.exec('cam', paths.agent, ['--id', 'cam', '--relay',
-        `ws://127.0.0.1:${PORT}`, '--device-secret', deviceSecret, '--ice-address', CAMERA,
+        `ws://${inRouter ? '10.0.1.1' : '127.0.0.1'}:${PORT}`, '--device-secret', deviceSecret, '--ice-address', CAMERA,
         '--heartbeat-interval', String(heartbeat), ...args])));
       await waitFor('the camera', listed);
       return agent;
