@@ -246,6 +246,7 @@ Restart read(Reader &r, std::type_identity<Restart>) {
   m.session = r.id("session");
   m.sdp = r.str("sdp", kMaxSdpBytes);
   if (json_object_has_member(r.object(), "renew")) m.renew = r.boolean("renew");
+  if (json_object_has_member(r.object(), "camera")) m.camera = r.camera("camera");
   return m;
 }
 Renew read(Reader &r, std::type_identity<Renew>) { return {r.id("session")}; }
@@ -647,7 +648,7 @@ std::string to_json(const Restart &m) {
   Writer w(type_name<Restart>());
   w.str("session", m.session).str("sdp", m.sdp);
   if (m.renew) w.boolean("renew", true);
-  return w.done();
+  return w.opt_str("camera", m.camera).done();
 }
 std::string to_json(const Renew &m) { return Writer(type_name<Renew>()).str("session", m.session).done(); }
 std::string to_json(const CommandRequest &m) {

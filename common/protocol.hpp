@@ -228,6 +228,10 @@ struct Restart {
   std::string session;
   std::string sdp;
   bool renew = false;  // on a new connection, as the agent's `renew` asked
+  // The session's camera (optional): a relay that does not know the session (the
+  // page reconnected to another relay of the broker) takes it over through the
+  // camera's relay (docs/fleet.md).
+  std::string camera;
   bool operator==(const Restart &) const = default;
 };
 // The agent's word that a session's path died on its side (the camera's own

@@ -748,16 +748,23 @@ Actions SessionTable::viewer_restart(PeerId viewer, const proto::Restart &restar
   auto vit = viewers_.find(viewer);
   if (vit == viewers_.end()) return out;
   auto it = sessions_.find(restart.session);
-  // The session id is the page's proof (128 random bits, only ever sent to it);
-  // and its token must still allow the camera. A session whose page is on another
-  // relay is that relay's to restart: this page starts a new one.
-  if (it == sessions_.end() || !vit->second.lists || !it->second.viewer_relay.empty() || it->second.feed ||
-      !in_scope(vit->second, it->second.camera)) {
+  const auto unknown = [&] {
     to_viewer(out, viewer,
               proto::Error{"unknown_session", "no session " + restart.session + " to restart", restart.session, ""});
     return out;
-  }
+  };
+  // The session id is the page's proof (128 random bits, only ever sent to it);
+  // and its token must still allow the camera.
+  if (!vit->second.lists) return unknown();
+  if (it == sessions_.end()) return restart_elsewhere(viewer, restart, out) ? out : unknown();
+  if (it->second.feed || !in_scope(vit->second, it->second.camera)) return unknown();
   Session &s = it->second;
+  if (!s.viewer_relay.empty()) {
+    // Its page was on another relay and came here (a load balancer without sticky
+    // sessions); its agent is here: that relay lets go of it without a word.
+    out.remote.push_back({s.viewer_relay, proto::SessionEnd{s.id, kTakenOver}});
+    set_viewer_relay(s, {});
+  }
   if (s.viewer != viewer) {
     out.logs.push_back({viewer, false,
                         "session " + s.id + " taken back by its page on a new connection" +
@@ -773,6 +780,35 @@ Actions SessionTable::viewer_restart(PeerId viewer, const proto::Restart &restar
   offer.renew = restart.renew;
   to_agent_of(out, s, std::move(offer));
   return out;
+}
+
+bool SessionTable::restart_elsewhere(PeerId viewer, const proto::Restart &restart, Actions &out) {
+  // A session this relay does not know, for a camera whose agent is on another
+  // relay: its page reconnected here from the relay it started on. The camera's
+  // relay has the session and moves its viewer end here (relay_message); this
+  // relay keeps the viewer's end from now on.
+  auto cam = cameras_.find(restart.camera);
+  if (restart.camera.empty() || cam == cameras_.end() || cam->second.agent != 0 || cam->second.holder.empty() ||
+      !in_scope(viewers_.at(viewer), restart.camera))
+    return false;
+  Session s{restart.session, restart.camera, 0, 0, now_ms_, true, cam->second.holder};
+  proto::Offer offer{s.id, s.camera, restart.sdp};
+  offer.restart = true;
+  offer.renew = restart.renew;
+  out.remote.push_back({s.agent_relay, std::move(offer)});
+  out.logs.push_back({viewer, false, "session " + s.id + " taken over from another relay by its page"});
+  s.viewer = viewer;
+  add_session(std::move(s));
+  return true;
+}
+
+void SessionTable::set_viewer_relay(Session &s, std::string relay) {
+  if (auto r = relay_sessions_.find(s.viewer_relay); !s.viewer_relay.empty() && r != relay_sessions_.end()) {
+    r->second.erase(s.id);
+    if (r->second.empty()) relay_sessions_.erase(r);
+  }
+  s.viewer_relay = std::move(relay);
+  if (!s.viewer_relay.empty()) relay_sessions_[s.viewer_relay].insert(s.id);
 }
 
 Actions SessionTable::viewer_message(PeerId viewer, const proto::ViewerToRelay &message, int64_t now_ms) {
@@ -997,11 +1033,26 @@ Actions SessionTable::camera_holder(const std::string &camera, const std::string
 Actions SessionTable::relay_message(const std::string &relay, const proto::RelayToRelay &message) {
   Actions out;
   if (auto *offer = std::get_if<proto::Offer>(&message); offer && offer->restart) {
-    // A viewer on `relay` restarts ICE on its session with a camera here.
-    if (Session *s = session_via(offer->session, &Session::viewer_relay, relay))
-      to_agent(out, s->agent, *offer);
-    else
+    // A viewer on `relay` restarts ICE on its session with a camera here: its page
+    // may have been on another relay (or here) until now, and is on `relay` now.
+    auto it = sessions_.find(offer->session);
+    if (it == sessions_.end() || it->second.agent == 0 || !it->second.via.empty() ||
+        it->second.camera != offer->camera) {
       out.remote.push_back({relay, proto::SessionEnd{offer->session, "unknown_session"}});
+      return out;
+    }
+    Session &s = it->second;
+    if (s.viewer_relay != relay) {
+      if (!s.viewer_relay.empty()) out.remote.push_back({s.viewer_relay, proto::SessionEnd{s.id, kTakenOver}});
+      set_viewer(s, 0);
+      if (s.held_since_ms) {
+        s.held_since_ms = 0;
+        --held_;
+      }
+      set_viewer_relay(s, relay);
+      out.logs.push_back({0, false, "session " + s.id + ": its page is on relay " + relay + " now"});
+    }
+    to_agent(out, s.agent, *offer);
   } else if (offer) {
     // A viewer on `relay` asks for a camera whose agent is here.
     auto cam = cameras_.find(offer->camera);
@@ -1029,8 +1080,9 @@ Actions SessionTable::relay_message(const std::string &relay, const proto::Relay
     else if (Session *t = session_via(ice->session, &Session::viewer_relay, relay))
       to_agent(out, t->agent, *ice);
   } else if (auto *end = std::get_if<proto::SessionEnd>(&message)) {
+    // Taken over: its page went on through another relay, which is not told either.
     if (session_via(end->session, &Session::agent_relay, relay))
-      end_session(end->session, end->reason, false, true, out);
+      end_session(end->session, end->reason, false, end->reason != kTakenOver, out);
     else if (session_via(end->session, &Session::viewer_relay, relay))
       end_session(end->session, end->reason, true, false, out);
   }

@@ -225,6 +225,13 @@ class SessionTable {
   };
 
   void end_session(const std::string &id, const std::string &reason, bool tell_agent, bool tell_viewer, Actions &out);
+  // A page's restart of a session this relay does not know: taken over through the
+  // camera's relay when there is one (false: there is none to ask).
+  bool restart_elsewhere(PeerId viewer, const proto::Restart &restart, Actions &out);
+  // The relay the session's viewer is on (empty: here), kept in relay_sessions_.
+  void set_viewer_relay(Session &s, std::string relay);
+  // The reason a relay lets go of a session whose page went on through another.
+  static constexpr const char *kTakenOver = "taken_over";
   // `id`'s entry changed: `urgent` (online, connection, viewers, size) goes to its
   // pages with this event's actions, figures wait for the next tick.
   void changed(const std::string &id, bool urgent);

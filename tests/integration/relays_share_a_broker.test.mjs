@@ -79,6 +79,32 @@ test('relays share a broker', async () => {
     const grid = await browser.open(`${lb.url}/`);
     await tileState(grid, 'cam', 'live', 20000);
 
+    // That page loses its socket (a proxy or a hiccup drops it) and comes back through
+    // haproxy on the next relay in turn: the relay there takes its session over (the
+    // camera's relay moves the session's viewer end to it), not a new session. Tried
+    // until it lands on a relay other than the one it was on (round robin: the next).
+    const sessionOf = () => grid.evaluate(() => window.sightline.sessions.get('cam')?.session);
+    const first = await sessionOf();
+    const takenOver = () => ['a', 'b', 'c'].filter((n) =>
+      relay[n].proc.output().includes(`session ${first} taken over from another relay by its page`)).length;
+    for (let i = 0; i < 3 && takenOver() === 0; i++) {
+      const connects = await grid.evaluate(() => window.sightline.relayConnects());
+      await grid.evaluate(() => window.sightline.closeRelaySocket());
+      await waitFor('the page on a new socket', async () =>
+        (await grid.evaluate(() => window.sightline.relayConnects())) > connects
+        && (await grid.evaluate(() => document.body.dataset.relay)) === 'connected', { timeout: 10000 });
+      await waitFor('the restart answered', async () =>
+        await grid.evaluate(() => !window.sightline.sessions.get('cam')?.restarting), { timeout: 10000 });
+    }
+    assert.ok(takenOver() >= 1, 'a relay took the session over from another');
+    await tileState(grid, 'cam', 'live', 10000);
+    assert.equal(await sessionOf(), first, 'the same session plays on');
+    const gridVideo = await waitFor('a stamp on the page', () => readStamp(grid, video));
+    await waitFor('fresh frames after the takeover', async () => {
+      const now = await readStamp(grid, video);
+      return now && ((now.t - gridVideo.t) >>> 0) > 0 && ((now.t - gridVideo.t) >>> 0) < 120000;
+    }, { timeout: 10000, interval: 100 });
+
     // Relay A dies without a word.
     const killed = Date.now();
     await stack.kill(relay.a.proc);

@@ -53,6 +53,10 @@ TEST_CASE("every message survives a round trip through JSON") {
   CHECK(as<RelayToViewer, Renew>(parse_relay_to_viewer(to_json(renew))) == renew);
   Restart renewed{"s1", "v=0\r\n", true};
   CHECK(as<ViewerToRelay, Restart>(parse_viewer_to_relay(to_json(renewed))) == renewed);
+  renewed.camera = "cam-1";  // lets another relay of the broker take the session over
+  CHECK(as<ViewerToRelay, Restart>(parse_viewer_to_relay(to_json(renewed))) == renewed);
+  CHECK(error_of(parse_viewer_to_relay(R"({"type":"restart","session":"s1","sdp":"v=0","camera":"a/b/c"})"))
+            .message.find("camera") != std::string::npos);
 
   Answer answer{"s1", "v=0\r\nanswer"};
   CHECK(as<AgentToRelay, Answer>(parse_agent_to_relay(to_json(answer))) == answer);

@@ -844,10 +844,16 @@ TEST_CASE("a restart for a session whose agent is on another relay goes there, a
   auto answer2 = a.table.agent_message(kAgent, proto::Answer{s, "answer-2"});
   auto back = b.table.relay_message("A", answer2.remote.at(0).message);
   CHECK(sent<proto::Answer>(back, kViewer2).at(0).sdp == "answer-2");
-  // A restart from a relay the session does not go through is turned down.
-  auto stray = a.table.relay_message("C", restart.remote[0].message);
+  // A restart for another camera's session, or for a session there is none of, is turned down.
+  proto::Offer other = std::get<proto::Offer>(restart.remote[0].message);
+  other.camera = "cam2";
+  auto stray = a.table.relay_message("C", other);
   CHECK(sent<proto::Offer>(stray, kAgent).empty());
   CHECK(std::get<proto::SessionEnd>(stray.remote.at(0).message).reason == "unknown_session");
+  other.camera = "cam";
+  other.session = "0123456789abcdef0123456789abcdef";
+  CHECK(std::get<proto::SessionEnd>(a.table.relay_message("C", other).remote.at(0).message).reason ==
+        "unknown_session");
 }
 
 TEST_CASE("a camera whose address changed has its viewer renew the session on a new connection") {
@@ -923,4 +929,75 @@ TEST_CASE("an agent whose link died with its address takes its sessions to its n
   // A new link that names nothing (an agent that restarted) ends them, as before.
   f.table.agent_hello(kAgent, Fixture::hello("cam"));
   CHECK(f.table.session_count() == 0);
+}
+
+TEST_CASE("a page that reconnects to another relay takes its session over there") {
+  HoldingFixture a, b, c;  // "A" holds the agent; the page starts on "B" and comes back on "C"
+  a.table.agent_hello(kAgent, Fixture::hello("cam"));
+  b.table.viewer_joined(kViewer);
+  b.table.camera_holder("cam", "A");
+  c.table.viewer_joined(kViewer2);
+  c.table.camera_holder("cam", "A");
+  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
+  a.table.relay_message("B", watch.remote.at(0).message);
+  b.table.relay_message("A", a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"}).remote.at(0).message);
+  b.table.viewer_gone(kViewer);  // held on B
+
+  // On C, its restart names the camera: C asks A, which moves the page's end to C,
+  // tells B to let go, and hands the restart to the agent.
+  proto::Restart restart{s, "restart-sdp"};
+  restart.camera = "cam";
+  auto at_c = c.table.viewer_message(kViewer2, restart, 100);
+  REQUIRE(at_c.remote.size() == 1);
+  CHECK(at_c.remote[0].relay == "A");
+  CHECK(c.table.session_count() == 1);
+  auto at_a = a.table.relay_message("C", at_c.remote[0].message);
+  auto offers = sent<proto::Offer>(at_a, kAgent);
+  REQUIRE(offers.size() == 1);
+  CHECK(offers[0].restart);
+  REQUIRE(at_a.remote.size() == 1);
+  CHECK(at_a.remote[0].relay == "B");
+  auto at_b = b.table.relay_message("A", at_a.remote[0].message);
+  CHECK(at_b.sends.empty());  // nobody told: the page went on elsewhere
+  CHECK(b.table.session_count() == 0);
+  CHECK(b.table.held_session_count() == 0);
+  // The agent's answer reaches the page on C.
+  auto answer = a.table.agent_message(kAgent, proto::Answer{s, "answer-2"});
+  REQUIRE(answer.remote.size() == 1);
+  CHECK(answer.remote[0].relay == "C");
+  CHECK(sent<proto::Answer>(c.table.relay_message("A", answer.remote[0].message), kViewer2).at(0).sdp == "answer-2");
+  CHECK(a.table.session_count() == 1);
+  CHECK(a.table.cameras()[0].viewers == 1);
+
+  // A session the camera's relay does not have: the page hears so, and starts a new one.
+  proto::Restart stale{"0123456789abcdef0123456789abcdef", "sdp"};
+  stale.camera = "cam";
+  auto asked = c.table.viewer_message(kViewer2, stale, 200);
+  auto refused = a.table.relay_message("C", asked.remote.at(0).message);
+  auto back = c.table.relay_message("A", refused.remote.at(0).message);
+  CHECK(sent<proto::SessionEnd>(back, kViewer2).at(0).reason == "unknown_session");
+  // Without the camera, or for one this token may not see, nothing is asked.
+  CHECK(
+      c.table.viewer_message(kViewer2, proto::Restart{"0123456789abcdef0123456789abcdee", "sdp"}, 300).remote.empty());
+}
+
+TEST_CASE("a page that comes back on the relay of its camera's agent takes its session over from its old relay") {
+  HoldingFixture a, b;  // the agent on "A", the page on "B" first, then on "A"
+  a.table.agent_hello(kAgent, Fixture::hello("cam"));
+  b.table.viewer_joined(kViewer);
+  b.table.camera_holder("cam", "A");
+  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
+  a.table.relay_message("B", watch.remote.at(0).message);
+  b.table.relay_message("A", a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"}).remote.at(0).message);
+
+  a.table.viewer_joined(kViewer2);
+  auto restarted = a.table.viewer_message(kViewer2, proto::Restart{s, "restart-sdp"}, 100);
+  CHECK(sent<proto::Offer>(restarted, kAgent).at(0).restart);
+  REQUIRE(restarted.remote.size() == 1);
+  CHECK(std::get<proto::SessionEnd>(restarted.remote[0].message).reason == "taken_over");
+  b.table.relay_message("A", restarted.remote[0].message);
+  CHECK(b.table.session_count() == 0);
+  CHECK(sent<proto::Answer>(a.table.agent_message(kAgent, proto::Answer{s, "answer-2"}), kViewer2).size() == 1);
 }

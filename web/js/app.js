@@ -37,8 +37,9 @@ export function startApp({ container, boot = null }) {
   const tiles = new Map();     // camera id -> tile elements
   let lastTotals = null;       // the fleet's, as last told
   let again = null;            // a subscribe that waits (RESUBSCRIBE_MS)
+  // closeRelaySocket: as a proxy dropping it would (tests, and trying out recovery).
   window.sightline = { sessions, timing, stats, relayConnects: () => relay.connects || 0,
-    camera: (id) => relay.cameras?.get(id) };
+    camera: (id) => relay.cameras?.get(id), closeRelaySocket: () => relay.ws?.close() };
   // Only what someone sees plays: grid tiles on screen, in a tab that is shown.
   const visibility = new Visibility((id) => {
     for (const session of sessions.values()) if (id === null || id === session.camera) apply(session);

@@ -42,7 +42,8 @@ export const msg = {
     type: 'ice', session, candidate, sdp_mline_index: sdpMLineIndex,
   }),
   stop: (session) => ({ type: 'stop', session }),
-  restart: (session, sdp, renew = false) => ({ type: 'restart', session, sdp, ...(renew ? { renew } : {}) }),
+  restart: (session, camera, sdp, renew = false) => ({ type: 'restart', session, camera, sdp,
+    ...(renew ? { renew } : {}) }),
   heartbeat: () => ({ type: 'heartbeat' }),
 };
 
@@ -550,7 +551,7 @@ export class CameraSession {
   sendRestart(r) {
     if (r.sentOn === this.relay.welcomes) return;  // sent on this socket already
     r.sentOn = this.relay.welcomes;
-    this.relay.send(msg.restart(this.session, r.sdp, r.renew));
+    this.relay.send(msg.restart(this.session, this.camera, r.sdp, r.renew));
     for (const c of r.candidates) this.relay.send({ ...c, session: this.session });
   }
 
@@ -621,8 +622,9 @@ export class CameraSession {
     } else if (m.type === 'session_end') {
       this.session = null;
       if (m.reason === 'camera_offline') this.offline();
-      // The camera's side could not take the restart: a new session at once.
-      else if (m.reason === 'restart_failed') this.again(0);
+      // The camera's side could not take the restart, or no relay has the session
+      // any longer: a new session at once.
+      else if (m.reason === 'restart_failed' || m.reason === 'unknown_session') this.again(0);
       else if (m.reason === 'pipeline_restart') this.again();
       // The relay moved the camera's viewers between itself and the camera (fan-out,
       // docs/fanout.md): the next session is served the other way, at once.
