@@ -271,6 +271,12 @@ void Whep::deliver(PeerId viewer, const proto::RelayToViewer &message) {
       fail_post(s, status, "The camera's agent did not answer the offer: " + ended->reason + ".\n");
     }
     end(viewer);
+  } else if (std::holds_alternative<proto::Renew>(message)) {
+    // The camera's address changed: a WHEP player cannot offer on a new connection
+    // for the same resource (docs/protocol.md, "Renewing a session"). Its path is
+    // dead: the session ends, and the player starts a new one as after any failure.
+    g_message("whep: session %s (camera %s) ended: the camera's network changed", s.id.c_str(), s.camera.c_str());
+    end(viewer);
   }
 }
 
