@@ -722,15 +722,34 @@ struct HoldingFixture {
   int next = 0;
   SessionTable table{{}, 10000, Limits{.session_hold_ms = 15000}, [this] { return "s" + std::to_string(++next); }};
 };
-}  // namespace
 
-TEST_CASE("a page's session outlives its socket and its new socket takes it back with a restart") {
-  HoldingFixture f;
+// An answered session of "cam" on one relay, its page kViewer (from 10.0.2.2): its id.
+std::string session_here(HoldingFixture &f) {
   f.table.agent_hello(kAgent, Fixture::hello("cam"));
   f.table.viewer_joined(kViewer, {}, "10.0.2.2");
   auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
   const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
   f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  return s;
+}
+
+// An answered session of "cam" whose agent is on `a` (relay "A") and whose page
+// (kViewer) is on `b` (relay "B"): its id.
+std::string session_across(HoldingFixture &a, HoldingFixture &b) {
+  a.table.agent_hello(kAgent, Fixture::hello("cam"));
+  b.table.viewer_joined(kViewer);
+  b.table.camera_holder("cam", "A");
+  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
+  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
+  a.table.relay_message("B", watch.remote.at(0).message);
+  b.table.relay_message("A", a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"}).remote.at(0).message);
+  return s;
+}
+}  // namespace
+
+TEST_CASE("a page's session outlives its socket and its new socket takes it back with a restart") {
+  HoldingFixture f;
+  const auto s = session_here(f);
   f.table.tick(1000);
 
   // The page's network changed: its socket died. The camera is not told; the session waits.
@@ -821,14 +840,7 @@ TEST_CASE("a restart needs the session's id and a token that may see its camera"
 
 TEST_CASE("a restart for a session whose agent is on another relay goes there, and back") {
   HoldingFixture a, b;  // relay "A" holds the agent, relay "B" serves the page
-  a.table.agent_hello(kAgent, Fixture::hello("cam"));
-  b.table.viewer_joined(kViewer);
-  b.table.camera_holder("cam", "A");
-  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
-  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
-  a.table.relay_message("B", watch.remote.at(0).message);
-  auto answered = a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
-  b.table.relay_message("A", answered.remote.at(0).message);
+  const auto s = session_across(a, b);
 
   // The page's socket on B dies and a new one (on B again) restarts.
   b.table.viewer_gone(kViewer);
@@ -858,11 +870,7 @@ TEST_CASE("a restart for a session whose agent is on another relay goes there, a
 
 TEST_CASE("a camera whose address changed has its viewer renew the session on a new connection") {
   HoldingFixture f;
-  f.table.agent_hello(kAgent, Fixture::hello("cam"));
-  f.table.viewer_joined(kViewer, {}, "10.0.2.2");
-  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
-  const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
-  f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  const auto s = session_here(f);
 
   // The agent's word reaches the page; the page's new offer reaches the agent as a renewal.
   CHECK(sent<proto::Renew>(f.table.agent_message(kAgent, proto::Renew{s}), kViewer).at(0).session == s);
@@ -882,13 +890,7 @@ TEST_CASE("a camera whose address changed has its viewer renew the session on a 
 
 TEST_CASE("a renewal crosses relays both ways") {
   HoldingFixture a, b;  // relay "A" holds the agent, relay "B" serves the page
-  a.table.agent_hello(kAgent, Fixture::hello("cam"));
-  b.table.viewer_joined(kViewer);
-  b.table.camera_holder("cam", "A");
-  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
-  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
-  a.table.relay_message("B", watch.remote.at(0).message);
-  b.table.relay_message("A", a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"}).remote.at(0).message);
+  const auto s = session_across(a, b);
 
   auto word = a.table.agent_message(kAgent, proto::Renew{s});
   REQUIRE(word.remote.size() == 1);
@@ -904,11 +906,7 @@ TEST_CASE("a renewal crosses relays both ways") {
 
 TEST_CASE("an agent whose link died with its address takes its sessions to its new link") {
   HoldingFixture f;
-  f.table.agent_hello(kAgent, Fixture::hello("cam"));
-  f.table.viewer_joined(kViewer, {}, "10.0.2.2");
-  auto watched = f.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
-  const auto s = sent<proto::SessionStarted>(watched, kViewer).at(0).session;
-  f.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"});
+  const auto s = session_here(f);
 
   // Its new link's hello names the session it kept (and one the relay never had).
   auto hello = Fixture::hello("cam");
@@ -933,15 +931,9 @@ TEST_CASE("an agent whose link died with its address takes its sessions to its n
 
 TEST_CASE("a page that reconnects to another relay takes its session over there") {
   HoldingFixture a, b, c;  // "A" holds the agent; the page starts on "B" and comes back on "C"
-  a.table.agent_hello(kAgent, Fixture::hello("cam"));
-  b.table.viewer_joined(kViewer);
-  b.table.camera_holder("cam", "A");
+  const auto s = session_across(a, b);
   c.table.viewer_joined(kViewer2);
   c.table.camera_holder("cam", "A");
-  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
-  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
-  a.table.relay_message("B", watch.remote.at(0).message);
-  b.table.relay_message("A", a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"}).remote.at(0).message);
   b.table.viewer_gone(kViewer);  // held on B
 
   // On C, its restart names the camera: C asks A, which moves the page's end to C,
@@ -984,13 +976,7 @@ TEST_CASE("a page that reconnects to another relay takes its session over there"
 
 TEST_CASE("a page that comes back on the relay of its camera's agent takes its session over from its old relay") {
   HoldingFixture a, b;  // the agent on "A", the page on "B" first, then on "A"
-  a.table.agent_hello(kAgent, Fixture::hello("cam"));
-  b.table.viewer_joined(kViewer);
-  b.table.camera_holder("cam", "A");
-  auto watch = b.table.viewer_message(kViewer, proto::Watch{"r1", "cam", "offer-sdp"}, 0);
-  const auto s = sent<proto::SessionStarted>(watch, kViewer).at(0).session;
-  a.table.relay_message("B", watch.remote.at(0).message);
-  b.table.relay_message("A", a.table.agent_message(kAgent, proto::Answer{s, "answer-sdp"}).remote.at(0).message);
+  const auto s = session_across(a, b);
 
   a.table.viewer_joined(kViewer2);
   auto restarted = a.table.viewer_message(kViewer2, proto::Restart{s, "restart-sdp"}, 100);
