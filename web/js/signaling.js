@@ -527,6 +527,8 @@ export class CameraSession {
     }, RESTART_GIVE_UP_MS));
     clearInterval(this.pathWatch);
     this.pathWatch = null;
+    this.playout?.stop();  // in step: made again for the new connection once it plays (js/app.js)
+    this.playout = null;
     const pc = new RTCPeerConnection(this.sessionIce || { iceServers: this.relay.iceServers, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     old.close();
@@ -534,7 +536,9 @@ export class CameraSession {
     this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
     try {
       pc.addTransceiver('video', { direction: 'recvonly' });
-      pc.addTransceiver('audio', { direction: 'sendrecv' });
+      const audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
+      // Talk-back that was on goes on, on the new connection.
+      if (this.mic) await audio.sender.replaceTrack(this.mic.getAudioTracks()[0]);
       const offer = await pc.createOffer();
       if (pc !== this.pc || this.restarting !== r) return;
       r.sdp = this.sync ? withoutPlayoutDelay(offer.sdp) : offer.sdp;
@@ -563,6 +567,7 @@ export class CameraSession {
     this.restarting = null;
     this.restarts++;
     this.restartMs.push(Math.round(performance.now() - r.at));
+    if (r.renew) this.onChange(this);  // a new connection: what the app keeps of the old one is made again
   }
 
   // The relay socket is open again (a welcome): a live session takes itself back
