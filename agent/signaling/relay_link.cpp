@@ -196,28 +196,29 @@ void RelayLink::addresses_gone(const std::set<std::string> &gone) {
   g_message("the relay link's local address %s is gone: connecting again at once, the viewers' sessions kept",
             local_address_.c_str());
   relinking_ = true;
-  g_signal_handler_disconnect(conn_.get(), message_handler_);
-  g_signal_handler_disconnect(conn_.get(), closed_handler_);
   // Not closed until the new link is welcomed: its end could still reach the
   // relay (packets from the old address may leave by the new path) and end the
   // sessions there before the new link's hello takes them over.
-  replaced_ = std::move(conn_);
-  heartbeat_timer_.reset();
-  if (handlers_.disconnected) handlers_.disconnected();
+  replaced_ = detach();
   // At once, and to the same relay: it holds the sessions.
   reconnect_timer_.reset();
   next_ += urls_.size() - 1;
   connect();
 }
 
-void RelayLink::drop(gushort code) {
+Owned<SoupWebsocketConnection> RelayLink::detach() {
   g_signal_handler_disconnect(conn_.get(), message_handler_);
   g_signal_handler_disconnect(conn_.get(), closed_handler_);
-  conn_.reset();
   heartbeat_timer_.reset();
+  Owned<SoupWebsocketConnection> conn = std::move(conn_);
+  if (handlers_.disconnected) handlers_.disconnected();
+  return conn;
+}
+
+void RelayLink::drop(gushort code) {
   const bool busy = code == kTryAgainLater;
   if (!busy && g_get_monotonic_time() - connected_at_us_ > kStableUs) backoff_.reset();
-  if (handlers_.disconnected) handlers_.disconnected();
+  detach();
   schedule_reconnect(busy ? kBusyWaitMs + uint32_t(g_random_int_range(0, 2 * kBusyWaitMs)) : 0);
 }
 

@@ -54,6 +54,8 @@ class RelayLink {
   void on_closed();
   // Lets go of the link (the relay closed it, or it went silent) and tries again.
   void drop(gushort code);
+  // Takes the link out (its handlers, its heartbeats) and says so: what is left of it.
+  Owned<SoupWebsocketConnection> detach();
   // After the backoff's delay, and at least `at_least_ms`.
   void schedule_reconnect(uint32_t at_least_ms = 0);
 

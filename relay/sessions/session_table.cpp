@@ -226,7 +226,6 @@ void SessionTable::to_viewer_of(Actions &out, const Session &s, proto::RelayToRe
 }
 
 void SessionTable::add_session(Session s) {
-  if (s.agent) agent_sessions_[s.agent].insert(s.id);
   if (!s.agent_relay.empty()) relay_sessions_[s.agent_relay].insert(s.id);
   if (!s.viewer_relay.empty()) relay_sessions_[s.viewer_relay].insert(s.id);
   if (auto cam = cameras_.find(s.camera); cam != cameras_.end() && !s.feed) {
@@ -237,10 +236,11 @@ void SessionTable::add_session(Session s) {
     ++w->second.sessions;
     w->second.idle_since_ms = 0;
   }
-  // Its viewer end through set_viewer, as a restart moves it (the socket's sessions, the client's count).
-  const PeerId viewer = std::exchange(s.viewer, 0);
+  // Its ends through set_agent and set_viewer, as a new link or a restart moves them.
+  const PeerId agent = std::exchange(s.agent, 0), viewer = std::exchange(s.viewer, 0);
   const std::string id = s.id;
   Session &stored = sessions_[id] = std::move(s);
+  set_agent(stored, agent);
   set_viewer(stored, viewer);
 }
 
@@ -258,19 +258,16 @@ void SessionTable::end_session(const std::string &id, const std::string &reason,
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   const Session s = it->second;
+  set_agent(it->second, 0);
   set_viewer(it->second, 0);
+  take_back(it->second);
   sessions_.erase(it);
-  if (auto a = agent_sessions_.find(s.agent); s.agent && a != agent_sessions_.end()) {
-    a->second.erase(id);
-    if (a->second.empty()) agent_sessions_.erase(a);
-  }
   for (const std::string *relay : {&s.agent_relay, &s.viewer_relay}) {
     auto r = relay_sessions_.find(*relay);
     if (relay->empty() || r == relay_sessions_.end()) continue;
     r->second.erase(id);
     if (r->second.empty()) relay_sessions_.erase(r);
   }
-  if (s.held_since_ms) --held_;
   if (auto cam = cameras_.find(s.camera); cam != cameras_.end() && !s.feed) {
     --cam->second.entry.viewers;
     changed(s.camera, true);
@@ -316,10 +313,7 @@ Actions SessionTable::agent_hello(PeerId agent, const proto::Hello &hello) {
     // move to this link; the rest end with the old one.
     for (const auto &id : hello.sessions) {
       auto s = sessions_.find(id);
-      if (s == sessions_.end() || s->second.agent != old) continue;
-      if (auto a = agent_sessions_.find(old); a != agent_sessions_.end()) a->second.erase(id);
-      agent_sessions_[agent].insert(id);
-      s->second.agent = agent;
+      if (s != sessions_.end() && s->second.agent == old) set_agent(s->second, agent);
     }
     forget_agent(old, out);
     out.closes.push_back(Close{old, 1008, "replaced"});
@@ -771,10 +765,7 @@ Actions SessionTable::viewer_restart(PeerId viewer, const proto::Restart &restar
                             (s.held_since_ms ? " after " + std::to_string(now_ms_ - s.held_since_ms) + " ms" : "")});
     set_viewer(s, viewer);
   }
-  if (s.held_since_ms) {
-    s.held_since_ms = 0;
-    --held_;
-  }
+  take_back(s);
   proto::Offer offer{s.id, s.via.empty() ? s.camera : s.via, restart.sdp};
   offer.restart = true;
   offer.renew = restart.renew;
@@ -800,6 +791,21 @@ bool SessionTable::restart_elsewhere(PeerId viewer, const proto::Restart &restar
   s.viewer = viewer;
   add_session(std::move(s));
   return true;
+}
+
+void SessionTable::set_agent(Session &s, PeerId agent) {
+  if (auto a = agent_sessions_.find(s.agent); s.agent && a != agent_sessions_.end()) {
+    a->second.erase(s.id);
+    if (a->second.empty()) agent_sessions_.erase(a);
+  }
+  s.agent = agent;
+  if (agent) agent_sessions_[agent].insert(s.id);
+}
+
+void SessionTable::take_back(Session &s) {
+  if (!s.held_since_ms) return;
+  s.held_since_ms = 0;
+  --held_;
 }
 
 void SessionTable::set_viewer_relay(Session &s, std::string relay) {
@@ -1045,10 +1051,7 @@ Actions SessionTable::relay_message(const std::string &relay, const proto::Relay
     if (s.viewer_relay != relay) {
       if (!s.viewer_relay.empty()) out.remote.push_back({s.viewer_relay, proto::SessionEnd{s.id, kTakenOver}});
       set_viewer(s, 0);
-      if (s.held_since_ms) {
-        s.held_since_ms = 0;
-        --held_;
-      }
+      take_back(s);
       set_viewer_relay(s, relay);
       out.logs.push_back({0, false, "session " + s.id + ": its page is on relay " + relay + " now"});
     }

@@ -228,6 +228,10 @@ class SessionTable {
   // A page's restart of a session this relay does not know: taken over through the
   // camera's relay when there is one (false: there is none to ask).
   bool restart_elsewhere(PeerId viewer, const proto::Restart &restart, Actions &out);
+  // The session's agent (0: none here), kept in agent_sessions_.
+  void set_agent(Session &s, PeerId agent);
+  // The session is no longer held for its page (taken back, moved or ended).
+  void take_back(Session &s);
   // The relay the session's viewer is on (empty: here), kept in relay_sessions_.
   void set_viewer_relay(Session &s, std::string relay);
   // The reason a relay lets go of a session whose page went on through another.

@@ -481,17 +481,8 @@ export class CameraSession {
     const pc = this.pc;
     if (!pc || !this.session || this.restarting !== previous) return;
     console.info(`${this.camera}: restarting ICE: ${why}`);
-    this.restartLog.push({ at: Date.now(), why });
-    const r = { at: previous?.at ?? performance.now(), sdp: null, candidates: [], answered: false, answeredAt: 0,
-      sentOn: -1, timers: previous?.timers ?? [] };
-    this.restarting = r;
-    if (!previous) {
-      r.timers.push(setTimeout(() => {
-        if (this.restarting?.at === r.at) this.fail(`the network changed and the session did not come back (${why})`);
-      }, RESTART_GIVE_UP_MS));
-    }
+    const r = this.beginRestart(why, previous, `the network changed and the session did not come back (${why})`);
     if (newSocket) this.relay.reconnect();
-    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
     try {
       pc.restartIce();
       const offer = await pc.createOffer({ iceRestart: true });
@@ -516,15 +507,9 @@ export class CameraSession {
     const old = this.pc;
     if (!old || !this.session || this.restarting?.renew) return;
     console.info(`${this.camera}: renewing the session: ${why}`);
-    this.restartLog.push({ at: Date.now(), why });
-    const previous = this.restarting;
-    previous?.timers.forEach(clearTimeout);
-    const r = { at: previous?.at ?? performance.now(), sdp: null, candidates: [], answered: false, answeredAt: 0,
-      sentOn: -1, timers: [], renew: true };
-    this.restarting = r;
-    r.timers.push(setTimeout(() => {
-      if (this.restarting === r) this.fail(`the camera's network changed and the session did not come back`);
-    }, RESTART_GIVE_UP_MS));
+    this.restarting?.timers.forEach(clearTimeout);  // overtaken: this one's own time starts
+    const r = this.beginRestart(why, null, "the camera's network changed and the session did not come back");
+    r.renew = true;
     clearInterval(this.pathWatch);
     this.pathWatch = null;
     this.playout?.stop();  // in step: made again for the new connection once it plays (js/app.js)
@@ -533,7 +518,6 @@ export class CameraSession {
     this.pc = pc;
     old.close();
     this.wire(pc);
-    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
     try {
       pc.addTransceiver('video', { direction: 'recvonly' });
       const audio = pc.addTransceiver('audio', { direction: 'sendrecv' });
@@ -550,6 +534,21 @@ export class CameraSession {
     }
     if (pc !== this.pc || this.restarting !== r) return;
     if (this.relay.state === 'connected') this.sendRestart(r);
+  }
+
+  // A restart (restartIce, renew) under way from now: logged, its answer awaited, and
+  // given up with `giveUp` after RESTART_GIVE_UP_MS from the first of a series
+  // (`previous`: the restart this one follows, whose time it keeps).
+  beginRestart(why, previous, giveUp) {
+    this.restartLog.push({ at: Date.now(), why });
+    const r = { at: previous?.at ?? performance.now(), sdp: null, candidates: [], answered: false, answeredAt: 0,
+      sentOn: -1, timers: previous?.timers ?? [], renew: false };
+    this.restarting = r;
+    if (!previous) {
+      r.timers.push(setTimeout(() => { if (this.restarting?.at === r.at) this.fail(giveUp); }, RESTART_GIVE_UP_MS));
+    }
+    this.remoteReady = new Promise((resolve) => { this.answered = resolve; });
+    return r;
   }
 
   sendRestart(r) {
