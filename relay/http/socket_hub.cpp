@@ -2,9 +2,6 @@
 
 #include <algorithm>
 
-#include <linux/sockios.h>
-#include <sys/ioctl.h>
-
 #include "auth/device_certificate.hpp"
 #include "main_context.hpp"
 
@@ -17,69 +14,70 @@ const char *role_name(bool agent) { return agent ? "agent" : "viewer"; }
 
 }  // namespace
 
-// Who a peer proved to be, from its upgrade request's headers and certificate.
-struct Proven {
+// Who a peer proved to be, from its upgrade request's headers and certificate,
+// kept until libsoup has sent the 101 and the connection is taken from it.
+struct SocketHub::Upgrade {
+  SocketHub *hub;
+  Role role;
+  std::string address;
+  int fd = -1;
   std::string device;       // agents
   std::string fingerprint;  // agents with a client certificate
   auth::Claims claims;      // viewers
 };
-constexpr const char *kProvenKey = "sightline-proven";
 // An offer an agent is sent earns it this many messages beyond the rate: its
 // answer, its candidates (host, reflexive and relayed, per address), the end of
 // them, and a status for the branch it adds.
 constexpr int kMessagesPerOffer = 16;
 
-struct SocketHub::Signal {
-  SocketHub *hub;
-  PeerId id;
-};
-
 SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Access &access, SessionTable &table,
                      ControlBridge &commands, ClusterLink &cluster, Metrics &metrics)
     : settings_(settings), access_(access), table_(table), commands_(commands), cluster_(cluster), metrics_(metrics) {
-  auto handler = [](Role role) {
-    return role == Role::Agent
-               ? +[](SoupServer *, SoupServerMessage *msg, const char *, SoupWebsocketConnection *conn,
-                     gpointer self) { static_cast<SocketHub *>(self)->accept(Role::Agent, msg, conn); }
-               : +[](SoupServer *, SoupServerMessage *msg, const char *, SoupWebsocketConnection *conn, gpointer self) {
-                   static_cast<SocketHub *>(self)->accept(Role::Viewer, msg, conn);
-                 };
-  };
-  // Checked before the upgrade: a refused peer gets an HTTP status and never a socket.
+  // Checked from the request's headers: a refused peer gets an HTTP status and never a socket.
   auto check = [](SoupServer *, SoupServerMessage *msg, const char *path, GHashTable *, gpointer self) {
     auto *hub = static_cast<SocketHub *>(self);
+    const bool agent = std::string(path) == "/ws/agent";
     // Saturated or full: refused before the upgrade, which is cheaper than any socket.
-    if (hub->shed(msg, std::string(path) == "/ws/agent")) return;
+    if (hub->shed(msg, agent)) return;
     const auto &rules = hub->access_;
+    const char *host = soup_server_message_get_remote_host(msg);
+    auto upgrade = std::make_unique<Upgrade>(Upgrade{hub, agent ? Role::Agent : Role::Viewer, host ? host : "?"});
     Result<void, Refusal> allowed = rules.check_origin(msg);
-    // What the peer proved, kept with the request for accept(): checked once.
-    auto proven = std::make_unique<Proven>();
-    if (allowed && std::string(path) == "/ws/agent") {
+    if (allowed && agent) {
       if (auto device = rules.device(msg); !device)
         allowed = fail(device.error());
       else
-        proven->device = *device;
+        upgrade->device = *device;
       if (GTlsCertificate *cert = soup_server_message_get_tls_peer_certificate(msg))
-        proven->fingerprint = fingerprint(cert);
+        upgrade->fingerprint = fingerprint(cert);
     } else if (allowed) {
       if (auto claims = rules.client(msg); !claims)
         allowed = fail(claims.error());
       else
-        proven->claims = *claims;
+        upgrade->claims = *claims;
     }
-    if (allowed) {
-      g_object_set_data_full(G_OBJECT(msg), kProvenKey, proven.release(),
-                             [](gpointer p) { delete static_cast<Proven *>(p); });
-    } else {
-      const char *host = soup_server_message_get_remote_host(msg);
-      g_warning("refused %s from %s: %s", path, host ? host : "?", allowed.error().message.c_str());
+    if (!allowed) {
+      g_warning("refused %s from %s: %s", path, upgrade->address.c_str(), allowed.error().message.c_str());
       refuse(msg, allowed.error());
+      return;
     }
+    // No extension is agreed (the relay's messages are small JSON; deflate would cost each connection its state).
+    if (!soup_websocket_server_process_handshake(msg, nullptr, nullptr, nullptr, nullptr)) {
+      g_warning("refused %s from %s: not a WebSocket upgrade (%u)", path, upgrade->address.c_str(),
+                soup_server_message_get_status(msg));
+      return;  // libsoup answered with why
+    }
+    if (GSocket *socket = soup_server_message_get_socket(msg)) upgrade->fd = g_socket_get_fd(socket);
+    // Once the 101 is out, the connection is taken from libsoup.
+    g_signal_connect_data(
+        msg, "wrote-informational", G_CALLBACK(+[](SoupServerMessage *upgraded, gpointer data) {
+          const auto *taken = static_cast<const Upgrade *>(data);
+          if (GIOStream *stream = soup_server_message_steal_connection(upgraded)) taken->hub->accept(*taken, stream);
+        }),
+        upgrade.release(), [](gpointer data, GClosure *) { delete static_cast<Upgrade *>(data); }, GConnectFlags(0));
   };
   soup_server_add_handler(server, "/ws/agent", check, this, nullptr);
   soup_server_add_handler(server, "/ws/viewer", check, this, nullptr);
-  soup_server_add_websocket_handler(server, "/ws/agent", nullptr, nullptr, handler(Role::Agent), this, nullptr);
-  soup_server_add_websocket_handler(server, "/ws/viewer", nullptr, nullptr, handler(Role::Viewer), this, nullptr);
   heartbeat_timer_.reset(every_ms(guint(settings.heartbeat_interval_s) * 1000, [this] {
     heartbeat();
     return true;
@@ -91,13 +89,7 @@ SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Ac
 }
 
 SocketHub::~SocketHub() {
-  for (auto &[id, peer] : peers_) {
-    g_signal_handler_disconnect(peer->conn.get(), peer->message_handler);
-    g_signal_handler_disconnect(peer->conn.get(), peer->closed_handler);
-    g_signal_handler_disconnect(peer->conn.get(), peer->error_handler);
-    if (soup_websocket_connection_get_state(peer->conn.get()) == SOUP_WEBSOCKET_STATE_OPEN)
-      soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "relay stopping");
-  }
+  for (auto &[id, peer] : peers_) peer->conn->close(SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "relay stopping");
 }
 
 bool SocketHub::shed(SoupServerMessage *msg, bool agent) {
@@ -129,65 +121,41 @@ bool SocketHub::shed(SoupServerMessage *msg, bool agent) {
   return true;
 }
 
-void SocketHub::accept(Role role, SoupServerMessage *msg, SoupWebsocketConnection *conn) {
-  const char *host = soup_server_message_get_remote_host(msg);
+void SocketHub::accept(const Upgrade &upgrade, GIOStream *stream) {
   auto peer = std::make_unique<Peer>();
-  peer->id = next_id_++;
-  peer->role = role;
-  peer->conn = ref(conn);
-  peer->address = host ? host : "?";
-  if (GSocket *socket = soup_server_message_get_socket(msg)) peer->fd = g_socket_get_fd(socket);
+  const PeerId id = peer->id = next_id_++;
+  const Role role = peer->role = upgrade.role;
+  peer->address = upgrade.address;
+  peer->device = upgrade.device;
+  peer->fingerprint = upgrade.fingerprint;
   peer->last_heard_us = g_get_monotonic_time();
-  g_object_set(conn, "max-incoming-payload-size", guint64(settings_.max_message_size), nullptr);
-  // What this peer proved before the upgrade (check, above).
-  auth::Claims claims;
-  if (const auto *proven = static_cast<const Proven *>(g_object_get_data(G_OBJECT(msg), kProvenKey))) {
-    peer->device = proven->device;
-    peer->fingerprint = proven->fingerprint;
-    claims = proven->claims;
-  }
-  auto destroy = [](gpointer data, GClosure *) { delete static_cast<Signal *>(data); };
-  peer->message_handler = g_signal_connect_data(
-      conn, "message", G_CALLBACK(+[](SoupWebsocketConnection *, gint type, GBytes *bytes, gpointer data) {
-        auto *s = static_cast<Signal *>(data);
-        gsize size = 0;
-        const char *text = static_cast<const char *>(g_bytes_get_data(bytes, &size));
-        if (type != SOUP_WEBSOCKET_DATA_TEXT) {
-          auto it = s->hub->peers_.find(s->id);
-          if (it != s->hub->peers_.end())
-            s->hub->send(*it->second,
-                         proto::to_json(proto::Error{"bad_message", "binary frames are not accepted", "", ""}));
-          return;
-        }
-        s->hub->on_text(s->id, std::string(text ? text : "", size));
-      }),
-      new Signal{this, peer->id}, destroy, GConnectFlags(0));
-  peer->closed_handler =
-      g_signal_connect_data(conn, "closed", G_CALLBACK(+[](SoupWebsocketConnection *, gpointer data) {
-                              auto *s = static_cast<Signal *>(data);
-                              s->hub->on_closed(s->id);
-                            }),
-                            new Signal{this, peer->id}, destroy, GConnectFlags(0));
-  // libsoup's own refusals (an oversized or malformed frame) close the socket; say why, with the peer.
-  peer->error_handler =
-      g_signal_connect_data(conn, "error", G_CALLBACK(+[](SoupWebsocketConnection *, GError *error, gpointer data) {
-                              auto *s = static_cast<Signal *>(data);
-                              auto it = s->hub->peers_.find(s->id);
-                              if (it == s->hub->peers_.end()) return;
-                              g_warning("%s %llu (%s): %s; closing it", role_name(it->second->role == Role::Agent),
-                                        (unsigned long long)s->id, it->second->address.c_str(), error->message);
-                            }),
-                            new Signal{this, peer->id}, destroy, GConnectFlags(0));
-  g_message("%s %llu connected from %s", role_name(role == Role::Agent), (unsigned long long)peer->id,
-            peer->address.c_str());
-  const PeerId id = peer->id;
-  const std::string address = peer->address, device = peer->device;
+  WsConnection::Handlers handlers;
+  handlers.text = [this, id](std::string &&text) { on_text(id, text); };
+  handlers.binary = [this, id] {
+    if (auto it = peers_.find(id); it != peers_.end())
+      send(*it->second, proto::to_json(proto::Error{"bad_message", "binary frames are not accepted", "", ""}));
+  };
+  // Refusals of the framing itself (an oversized or malformed frame) close the socket; say why, with the peer.
+  handlers.refused = [this, id](const std::string &why) {
+    if (auto it = peers_.find(id); it != peers_.end())
+      g_warning("%s %llu (%s): %s; closing it", role_name(it->second->role == Role::Agent), (unsigned long long)id,
+                it->second->address.c_str(), why.c_str());
+  };
+  handlers.closed = [this, id] { on_closed(id); };
+  peer->conn = &connections_.adopt(stream, upgrade.fd, size_t(settings_.max_message_size), std::move(handlers));
+  // An agent's hello is logged with its address and cameras: at fleet size a line
+  // more per agent (tens of thousands when a fleet reconnects) is a cost of its own.
+  if (role == Role::Agent)
+    g_debug("agent %llu connected from %s", (unsigned long long)id, peer->address.c_str());
+  else
+    g_message("viewer %llu connected from %s", (unsigned long long)id, peer->address.c_str());
   peers_[id] = std::move(peer);
   ++(role == Role::Agent ? agents_held_ : viewers_held_);
   if (role == Role::Agent)
-    table_.agent_joined(id, device);
+    table_.agent_joined(id, upgrade.device);
   else
-    apply(table_.viewer_joined(id, claims.cameras, address, claims.role, claims.expires_at_s));
+    apply(table_.viewer_joined(id, upgrade.claims.cameras, upgrade.address, upgrade.claims.role,
+                               upgrade.claims.expires_at_s));
 }
 
 void SocketHub::on_text(PeerId id, const std::string &text) {
@@ -231,7 +199,7 @@ bool SocketHub::over_rate(Peer &peer) {
     send(peer, proto::to_json(proto::Error{
                    "too_many_messages",
                    "more than " + std::to_string(settings_.max_messages_per_second) + " messages a second", "", ""}));
-    soup_websocket_connection_close(peer.conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "message flood");
+    peer.conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "message flood");
   }
   return true;
 }
@@ -241,34 +209,31 @@ void SocketHub::on_closed(PeerId id) {
   if (it == peers_.end()) return;
   std::unique_ptr<Peer> peer = std::move(it->second);
   peers_.erase(it);
-  g_signal_handler_disconnect(peer->conn.get(), peer->message_handler);
-  g_signal_handler_disconnect(peer->conn.get(), peer->closed_handler);
-  g_signal_handler_disconnect(peer->conn.get(), peer->error_handler);
   const bool agent = peer->role == Role::Agent;
   --(agent ? agents_held_ : viewers_held_);
   g_message("%s %llu (%s) left (code %u)", role_name(agent), (unsigned long long)id, peer->address.c_str(),
-            soup_websocket_connection_get_close_code(peer->conn.get()));
+            peer->conn->close_code());
   apply(agent ? table_.agent_gone(id) : table_.viewer_gone(id));
 }
 
 void SocketHub::close_devices(const std::vector<std::string> &ids) {
   for (auto &[id, peer] : peers_) {
     if (peer->role != Role::Agent || peer->device.empty()) continue;
-    if (soup_websocket_connection_get_state(peer->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;
+    if (peer->conn->state() != WsConnection::State::Open) continue;
     if (std::find(ids.begin(), ids.end(), peer->device) == ids.end()) continue;
     g_message("agent %llu (%s), device %s: no longer in the device list as it was; closing", (unsigned long long)id,
               peer->address.c_str(), peer->device.c_str());
-    soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "device list changed");
+    peer->conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "device list changed");
   }
 }
 
 void SocketHub::close_certificates(const std::set<std::string> &revoked) {
   for (auto &[id, peer] : peers_) {
     if (peer->role != Role::Agent || peer->fingerprint.empty() || !revoked.count(peer->fingerprint)) continue;
-    if (soup_websocket_connection_get_state(peer->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;
+    if (peer->conn->state() != WsConnection::State::Open) continue;
     g_message("agent %llu (%s), device %s: its certificate (sha256 %s) is revoked now; closing", (unsigned long long)id,
               peer->address.c_str(), peer->device.c_str(), peer->fingerprint.c_str());
-    soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "certificate revoked");
+    peer->conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "certificate revoked");
   }
 }
 
@@ -320,9 +285,9 @@ void SocketHub::apply(const Actions &actions) {
   for (const auto &close : actions.closes) {
     auto it = peers_.find(close.peer);
     if (it == peers_.end()) continue;
-    if (soup_websocket_connection_get_state(it->second->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;
+    if (it->second->conn->state() != WsConnection::State::Open) continue;
     g_message("closing %llu: %s", (unsigned long long)close.peer, close.reason.c_str());
-    soup_websocket_connection_close(it->second->conn.get(), close.code, close.reason.c_str());
+    it->second->conn->close(close.code, close.reason.c_str());
   }
   if (workers_) {
     for (const auto &device : actions.stop_workers) workers_->stop(device);
@@ -341,17 +306,10 @@ void SocketHub::apply(const Actions &actions) {
   }
 }
 
-size_t SocketHub::queued(const Peer &peer) {
-  int bytes = 0;
-  if (peer.fd < 0 || ioctl(peer.fd, SIOCOUTQ, &bytes) != 0) return 0;
-  return size_t(std::max(bytes, 0));
-}
-
 void SocketHub::send(Peer &peer, const std::string &json, bool droppable) {
-  if (soup_websocket_connection_get_state(peer.conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) return;
+  if (peer.conn->state() != WsConnection::State::Open) return;
   const size_t limit = size_t(settings_.peer_queue_bytes);
-  // Behind: the kernel holds more than the limit unsent, so anything more waits
-  // in libsoup's queue, in our memory.
+  // Behind: more than the limit is unsent, so anything more waits in our memory.
   if (queued(peer) >= limit) {
     if (droppable) {
       ++metrics_.updates_dropped;
@@ -367,13 +325,13 @@ void SocketHub::send(Peer &peer, const std::string &json, bool droppable) {
       g_warning("%s %llu (%s) does not read what it is sent (%zu bytes waiting); closing",
                 role_name(peer.role == Role::Agent), (unsigned long long)peer.id, peer.address.c_str(),
                 queued(peer) + peer.sent_behind);
-      soup_websocket_connection_close(peer.conn.get(), SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "not reading");
+      peer.conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "not reading");
       return;
     }
   } else {
     peer.sent_behind = 0;
   }
-  soup_websocket_connection_send_text(peer.conn.get(), json.c_str());
+  peer.conn->send_text(json);
 }
 
 void SocketHub::tick() {
@@ -408,11 +366,11 @@ void SocketHub::heartbeat() {
   // A relay running late has not read what its peers sent: it drops nobody for it.
   const bool late = lag_.saturated(settings_.busy_lag_ms);
   for (auto &[id, peer] : peers_) {
-    if (soup_websocket_connection_get_state(peer->conn.get()) != SOUP_WEBSOCKET_STATE_OPEN) continue;  // closing
+    if (peer->conn->state() != WsConnection::State::Open) continue;  // closing
     if (!late && now - peer->last_heard_us > limit) {
       g_warning("%s %llu (%s) silent for %d s; dropping it", role_name(peer->role == Role::Agent),
                 (unsigned long long)id, peer->address.c_str(), settings_.heartbeat_interval_s * 3);
-      soup_websocket_connection_close(peer->conn.get(), SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "silent");
+      peer->conn->close(SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "silent");
       continue;
     }
     metrics_.out(role_name(peer->role == Role::Agent), "heartbeat");

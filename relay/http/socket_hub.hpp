@@ -6,9 +6,10 @@
 // updates are dropped for a socket that does not keep up (it gets a fresh copy
 // once it does), one that stops reading altogether is closed; and while the
 // relay is saturated (or over max-agents / max-viewers) new sockets are refused
-// before the upgrade with 503 and Retry-After (libsoup 3.2 cannot send the
-// WebSocket twin, close code 1013: it turns codes it does not know into 1002). The table, the control bridge and the
-// counters are lent by main.
+// before the upgrade with 503 and Retry-After. libsoup answers the upgrade; the
+// connection is then taken from it and carried by http/ws_connections (one epoll
+// set for every socket, so a message costs the same with 10 or 10,000 held).
+// The table, the control bridge and the counters are lent by main.
 #pragma once
 
 #include "auth/access.hpp"
@@ -20,6 +21,7 @@
 #include "metrics.hpp"
 #include "sessions/session_table.hpp"
 #include "settings.hpp"
+#include "ws_connections.hpp"
 
 #include <libsoup/soup.h>
 
@@ -64,7 +66,7 @@ class SocketHub {
   struct Peer {
     PeerId id = 0;
     Role role = Role::Viewer;
-    Owned<SoupWebsocketConnection> conn;
+    WsConnection *conn = nullptr;  // owned by connections_, valid until on_closed
     std::string address;
     gint64 last_heard_us = 0;
     std::string device;          // agents: the id proven by their secret ("" = any, insecure-dev), for close_devices
@@ -74,22 +76,18 @@ class SocketHub {
     // Messages an agent may send on top of the rate for the offers it was sent
     // (its answers, candidates and statuses): this window's and the last one's.
     int credit = 0, previous_credit = 0;
-    gulong message_handler = 0;
-    gulong closed_handler = 0;
-    gulong error_handler = 0;
-    int fd = -1;             // its socket, for the kernel's send queue
     bool stale = false;      // figure updates were dropped: a fresh copy once it keeps up
     size_t sent_behind = 0;  // bytes sent to it while it was behind
   };
-  struct Signal;  // per-connection signal context
+  struct Upgrade;  // what a peer proved, from its request, until its connection is taken
 
-  void accept(Role role, SoupServerMessage *msg, SoupWebsocketConnection *conn);
+  void accept(const Upgrade &upgrade, GIOStream *stream);
   void on_text(PeerId id, const std::string &text);
   void on_closed(PeerId id);
   // `droppable`: figures, which a socket that does not keep up goes without.
   void send(Peer &peer, const std::string &json, bool droppable = false);
-  // Bytes waiting in the peer's kernel send queue.
-  static size_t queued(const Peer &peer);
+  // Bytes sent to the peer that it has not taken yet.
+  static size_t queued(const Peer &peer) { return peer.conn->queued(); }
   void heartbeat();
   void tick();
   // Refuses an upgrade with 503 and Retry-After while saturated or over a limit (true then).
@@ -104,6 +102,7 @@ class SocketHub {
   FanoutWorkers *workers_ = nullptr;
   Metrics &metrics_;
   LoopLag lag_;
+  WsConnections connections_;  // before peers_: outlives the pointers to it
   std::map<PeerId, std::unique_ptr<Peer>> peers_;
   PeerId next_id_ = 1;
   VirtualViewers *virtual_ = nullptr;

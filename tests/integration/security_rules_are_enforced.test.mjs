@@ -254,7 +254,7 @@ test('limits: sessions per socket, client and camera, pending sessions, slow han
     assert.ok(took >= 1500 && took < 8000, `cut after ${took} ms`);
     assert.match(relay.proc.output(), /request from 127\.0\.0\.1 not complete in time/);
 
-    // An oversized message closes only its own socket (libsoup sends 1009 and hangs up), logged with the peer.
+    // An oversized message closes only its own socket (the relay sends 1009 and hangs up), logged with the peer.
     const big = await peer(`${ws}/ws/viewer`, { localAddress: '127.0.0.3' });
     big.send({ type: 'watch', ref: 'big', camera: 'cam-y', sdp: 'x'.repeat(5000) });
     assert.ok([1006, 1009].includes(await big.closed));
