@@ -5,10 +5,14 @@
 //   node bench/long_run.mjs            # both parts
 //   node bench/long_run.mjs relay      # (a) relay churn: a stand-in agent, stand-in viewers
 //   node bench/long_run.mjs agent      # (b) agent churn: the real agent, stand-in viewers with a real offer
+//   node bench/long_run.mjs sockets    # (c) socket churn: agents and pages connecting and leaving the relay
+//                                      #     (a close frame, a bare TCP close, or a bad frame), not in `all`
 // Environment:
 //   LONG_RUN_SESSIONS=100000       (a) sessions          LONG_RUN_AGENT_SESSIONS=2000  (b) sessions
 //   LONG_RUN_VIEWERS=8             (a) viewer sockets     LONG_RUN_PER_VIEWER=4         (a) sessions in flight per socket
 //   LONG_RUN_AGENT_VIEWERS=4       (b) viewer sockets, one session in flight each
+//   LONG_RUN_SOCKETS=50000         (c) connections        LONG_RUN_SOCKETS_AT_ONCE=50  (c) in flight
+//   LONG_RUN_SOCKETS_ROLE=both     (c) agent | viewer | both (alternating)
 //   LONG_RUN_MAX_SECONDS=900       wall-clock cap of each part
 //   LONG_RUN_AGENT_LOG=FILE        (b) the agent's output (its last 2000 writes) is kept there
 //   LONG_RUN_ASAN=1                the build-asan/ binaries, with ASAN_OPTIONS=detect_leaks=1: LeakSanitizer's
@@ -296,8 +300,81 @@ async function agentChurn() {
   });
 }
 
+// (c) The relay's sockets: each connects, is welcomed (an agent says hello with one
+// of 1,000 cameras), and leaves one of three ways in turn: a close frame, the TCP
+// connection dropped with no close, or a frame the relay refuses (unmasked).
+async function socketChurn() {
+  const total = int('LONG_RUN_SOCKETS', 50000);
+  const atOnce = int('LONG_RUN_SOCKETS_AT_ONCE', 50);
+  const ROLES = env.LONG_RUN_SOCKETS_ROLE || 'both';
+  const every = Math.min(5000, Math.max(1, Math.floor(total / 10)));
+  const stack = new Stack();
+  await stack.run(async () => {
+    const port = await freePort();
+    const relay = startRelay(stack, port);
+    await waitFor('relay /healthz', async () => (await getJson(port, '/healthz')).status === 'ok');
+    const samples = [{ at: 0, ...sample(relay.pid) }];
+    console.log(`socket churn: before, RSS ${mb(samples[0].rss)} MB, fds ${samples[0].fds}`);
+    const started = performance.now();
+    const deadline = Date.now() + MAX_MS;
+    let begun = 0, done = 0, failed = 0, next = every;
+    const ways = { close: 0, drop: 0, bad: 0 };
+    const one = (n) => new Promise((resolve, reject) => {
+      const agent = ROLES === 'agent' || (ROLES !== 'viewer' && n % 2 === 0);
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/${agent ? 'agent' : 'viewer'}`, { perMessageDeflate: false });
+      const timer = setTimeout(() => { ws.terminate(); reject(new Error('not welcomed in time')); }, ANSWER_TIMEOUT_MS);
+      ws.on('error', (e) => { clearTimeout(timer); reject(e); });
+      ws.on('close', () => { clearTimeout(timer); resolve(); });
+      ws.on('open', () => {
+        if (agent) ws.send(JSON.stringify({ type: 'hello', protocol: 1, agent: `churn-${n % 1000}`, cameras: [{ id: `churn-${n % 1000}`,
+          width: 320, height: 240, fps: 15, codec: 'H264', source: 'test', encoder: 'stand-in' }] }));
+      });
+      ws.on('message', (data) => {
+        if (JSON.parse(String(data)).type !== 'welcome') return;
+        const way = ['close', 'drop', 'bad'][Math.floor(n / 2) % 3];
+        ways[way]++;
+        if (way === 'close') ws.close(1000, 'done');
+        else if (way === 'drop') ws.terminate();
+        else ws._socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));  // unmasked: the relay closes with 1002
+      });
+    });
+    const lane = async () => {
+      while (begun < total && Date.now() < deadline && failed < MAX_ERRORS) {
+        const n = begun++;
+        try { await one(n); } catch { failed++; continue; }
+        done++;
+        if (done >= next) {
+          next += every;
+          const s = { at: done, ...sample(relay.pid) };
+          samples.push(s);
+          console.log(`socket churn: ${done} sockets, ${((performance.now() - started) / 1000).toFixed(1)} s, `
+            + `RSS ${mb(s.rss)} MB, fds ${s.fds}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: atOnce }, lane));
+    const secs = (performance.now() - started) / 1000;
+    await waitFor('the relay to hold no agent and no page', async () => {
+      const h = await getJson(port, '/healthz');
+      return h.agents === 0 && h.viewers === 0;
+    }, { timeout: 30000 });
+    const drained = sample(relay.pid);
+    const { verdict } = await stopAndJudge(relay);
+    const first = samples.find((s) => s.at >= every) || samples[0];
+    const last = samples.at(-1);
+    console.log(`socket churn (${flavour}): ${done} sockets in ${secs.toFixed(1)} s = ${(done / secs).toFixed(0)}/s `
+      + `(${JSON.stringify(ways)}, ${failed} failed); RSS ${mb(first.rss)} MB at ${first.at} -> ${mb(last.rss)} MB at `
+      + `${last.at} (${pct(first.rss, last.rss)}); fds ${first.fds} -> ${last.fds}; after: RSS ${mb(drained.rss)} MB, `
+      + `fds ${drained.fds}; LSan: ${verdict}`);
+    if (done < total) throw new Error('socket churn stopped early');
+  });
+}
+
 const part = process.argv[2] || 'all';
-if (!['all', 'relay', 'agent'].includes(part)) throw new Error(`unknown part ${part}: relay | agent`);
+if (!['all', 'relay', 'agent', 'sockets'].includes(part)) throw new Error(`unknown part ${part}: relay | agent | sockets`);
 console.log(`long run, ${flavour}: relay ${relayBin}, agent ${agentBin}`);
-if (part !== 'agent') await relayChurn();
-if (part !== 'relay') await agentChurn();
+if (part === 'sockets') await socketChurn();
+else {
+  if (part !== 'agent') await relayChurn();
+  if (part !== 'relay') await agentChurn();
+}

@@ -4,7 +4,7 @@
 #   bash bench/run.sh                 # every case
 #   bash bench/run.sh latency         # one case: first-frame | latency | cpu | control | nat
 #   bash bench/run.sh viewer-cost     # only when asked: what one more viewer costs, in rounds
-#   bash bench/run.sh long-run [relay|agent]
+#   bash bench/run.sh long-run [relay|agent|sockets]   # sockets: 50,000 connections coming and going (not in the default)
 #   bash bench/run.sh cameras [paths|agents] [WxH]   # agent CPU per capture path (with and without sound);
 #                                     # three cameras on one agent vs three agents, one viewer each
 #   bash bench/run.sh negotiations    # 1,000 watches a second through one relay, a stand-in agent answering:

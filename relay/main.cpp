@@ -11,6 +11,7 @@
 #include "http/http_routes.hpp"
 #include "http/poll_batching.hpp"
 #include "http/socket_hub.hpp"
+#include "http/socket_leak.hpp"
 #include "http/whep.hpp"
 #include "logging.hpp"
 #include "main_context.hpp"
@@ -165,9 +166,12 @@ int main(int argc, char **argv) {
   // Signaling messages are small: no compression, so that the message size
   // limit bounds what a peer can make us inflate and hold.
   soup_server_remove_websocket_extension(server.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  // Every connection, HTTP or WebSocket, sends its small messages at once (common/tcp.hpp).
+  // Every connection, HTTP or WebSocket, sends its small messages at once
+  // (common/tcp.hpp), and does not leave its socket behind (http/socket_leak.hpp).
   g_signal_connect(server.get(), "request-started", G_CALLBACK(+[](SoupServer *, SoupServerMessage *msg, gpointer) {
-                     set_tcp_nodelay(soup_server_message_get_socket(msg));
+                     GSocket *socket = soup_server_message_get_socket(msg);
+                     set_tcp_nodelay(socket);
+                     relay::mend_socket_leak(socket);
                    }),
                    nullptr);
   relay::Access access(settings);
