@@ -163,9 +163,6 @@ int main(int argc, char **argv) {
 
   // One server: the web app and API over HTTP, signaling over WebSockets.
   auto server = adopt(soup_server_new("server-header", "sightline-relay", nullptr));
-  // Signaling messages are small: no compression, so that the message size
-  // limit bounds what a peer can make us inflate and hold.
-  soup_server_remove_websocket_extension(server.get(), SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   // Every connection, HTTP or WebSocket, sends its small messages at once
   // (common/tcp.hpp), and does not leave its socket behind (http/socket_leak.hpp).
   g_signal_connect(server.get(), "request-started", G_CALLBACK(+[](SoupServer *, SoupServerMessage *msg, gpointer) {

@@ -61,7 +61,8 @@ SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Ac
       refuse(msg, allowed.error());
       return;
     }
-    // No extension is agreed (the relay's messages are small JSON; deflate would cost each connection its state).
+    // No extension is agreed: the relay's messages are small JSON, and without compression
+    // the message size limit bounds what a peer can make the relay inflate and hold.
     if (!soup_websocket_server_process_handshake(msg, nullptr, nullptr, nullptr, nullptr)) {
       g_warning("refused %s from %s: not a WebSocket upgrade (%u)", path, upgrade->address.c_str(),
                 soup_server_message_get_status(msg));
@@ -89,7 +90,7 @@ SocketHub::SocketHub(SoupServer *server, const RelaySettings &settings, const Ac
 }
 
 SocketHub::~SocketHub() {
-  for (auto &[id, peer] : peers_) peer->conn->close(SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "relay stopping");
+  for (auto &[id, peer] : peers_) peer->conn->close(ws::kGoingAway, "relay stopping");
 }
 
 bool SocketHub::shed(SoupServerMessage *msg, bool agent) {
@@ -199,7 +200,7 @@ bool SocketHub::over_rate(Peer &peer) {
     send(peer, proto::to_json(proto::Error{
                    "too_many_messages",
                    "more than " + std::to_string(settings_.max_messages_per_second) + " messages a second", "", ""}));
-    peer.conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "message flood");
+    peer.conn->close(ws::kPolicyViolation, "message flood");
   }
   return true;
 }
@@ -223,7 +224,7 @@ void SocketHub::close_devices(const std::vector<std::string> &ids) {
     if (std::find(ids.begin(), ids.end(), peer->device) == ids.end()) continue;
     g_message("agent %llu (%s), device %s: no longer in the device list as it was; closing", (unsigned long long)id,
               peer->address.c_str(), peer->device.c_str());
-    peer->conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "device list changed");
+    peer->conn->close(ws::kPolicyViolation, "device list changed");
   }
 }
 
@@ -233,7 +234,7 @@ void SocketHub::close_certificates(const std::set<std::string> &revoked) {
     if (peer->conn->state() != WsConnection::State::Open) continue;
     g_message("agent %llu (%s), device %s: its certificate (sha256 %s) is revoked now; closing", (unsigned long long)id,
               peer->address.c_str(), peer->device.c_str(), peer->fingerprint.c_str());
-    peer->conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "certificate revoked");
+    peer->conn->close(ws::kPolicyViolation, "certificate revoked");
   }
 }
 
@@ -325,7 +326,7 @@ void SocketHub::send(Peer &peer, const std::string &json, bool droppable) {
       g_warning("%s %llu (%s) does not read what it is sent (%zu bytes waiting); closing",
                 role_name(peer.role == Role::Agent), (unsigned long long)peer.id, peer.address.c_str(),
                 queued(peer) + peer.sent_behind);
-      peer.conn->close(SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, "not reading");
+      peer.conn->close(ws::kPolicyViolation, "not reading");
       return;
     }
   } else {
@@ -370,7 +371,7 @@ void SocketHub::heartbeat() {
     if (!late && now - peer->last_heard_us > limit) {
       g_warning("%s %llu (%s) silent for %d s; dropping it", role_name(peer->role == Role::Agent),
                 (unsigned long long)id, peer->address.c_str(), settings_.heartbeat_interval_s * 3);
-      peer->conn->close(SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "silent");
+      peer->conn->close(ws::kGoingAway, "silent");
       continue;
     }
     metrics_.out(role_name(peer->role == Role::Agent), "heartbeat");

@@ -6,6 +6,8 @@
 
 #include <doctest/doctest.h>
 
+#include "ws_client_frame.hpp"
+
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,23 +17,6 @@
 using namespace sl::relay;
 
 namespace {
-
-std::string client_frame(uint8_t first, std::string_view payload) {
-  std::string f;
-  f.push_back(char(first));
-  const size_t n = payload.size();
-  if (n < 126) {
-    f.push_back(char(0x80 | n));
-  } else {
-    f.push_back(char(0x80 | 126));
-    f.push_back(char(n >> 8));
-    f.push_back(char(n & 0xFF));
-  }
-  const char mask[4] = {'\x01', '\x02', '\x03', '\x04'};
-  f.append(mask, 4);
-  for (size_t i = 0; i < n; ++i) f.push_back(char(payload[i] ^ mask[i & 3]));
-  return f;
-}
 
 // Runs the default main context until `done` or 2 s.
 template <typename F>
