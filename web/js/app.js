@@ -311,20 +311,15 @@ export function startApp({ container, boot = null }) {
     // One page of the list: tiles, range, pager. A page past the end (cameras went
     // offline under an online filter, a relay that restarted and has not heard from
     // every agent yet) stays where it is, empty, with Prev: the fleet may come back.
-    function shown(cameras, { total: count, offset = 0 }) {
-      total = count ?? cameras.length;
+    let count = 0;  // cameras on this page
+    function shown(cameras, { total: matching, offset = 0 }) {
+      total = matching ?? cameras.length;
       view.offset = offset;
+      count = cameras.length;
       place(cameras);
       const first = offset + 1;
-      const last = offset + cameras.length;
-      const past = cameras.length === 0 && offset > 0;
-      if (range) {
-        range.textContent = past ? `past the end of ${number.format(total)}`
-          : total ? `${number.format(first)}–${number.format(last)} of ${number.format(total)}` : '';
-      }
-      if (prev) prev.disabled = offset === 0;
-      if (next) next.disabled = last >= total;
-      if (pager) pager.hidden = offset === 0 && last >= total;
+      const last = offset + count;
+      const past = renderRange();
       const filtered = view.q || view.online !== undefined;
       if (past) {
         empty.textContent = 'No camera on this page any more: go back a page.';
@@ -339,6 +334,34 @@ export function startApp({ container, boot = null }) {
         announcer.say(cameras.length ? `Cameras ${number.format(first)} to ${number.format(last)} of ${number.format(total)}.`
           : empty.textContent);
       }
+    }
+
+    // "1–24 of 10,001" and the pager, from this page's place in the list. Returns
+    // whether the page is past the end.
+    function renderRange() {
+      const first = view.offset + 1;
+      const last = view.offset + count;
+      const past = count === 0 && view.offset > 0;
+      if (range) {
+        range.textContent = past ? `past the end of ${number.format(total)}`
+          : total ? `${number.format(first)}–${number.format(last)} of ${number.format(total)}` : '';
+      }
+      if (prev) prev.disabled = view.offset === 0;
+      if (next) next.disabled = last >= total;
+      if (pager) pager.hidden = view.offset === 0 && last >= total;
+      return past;
+    }
+
+    // New totals of the fleet. Unless a search narrows the list, they say how long
+    // it is (all cameras, or those online or offline): the range follows at once,
+    // and the page's cameras come with the answer to the page's next ask.
+    function totalsMoved(t) {
+      if (view.q || total === null || relay.paged === false) return;
+      const key = view.online === undefined ? 'cameras' : view.online ? 'online' : 'offline';
+      const length = Number(t[key]);
+      if (!Number.isInteger(length) || length === total) return;
+      total = length;
+      renderRange();
     }
 
     // The relay sent the whole list (it does not page): filter, sort and page it here.
@@ -359,6 +382,7 @@ export function startApp({ container, boot = null }) {
     }
 
     function showTotals(t) {
+      totalsMoved(t);
       if (!totalsBox) return;
       totalsBox.hidden = false;
       totalsBox.textContent = '';
