@@ -63,12 +63,16 @@ const mb = (kb) => (kb / 1024).toFixed(1);
 const pct = (a, b) => `${b >= a ? '+' : ''}${((b - a) / a * 100).toFixed(1)}%`;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function startRelay(stack, port) {
+// A relay on a free loopback port, up once it answers /healthz: { relay, port }.
+async function startRelay(stack) {
+  const port = await freePort();
   // The relay's per-socket message budget (50/s) would otherwise cap one agent at
   // 50 answers a second: that limit is not what this run measures.
-  return stack.add(new Proc('relay', relayBin, ['--insecure-dev', '--listen', `127.0.0.1:${port}`,
+  const relay = stack.add(new Proc('relay', relayBin, ['--insecure-dev', '--listen', `127.0.0.1:${port}`,
     '--web-root', path.join(root, 'web'), '--heartbeat-interval', '5', '--max-sessions-per-client', '100000',
     '--max-pending-sessions', '64', '--max-messages-per-second', '100000'], procEnv));
+  await waitFor('relay /healthz', async () => (await getJson(port, '/healthz')).status === 'ok');
+  return { relay, port };
 }
 
 // A socket speaking the protocol: answers heartbeats, hands other messages to `on`.
@@ -213,9 +217,7 @@ async function relayChurn() {
   const every = Math.min(10000, Math.max(1, Math.floor(total / 10)));
   const stack = new Stack();
   await stack.run(async () => {
-    const port = await freePort();
-    const relay = startRelay(stack, port);
-    await waitFor('relay /healthz', async () => (await getJson(port, '/healthz')).status === 'ok');
+    const { relay, port } = await startRelay(stack);
     const agentStats = { offers: 0, ends: 0 };
     let welcomed;
     const welcome = new Promise((r) => { welcomed = r; });
@@ -274,9 +276,7 @@ async function agentChurn() {
   const sdp = await chromiumOffer();
   const stack = new Stack();
   await stack.run(async () => {
-    const port = await freePort();
-    const relay = startRelay(stack, port);
-    await waitFor('relay /healthz', async () => (await getJson(port, '/healthz')).status === 'ok');
+    const { relay, port } = await startRelay(stack);
     const agent = stack.add(new Proc('agent', agentBin, ['--id', 'cam', '--relay', `ws://127.0.0.1:${port}`,
       '--ice-address', '127.0.0.1', '--width', '320', '--height', '240'], procEnv));
     await waitFor('camera cam connected', async () => (await camera(port, 'cam'))?.connected, { timeout: 30000 });
@@ -310,9 +310,7 @@ async function socketChurn() {
   const every = Math.min(5000, Math.max(1, Math.floor(total / 10)));
   const stack = new Stack();
   await stack.run(async () => {
-    const port = await freePort();
-    const relay = startRelay(stack, port);
-    await waitFor('relay /healthz', async () => (await getJson(port, '/healthz')).status === 'ok');
+    const { relay, port } = await startRelay(stack);
     const samples = [{ at: 0, ...sample(relay.pid) }];
     console.log(`socket churn: before, RSS ${mb(samples[0].rss)} MB, fds ${samples[0].fds}`);
     const started = performance.now();

@@ -17,8 +17,11 @@ namespace sl::relay {
 // and the connection's own.
 inline constexpr guint kLeakedSocketRefs = 2;
 
+// Whether the libsoup this process runs on has the leak.
+inline bool libsoup_leaks_accepted_sockets() { return soup_get_major_version() == 3 && soup_get_minor_version() < 4; }
+
 inline void mend_socket_leak(GSocket *socket) {
-  static const bool leaking = soup_get_major_version() == 3 && soup_get_minor_version() < 4;
+  static const bool leaking = libsoup_leaks_accepted_sockets();
   if (!leaking || !socket) return;
   static GQuark seen = g_quark_from_static_string("sightline-socket-ref-mended");
   if (g_object_get_qdata(G_OBJECT(socket), seen)) return;  // a later request on a kept-alive connection

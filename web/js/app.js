@@ -317,9 +317,7 @@ export function startApp({ container, boot = null }) {
       view.offset = offset;
       count = cameras.length;
       place(cameras);
-      const first = offset + 1;
-      const last = offset + count;
-      const past = renderRange();
+      const { first, last, past } = renderRange();
       const filtered = view.q || view.online !== undefined;
       if (past) {
         empty.textContent = 'No camera on this page any more: go back a page.';
@@ -336,8 +334,8 @@ export function startApp({ container, boot = null }) {
       }
     }
 
-    // "1–24 of 10,001" and the pager, from this page's place in the list. Returns
-    // whether the page is past the end.
+    // "1–24 of 10,001" and the pager, from this page's place in the list: returns
+    // that place ({ first, last }) and whether the page is past the end.
     function renderRange() {
       const first = view.offset + 1;
       const last = view.offset + count;
@@ -349,7 +347,7 @@ export function startApp({ container, boot = null }) {
       if (prev) prev.disabled = view.offset === 0;
       if (next) next.disabled = last >= total;
       if (pager) pager.hidden = view.offset === 0 && last >= total;
-      return past;
+      return { first, last, past };
     }
 
     // New totals of the fleet. Unless a search narrows the list, they say how long
